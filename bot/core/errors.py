@@ -1,0 +1,98 @@
+"""Typed failures that reach users. Each carries a message code; adapters render it with
+`bot.core.messages.user_message`, so a user never sees a traceback or an internal detail."""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """A failure with a user-facing message. `params` fill the message template."""
+
+    code = "internal"
+
+    def __init__(self, detail: str = "", **params: object) -> None:
+        super().__init__(detail or self.code)
+        self.params = params
+
+
+class ConfigError(BotError):
+    code = "config"
+
+
+class LLMError(BotError):
+    code = "llm_unavailable"
+
+
+class LLMBusy(LLMError):
+    """Throttled (429 / ThrottlingException) even after retries."""
+
+    code = "llm_busy"
+
+
+class LLMTimeout(LLMError):
+    code = "llm_timeout"
+
+
+class LLMModelError(LLMError):
+    """The model container itself failed (424 ModelError, 400 ValidationError): not retried."""
+
+    code = "llm_model_error"
+
+
+class LLMStreamCut(LLMError):
+    """The stream died after some text had already been shown."""
+
+    code = "llm_stream_cut"
+
+
+class MessageTooLong(BotError):
+    code = "message_too_long"
+
+
+class RateLimited(BotError):
+    code = "rate_limited"
+
+
+class DocumentError(BotError):
+    """Base of every document failure; `code` picks the message."""
+
+    code = "doc_corrupt"
+
+
+class UnsupportedDocument(DocumentError):
+    code = "doc_unsupported"
+
+
+class EncryptedDocument(DocumentError):
+    code = "doc_encrypted"
+
+
+class DistributionDocument(DocumentError):
+    """HWP 배포용 (distribution) documents keep their text encrypted."""
+
+    code = "doc_distribution"
+
+
+class NoTextLayer(DocumentError):
+    """A scanned PDF: pages are images, there is no text to read without OCR."""
+
+    code = "doc_no_text"
+
+
+class EmptyDocument(DocumentError):
+    code = "doc_empty"
+
+
+class CorruptDocument(DocumentError):
+    code = "doc_corrupt"
+
+
+class DocumentTooLarge(DocumentError):
+    code = "doc_too_large"
+
+
+class TooManyPages(DocumentError):
+    code = "doc_too_many_pages"
+
+
+class ExtractionTimeout(DocumentError):
+    code = "doc_timeout"
