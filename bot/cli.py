@@ -1,0 +1,90 @@
+"""`python -m bot [command]`: the bot's command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from bot.config import Settings, load_settings
+from bot.core.engine import ChatEngine
+from bot.core.errors import ConfigError
+from bot.logs import setup_logging
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Korean-first Llama 3 chatbot for Slack and Discord. "
+        "With no command, every adapter whose credentials are configured is started.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="command")
+    commands.add_parser("slack", help="run the Slack bot (Socket Mode or HTTP)")
+    commands.add_parser("discord", help="run the Discord bot")
+    commands.add_parser("chat", help="chat in the terminal (/reset, /file PATH, /exit)")
+    ask = commands.add_parser("ask", help="answer one question in the terminal conversation")
+    ask.add_argument("text", help="the question")
+    ask.add_argument("--stream", action="store_true", help="print the answer as it is generated")
+    summarize = commands.add_parser("summarize", help="summarize a document (PDF, HWP, Word, ...)")
+    summarize.add_argument("file", type=Path)
+    commands.add_parser("doctor", help="check configuration, LLM endpoint, Redis and tokenizer")
+    return parser
+
+
+async def _with_engine(settings: Settings, run: Callable[[ChatEngine], Awaitable[int]]) -> int:
+    engine = ChatEngine.from_settings(settings)
+    try:
+        return await run(engine)
+    finally:
+        await engine.aclose()
+
+
+def configured_adapters(settings: Settings) -> list[str]:
+    adapters = []
+    if settings.slack_bot_token and (settings.slack_app_token or settings.slack_signing_secret):
+        adapters.append("slack")
+    if settings.discord_token:
+        adapters.append("discord")
+    return adapters
+
+
+async def _serve(settings: Settings, names: list[str]) -> int:
+    from bot.adapters import serve_adapters
+
+    return await _with_engine(settings, lambda engine: serve_adapters(names, settings, engine))
+
+
+async def _main(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.adapters import console
+
+    command = args.command
+    if command == "doctor":
+        from bot.doctor import run_doctor
+
+        return await run_doctor(settings)
+    if command == "ask":
+        return await _with_engine(settings, lambda e: console.ask(e, args.text, stream=args.stream))
+    if command == "summarize":
+        return await _with_engine(settings, lambda e: console.summarize(e, args.file))
+    if command in ("slack", "discord"):
+        return await _serve(settings, [command])
+    if command is None and (names := configured_adapters(settings)):
+        return await _serve(settings, names)
+    return await _with_engine(settings, console.chat)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        quiet = args.command in (None, "chat", "ask", "summarize", "doctor")
+        setup_logging(settings, logging.WARNING if quiet else logging.INFO)
+        return asyncio.run(_main(args, settings))
+    except ConfigError as error:
+        print(f"설정 오류 / configuration error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,264 @@
+"""Per-conversation memory: the last N exchanges, and the turn order of a conversation.
+
+In Redis, a conversation's history is one list of JSON exchanges, appended, trimmed to the window
+and given a fresh TTL in one MULTI transaction. An exchange is written only after its answer has
+completed, so a failed or cancelled answer leaves memory as it was.
+
+Messages of one conversation are answered one at a time, in arrival order, across every process
+sharing the Redis: each turn takes a ticket in a per-conversation queue and waits until it is at
+the head. Every waiting or running turn keeps a short lease alive, so a crashed process's tickets
+are skipped instead of blocking the conversation forever."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections import defaultdict
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from typing import AsyncIterator, Protocol
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bot.core.conversation import ConversationKey
+
+log = logging.getLogger(__name__)
+
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    user: str
+    assistant: str
+
+
+class Memory(Protocol):
+    async def history(self, key: ConversationKey) -> list[Exchange]: ...
+
+    async def append(self, key: ConversationKey, exchange: Exchange) -> None: ...
+
+    async def clear(self, key: ConversationKey) -> None: ...
+
+    def turn(self, key: ConversationKey) -> AsyncIterator[None]: ...
+
+    async def claim(self, name: str, ttl_seconds: int) -> bool: ...
+
+    async def ping(self) -> bool: ...
+
+    async def aclose(self) -> None: ...
+
+
+class LocalMemory:
+    """Same contract in one process, for running without Redis."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self._histories: dict[str, list[Exchange]] = defaultdict(list)
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._claims: dict[str, float] = {}
+
+    async def history(self, key: ConversationKey) -> list[Exchange]:
+        return list(self._histories.get(key.id, ()))
+
+    async def append(self, key: ConversationKey, exchange: Exchange) -> None:
+        if self.window == 0:
+            return
+        items = self._histories[key.id]
+        items.append(exchange)
+        del items[: -self.window]
+
+    async def clear(self, key: ConversationKey) -> None:
+        self._histories.pop(key.id, None)
+
+    @asynccontextmanager
+    async def turn(self, key: ConversationKey) -> AsyncIterator[None]:
+        # asyncio.Lock wakes waiters first-in first-out, which is the ordering we promise.
+        async with self._locks[key.id]:
+            yield
+
+    async def claim(self, name: str, ttl_seconds: int) -> bool:
+        now = time.monotonic()
+        if self._claims.get(name, 0) > now:
+            return False
+        self._claims[name] = now + ttl_seconds
+        return True
+
+    async def ping(self) -> bool:
+        return True
+
+    async def aclose(self) -> None:
+        return None
+
+
+# KEYS[1] queue; ARGV[1] own ticket; ARGV[2] lease key prefix. Drops dead tickets at the head.
+_AT_HEAD = """
+while true do
+  local head = redis.call('LINDEX', KEYS[1], 0)
+  if not head then return 0 end
+  if head == ARGV[1] then return 1 end
+  if redis.call('EXISTS', ARGV[2] .. head) == 1 then return 0 end
+  redis.call('LPOP', KEYS[1])
+end
+"""
+
+_LEAVE = """
+redis.call('LREM', KEYS[1], 1, ARGV[1])
+redis.call('DEL', KEYS[2])
+return 1
+"""
+
+
+class RedisMemory:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        prefix: str,
+        window: int,
+        ttl_seconds: int,
+        lease_seconds: float = 10.0,
+        wait_poll_seconds: float = 0.02,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.window = window
+        self.ttl = ttl_seconds
+        self.lease_ms = int(lease_seconds * 1000)
+        self.poll = wait_poll_seconds
+        self._at_head = client.register_script(_AT_HEAD)
+        self._leave = client.register_script(_LEAVE)
+        self._degraded = False
+        self._local = LocalMemory(window)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: object) -> "RedisMemory":
+        client = aioredis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=5,
+            socket_connect_timeout=3,
+            health_check_interval=30,
+        )
+        return cls(client, **kwargs)  # type: ignore[arg-type]
+
+    def history_key(self, key: ConversationKey) -> str:
+        return f"{self.prefix}:{key.id}:history"
+
+    def _queue_key(self, key: ConversationKey) -> str:
+        return f"{self.prefix}:{key.id}:turns"
+
+    def _lease_prefix(self, key: ConversationKey) -> str:
+        return f"{self.prefix}:{key.id}:lease:"
+
+    def _down(self, error: BaseException) -> None:
+        if not self._degraded:
+            log.warning("Redis unreachable (%s): answering without memory until it is back", type(error).__name__)
+        self._degraded = True
+
+    def _up(self) -> None:
+        if self._degraded:
+            log.warning("Redis is back: memory restored")
+        self._degraded = False
+
+    async def history(self, key: ConversationKey) -> list[Exchange]:
+        try:
+            raw = await self.client.lrange(self.history_key(key), 0, -1)
+        except REDIS_DOWN as error:
+            self._down(error)
+            return []
+        self._up()
+        return [Exchange(**json.loads(item)) for item in raw]
+
+    async def append(self, key: ConversationKey, exchange: Exchange) -> None:
+        if self.window == 0:
+            return
+        name = self.history_key(key)
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.rpush(name, json.dumps(asdict(exchange), ensure_ascii=False))
+                pipe.ltrim(name, -self.window, -1)
+                pipe.expire(name, self.ttl)
+                await pipe.execute()
+        except REDIS_DOWN as error:
+            self._down(error)
+            return
+        self._up()
+
+    async def clear(self, key: ConversationKey) -> None:
+        try:
+            await self.client.delete(self.history_key(key))
+        except REDIS_DOWN as error:
+            self._down(error)
+
+    async def claim(self, name: str, ttl_seconds: int) -> bool:
+        """True for the first caller (any process) to claim `name` within the TTL."""
+        try:
+            return bool(await self.client.set(f"{self.prefix}:claim:{name}", "1", nx=True, ex=ttl_seconds))
+        except REDIS_DOWN as error:
+            self._down(error)
+            return await self._local.claim(name, ttl_seconds)
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.client.ping())
+        except REDIS_DOWN:
+            return False
+
+    @asynccontextmanager
+    async def turn(self, key: ConversationKey) -> AsyncIterator[None]:
+        ticket = uuid.uuid4().hex
+        queue, lease = self._queue_key(key), self._lease_prefix(key) + ticket
+        try:
+            await self._enqueue(queue, lease, ticket)
+        except REDIS_DOWN as error:
+            self._down(error)
+            async with self._local.turn(key):
+                yield
+            return
+        keeper = asyncio.create_task(self._keep_lease(lease))
+        try:
+            await self._wait_for_head(queue, lease, ticket)
+            yield
+        finally:
+            keeper.cancel()
+            try:
+                await self._leave(keys=[queue, lease], args=[ticket])
+            except REDIS_DOWN as error:
+                self._down(error)
+
+    async def _enqueue(self, queue: str, lease: str, ticket: str) -> None:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.set(lease, "1", px=self.lease_ms)
+            pipe.rpush(queue, ticket)
+            pipe.pexpire(queue, self.ttl * 1000)
+            await pipe.execute()
+
+    async def _wait_for_head(self, queue: str, lease: str, ticket: str) -> None:
+        delay = self.poll
+        lease_prefix = lease[: -len(ticket)]
+        while True:
+            try:
+                if await self._at_head(keys=[queue], args=[ticket, lease_prefix]):
+                    return
+            except REDIS_DOWN as error:
+                self._down(error)
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 0.25)
+
+    async def _keep_lease(self, lease: str) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ms / 3000)
+            try:
+                await self.client.pexpire(lease, self.lease_ms)
+            except REDIS_DOWN as error:
+                self._down(error)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

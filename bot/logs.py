@@ -1,0 +1,52 @@
+"""Logging set-up with one guarantee: configured secrets never reach a log line."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from bot.config import Settings
+
+_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
+
+
+class RedactSecrets(logging.Filter):
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        # Longest first, so a secret containing another is hidden whole.
+        self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        redacted, text = self._redact(message), self._redact(record.exc_text or "")
+        record.msg, record.args = redacted, None
+        if record.exc_text:
+            record.exc_text = text
+        return True
+
+    def _redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[REDACTED]")
+        return text
+
+
+def secret_values(settings: Settings) -> list[str]:
+    values = [os.environ.get(name, "") for name in _SECRET_ENV]
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if hasattr(value, "get_secret_value"):
+            values.append(value.get_secret_value())
+    return [value for value in values if value]
+
+
+def setup_logging(settings: Settings, level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(secret_values(settings)))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # langchain-aws logs a full traceback for every failed call; ours are classified and logged.
+    logging.getLogger("langchain_aws").setLevel(logging.CRITICAL)

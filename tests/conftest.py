@@ -1,0 +1,84 @@
+"""Shared fixtures: a real Redis for the session, a fake SageMaker runtime per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+
+from tests.fakes.redis_server import RedisServer, ping
+from tests.fakes.sagemaker import FakeSageMaker, run_in_thread
+
+
+# ------------------------------------------------------------------ Redis
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """`REDIS_URL` if it answers PING, else a redis-server started for the session. Never skips."""
+    env = os.environ.get("REDIS_URL")
+    if env and ping(env):
+        yield env
+        return
+    try:
+        server = RedisServer().start()
+    except RuntimeError as e:
+        pytest.fail(
+            f"No Redis for the tests: REDIS_URL={env!r} does not answer and starting "
+            f"redis-server failed: {e}", pytrace=False)
+    try:
+        yield server.url
+    finally:
+        server.__exit__()
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix unique to this test, e.g. 'test:3f2a...:'."""
+    return f"test:{uuid.uuid4().hex}:"
+
+
+@pytest_asyncio.fixture
+async def redis_client(redis_url: str, redis_prefix: str) -> AsyncIterator[aioredis.Redis]:
+    """redis.asyncio client on `redis_url`; keys under `redis_prefix` are deleted afterwards."""
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        try:
+            keys = [k async for k in client.scan_iter(match=f"{redis_prefix}*", count=500)]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()
+
+
+@pytest.fixture
+def fresh_redis_server() -> Iterator[RedisServer]:
+    """A dedicated, started redis-server this test may `.stop()` and `.start()` (same port)."""
+    try:
+        server = RedisServer().start()
+    except RuntimeError as e:
+        pytest.fail(f"cannot start redis-server: {e}", pytrace=False)
+    with server:
+        yield server
+
+
+# ------------------------------------------------------------------ SageMaker
+
+@pytest_asyncio.fixture
+async def sagemaker() -> AsyncIterator[FakeSageMaker]:
+    """A FakeSageMaker running in the test's event loop. Blocking boto3 calls from an async test
+    must go through a thread (asyncio.to_thread / run_in_executor) or they stall the fake."""
+    async with FakeSageMaker() as fake:
+        yield fake
+
+
+@pytest.fixture
+def sagemaker_thread() -> Iterator[FakeSageMaker]:
+    """A FakeSageMaker on its own loop in a background thread (sync tests, subprocesses)."""
+    with run_in_thread() as fake:
+        yield fake
