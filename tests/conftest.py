@@ -14,6 +14,21 @@ from tests.fakes.redis_server import RedisServer, ping
 from tests.fakes.sagemaker import FakeSageMaker, run_in_thread
 
 
+@pytest.fixture(autouse=True)
+def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy AWS credentials for boto3, and no developer .env or AWS profile leaking in."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "AKIATESTTESTTESTTEST",
+        "AWS_SECRET_ACCESS_KEY": "test-secret-key-for-local-fakes",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"):
+        monkeypatch.delenv(name, raising=False)
+
+
 # ------------------------------------------------------------------ Redis
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,12 @@ import asyncio
 import getpass
 import sys
 from contextlib import aclosing
+from pathlib import Path
 from typing import TextIO
 
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
-from bot.core.errors import BotError
+from bot.core.errors import BotError, DocumentTooLarge, FileUnreadable
 from bot.core.messages import text as say
 from bot.core.messages import user_message
 
@@ -55,6 +56,36 @@ async def _stream_answer(engine: ChatEngine, question: str, out: TextIO) -> None
             out.flush()
 
 
+PROGRESS = {"ko": "문서 요약 중… {done}/{total}", "en": "Summarizing… {done}/{total}"}
+
+
+async def summarize(engine: ChatEngine, path: Path, *, out: TextIO = sys.stdout) -> int:
+    """Summary on `out`, progress on stderr; the document joins the terminal conversation."""
+    lang = engine.settings.bot_language
+    try:
+        print(await _summarize(engine, path), file=out, flush=True)
+    except BotError as error:
+        print(user_message(error, lang), file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+async def _summarize(engine: ChatEngine, path: Path) -> str:
+    lang = engine.settings.bot_language
+    limit = engine.limits.max_bytes
+    try:
+        if path.stat().st_size > limit:
+            raise DocumentTooLarge(limit_mb=limit // (1024 * 1024))
+        data = await asyncio.to_thread(path.read_bytes)
+    except OSError:
+        raise FileUnreadable(name=str(path)) from None
+
+    async def progress(done: int, total: int) -> None:
+        print(PROGRESS[lang].format(done=done, total=total), file=sys.stderr, flush=True)
+
+    return await engine.summarize_document(console_key(), data, path.name, progress=progress)
+
+
 async def chat(engine: ChatEngine, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
     lang = engine.settings.bot_language
     interactive = stdin.isatty()
@@ -71,6 +102,11 @@ async def chat(engine: ChatEngine, stdin: TextIO = sys.stdin, out: TextIO = sys.
             print(say("reset_done", lang), file=out, flush=True)
         elif line == "/help":
             print(HELP[lang], file=out, flush=True)
+        elif line.startswith("/file "):
+            try:
+                print(await _summarize(engine, Path(line[6:].strip()).expanduser()), file=out, flush=True)
+            except BotError as error:
+                print(user_message(error, lang), file=out, flush=True)
         else:
             try:
                 await _stream_answer(engine, line, out)

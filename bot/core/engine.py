@@ -1,24 +1,32 @@
-"""The one API every adapter calls: stream a reply, get a whole reply, reset a conversation.
+"""The one API every adapter calls: stream a reply, get a whole reply, summarize a document,
+reset a conversation.
 
-Adapters translate platform events into (ConversationKey, text) and render what comes back;
-everything else (memory, prompt, token budget, the LLM, ordering) happens here."""
+Adapters translate platform events into (ConversationKey, text or file) and render what comes
+back; everything else (memory, prompt, token budget, documents, the LLM, ordering) happens here."""
 
 from __future__ import annotations
 
 import logging
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator
 
 from bot.config import Settings
 from bot.core.budget import Budget
 from bot.core.conversation import ConversationKey
 from bot.core.llm import ChatLLM, build_llm
-from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory
-from bot.core.prompt import system_prompt
+from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory, StoredDocument
+from bot.core.passages import relevant_passages
+from bot.core.prompt import Turn, system_prompt, with_passages
+from bot.core.summary import Progress, Summarizer
 from bot.core.tokens import TokenCounter, load_token_counter
 
+if TYPE_CHECKING:
+    from bot.core.documents import ExtractionLimits
+
 log = logging.getLogger(__name__)
+
+_DOCUMENT_TURN = {"ko": "[문서 첨부: {name}] 이 문서를 요약해 주세요.", "en": "[Document: {name}] Please summarize it."}
 
 
 @dataclass
@@ -33,14 +41,18 @@ class ChatEngine:
         return cls(settings, build_llm(settings), build_memory(settings), load_token_counter())
 
     @property
-    def budget(self) -> Budget:
-        return Budget(
-            self.tokens, self.settings.llm_context_tokens, self.settings.llm_max_new_tokens
-        )
+    def language(self) -> str:
+        return self.settings.bot_language
 
     @property
-    def system(self) -> str:
-        return system_prompt(self.settings.bot_language, self.settings.bot_system_prompt)
+    def budget(self) -> Budget:
+        return Budget(self.tokens, self.settings.llm_context_tokens, self.settings.llm_max_new_tokens)
+
+    @property
+    def limits(self) -> "ExtractionLimits":
+        from bot.core.documents import ExtractionLimits
+
+        return ExtractionLimits.from_settings(self.settings)
 
     async def stream_reply(self, key: ConversationKey, text: str) -> AsyncIterator[str]:
         """Text deltas of the answer to `text` in conversation `key`.
@@ -49,7 +61,8 @@ class ChatEngine:
         and the caller consumed it to the end; use `contextlib.aclosing` when you may stop early."""
         async with self.memory.turn(key):
             history = await self.memory.history(key)
-            turns = self.budget.fit(self.system, history, text)
+            system = await self._system_for(key, text)
+            turns = self.budget.fit(system, history, text)
             parts: list[str] = []
             async for delta in self.llm.stream(turns):
                 parts.append(delta)
@@ -62,12 +75,48 @@ class ChatEngine:
         async with aclosing(self.stream_reply(key, text)) as deltas:
             return "".join([delta async for delta in deltas]).strip()
 
+    async def summarize_document(
+        self,
+        key: ConversationKey,
+        data: bytes,
+        filename: str,
+        *,
+        question: str | None = None,
+        progress: Progress | None = None,
+    ) -> str:
+        """Read a whole document, keep it with the conversation for follow-up questions, and
+        return its summary (or, with `question`, the answer to that question about it)."""
+        # Imported here: the format libraries (pdfium, office readers) are only loaded for files.
+        from bot.core.documents import extract_document
+
+        document = await extract_document(data, filename, self.limits)
+        await self.memory.save_document(key, StoredDocument(filename, document.text))
+        if question:
+            return await self.reply(key, question)
+        summarizer = Summarizer(self.llm, self.budget, self.language)
+        summary = (await summarizer.summarize(document.text, filename, progress)).strip()
+        async with self.memory.turn(key):
+            asked = _DOCUMENT_TURN.get(self.language, _DOCUMENT_TURN["ko"]).format(name=filename)
+            await self.memory.append(key, Exchange(asked, summary))
+        return summary
+
     async def reset(self, key: ConversationKey) -> None:
         await self.memory.clear(key)
 
     async def claim_event(self, event_id: str, ttl_seconds: int = 3600) -> bool:
         """De-duplicate platform deliveries: True only for the first replica to see `event_id`."""
         return await self.memory.claim(f"event:{event_id}", ttl_seconds)
+
+    async def _system_for(self, key: ConversationKey, question: str) -> str:
+        system = system_prompt(self.language, self.settings.bot_system_prompt)
+        documents = await self.memory.documents(key)
+        if not documents:
+            return system
+        # Passages take at most half of what is left after the system prompt and the question,
+        # leaving the rest to the conversation's history.
+        spare = self.budget.prompt_tokens - self.budget.count([Turn("system", system), Turn("user", question)])
+        passages = relevant_passages(documents, question, self.tokens, max(spare // 2, 0))
+        return with_passages(system, self.language, passages)
 
     async def aclose(self) -> None:
         await self.memory.aclose()
@@ -79,10 +128,11 @@ class ChatEngine:
 def build_memory(settings: Settings) -> Memory:
     if not settings.redis_url:
         log.warning("REDIS_URL is not set: conversations are kept in this process only")
-        return LocalMemory(settings.memory_window)
+        return LocalMemory(settings.memory_window, settings.doc_max_stored_chars)
     return RedisMemory.from_url(
         settings.redis_url,
         prefix=settings.redis_key_prefix,
         window=settings.memory_window,
         ttl_seconds=settings.memory_ttl_seconds,
+        max_document_chars=settings.doc_max_stored_chars,
     )

@@ -48,6 +48,10 @@ class MessageTooLong(BotError):
     code = "message_too_long"
 
 
+class FileUnreadable(BotError):
+    code = "file_unreadable"
+
+
 class RateLimited(BotError):
     code = "rate_limited"
 

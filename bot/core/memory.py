@@ -38,12 +38,34 @@ class Exchange:
     assistant: str
 
 
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    filename: str
+    text: str
+
+
+def keep_within(documents: list[StoredDocument], max_chars: int) -> list[StoredDocument]:
+    """The newest documents whose text fits `max_chars` together; the newest is cut to fit."""
+    kept: list[StoredDocument] = []
+    room = max_chars
+    for document in reversed(documents):
+        if room <= 0:
+            break
+        kept.insert(0, StoredDocument(document.filename, document.text[:room]))
+        room -= len(document.text)
+    return kept
+
+
 class Memory(Protocol):
     async def history(self, key: ConversationKey) -> list[Exchange]: ...
 
     async def append(self, key: ConversationKey, exchange: Exchange) -> None: ...
 
     async def clear(self, key: ConversationKey) -> None: ...
+
+    async def documents(self, key: ConversationKey) -> list[StoredDocument]: ...
+
+    async def save_document(self, key: ConversationKey, document: StoredDocument) -> None: ...
 
     def turn(self, key: ConversationKey) -> AsyncIterator[None]: ...
 
@@ -57,9 +79,11 @@ class Memory(Protocol):
 class LocalMemory:
     """Same contract in one process, for running without Redis."""
 
-    def __init__(self, window: int) -> None:
+    def __init__(self, window: int, max_document_chars: int = 2_000_000) -> None:
         self.window = window
+        self.max_document_chars = max_document_chars
         self._histories: dict[str, list[Exchange]] = defaultdict(list)
+        self._documents: dict[str, list[StoredDocument]] = {}
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._claims: dict[str, float] = {}
 
@@ -75,6 +99,14 @@ class LocalMemory:
 
     async def clear(self, key: ConversationKey) -> None:
         self._histories.pop(key.id, None)
+        self._documents.pop(key.id, None)
+
+    async def documents(self, key: ConversationKey) -> list[StoredDocument]:
+        return list(self._documents.get(key.id, ()))
+
+    async def save_document(self, key: ConversationKey, document: StoredDocument) -> None:
+        existing = self._documents.get(key.id, [])
+        self._documents[key.id] = keep_within([*existing, document], self.max_document_chars)
 
     @asynccontextmanager
     async def turn(self, key: ConversationKey) -> AsyncIterator[None]:
@@ -122,6 +154,7 @@ class RedisMemory:
         prefix: str,
         window: int,
         ttl_seconds: int,
+        max_document_chars: int = 2_000_000,
         lease_seconds: float = 10.0,
         wait_poll_seconds: float = 0.02,
     ) -> None:
@@ -129,12 +162,13 @@ class RedisMemory:
         self.prefix = prefix
         self.window = window
         self.ttl = ttl_seconds
+        self.max_document_chars = max_document_chars
         self.lease_ms = int(lease_seconds * 1000)
         self.poll = wait_poll_seconds
         self._at_head = client.register_script(_AT_HEAD)
         self._leave = client.register_script(_LEAVE)
         self._degraded = False
-        self._local = LocalMemory(window)
+        self._local = LocalMemory(window, max_document_chars)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: object) -> "RedisMemory":
@@ -149,6 +183,9 @@ class RedisMemory:
 
     def history_key(self, key: ConversationKey) -> str:
         return f"{self.prefix}:{key.id}:history"
+
+    def documents_key(self, key: ConversationKey) -> str:
+        return f"{self.prefix}:{key.id}:documents"
 
     def _queue_key(self, key: ConversationKey) -> str:
         return f"{self.prefix}:{key.id}:turns"
@@ -192,7 +229,28 @@ class RedisMemory:
 
     async def clear(self, key: ConversationKey) -> None:
         try:
-            await self.client.delete(self.history_key(key))
+            await self.client.delete(self.history_key(key), self.documents_key(key))
+        except REDIS_DOWN as error:
+            self._down(error)
+
+    async def documents(self, key: ConversationKey) -> list[StoredDocument]:
+        try:
+            raw = await self.client.lrange(self.documents_key(key), 0, -1)
+        except REDIS_DOWN as error:
+            self._down(error)
+            return []
+        return [StoredDocument(**json.loads(item)) for item in raw]
+
+    async def save_document(self, key: ConversationKey, document: StoredDocument) -> None:
+        """Keep the document with the conversation (same TTL), newest first within the size cap."""
+        kept = keep_within([*await self.documents(key), document], self.max_document_chars)
+        name = self.documents_key(key)
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.delete(name)
+                pipe.rpush(name, *(json.dumps(asdict(d), ensure_ascii=False) for d in kept))
+                pipe.expire(name, self.ttl)
+                await pipe.execute()
         except REDIS_DOWN as error:
             self._down(error)
 

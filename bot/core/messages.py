@@ -46,6 +46,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "요청이 너무 잦습니다. 잠시 후 다시 보내 주세요.",
         "en": "Too many requests. Please wait a moment before sending more.",
     },
+    "file_unreadable": {
+        "ko": "파일을 열 수 없습니다: {name}",
+        "en": "Cannot open the file: {name}",
+    },
     "doc_unsupported": {
         "ko": "지원하지 않는 파일 형식입니다. PDF, HWP, HWPX, Word, PowerPoint, Excel, 텍스트 파일을 보내 주세요.",
         "en": "This file type is not supported. Please send PDF, HWP, HWPX, Word, PowerPoint, Excel or text.",

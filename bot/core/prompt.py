@@ -60,3 +60,24 @@ def llama3_prompt(turns: Sequence[Turn]) -> str:
 
 def system_prompt(language: str, override: str | None = None) -> str:
     return override or SYSTEM_PROMPTS.get(language, SYSTEM_PROMPTS["ko"])
+
+
+_DOCUMENT_CONTEXT = {
+    "ko": (
+        "\n\n아래는 사용자가 이 대화에 올린 문서에서 질문과 관련된 부분입니다. 문서에 관한 질문에는 "
+        "이 내용을 근거로 답하고, 문서에 없는 내용은 문서에 없다고 말하세요."
+    ),
+    "en": (
+        "\n\nBelow are the parts of the documents the user shared in this conversation that relate "
+        "to the question. Base answers about the documents on them, and say so when they do not "
+        "contain the answer."
+    ),
+}
+
+
+def with_passages(system: str, language: str, passages: Sequence[tuple[str, str]]) -> str:
+    """`system` followed by (filename, passage) pairs from the conversation's documents."""
+    if not passages:
+        return system
+    quoted = "".join(f"\n\n[{name}]\n{text}" for name, text in passages)
+    return system + _DOCUMENT_CONTEXT.get(language, _DOCUMENT_CONTEXT["ko"]) + quoted

@@ -115,7 +115,7 @@ class Reply:
         if self.tokens is not None:
             assert "".join(self.tokens) == self.text, "tokens must join to text"
             return list(self.tokens)
-        return [self.text[i:i + 2] for i in range(0, len(self.text), 2)]
+        return [self.text[i:i + 2] for i in range(0, len(self.text), 2)] or [""]
 
     def body(self) -> bytes:
         """The non-streaming response body."""
@@ -329,9 +329,6 @@ class FakeSageMaker:
             return await self._hang(request)
         headers = {"x-Amzn-Invoked-Production-Variant": "AllTraffic",
                    "x-amzn-RequestId": str(uuid.uuid4())}
-        attrs = request.headers.get("X-Amzn-SageMaker-Custom-Attributes")
-        if attrs:
-            headers["X-Amzn-SageMaker-Custom-Attributes"] = attrs
         wants_stream = not self.require_stream_flag or (
             isinstance(parsed, dict) and parsed.get("stream") is True)
 
@@ -412,14 +409,21 @@ def run_in_thread(fake: FakeSageMaker | None = None) -> Iterator[FakeSageMaker]:
         loop.close()
 
 
+_session_lock = threading.Lock()
+_session: Any = None
+
+
 def client(fake: FakeSageMaker | str, **config: Any):
     """A real boto3 sagemaker-runtime client pointed at the fake; `config` goes to botocore Config
-    (e.g. retries={"max_attempts": 1}, max_pool_connections=50, read_timeout=2)."""
+    (e.g. retries={"total_max_attempts": 1}, max_pool_connections=50, read_timeout=2)."""
     import boto3
     from botocore.config import Config
 
+    global _session
     url = fake if isinstance(fake, str) else fake.url
-    return boto3.session.Session().client(
-        "sagemaker-runtime", endpoint_url=url, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
-        config=Config(**config) if config else None)
+    with _session_lock:  # one shared session: loading the service model costs ~0.1 s each time
+        _session = _session or boto3.session.Session()
+        return _session.client(
+            "sagemaker-runtime", endpoint_url=url, region_name="us-east-1",
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+            config=Config(**config) if config else None)
