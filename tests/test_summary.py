@@ -1,0 +1,61 @@
+"""Summaries of whole documents: every part reaches a prompt, the plan is kept, maps run at once."""
+
+from __future__ import annotations
+
+import re
+
+from bot.core.summary import Summarizer
+from tests.fakes.sagemaker import Reply
+from tests.support import make_engine
+
+
+def long_document(paragraphs: int) -> str:
+    return "\n\n".join(
+        f"제{i}조 (표지-{i:04d}) 이 조항은 사업 예산 {i * 10}억 원의 집행 절차를 정한다. "
+        "담당 부서는 분기마다 집행 실적을 보고하여야 한다. " * 3
+        for i in range(paragraphs)
+    )
+
+
+async def test_long_document_every_chunk_reaches_a_map_prompt_concurrently(sagemaker, redis_url, redis_prefix):
+    sagemaker.default = Reply("부분 요약입니다.", delay=0.3)
+    engine = make_engine(sagemaker, redis_url, redis_prefix, llm_context_tokens=2048, llm_max_new_tokens=512)
+    steps: list[tuple[int, int]] = []
+
+    async def progress(done: int, total: int) -> None:
+        steps.append((done, total))
+
+    text = long_document(120)
+    summarizer = Summarizer(engine.llm, engine.budget, "ko", partial_tokens=256)
+    try:
+        plan = summarizer.plan(text)
+        summary = await summarizer.summarize(text, "예산서.hwp", progress)
+    finally:
+        await engine.aclose()
+
+    assert len(plan.chunks) > 5 and len(plan.levels) >= 3  # long enough to need two combine levels
+    assert summary == "부분 요약입니다."
+    assert len(sagemaker.requests) == plan.total_calls
+    map_prompts = [r.json["inputs"] for r in sagemaker.requests[: len(plan.chunks)]]
+    seen = set()
+    for prompt in map_prompts:
+        seen.update(re.findall(r"표지-\d{4}", prompt))
+    assert seen == {f"표지-{i:04d}" for i in range(120)}
+    assert all(engine.tokens.count(p) <= 2048 - 256 for p in map_prompts)
+    assert sagemaker.max_concurrent_seen >= min(len(plan.chunks), 10)
+    assert steps[0] == (0, plan.total_calls) and steps[-1] == (plan.total_calls, plan.total_calls)
+    final = sagemaker.requests[-1].json["inputs"]
+    assert "한 줄 요약" in final and "주요 내용" in final
+
+
+async def test_short_document_is_summarized_in_one_call_with_fixed_shape(sagemaker, redis_url, redis_prefix):
+    sagemaker.script("한 줄 요약: 짧은 문서입니다.")
+    engine = make_engine(sagemaker, redis_url, redis_prefix)
+    try:
+        summary = await Summarizer(engine.llm, engine.budget).summarize("짧은 공고문입니다. 신청 기한은 3월 2일입니다.", "공고.txt")
+    finally:
+        await engine.aclose()
+    assert summary == "한 줄 요약: 짧은 문서입니다."
+    assert len(sagemaker.requests) == 1
+    prompt = sagemaker.requests[0].json["inputs"]
+    assert "신청 기한은 3월 2일입니다." in prompt and "주요 숫자·날짜·이름" in prompt
