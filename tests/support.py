@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from bot.config import Settings
@@ -42,3 +46,20 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> Non
 def prompts(sagemaker: FakeSageMaker) -> list[str]:
     """The `inputs` strings the endpoint received, in order."""
     return [request.json["inputs"] for request in sagemaker.requests]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def cli_env(sagemaker: FakeSageMaker, **extra: str) -> dict[str, str]:
+    """A clean environment for a `python -m bot` subprocess that reaches the fake endpoint."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "REDIS_"))}
+    return {**env, **sagemaker.env(), "SAGEMAKER_ENDPOINT_NAME": ENDPOINT, "LLM_RETRY_BASE_SECONDS": "0.01", **extra}
+
+
+def run_bot(*args: str, env: dict[str, str], stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout,
+    )

@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from tests.fakes.redis_server import free_port
 from tests.fakes.sagemaker import Reply
-from tests.support import ENDPOINT
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_bot(*args: str, env: dict[str, str], stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout,
-    )
+from tests.support import ENDPOINT, cli_env, run_bot
 
 
 @pytest.fixture
 def bot_env(sagemaker_thread, redis_url, redis_prefix, tmp_path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "REDIS_"))}
-    env.update(sagemaker_thread.env())
-    env.update(
-        SAGEMAKER_ENDPOINT_NAME=ENDPOINT,
-        REDIS_URL=redis_url,
-        REDIS_KEY_PREFIX=redis_prefix.rstrip(":"),
-        USER=f"tester-{tmp_path.name}",
-        LOGNAME=f"tester-{tmp_path.name}",
-        LLM_RETRY_BASE_SECONDS="0.01",
+    user = f"tester-{tmp_path.name}"
+    return cli_env(
+        sagemaker_thread, REDIS_URL=redis_url, REDIS_KEY_PREFIX=redis_prefix.rstrip(":"), USER=user, LOGNAME=user
     )
-    return env
 
 
 def test_ask_answers_and_a_second_process_continues_the_conversation(sagemaker_thread, bot_env):
@@ -103,3 +82,13 @@ def test_help_lists_every_command(bot_env):
     result = run_bot("--help", env=bot_env)
     for command in ("slack", "discord", "chat", "ask", "summarize", "doctor"):
         assert command in result.stdout
+
+
+def test_chat_file_command_attaches_a_document(sagemaker_thread, bot_env, tmp_path):
+    path = tmp_path / "공고.txt"
+    path.write_text("입찰 공고. 제출 마감은 2025년 4월 11일 오후 3시입니다.", encoding="utf-8")
+    sagemaker_thread.script("한 줄 요약: 입찰 공고입니다.", "마감은 4월 11일입니다.")
+    result = run_bot("chat", env=bot_env, stdin=f"/file {path}\n마감이 언제야?\n/exit\n")
+    assert result.returncode == 0, result.stderr
+    assert "한 줄 요약: 입찰 공고입니다." in result.stdout and "마감은 4월 11일입니다." in result.stdout
+    assert "제출 마감은 2025년 4월 11일 오후 3시입니다." in sagemaker_thread.requests[1].json["inputs"]
