@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, AsyncIterator
 from bot.config import Settings
 from bot.core.budget import Budget
 from bot.core.conversation import ConversationKey
+from bot.core.errors import RateLimited
 from bot.core.llm import ChatLLM, build_llm
 from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory, StoredDocument
 from bot.core.passages import relevant_passages
@@ -54,11 +55,15 @@ class ChatEngine:
 
         return ExtractionLimits.from_settings(self.settings)
 
-    async def stream_reply(self, key: ConversationKey, text: str) -> AsyncIterator[str]:
-        """Text deltas of the answer to `text` in conversation `key`.
+    async def stream_reply(
+        self, key: ConversationKey, text: str, *, user: str | None = None
+    ) -> AsyncIterator[str]:
+        """Text deltas of the answer to `text` in conversation `key`, asked by `user` (a
+        platform-qualified id, for the per-user rate limit).
 
         Raises BotError subclasses. The exchange is remembered only when the answer completed
         and the caller consumed it to the end; use `contextlib.aclosing` when you may stop early."""
+        await self._check_rate(user)
         async with self.memory.turn(key):
             history = await self.memory.history(key)
             system = await self._system_for(key, text)
@@ -71,8 +76,8 @@ class ChatEngine:
             if answer:
                 await self.memory.append(key, Exchange(text.strip(), answer))
 
-    async def reply(self, key: ConversationKey, text: str) -> str:
-        async with aclosing(self.stream_reply(key, text)) as deltas:
+    async def reply(self, key: ConversationKey, text: str, *, user: str | None = None) -> str:
+        async with aclosing(self.stream_reply(key, text, user=user)) as deltas:
             return "".join([delta async for delta in deltas]).strip()
 
     async def summarize_document(
@@ -106,6 +111,11 @@ class ChatEngine:
     async def claim_event(self, event_id: str, ttl_seconds: int = 3600) -> bool:
         """De-duplicate platform deliveries: True only for the first replica to see `event_id`."""
         return await self.memory.claim(f"event:{event_id}", ttl_seconds)
+
+    async def _check_rate(self, user: str | None) -> None:
+        limit = self.settings.user_rate_limit_per_minute
+        if limit and user and await self.memory.hit(f"user:{user}", 60) > limit:
+            raise RateLimited(user)
 
     async def _system_for(self, key: ConversationKey, question: str) -> str:
         system = system_prompt(self.language, self.settings.bot_system_prompt)

@@ -71,6 +71,8 @@ class Memory(Protocol):
 
     async def claim(self, name: str, ttl_seconds: int) -> bool: ...
 
+    async def hit(self, name: str, window_seconds: int) -> int: ...
+
     async def ping(self) -> bool: ...
 
     async def aclose(self) -> None: ...
@@ -86,6 +88,7 @@ class LocalMemory:
         self._documents: dict[str, list[StoredDocument]] = {}
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._claims: dict[str, float] = {}
+        self._hits: dict[str, tuple[int, int]] = {}
 
     async def history(self, key: ConversationKey) -> list[Exchange]:
         return list(self._histories.get(key.id, ()))
@@ -120,6 +123,13 @@ class LocalMemory:
             return False
         self._claims[name] = now + ttl_seconds
         return True
+
+    async def hit(self, name: str, window_seconds: int) -> int:
+        window = int(time.time() // window_seconds)
+        seen_window, count = self._hits.get(name, (window, 0))
+        count = count + 1 if seen_window == window else 1
+        self._hits[name] = (window, count)
+        return count
 
     async def ping(self) -> bool:
         return True
@@ -261,6 +271,20 @@ class RedisMemory:
         except REDIS_DOWN as error:
             self._down(error)
             return await self._local.claim(name, ttl_seconds)
+
+    async def hit(self, name: str, window_seconds: int) -> int:
+        """How many times `name` was hit in the current fixed window, this hit included."""
+        window = int(time.time() // window_seconds)
+        counter = f"{self.prefix}:hits:{name}:{window}"
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.incr(counter)
+                pipe.expire(counter, window_seconds * 2)
+                count, _ = await pipe.execute()
+        except REDIS_DOWN as error:
+            self._down(error)
+            return await self._local.hit(name, window_seconds)
+        return int(count)
 
     async def ping(self) -> bool:
         try:
