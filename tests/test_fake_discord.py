@@ -1,0 +1,274 @@
+"""Self-test of the fake Discord: a real discord.py Client and CommandTree talk to it over sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+import zlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import aiohttp
+import discord
+import pytest
+import pytest_asyncio
+from discord import app_commands
+
+from tests.fakes.discord import EPHEMERAL, MESSAGE_CONTENT, FakeDiscord, running_fake_discord
+
+
+@dataclass
+class Bot:
+    fake: FakeDiscord
+    client: discord.Client
+    tree: app_commands.CommandTree
+    messages: list[discord.Message] = field(default_factory=list)
+    read: list[bytes] = field(default_factory=list)
+
+
+async def sync(bot: Bot) -> list[app_commands.AppCommand]:
+    """Guild sync, as with DISCORD_GUILD_ID: instant on Discord, unlike global commands."""
+    guild = discord.Object(bot.fake.guild_id)
+    bot.tree.copy_global_to(guild=guild)
+    return await bot.tree.sync(guild=guild)
+
+
+@pytest_asyncio.fixture
+async def bot() -> AsyncIterator[Bot]:
+    async with running_fake_discord() as fake:
+        intents = discord.Intents.default()
+        intents.message_content = True
+        # A tiny guild_ready_timeout: on_ready otherwise waits 2 s after the last GUILD_CREATE.
+        client = discord.Client(intents=intents, guild_ready_timeout=0.01)
+        tree = app_commands.CommandTree(client)
+        b = Bot(fake, client, tree)
+
+        @tree.command(name="ping", description="응답 확인")
+        async def ping(interaction: discord.Interaction) -> None:
+            await interaction.response.defer()
+            await interaction.followup.send("pong 🏓")
+
+        @tree.command(name="summarize", description="파일 요약")
+        async def summarize(interaction: discord.Interaction, file: discord.Attachment) -> None:
+            b.read.append(await file.read())
+            await interaction.response.send_message(f"{file.filename}: {file.size} bytes")
+            await interaction.edit_original_response(content="요약 완료")
+
+        @client.event
+        async def on_message(message: discord.Message) -> None:
+            b.messages.append(message)
+
+        async with fake.running(client):
+            yield b
+
+
+async def test_login_identify_ready_and_guild_sync(bot: Bot) -> None:
+    fake, client = bot.fake, bot.client
+    assert fake.intents == client.intents.value
+    assert fake.identify is not None and fake.identify["token"] == fake.token
+    query = fake.gateway_connects[0]
+    assert query["v"] == "10" and query["encoding"] == "json" and query["compress"].endswith("-stream")
+    assert client.user is not None and client.user.id == fake.bot_id and client.user.bot
+    assert client.application_id == fake.app_id
+    guild = client.get_guild(fake.guild_id)
+    assert guild is not None and guild.get_channel(fake.channel_id) is not None and guild.me is not None
+
+    synced = await sync(bot)
+    assert {c.name for c in synced} == {"ping", "summarize"}
+    assert [c["name"] for c in fake.commands[fake.guild_id]] == ["ping", "summarize"]
+    assert synced[0].id == fake.command_id("ping", fake.guild_id)
+    assert fake.requests_to("PUT /applications/*/guilds/*/commands")[0].headers["Authorization"] == (
+        f"Bot {fake.token}")
+
+
+async def test_slash_command_defers_then_follows_up(bot: Bot) -> None:
+    fake = bot.fake
+    await sync(bot)
+    inter = fake.interaction_create("ping", {}, user_id=42)
+    assert inter["data"]["id"] == str(fake.command_id("ping", fake.guild_id))
+    assert await fake.dispatch("INTERACTION_CREATE", inter) == 1
+
+    responses = await fake.wait_for(lambda: len(r := fake.interaction_responses(inter)) >= 2 and r)
+    assert [r.kind for r in responses] == ["callback", "followup"]
+    assert responses[0].json == {"type": 5}
+    assert responses[0].query == {"with_response": "1"}
+    assert responses[1].json["content"] == "pong 🏓"
+    # Discord: the first follow-up after a defer replaces the "thinking..." message.
+    assert responses[1].response["id"] == fake.original_response(inter)["id"]
+    assert fake.channel_messages(fake.channel_id) == ["pong 🏓"]
+
+    # The same command from a DM: `user` instead of `member`, a type 1 channel, no guild.
+    dm = fake.interaction_create("ping", {}, user_id=43, channel_id=fake.dm_channel(43))
+    assert "guild_id" not in dm and dm["channel"]["type"] == 1 and dm["user"]["id"] == "43"
+    await fake.dispatch("INTERACTION_CREATE", dm)
+    await fake.wait_for(lambda: len(fake.interaction_responses(dm)) >= 2)
+    assert fake.channel_messages(fake.dm_channel(43)) == ["pong 🏓"]
+
+
+async def test_message_create_reaches_on_message(bot: Bot) -> None:
+    fake = bot.fake
+    sent = fake.message_create(f"<@{fake.bot_id}> 안녕하세요", author_id=42)
+    await fake.dispatch("MESSAGE_CREATE", sent)
+    msg = await fake.wait_for(lambda: next((m for m in bot.messages if m.author.id == 42), None))
+    assert msg.content == f"<@{fake.bot_id}> 안녕하세요"
+    assert msg.guild is not None and msg.guild.id == fake.guild_id
+    assert bot.client.user in msg.mentions
+
+    dm = fake.message_create("DM 질문", author_id=43, channel_id=fake.dm_channel(43))
+    await fake.dispatch("MESSAGE_CREATE", dm)
+    got = await fake.wait_for(lambda: next((m for m in bot.messages if m.author.id == 43), None))
+    assert got.guild is None and isinstance(got.channel, discord.DMChannel)
+
+    # The bot's own messages come back over the gateway, as on Discord.
+    await got.channel.send("답장")
+    echoed = await fake.wait_for(lambda: [m for m in bot.messages if m.author == bot.client.user])
+    assert echoed[0].content == "답장"
+    assert fake.channel_messages(fake.dm_channel(43)) == ["답장"]
+
+
+async def test_attachment_option_is_read_over_http(bot: Bot) -> None:
+    fake = bot.fake
+    await sync(bot)
+    data = "한국어 문서 내용\n".encode() * 100
+    att = fake.add_attachment(data, "보고서.txt", "text/plain; charset=utf-8")
+    inter = fake.interaction_create("summarize", {}, user_id=42, attachment=att)
+    assert inter["data"]["options"] == [{"type": 11, "name": "file", "value": att["id"]}]
+    await fake.dispatch("INTERACTION_CREATE", inter)
+
+    await fake.wait_for(lambda: len(fake.interaction_responses(inter)) >= 2)
+    assert bot.read == [data]
+    assert [(d.attachment_id, d.bytes_sent) for d in fake.downloads] == [(int(att["id"]), len(data))]
+    cb, edit = fake.interaction_responses(inter)
+    assert cb.json["type"] == 4 and cb.json["data"]["content"] == f"보고서.txt: {len(data)} bytes"
+    assert edit.kind == "edit" and edit.path.endswith("/messages/@original")
+    assert fake.channel_messages(fake.channel_id) == ["요약 완료"]
+
+
+async def test_rate_limited_edit_is_retried_and_lands(bot: Bot) -> None:
+    fake = bot.fake
+    channel = bot.client.get_channel(fake.channel_id)
+    assert isinstance(channel, discord.TextChannel)
+    message = await channel.send("초안")
+
+    fake.rate_limit_next("PATCH /channels/*/messages/*", retry_after=0.2)
+    started = time.monotonic()
+    await message.edit(content="최종 답변")
+    assert time.monotonic() - started >= 0.2
+    assert [r.status for r in fake.requests_to("PATCH /channels/*")] == [429, 200]
+    assert fake.channel_messages(fake.channel_id) == ["최종 답변"]
+    assert fake.max_edits_in_window(fake.channel_id) == 1
+    fake.assert_edit_rate(limit=5, per=5.0)
+
+
+async def test_webhook_429_and_enforced_edit_rate(bot: Bot) -> None:
+    fake = bot.fake
+    fake.enforce_edit_rate(limit=2, per=0.5)
+    done = asyncio.Event()
+
+    @bot.tree.command(name="stream", description="스트리밍")
+    async def stream(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("…", ephemeral=True)
+        for text in ("가", "가나", "가나다"):  # the third edit is over the limit: 429, then lands
+            await interaction.edit_original_response(content=text)
+        done.set()
+
+    await sync(bot)
+    fake.rate_limit_next("PATCH /webhooks/*", retry_after=0.05)
+    inter = fake.interaction_create("stream", {}, user_id=42)
+    await fake.dispatch("INTERACTION_CREATE", inter)
+    await asyncio.wait_for(done.wait(), 5)
+
+    statuses = [r.status for r in fake.requests_to("PATCH /webhooks/*")]
+    assert statuses == [429, 200, 200, 429, 200]
+    assert fake.original_response(inter)["content"] == "가나다"
+    assert fake.original_response(inter)["flags"] & EPHEMERAL
+    fake.assert_edit_rate(limit=2, per=0.5)
+
+
+async def test_intents_gate_message_content() -> None:
+    async with running_fake_discord() as fake:
+        client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.01)
+        seen: list[discord.Message] = []
+
+        @client.event
+        async def on_message(message: discord.Message) -> None:
+            seen.append(message)
+
+        async with fake.running(client):  # Intents.default() has no message_content
+            assert not fake.intents & MESSAGE_CONTENT
+            await fake.dispatch("MESSAGE_CREATE", fake.message_create("비밀", author_id=7))
+            await fake.dispatch("MESSAGE_CREATE", fake.message_create(f"<@{fake.bot_id}> 질문", author_id=8))
+            await fake.wait_for(lambda: len(seen) == 2)
+            assert [m.content for m in seen] == ["", f"<@{fake.bot_id}> 질문"]
+
+
+async def test_wrong_token_is_refused() -> None:
+    async with running_fake_discord() as fake:
+        client = discord.Client(intents=discord.Intents.default())
+        with pytest.raises(discord.LoginFailure):
+            await client.login("not-the-token")
+        await client.close()
+
+
+async def test_uploaded_file_becomes_a_downloadable_attachment(bot: Bot) -> None:
+    fake = bot.fake
+    channel = bot.client.get_channel(fake.channel_id)
+    assert isinstance(channel, discord.TextChannel)
+    sent = await channel.send("요약본", file=discord.File(io.BytesIO("내용".encode()), filename="요약.txt"))
+    upload = fake.requests_to("POST /channels/*/messages")[-1]
+    assert upload.json["content"] == "요약본" and upload.files[0].filename == "요약.txt"
+    assert upload.files[0].data == "내용".encode()
+    assert sent.attachments[0].filename == "요약.txt" and sent.attachments[0].content_type == "text/plain"
+    assert await sent.attachments[0].read() == "내용".encode()
+
+
+async def test_late_interaction_callback_is_unknown(bot: Bot) -> None:
+    fake = bot.fake
+    fake.interaction_deadline = 0.05  # Discord's is 3 s
+    failed: list[Exception] = []
+
+    @bot.tree.command(name="slow", description="느림")
+    async def slow(interaction: discord.Interaction) -> None:
+        await asyncio.sleep(0.1)
+        try:
+            await interaction.response.send_message("늦었다")
+        except discord.NotFound as e:
+            failed.append(e)
+
+    await sync(bot)
+    await fake.dispatch("INTERACTION_CREATE", fake.interaction_create("slow", {}))
+    err = await fake.wait_for(lambda: failed and failed[0])
+    assert err.code == 10062
+    assert fake.requests_to("POST /interactions/*")[0].status == 404
+
+
+@pytest.mark.parametrize("compress", ["zlib-stream", None])
+async def test_gateway_protocol_with_and_without_zlib(compress: str | None) -> None:
+    """What discord.py does when zstandard is missing (zlib-stream), and plain JSON frames."""
+    async with FakeDiscord() as fake, aiohttp.ClientSession() as http:
+        query = {"v": "10", "encoding": "json"} | ({"compress": compress} if compress else {})
+        async with http.ws_connect(fake.gateway_url, params=query) as ws:
+            inflate = zlib.decompressobj()
+
+            async def receive() -> dict:
+                msg = await ws.receive(timeout=5)
+                if compress:
+                    assert msg.type is aiohttp.WSMsgType.BINARY and msg.data.endswith(b"\x00\x00\xff\xff")
+                    return json.loads(inflate.decompress(msg.data))
+                assert msg.type is aiohttp.WSMsgType.TEXT
+                return json.loads(msg.data)
+
+            assert (await receive())["op"] == 10
+            await ws.send_json({"op": 1, "d": None})
+            assert (await receive())["op"] == 11
+            await ws.send_json({"op": 2, "d": {"token": fake.token, "intents": 513, "properties": {}}})
+            ready, guild = await receive(), await receive()
+            assert (ready["t"], ready["s"]) == ("READY", 1) and ready["d"]["application"]["id"] == "1000"
+            assert (guild["t"], guild["s"], guild["d"]["id"]) == ("GUILD_CREATE", 2, "100")
+            await fake.wait_ready()
+            assert fake.intents == 513
+            await fake.dispatch("TYPING_START", {"channel_id": "200", "user_id": "5", "timestamp": 0})
+            assert (await receive())["s"] == 3
+
