@@ -38,6 +38,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "(답변이 중간에 끊겼습니다. 다시 시도해 주세요.)",
         "en": "(The answer was cut off. Please try again.)",
     },
+    "llm_empty": {
+        "ko": "(모델이 빈 답변을 보냈습니다. 다시 시도해 주세요.)",
+        "en": "(The model returned an empty answer. Please try again.)",
+    },
     "message_too_long": {
         "ko": "메시지가 너무 깁니다. 더 짧게 나누어 보내 주세요.",
         "en": "Your message is too long. Please send it in shorter parts.",
