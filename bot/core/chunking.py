@@ -10,8 +10,8 @@ from typing import Iterator
 
 from bot.core.tokens import TokenCounter
 
-_PARAGRAPHS = re.compile(r"\n\s*\n")
-_SENTENCES = re.compile(r"(?<=[.!?。…])\s+|\n")
+# Coarsest boundary first: paragraphs, then sentences and lines.
+_BOUNDARIES = (re.compile(r"\n\s*\n"), re.compile(r"(?<=[.!?。…])\s+|\n"))
 
 
 def chunk_text(text: str, counter: TokenCounter, max_tokens: int) -> list[str]:
@@ -29,25 +29,21 @@ def chunk_text(text: str, counter: TokenCounter, max_tokens: int) -> list[str]:
     return chunks
 
 
-def _pieces(text: str, counter: TokenCounter, max_tokens: int) -> Iterator[tuple[str, int]]:
-    """Paragraphs that fit, else their sentences that fit, else token windows."""
-    for paragraph in _PARAGRAPHS.split(text):
-        paragraph = paragraph.strip()
-        if not paragraph:
+def _pieces(
+    text: str, counter: TokenCounter, max_tokens: int, level: int = 0
+) -> Iterator[tuple[str, int]]:
+    """Parts that fit, cut at the coarsest boundary that makes them fit, else token windows."""
+    for part in _BOUNDARIES[level].split(text):
+        part = part.strip()
+        if not part:
             continue
-        cost = counter.count(paragraph)
+        cost = counter.count(part)
         if cost <= max_tokens:
-            yield paragraph, cost
-            continue
-        for sentence in _SENTENCES.split(paragraph):
-            sentence = sentence.strip()
-            if not sentence:
-                continue
-            cost = counter.count(sentence)
-            if cost <= max_tokens:
-                yield sentence, cost
-            else:
-                yield from _windows(sentence, counter, max_tokens)
+            yield part, cost
+        elif level + 1 < len(_BOUNDARIES):
+            yield from _pieces(part, counter, max_tokens, level + 1)
+        else:
+            yield from _windows(part, counter, max_tokens)
 
 
 def _windows(text: str, counter: TokenCounter, max_tokens: int) -> Iterator[tuple[str, int]]:
