@@ -1,0 +1,68 @@
+"""Which format a file really is, decided by its bytes; the file name is only a hint for the
+error when the bytes are not a document at all (extensions lie: a JPEG named .pdf exists)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import PurePath
+
+from bot.core.errors import CorruptDocument, UnsupportedDocument
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+_PDF_MAGIC = b"%PDF-"
+# The PDF header may follow some junk, within the first kilobyte (PDF 32000 §7.5.2, note).
+_PDF_HEADER_WINDOW = 1024
+_TEXT_PROBE_BYTES = 8192
+_TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_HWPX_MIMETYPE = b"application/hwp+zip"
+_MIMETYPE_PROBE_BYTES = 64
+# The first member that decides a ZIP package's format, in order.
+_ZIP_MARKERS = (
+    ("word/document.xml", "docx"),
+    ("ppt/presentation.xml", "pptx"),
+    ("xl/workbook.xml", "xlsx"),
+    ("Contents/section0.xml", "hwpx"),
+)
+# Names that promise a binary document: when the bytes are something else entirely, the file is
+# broken or mislabelled, which is a different message from "we don't read this kind of file".
+_DOCUMENT_SUFFIXES = {".pdf", ".hwp", ".hwpx", ".docx", ".pptx", ".xlsx"}
+
+
+def sniff(data: bytes, filename: str) -> str:
+    """The format name of `data`: "pdf", "hwp", "hwpx", "docx", "pptx", "xlsx" or "text".
+
+    OLE files are all reported as "hwp"; the HWP reader refuses other OLE files (.doc, .xls)."""
+    if _PDF_MAGIC in data[:_PDF_HEADER_WINDOW]:
+        return "pdf"
+    if data.startswith(OLE_MAGIC):
+        return "hwp"
+    if data.startswith(ZIP_MAGIC):
+        return _zip_format(data)
+    if _looks_binary(data):
+        if PurePath(filename).suffix.lower() in _DOCUMENT_SUFFIXES:
+            raise CorruptDocument(f"{filename!r} is not a valid file of its kind")
+        raise UnsupportedDocument("binary file of an unknown kind")
+    return "text"
+
+
+def _zip_format(data: bytes) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            for marker, kind in _ZIP_MARKERS:
+                if marker in names:
+                    return kind
+            if "mimetype" in names:
+                with archive.open("mimetype") as member:
+                    if member.read(_MIMETYPE_PROBE_BYTES).strip() == _HWPX_MIMETYPE:
+                        return "hwpx"
+    except zipfile.BadZipFile as error:
+        raise CorruptDocument(f"not a valid ZIP package: {error}") from error
+    raise UnsupportedDocument("ZIP archive that is not an office document")
+
+
+def _looks_binary(data: bytes) -> bool:
+    """NUL bytes do not occur in text, except in UTF-16/32, which announces itself with a BOM."""
+    return not data.startswith(_TEXT_BOMS) and b"\x00" in data[:_TEXT_PROBE_BYTES]

@@ -1,0 +1,128 @@
+"""Text-like files: plain text, Markdown, CSV/TSV, JSON, source code, and HTML (visible text only).
+
+Korean Windows tools write CP949 (EUC-KR's superset); others write UTF-8 with or without a BOM, or
+UTF-16 with one."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import charset_normalizer
+
+from bot.core.documents.markup import CELL_SEPARATOR
+from bot.core.documents.model import ExtractionLimits
+from bot.core.errors import UnsupportedDocument
+
+_BOM_ENCODINGS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+_PLAIN_ENCODINGS = ("utf-8", "cp949")
+# A strict decode can still succeed on binary data; real text has almost no C0 controls.
+_NON_TEXT = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+_MAX_NON_TEXT_SHARE = 0.01
+_HTML_PROBE_CHARS = 4096
+_HTML_START = re.compile(r"\s*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE)
+
+
+def extract(data: bytes, limits: ExtractionLimits) -> tuple[str, int]:
+    text = _decode(data)
+    if _HTML_START.match(text[:_HTML_PROBE_CHARS]):
+        text = _visible_html_text(text)
+    return text, 1
+
+
+def _decode(data: bytes) -> str:
+    for encoding in _candidate_encodings(data):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _is_readable(text):
+            return text.removeprefix("\ufeff")
+    guess = charset_normalizer.from_bytes(data).best()
+    if guess is not None and _is_readable(text := str(guess)):
+        return text
+    raise UnsupportedDocument("not text in any known encoding")
+
+
+def _candidate_encodings(data: bytes) -> list[str]:
+    for bom, encoding in _BOM_ENCODINGS:
+        if data.startswith(bom):
+            return [encoding, *_PLAIN_ENCODINGS]
+    return list(_PLAIN_ENCODINGS)
+
+
+def _is_readable(text: str) -> bool:
+    return len(_NON_TEXT.findall(text)) <= len(text) * _MAX_NON_TEXT_SHARE
+
+
+def _visible_html_text(html: str) -> str:
+    parser = _VisibleText()
+    parser.feed(html)
+    parser.close()
+    return parser.text()
+
+
+class _VisibleText(HTMLParser):
+    """Collects what a browser would show: no scripts or styles, blocks on their own lines."""
+
+    _HIDDEN = {"script", "style", "template", "noscript"}
+    _PARAGRAPHS = {
+        "article", "blockquote", "dl", "figure", "hr", "ol", "p", "pre", "section", "table",
+        "title", "ul",
+    }
+    _LINES = {
+        "address", "aside", "br", "dd", "div", "dt", "figcaption", "footer", "form", "header",
+        "li", "main", "nav",
+    }
+    _HEADINGS = {f"h{level}": level for level in range(1, 7)}
+    # Private separators while collecting: nested blocks must not add up to empty lines.
+    _LINE, _PARAGRAPH = "\x1e", "\x1d"
+    _BREAKS = re.compile(r"[\s\x1d\x1e]*[\x1d\x1e][\s\x1d\x1e]*")
+    _SPACES = re.compile(r"\s+")
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self._parts: list[str] = []
+        self._hidden_depth = 0
+        self._cells_in_row = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._HIDDEN:
+            self._hidden_depth += 1
+        elif tag in self._HEADINGS:
+            self._parts.append(self._PARAGRAPH + "#" * self._HEADINGS[tag] + " ")
+        elif tag == "tr":
+            self._parts.append(self._LINE)
+            self._cells_in_row = 0
+        elif tag in ("td", "th"):
+            if self._cells_in_row:
+                self._parts.append(CELL_SEPARATOR)
+            self._cells_in_row += 1
+        else:
+            self._parts.append(self._break_for(tag))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._HIDDEN:
+            self._hidden_depth = max(0, self._hidden_depth - 1)
+        else:
+            self._parts.append(self._PARAGRAPH if tag in self._HEADINGS else self._break_for(tag))
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden_depth:
+            self._parts.append(self._SPACES.sub(" ", data))
+
+    def text(self) -> str:
+        return self._BREAKS.sub(self._break_text, "".join(self._parts)).strip()
+
+    def _break_for(self, tag: str) -> str:
+        if tag in self._PARAGRAPHS:
+            return self._PARAGRAPH
+        return self._LINE if tag in self._LINES else ""
+
+    def _break_text(self, match: re.Match[str]) -> str:
+        return "\n\n" if self._PARAGRAPH in match.group() else "\n"

@@ -1,0 +1,440 @@
+"""Builds test documents of every supported format in memory, Korean text included.
+
+No Korean font is installed on the build machines, so PDFs are written by hand: a Type0 font with
+Identity-H encoding whose character codes are the Unicode code points, plus a ToUnicode CMap that
+says so. Text extraction needs only the CMap; no glyphs are embedded or needed."""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import zipfile
+import zlib
+from collections.abc import Sequence
+
+import docx
+import openpyxl
+import pptx
+from pptx.util import Inches
+
+# --- Korean text ------------------------------------------------------------------------------
+
+_SUBJECTS = ["연구팀은", "위원회는", "정부는", "회사는", "학생들은", "시민들은", "담당자는"]
+_OBJECTS = ["보고서를", "예산안을", "계획서를", "자료를", "결과를", "의견을", "제안서를"]
+_VERBS = ["검토했다", "발표했다", "제출했다", "정리했다", "공유했다", "확인했다", "승인했다"]
+
+
+def korean_lines(count: int, seed: int = 0) -> list[str]:
+    """Deterministic short Korean sentences (at most 40 characters, to fit a PDF line)."""
+    rng = random.Random(seed)
+    return [
+        f"{n}번째 문장에서 {rng.choice(_SUBJECTS)} {rng.choice(_OBJECTS)} {rng.choice(_VERBS)}."
+        for n in range(1, count + 1)
+    ]
+
+
+def cp949_text() -> bytes:
+    return "한글 윈도우에서 저장한 메모장 파일입니다.\n두 번째 줄: 가나다라마바사\n".encode("cp949")
+
+
+# --- PDF --------------------------------------------------------------------------------------
+
+
+class _PdfWriter:
+    def __init__(self) -> None:
+        self._objects: list[bytes] = []
+
+    def add(self, body: bytes) -> int:
+        self._objects.append(body)
+        return len(self._objects)
+
+    def set(self, number: int, body: bytes) -> None:
+        self._objects[number - 1] = body
+
+    def finish(self, root: int) -> bytes:
+        out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+        offsets = []
+        for number, body in enumerate(self._objects, start=1):
+            offsets.append(len(out))
+            out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+        xref = len(out)
+        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(offsets) + 1)
+        out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+        out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+            len(offsets) + 1, root, xref,
+        )
+        return bytes(out)
+
+
+def _stream(data: bytes) -> bytes:
+    return b"<< /Length %d >>\nstream\n%s\nendstream" % (len(data), data)
+
+
+def _to_unicode_cmap(text: str) -> bytes:
+    """Identity: code = code point, for every 256-code block that `text` uses."""
+    blocks = sorted({ord(char) >> 8 for char in text})
+    ranges = [b"<%02X00> <%02XFF> <%02X00>" % (block, block, block) for block in blocks]
+    sections = [
+        b"%d beginbfrange\n%s\nendbfrange" % (len(chunk), b"\n".join(chunk))
+        for chunk in (ranges[i : i + 100] for i in range(0, len(ranges), 100))
+    ]
+    return b"\n".join([
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap",
+        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
+        b"/CMapName /Adobe-Identity-UCS def /CMapType 2 def",
+        b"1 begincodespacerange <0000> <FFFF> endcodespacerange",
+        *sections,
+        b"endcmap CMapName currentdict /CMap defineresource pop end end",
+    ])
+
+
+def _add_font(writer: _PdfWriter, text: str) -> int:
+    descriptor = writer.add(
+        b"<< /Type /FontDescriptor /FontName /DocmakerGothic /Flags 4 /FontBBox [0 -200 1000 800]"
+        b" /ItalicAngle 0 /Ascent 800 /Descent -200 /CapHeight 700 /StemV 80 >>"
+    )
+    cid_font = writer.add(
+        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /DocmakerGothic /DW 1000"
+        b" /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >>"
+        b" /FontDescriptor %d 0 R >>" % descriptor
+    )
+    to_unicode = writer.add(_stream(_to_unicode_cmap(text)))
+    return writer.add(
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /DocmakerGothic /Encoding /Identity-H"
+        b" /DescendantFonts [%d 0 R] /ToUnicode %d 0 R >>" % (cid_font, to_unicode)
+    )
+
+
+def _text_content(lines: Sequence[str]) -> bytes:
+    shown = b" T*\n".join(b"<%s> Tj" % line.encode("utf-16-be").hex().encode() for line in lines)
+    return b"BT /F1 11 Tf 14 TL 40 800 Td\n%s\nET" % shown
+
+
+def pdf_pages(pages: Sequence[Sequence[str]]) -> bytes:
+    """A PDF with one page per entry, each showing its lines of (BMP) text."""
+    writer = _PdfWriter()
+    catalog = writer.add(b"")
+    tree = writer.add(b"")
+    font = _add_font(writer, "".join("".join(lines) for lines in pages) or " ")
+    kids = []
+    for lines in pages:
+        contents = writer.add(_stream(_text_content(lines) if lines else b""))
+        kids.append(writer.add(
+            b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R"
+            b" /Resources << /Font << /F1 %d 0 R >> >> >>" % (tree, contents, font)
+        ))
+    writer.set(catalog, b"<< /Type /Catalog /Pages %d 0 R >>" % tree)
+    refs = b" ".join(b"%d 0 R" % kid for kid in kids)
+    writer.set(tree, b"<< /Type /Pages /Kids [%s] /Count %d >>" % (refs, len(kids)))
+    return writer.finish(catalog)
+
+
+def korean_pdf(page_count: int, lines_per_page: int = 30) -> bytes:
+    lines = korean_lines(page_count * lines_per_page)
+    pages = [lines[i : i + lines_per_page] for i in range(0, len(lines), lines_per_page)]
+    return pdf_pages(pages)
+
+
+def blank_pdf(page_count: int) -> bytes:
+    """Pages with no text at all: a scan without OCR looks like this to an extractor."""
+    return pdf_pages([[] for _ in range(page_count)])
+
+
+# --- OOXML --------------------------------------------------------------------------------------
+
+
+def _saved(document: object) -> bytes:
+    buffer = io.BytesIO()
+    document.save(buffer)  # type: ignore[attr-defined]
+    return buffer.getvalue()
+
+
+def docx_bytes() -> bytes:
+    """Headings (one with a localised style id, as Korean Word writes), a table with merged and
+    nested cells between two paragraphs."""
+    document = docx.Document()
+    document.styles["Heading 2"].style_id = "2"
+    document.add_heading("사업 계획서", level=1)
+    document.add_paragraph("첫 번째 문단은 표 앞에 있습니다.")
+    table = document.add_table(rows=3, cols=3)
+    for row, values in enumerate([["구분", "예산", "비고"], ["인건비", "1,000", "연간"]]):
+        for column, value in enumerate(values):
+            table.cell(row, column).text = value
+    merged = table.cell(2, 0).merge(table.cell(2, 2))
+    merged.text = "합계는 병합된 셀"
+    table.cell(1, 2).add_table(rows=1, cols=1).cell(0, 0).text = "중첩 표"
+    document.add_paragraph("세부 내용", style="Heading 2")
+    document.add_paragraph("마지막 문단은 표 뒤에 있습니다.")
+    return _saved(document)
+
+
+def empty_docx() -> bytes:
+    document = docx.Document()
+    document.add_paragraph("   ")
+    return _saved(document)
+
+
+def pptx_bytes(empty: bool = False) -> bytes:
+    """A title, a group holding a group holding text, a table and speaker notes."""
+    presentation = pptx.Presentation()
+    slide = presentation.slides.add_slide(presentation.slide_layouts[6])  # blank
+    if empty:
+        return _saved(presentation)
+    slide.shapes.add_textbox(Inches(1), Inches(0.5), Inches(6), Inches(1)).text_frame.text = "분기 실적 발표"
+    outer = slide.shapes.add_group_shape()
+    outer.shapes.add_textbox(Inches(1), Inches(2), Inches(3), Inches(1)).text_frame.text = "그룹 안의 글상자"
+    inner = outer.shapes.add_group_shape()
+    inner.shapes.add_textbox(Inches(4), Inches(2), Inches(3), Inches(1)).text_frame.text = "그룹 속 그룹의 글"
+    table = slide.shapes.add_table(2, 2, Inches(1), Inches(4), Inches(6), Inches(1)).table
+    for (row, column), value in {(0, 0): "지역", (0, 1): "매출", (1, 0): "서울", (1, 1): "120억"}.items():
+        table.cell(row, column).text = value
+    slide.notes_slide.notes_text_frame.text = "발표자 노트: 전년 대비 증가"
+    second = presentation.slides.add_slide(presentation.slide_layouts[6])
+    second.shapes.add_textbox(Inches(1), Inches(1), Inches(6), Inches(1)).text_frame.text = "두 번째 슬라이드"
+    return _saved(presentation)
+
+
+def xlsx_bytes(rows: int = 3) -> bytes:
+    """Sheet 매출 with a header, an empty row, `rows` data rows of numbers and dates; sheet 메모."""
+    import datetime
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "매출"
+    sheet.append(["지역", "금액", "날짜"])
+    sheet.append([])
+    for n in range(rows):
+        sheet.append([f"지점{n + 1}", 1000.0 + n, datetime.datetime(2026, 11, 1 + n % 28)])
+    workbook.create_sheet("메모").append(["비고", None, "끝"])
+    return _saved(workbook)
+
+
+# --- HWPX ---------------------------------------------------------------------------------------
+
+_HWPX_NAMESPACES = (
+    'xmlns:hs="http://www.hancom.co.kr/hwpml/2011/section" '
+    'xmlns:hp="http://www.hancom.co.kr/hwpml/2011/paragraph"'
+)
+
+
+def hwpx_section(body: str) -> str:
+    return f'<?xml version="1.0" encoding="UTF-8"?><hs:sec {_HWPX_NAMESPACES}>{body}</hs:sec>'
+
+
+def hwpx_paragraph(text: str) -> str:
+    return f"<hp:p><hp:run><hp:t>{text}</hp:t></hp:run></hp:p>"
+
+
+def hwpx_table(rows: Sequence[Sequence[str]]) -> str:
+    cells = "".join(
+        "<hp:tr>" + "".join(f"<hp:tc><hp:subList>{hwpx_paragraph(v)}</hp:subList></hp:tc>" for v in row)
+        + "</hp:tr>"
+        for row in rows
+    )
+    return f"<hp:p><hp:run><hp:tbl>{cells}</hp:tbl></hp:run></hp:p>"
+
+
+def hwpx_bytes(sections: Sequence[str], extra: dict[str, bytes] | None = None) -> bytes:
+    """An HWPX package without META-INF/manifest.xml (optional in practice)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/hwp+zip", compress_type=zipfile.ZIP_STORED)
+        archive.writestr("Contents/content.hpf", '<?xml version="1.0"?><opf:package/>')
+        for number, section in enumerate(sections):
+            archive.writestr(f"Contents/section{number}.xml", section, zipfile.ZIP_DEFLATED)
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data, zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def sample_hwpx() -> bytes:
+    first = hwpx_section(
+        hwpx_paragraph("한글 문서의 첫 문단<hp:tab/>탭 뒤의 글")
+        + hwpx_table([["항목", "금액"], ["인건비", "3,000만원"]])
+    )
+    return hwpx_bytes([first, hwpx_section(hwpx_paragraph("두 번째 구역의 문단"))])
+
+
+# --- ZIP surgery ----------------------------------------------------------------------------------
+
+
+def replace_member(package: bytes, name: str, data: bytes) -> bytes:
+    """The same package with one member's bytes replaced (or added)."""
+    source = zipfile.ZipFile(io.BytesIO(package))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename != name:
+                target.writestr(info, source.read(info.filename))
+        target.writestr(name, data)
+    return buffer.getvalue()
+
+
+def add_zeros_member(package: bytes, name: str, size: int) -> bytes:
+    """The package plus a member of `size` zero bytes, streamed in so memory stays small."""
+    buffer = io.BytesIO(package)
+    chunk = bytes(1 << 20)
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        with archive.open(name, "w", force_zip64=True) as member:
+            for offset in range(0, size, len(chunk)):
+                member.write(chunk[: min(len(chunk), size - offset)])
+    return buffer.getvalue()
+
+
+def understate_sizes(package: bytes, size: int) -> bytes:
+    """Every member claims to inflate to `size` bytes, whatever it really holds."""
+    data = bytearray(package)
+    for signature, offset in ((b"PK\x01\x02", 24), (b"PK\x03\x04", 22)):
+        start = data.find(signature)
+        while start != -1:
+            struct.pack_into("<I", data, start + offset, size)
+            start = data.find(signature, start + 4)
+    return bytes(data)
+
+
+def billion_laughs(root: str = "w:document", levels: int = 10) -> bytes:
+    entities = ['<!ENTITY lol0 "lol">'] + [
+        f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, levels)
+    ]
+    return (
+        f'<?xml version="1.0"?><!DOCTYPE lolz [{"".join(entities)}]>'
+        f"<{root}>&lol{levels - 1};</{root}>"
+    ).encode()
+
+
+# --- HWP 5 (OLE compound file) ---------------------------------------------------------------------
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_SECTOR = 512
+_FREE, _END, _FAT_SECTOR, _NO_STREAM = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
+# Streams shorter than this live in the mini stream; padding them past it keeps the writer small.
+_MINI_CUTOFF = 4096
+HWP_COMPRESSED, HWP_PASSWORD, HWP_DISTRIBUTION = 0x1, 0x2, 0x4
+
+
+def ole_file(entries: Sequence[tuple[str, bytes | None, int | None]]) -> bytes:
+    """A minimal compound file (v3): data sectors, then the directory, then the FAT. `entries`
+    are (name, data or None for a storage, index of the parent storage or None for the root)."""
+    entries = [(name, data if data is None else data.ljust(_MINI_CUTOFF, b"\0"), parent)
+               for name, data, parent in entries]
+    sectors = bytearray()
+    fat: list[int] = []
+    starts = []
+    for _, data, _ in entries:
+        if data is None:
+            starts.append(_END)
+            continue
+        starts.append(len(fat))
+        _append_chain(fat, sectors, data)
+    directory_start = len(fat)
+    _append_chain(fat, sectors, _directory(entries, starts))
+    per_fat_sector = _SECTOR // 4
+    fat_count = -(-len(fat) // (per_fat_sector - 1))  # the FAT also maps its own sectors
+    fat_start = len(fat)
+    fat.extend([_FAT_SECTOR] * fat_count)
+    fat.extend([_FREE] * (fat_count * per_fat_sector - len(fat)))
+    difat = [fat_start + n for n in range(fat_count)] + [_FREE] * (109 - fat_count)
+    header = struct.pack(
+        "<8s16sHHHHH6sIIIIIIIII109I", _OLE_MAGIC, bytes(16), 0x3E, 3, 0xFFFE, 9, 6, bytes(6),
+        0, fat_count, directory_start, 0, _MINI_CUTOFF, _END, 0, _END, 0, *difat,
+    )
+    return header + bytes(sectors) + struct.pack(f"<{len(fat)}I", *fat)
+
+
+def _append_chain(fat: list[int], sectors: bytearray, data: bytes) -> None:
+    count = -(-len(data) // _SECTOR)
+    fat.extend(range(len(fat) + 1, len(fat) + count))
+    fat.append(_END)
+    sectors += data.ljust(count * _SECTOR, b"\0")
+
+
+def _directory(entries: Sequence[tuple[str, bytes | None, int | None]], starts: list[int]) -> bytes:
+    """Directory entries; each storage's children are chained through right-sibling pointers."""
+    children: dict[int, list[int]] = {}
+    for index, (_, _, parent) in enumerate(entries[1:], start=1):
+        children.setdefault(parent or 0, []).append(index)
+    right = {kids[i]: kids[i + 1] for kids in children.values() for i in range(len(kids) - 1)}
+    records = []
+    for index, (name, data, _) in enumerate(entries):
+        kind = 5 if index == 0 else (1 if data is None else 2)
+        first_child = children.get(index, [_NO_STREAM])[0]
+        encoded = (name + "\0").encode("utf-16-le")
+        records.append(struct.pack(
+            "<64sHBBIII16sIQQIQ", encoded, len(encoded), kind, 1, _NO_STREAM,
+            right.get(index, _NO_STREAM), first_child, bytes(16), 0, 0, 0, starts[index],
+            0 if data is None else len(data),
+        ))
+    return b"".join(records)
+
+
+def hwp_record(tag: int, level: int, payload: bytes) -> bytes:
+    if len(payload) >= 0xFFF:
+        return struct.pack("<II", tag | level << 10 | 0xFFF << 20, len(payload)) + payload
+    return struct.pack("<I", tag | level << 10 | len(payload) << 20) + payload
+
+
+_PARA_HEADER, _PARA_TEXT, _CTRL_HEADER, _LIST_HEADER, _TABLE = 66, 67, 71, 72, 77
+_TAB = "\t" + "\0" * 6 + "\t"  # an inline control: 8 code units
+# Extended control 11 (a drawing object or table), carrying the control id 'tbl ': 8 code units.
+_TABLE_ANCHOR = "\x0b" + b" lbt".decode("utf-16-le") + "\0" * 4 + "\x0b"
+
+
+def hwp_paragraph(text: str, level: int = 0) -> bytes:
+    units = (text + "\r").encode("utf-16-le")
+    header = struct.pack("<I", len(units) // 2) + bytes(18)
+    return hwp_record(_PARA_HEADER, level, header) + hwp_record(_PARA_TEXT, level + 1, units)
+
+
+def hwp_table(rows: Sequence[Sequence[str]], level: int = 0) -> bytes:
+    """A paragraph anchoring a table whose cells each hold one paragraph."""
+    records = [hwp_paragraph(_TABLE_ANCHOR, level)]
+    records.append(hwp_record(_CTRL_HEADER, level + 1, b" lbt" + bytes(40)))
+    records.append(hwp_record(_TABLE, level + 2, struct.pack("<IHH", 0, len(rows), len(rows[0]))))
+    for row, values in enumerate(rows):
+        for column, value in enumerate(values):
+            cell = struct.pack("<HHIHHHH", 1, 0, 0, column, row, 1, 1) + bytes(30)
+            records.append(hwp_record(_LIST_HEADER, level + 2, cell))
+            records.append(hwp_paragraph(value, level + 2))
+    return b"".join(records)
+
+
+def hwp_bytes(sections: Sequence[bytes], flags: int = HWP_COMPRESSED) -> bytes:
+    """An HWP 5 file whose BodyText/SectionN streams hold the given record streams."""
+    header = b"HWP Document File".ljust(32, b"\0") + struct.pack("<II", 0x05000300, flags)
+    entries: list[tuple[str, bytes | None, int | None]] = [
+        ("Root Entry", None, None), ("FileHeader", header.ljust(256, b"\0"), None),
+        ("BodyText", None, None),
+    ]
+    for number, records in enumerate(sections):
+        body = _raw_deflate(records) if flags & HWP_COMPRESSED else records
+        entries.append((f"Section{number}", body, 2))
+    return ole_file(entries)
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush()
+
+
+def sample_hwp(flags: int = HWP_COMPRESSED) -> bytes:
+    first = (
+        hwp_paragraph(f"보고서 제목{_TAB}탭 뒤") + hwp_paragraph("")
+        + hwp_table([["성명", "소속"], ["홍길동", "기획팀"]])
+        + hwp_paragraph("표 다음 문단입니다.")
+    )
+    return hwp_bytes([first, hwp_paragraph("두 번째 구역")], flags)
+
+
+def hwp_inflating_to(size: int) -> bytes:
+    """An HWP whose only section inflates to `size` bytes of zeros (a decompression bomb)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = bytes(1 << 20)
+    parts = [compressor.compress(chunk[: min(len(chunk), size - offset)])
+             for offset in range(0, size, len(chunk))]
+    body = b"".join(parts) + compressor.flush()
+    header = b"HWP Document File".ljust(32, b"\0") + struct.pack("<II", 0x05000300, HWP_COMPRESSED)
+    return ole_file([
+        ("Root Entry", None, None), ("FileHeader", header.ljust(256, b"\0"), None),
+        ("BodyText", None, None), ("Section0", body, 2),
+    ])
