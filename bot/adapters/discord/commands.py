@@ -1,0 +1,91 @@
+"""The slash commands: /ask, /summarize, /reset, /help."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+import discord
+from discord import app_commands
+
+from bot.adapters.discord import answers
+from bot.adapters.discord.scope import Origin
+from bot.adapters.discord.surface import FollowUps
+from bot.core.delivery import Surface
+from bot.core.messages import text
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from bot.adapters.discord.client import DiscordBot
+
+
+class CommandTree(app_commands.CommandTree["DiscordBot"]):
+    def __init__(self, bot: DiscordBot) -> None:
+        super().__init__(bot)
+        for command in (ask, summarize, reset, help_):
+            self.add_command(command)
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Every replica sees every interaction: only the one that claims it answers."""
+        bot = self.client
+        if not await bot.engine.claim_event(f"discord:{interaction.id}"):
+            return False
+        if bot.allow_list.allows(origin(interaction)):
+            return True
+        await interaction.response.send_message(text("not_allowed", bot.lang), ephemeral=True)
+        return False
+
+    async def sync_to(self, guild_id: int | None) -> None:
+        """Commands synced to one guild appear there at once; global ones can take an hour."""
+        if guild_id is None:
+            await self.sync()
+            return
+        guild = discord.Object(guild_id)
+        self.copy_global_to(guild=guild)
+        await self.sync(guild=guild)
+
+
+def origin(interaction: discord.Interaction) -> Origin:
+    return Origin.of(interaction.user, interaction.guild_id, interaction.channel)
+
+
+def _bot(interaction: discord.Interaction) -> DiscordBot:
+    return cast("DiscordBot", interaction.client)
+
+
+async def _deferred(interaction: discord.Interaction, job: Callable[[Surface], Awaitable[None]]) -> None:
+    # Deferred at once: Discord's 3 seconds never run out, the answer has 15 minutes.
+    await interaction.response.defer(thinking=True)
+    surface = FollowUps(interaction)
+    await _bot(interaction).spawn(surface, lambda: job(surface))
+
+
+@app_commands.command(name="ask", description="질문에 답합니다. 이어서 물으면 앞의 대화를 기억합니다.")
+@app_commands.rename(question="질문")
+@app_commands.describe(question="물어볼 내용")
+async def ask(interaction: discord.Interaction, question: str) -> None:
+    engine, where = _bot(interaction).engine, origin(interaction)
+    await _deferred(interaction, lambda surface: answers.answer(engine, surface, where, question))
+
+
+@app_commands.command(name="summarize", description="첨부한 문서를 요약하거나, 문서에 대한 질문에 답합니다.")
+@app_commands.rename(file="파일", question="질문")
+@app_commands.describe(
+    file="PDF, HWP, HWPX, Word, PowerPoint, Excel, 텍스트 문서", question="문서에 대해 물어볼 내용 (비우면 요약)"
+)
+async def summarize(interaction: discord.Interaction, file: discord.Attachment, question: str | None = None) -> None:
+    engine, where = _bot(interaction).engine, origin(interaction)
+    await _deferred(interaction, lambda surface: answers.summarize(engine, surface, where, file, question))
+
+
+@app_commands.command(name="reset", description="이 대화의 기록과 올린 문서를 지웁니다.")
+async def reset(interaction: discord.Interaction) -> None:
+    bot = _bot(interaction)
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    await bot.engine.reset(origin(interaction).key)
+    await interaction.followup.send(text("reset_done", bot.lang))
+
+
+@app_commands.command(name="help", description="명령어와 사용법을 알려 줍니다.")
+async def help_(interaction: discord.Interaction) -> None:
+    await interaction.response.send_message(_bot(interaction).help_text(), ephemeral=True)

@@ -1,0 +1,50 @@
+"""Where answers appear on Discord, as `bot.core.delivery.Surface`s, and the limits they keep."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import discord
+
+from bot.core.delivery import StreamLimits
+from bot.core.messages import Language, text
+
+MESSAGE_CHARS = 2000
+# Discord allows about 5 edits per 5 s per channel, and an answer edits one message at a time.
+EDIT_INTERVAL = 1.2
+
+
+def stream_limits(lang: Language) -> StreamLimits:
+    return StreamLimits(
+        max_len=MESSAGE_CHARS, min_edit_interval=EDIT_INTERVAL, placeholder=text("thinking", lang)
+    )
+
+
+class _Edits:
+    async def edit(self, handle: object, text: str) -> None:
+        await cast(discord.Message | discord.WebhookMessage, handle).edit(content=text)
+
+
+class FollowUps(_Edits):
+    """The messages of a deferred interaction: the first follow-up replaces "thinking…", later
+    ones are new messages. The interaction's token allows this for 15 minutes."""
+
+    def __init__(self, interaction: discord.Interaction) -> None:
+        self._webhook = interaction.followup
+
+    async def post(self, text: str) -> discord.WebhookMessage:
+        return await self._webhook.send(text, wait=True, suppress_embeds=True)
+
+
+class Replies(_Edits):
+    """Answers to a message: the first part replies to it, later parts follow in its channel."""
+
+    def __init__(self, message: discord.Message) -> None:
+        self._channel = message.channel
+        # a question deleted meanwhile must not make the answer fail
+        self._reference: discord.MessageReference | None = message.to_reference(fail_if_not_exists=False)
+
+    async def post(self, text: str) -> discord.Message:
+        sent = await self._channel.send(text, reference=self._reference, suppress_embeds=True)  # type: ignore[arg-type]
+        self._reference = None
+        return sent

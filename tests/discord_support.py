@@ -1,0 +1,108 @@
+"""The real Discord adapter against the fake Discord, real Redis and the fake SageMaker."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from bot.adapters.discord.client import DiscordBot
+from bot.core.engine import ChatEngine
+from bot.core.messages import text
+from tests.fakes.discord import LOADING, JSON, FakeDiscord, running_fake_discord
+from tests.fakes.sagemaker import FakeSageMaker
+from tests.support import make_engine
+
+CURSOR = "▌"
+THINKING = text("thinking", "ko")
+
+
+@dataclass
+class Harness:
+    fake: FakeDiscord
+    engine: ChatEngine
+
+    async def command(self, name: str, options: dict[str, Any] | None = None, **where: Any) -> JSON:
+        """Dispatch a slash command as Discord would; return its INTERACTION_CREATE payload."""
+        interaction = self.fake.interaction_create(name, options, **where)
+        await self.fake.dispatch("INTERACTION_CREATE", interaction)
+        return interaction
+
+    async def message(self, content: str, **kwargs: Any) -> JSON:
+        event = self.fake.message_create(content, **kwargs)
+        await self.fake.dispatch("MESSAGE_CREATE", event)
+        return event
+
+    async def answered(self, interaction: JSON, expect: str | None = None, timeout: float = 10.0) -> str:
+        """The interaction's first message once it is final (no "thinking…", no cursor), and
+        reads `expect` if given (a progress line comes before a summary)."""
+
+        def ready() -> str | None:
+            content = _final(self.fake.original_response(interaction))
+            return content if expect is None or content == expect else None
+
+        return await self.fake.wait_for(ready, timeout)
+
+    async def reply_to(self, message: JSON, timeout: float = 10.0) -> JSON:
+        """The bot's answer to `message` (a reply to it), once final."""
+
+        def ready() -> JSON | None:
+            for sent in self.fake.messages(int(message["channel_id"])):
+                replied_to = (sent.get("message_reference") or {}).get("message_id")
+                if str(replied_to) == message["id"] and _final(sent):
+                    return sent
+            return None
+
+        return await self.fake.wait_for(ready, timeout)
+
+    async def replies(self, channel_id: int, count: int = 1, timeout: float = 10.0) -> list[JSON]:
+        """The bot's first `count` messages in a channel, once each is final."""
+
+        def ready() -> list[JSON] | None:
+            mine = [m for m in self.fake.messages(channel_id) if m["author"]["id"] == str(self.fake.bot_id)]
+            return mine if len(mine) >= count and all(_final(m) for m in mine) else None
+
+        return await self.fake.wait_for(ready, timeout)
+
+
+def _final(message: JSON | None) -> str | None:
+    if message is None or message["flags"] & LOADING or CURSOR in message["content"]:
+        return None
+    return None if message["content"] == THINKING else message["content"]
+
+
+@contextlib.asynccontextmanager
+async def discord_bot(
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str, *, fake: FakeDiscord | None = None,
+    **overrides: Any,
+) -> AsyncIterator[Harness]:
+    """A DiscordBot logged in to a fake Discord (a new one unless `fake` is given), commands
+    synced to the fake's guild unless `discord_guild_id=None` is among `overrides`."""
+    async with contextlib.AsyncExitStack() as stack:
+        if fake is None:
+            fake = await stack.enter_async_context(running_fake_discord())
+        engine = make_engine(sagemaker, redis_url, redis_prefix, **{"discord_guild_id": fake.guild_id, **overrides})
+        stack.push_async_callback(engine.aclose)
+        # a tiny guild_ready_timeout: on_ready would otherwise wait 2 s for more guilds
+        bot = DiscordBot(engine.settings, engine, guild_ready_timeout=0.01)
+        await stack.enter_async_context(fake.running(bot))
+        yield Harness(fake, engine)
+
+
+async def open_thread(fake: FakeDiscord, *, owner_id: int, on_message: int | None = None) -> int:
+    """A public thread in the fake's channel (started on message `on_message`, whose id it then
+    shares), announced over the gateway as Discord does."""
+    thread_id = on_message or fake.snowflake()
+    thread: JSON = {
+        "id": str(thread_id), "type": 11, "guild_id": str(fake.guild_id), "parent_id": str(fake.channel_id),
+        "owner_id": str(owner_id), "name": "대화", "last_message_id": None, "rate_limit_per_user": 0,
+        "message_count": 0, "member_count": 1, "flags": 0, "newly_created": True,
+        "thread_metadata": {
+            "archived": False, "auto_archive_duration": 1440, "locked": False,
+            "archive_timestamp": "2024-01-01T00:00:00+00:00",
+        },
+    }
+    fake.channels[thread_id] = thread
+    await fake.dispatch("THREAD_CREATE", thread)
+    return thread_id

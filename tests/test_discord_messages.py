@@ -1,0 +1,103 @@
+"""Mentions, DMs, replies and threads, through a real discord.py client and the fake Discord."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+
+from tests.discord_support import Harness, discord_bot, open_thread
+from tests.fakes.sagemaker import FakeSageMaker, Reply
+from tests.support import prompts
+
+
+@pytest_asyncio.fixture
+async def harness(sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str) -> AsyncIterator[Harness]:
+    async with discord_bot(sagemaker, redis_url, redis_prefix) as h:
+        yield h
+
+
+async def test_mention_is_answered_as_a_reply_and_replies_and_threads_on_it_continue(
+    harness: Harness, sagemaker: FakeSageMaker
+) -> None:
+    fake = harness.fake
+    sagemaker.script(Reply("부산은 해운대가 유명합니다."), Reply("광안리도 좋습니다."), Reply("해변 말고 산도 있습니다."))
+    question = await harness.message(f"<@{fake.bot_id}> 부산 여행지 추천해 줘", author_id=42)
+    answer = await harness.reply_to(question)
+    assert answer["content"] == "부산은 해운대가 유명합니다."
+    assert "<@" not in prompts(sagemaker)[0]  # the mention is not part of the question
+
+    # A reply to the bot's answer, without mentioning it, continues the conversation.
+    follow_up = await harness.message("다른 곳은?", author_id=42, message_reference=int(answer["id"]))
+    assert (await harness.reply_to(follow_up))["content"] == "광안리도 좋습니다."
+    assert "부산 여행지 추천해 줘" in prompts(sagemaker)[1] and "해운대" in prompts(sagemaker)[1]
+
+    # A thread someone starts on the bot's answer needs no mention either.
+    thread = await open_thread(fake, owner_id=42, on_message=int(answer["id"]))
+    await harness.message("스레드에서 계속", author_id=42, channel_id=thread)
+    assert (await harness.replies(thread))[0]["content"] == "해변 말고 산도 있습니다."
+
+
+async def test_direct_message_is_answered_and_remembered(harness: Harness, sagemaker: FakeSageMaker) -> None:
+    fake = harness.fake
+    sagemaker.script(Reply("반갑습니다!"), Reply("김치찌개를 추천해요."))
+    dm = fake.dm_channel(43)
+    await harness.message("안녕하세요", author_id=43, channel_id=dm)
+    await harness.replies(dm)
+    await harness.message("저녁 메뉴 추천해 줘", author_id=43, channel_id=dm)
+    await harness.replies(dm, count=2)
+    assert fake.channel_messages(dm) == ["반갑습니다!", "김치찌개를 추천해요."]
+    assert "안녕하세요" in prompts(sagemaker)[1]
+
+
+async def test_a_thread_the_bot_started_is_one_conversation_without_mentions(
+    harness: Harness, sagemaker: FakeSageMaker
+) -> None:
+    fake = harness.fake
+    sagemaker.script(Reply("첫 번째 답"), Reply("두 번째 답"))
+    thread = await open_thread(fake, owner_id=fake.bot_id)
+    await harness.message("회의 안건을 정리해 줘", author_id=42, channel_id=thread)
+    await harness.replies(thread)
+    await harness.message("하나 더 추가해 줘", author_id=43, channel_id=thread)  # someone else joins in
+    await harness.replies(thread, count=2)
+    assert "회의 안건을 정리해 줘" in prompts(sagemaker)[1]
+
+
+async def test_ignores_itself_other_bots_and_messages_not_addressed_to_it(
+    harness: Harness, sagemaker: FakeSageMaker
+) -> None:
+    fake = harness.fake
+    mention = f"<@{fake.bot_id}> 질문"
+    await harness.message(mention, author_id=fake.bot_id)
+    await harness.message(mention, author_id=77, bot=True)
+    await harness.message("그냥 잡담", author_id=42)
+    users_thread = await open_thread(fake, owner_id=42)  # not the bot's: mentions only
+    await harness.message("스레드 잡담", author_id=43, channel_id=users_thread)
+    await harness.reply_to(await harness.message(mention, author_id=42))
+    assert len(sagemaker.requests) == 1
+
+
+async def test_a_duplicate_delivery_and_a_second_replica_answer_once(
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> None:
+    async with discord_bot(sagemaker, redis_url, redis_prefix) as first:
+        async with discord_bot(sagemaker, redis_url, redis_prefix, fake=first.fake):
+            fake = first.fake
+            event = fake.message_create(f"<@{fake.bot_id}> 한 번만 답해 줘", author_id=42)
+            assert await fake.dispatch("MESSAGE_CREATE", event) == 2  # both replicas get it
+            await fake.dispatch("MESSAGE_CREATE", event)
+            interaction = await first.command("ask", {"질문": "이것도 한 번만"}, user_id=42)
+            await first.answered(interaction)
+            await first.replies(fake.channel_id, count=2)
+            assert len(sagemaker.requests) == 2
+            assert [r.kind for r in fake.interaction_responses(interaction)][0] == "callback"
+            assert len(fake.requests_to("POST /interactions/*")) == 1
+
+
+async def test_mention_with_a_file_summarizes_it(harness: Harness, sagemaker: FakeSageMaker) -> None:
+    fake = harness.fake
+    sagemaker.script(Reply("회의록 요약: 예산 승인."))
+    file = fake.add_attachment("3월 회의록\n예산안이 승인되었다.".encode(), "회의록.txt")
+    question = await harness.message(f"<@{fake.bot_id}>", author_id=42, attachments=[file])
+    assert (await harness.reply_to(question))["content"] == "회의록 요약: 예산 승인."
+    assert "예산안이 승인되었다" in prompts(sagemaker)[0]

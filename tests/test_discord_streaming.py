@@ -1,0 +1,58 @@
+"""Streamed answers on Discord: growing by edits within the rate limit, split under 2,000
+characters, never left at "thinking…"."""
+
+from __future__ import annotations
+
+import re
+
+from bot.core.messages import text
+from tests.discord_support import discord_bot
+from tests.fakes.discord import MESSAGE_LIMIT
+from tests.fakes.sagemaker import FakeSageMaker, Reply
+
+SENTENCES = [
+    "한국어 처리는 띄어쓰기와 조사 때문에 영어와 다른 방법이 필요합니다.",
+    "형태소 분석기는 문장을 의미 있는 단위로 나눕니다.",
+    "대규모 언어 모델은 많은 문서를 읽고 다음 단어를 예측하도록 학습됩니다.",
+    "답변이 길어지면 여러 메시지에 나누어 보내야 합니다.",
+]
+
+
+def long_korean_answer(chars: int) -> str:
+    paragraphs, i = [], 0
+    while sum(len(p) for p in paragraphs) < chars:
+        paragraphs.append(" ".join(f"{i + n}. {SENTENCES[(i + n) % len(SENTENCES)]}" for n in range(5)))
+        i += 5
+    return "\n\n".join(paragraphs)[:chars].rsplit(" ", 1)[0]
+
+
+async def test_long_answer_streams_within_the_edit_rate_and_arrives_whole(
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> None:
+    answer = long_korean_answer(6000)
+    # about 4 s of streaming: the answer grows through several edits, then spills over
+    tokens = [answer[i : i + 20] for i in range(0, len(answer), 20)]
+    sagemaker.script(Reply(answer, tokens=tokens, token_delay=4 / len(tokens)))
+    async with discord_bot(sagemaker, redis_url, redis_prefix) as h:
+        fake = h.fake
+        fake.enforce_edit_rate(limit=5, per=5.0)
+        interaction = await h.command("ask", {"질문": "한국어 자연어 처리에 대해 길게 설명해 줘"})
+        await h.answered(interaction, timeout=20)
+        parts = await fake.wait_for(lambda: (m := fake.channel_messages(fake.channel_id))[-1].endswith(
+            answer[-10:]) and m, timeout=20)
+
+    assert len(parts) >= 3 and all(len(p) <= MESSAGE_LIMIT for p in parts)
+    assert " ".join(parts).split() == answer.split()  # whole, in order, no word cut in two
+    assert len(fake.edits) >= 4
+    fake.assert_edit_rate(limit=5, per=5.0)
+    assert all(r.status != 429 for r in fake.requests)
+
+
+async def test_model_busy_replaces_thinking_with_a_korean_message(
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> None:
+    sagemaker.script(*[Reply(fault="throttle")] * 4)
+    async with discord_bot(sagemaker, redis_url, redis_prefix) as h:
+        question = await h.message(f"<@{h.fake.bot_id}> 바쁘니?", author_id=42)
+        assert (await h.reply_to(question))["content"] == text("llm_busy", "ko")
+        assert not re.search(r"Traceback|Error", h.fake.channel_messages(h.fake.channel_id)[0])
