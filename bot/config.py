@@ -6,10 +6,10 @@ Variable names are the ones each ecosystem already uses (see `.env.example`): a 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.core.errors import ConfigError
 
@@ -68,14 +68,40 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_mode: Literal["socket", "http"] | None = None
     slack_http_port: int = Field(default=3000, ge=0, le=65535)
+    # Comma-separated IDs (C…/G… channels, U… users); empty means no restriction.
+    slack_allowed_channels: Annotated[frozenset[str], NoDecode] = frozenset()
+    slack_allowed_users: Annotated[frozenset[str], NoDecode] = frozenset()
+    slack_refusal: Literal["polite", "silent"] = "polite"
+    slack_thread_followups: bool = True
+
+    @field_validator(
+        "slack_allowed_channels", "slack_allowed_users", "discord_allowed_guilds",
+        "discord_allowed_channels", "discord_allowed_roles", "discord_allowed_users", mode="before",
+    )
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     # --- Discord ----------------------------------------------------------------------------
     discord_token: SecretStr | None = None
     discord_guild_id: int | None = None
     discord_api_url: str | None = None
     discord_gateway_url: str | None = None
+    # Comma-separated IDs; each list that is set must match (so a DM, having no guild, channel
+    # or roles, passes only the user list). Empty means no restriction.
+    discord_allowed_guilds: Annotated[frozenset[int], NoDecode] = frozenset()
+    discord_allowed_channels: Annotated[frozenset[int], NoDecode] = frozenset()  # a thread's parent counts
+    discord_allowed_roles: Annotated[frozenset[int], NoDecode] = frozenset()
+    discord_allowed_users: Annotated[frozenset[int], NoDecode] = frozenset()
+    # Mentions, DMs, replies and bot threads; needs the privileged Message Content intent.
+    discord_listen_messages: bool = True
 
-    @field_validator("sagemaker_endpoint_url", "redis_url", "bot_system_prompt", mode="before")
+    @field_validator(
+        "sagemaker_endpoint_url", "redis_url", "bot_system_prompt", "discord_guild_id",
+        "discord_api_url", "discord_gateway_url", mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -363,15 +363,16 @@ class _Stream:
     async def show(self, text: str) -> None:
         """Make the current message read `text`, posting one if there is none."""
         text = self.format(text)
+        # The throttle counts from when a call returned: a surface may retry it inside (after
+        # a 429, say), and the call that counts is the one that finally went through.
         if self.current is None:
-            at = _now()
             handle = await self.surface.post(text)
             self.handles.append(handle)
-            self.current = _Message(handle, text, at)
+            self.current = _Message(handle, text, _now())
         elif text != self.current.text:
             await _sleep_until(self.current.at + self.limits.min_edit_interval)
-            self.current.at = _now()
             await self.surface.edit(self.current.handle, text)
+            self.current.at = _now()
             self.current.text = text
 
 
@@ -440,15 +441,15 @@ class ProgressMessage:
             log.warning("progress edit failed", exc_info=True)
 
     async def _post(self, text: str) -> None:
-        self._sent_at = _now()
         self._handle = await self._surface.post(text)
+        self._sent_at = _now()  # after the call, as in `_Stream.show`
         self._shown = text
 
     async def _edit(self, text: str) -> None:
-        self._sent_at = _now()
         self._editing = True
         try:
             await self._surface.edit(self._handle, text)
+            self._sent_at = _now()
             self._shown = text
         finally:
             self._editing = False

@@ -98,6 +98,83 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "대화 기록 저장소(Redis)에 연결되지 않아 이번 대화는 기억하지 않습니다.",
         "en": "The memory store (Redis) is unreachable, so this conversation is not remembered.",
     },
+    "thinking": {
+        "ko": "답변을 생각하고 있어요…",
+        "en": "Thinking…",
+    },
+    "doc_progress": {
+        "ko": "문서를 읽고 요약하는 중이에요… ({done}/{total})",
+        "en": "Reading and summarizing the document… ({done}/{total})",
+    },
+    "not_allowed": {
+        "ko": "죄송합니다. 이 봇은 여기에서 사용하도록 허용되지 않았습니다.",
+        "en": "Sorry, this bot is not enabled here.",
+    },
+    # --- Slack ---------------------------------------------------------------------------
+    "slack_help": {
+        "ko": "저는 한국어로 답하는 Llama 3 챗봇이에요.\n"
+        "• 채널에서 `@봇 질문`처럼 부르면 스레드에 답하고, 그 스레드에서는 멘션 없이 대화를 이어 갈 수 있어요.\n"
+        "• DM에서는 모든 메시지에 답해요.\n"
+        "• 문서(PDF, HWP, HWPX, Word, PowerPoint, Excel, 텍스트)를 올리면 요약해 드리고, 같은 스레드에서 "
+        "문서에 대해 물어볼 수 있어요. 파일과 함께 질문을 쓰면 그 질문에 답해요.\n"
+        "• `초기화`(또는 `/reset`)는 대화 기록을 지우고, `도움말`은 이 안내를 보여 줘요.",
+        "en": "I'm a Llama 3 chatbot that answers in Korean first.\n"
+        "• Mention me in a channel (`@bot question`) and I answer in a thread; keep talking there without "
+        "mentioning me.\n"
+        "• In a DM I answer every message.\n"
+        "• Drop a document (PDF, HWP, HWPX, Word, PowerPoint, Excel, text) and I summarize it; ask about it in "
+        "the same thread. Text sent with the file is taken as your question about it.\n"
+        "• `reset` (or `/reset`) clears the conversation; `help` shows this message.",
+    },
+    "slack_refused": {
+        "ko": "죄송합니다. 이 채널이나 사용자에게는 봇 사용이 허용되지 않았습니다.",
+        "en": "Sorry, the bot is not enabled for this channel or user.",
+    },
+    "slack_reset_in_thread": {
+        "ko": "채널에서는 스레드마다 대화를 따로 기억합니다. 지울 스레드에서 봇을 멘션해 `초기화`라고 보내 주세요.",
+        "en": "In channels each thread is its own conversation: mention me with `reset` in the thread to clear.",
+    },
+    "slack_file_download": {
+        "ko": "파일을 내려받지 못했습니다: {name}. 봇에 files:read 권한이 있는지 확인해 주세요.",
+        "en": "Could not download the file: {name}. Please check that the bot has the files:read scope.",
+    },
+    "slack_thinking": {
+        "ko": "답변을 생각하고 있어요…",
+        "en": "Thinking…",
+    },
+    "slack_reading": {
+        "ko": "문서를 읽고 있어요…",
+        "en": "Reading the document…",
+    },
+    "slack_reading_progress": {
+        "ko": "문서를 읽고 있어요… {done}/{total}",
+        "en": "Reading the document… {done}/{total}",
+    },
+    "slack_empty_answer": {
+        "ko": "(모델이 빈 답변을 보냈습니다. 다시 시도해 주세요.)",
+        "en": "(The model returned an empty answer. Please try again.)",
+    },
+    # --- Discord -------------------------------------------------------------------------
+    "discord_help": {
+        "ko": "**사용법**\n"
+        "`/ask 질문` — 질문에 답해요. 같은 채널(스레드에서는 스레드 전체)에서 이어 물으면 앞의 대화를 기억해요.\n"
+        "`/summarize 파일 [질문]` — 올린 문서(PDF, HWP, HWPX, Word, PowerPoint, Excel, 텍스트)를 요약하거나, "
+        "질문을 함께 쓰면 문서에 대해 답해요. 그다음 `/ask`로 문서에 대해 더 물어볼 수 있어요.\n"
+        "`/reset` — 이 대화의 기록과 올린 문서를 지워요.\n"
+        "`/help` — 이 안내를 보여 줘요.",
+        "en": "**How to use me**\n"
+        "`/ask question` — I answer; ask again in the same channel (or thread) and I remember the conversation.\n"
+        "`/summarize file [question]` — I summarize the document (PDF, HWP, HWPX, Word, PowerPoint, Excel, text), "
+        "or answer the question about it; then `/ask` more about it.\n"
+        "`/reset` — clears this conversation and its documents.\n"
+        "`/help` — shows this message.",
+    },
+    "discord_help_messages": {
+        "ko": "채널에서 저를 멘션하거나 DM을 보내도 답하고, 제 답변에 답장하면 대화가 이어져요. "
+        "파일을 함께 올리면 그 문서를 요약해요.",
+        "en": "You can also mention me in a channel or DM me; reply to my answer to keep the conversation "
+        "going. Attach a file and I summarize it.",
+    },
 }
 
 

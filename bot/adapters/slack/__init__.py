@@ -1,0 +1,137 @@
+"""Slack: `python -m bot slack`.
+
+Socket Mode (SLACK_APP_TOKEN; the default when it is set) needs nothing exposed to the internet.
+HTTP mode (SLACK_SIGNING_SECRET) serves events at `/slack/events` and a health check at
+`/healthz` on SLACK_HTTP_PORT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack.app import SlackBot, create_app
+from bot.config import Settings
+from bot.core.engine import ChatEngine
+from bot.core.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["socket", "http"]
+EVENTS_PATH = "/slack/events"
+_AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "not_allowed_token_type"})
+
+
+@dataclass(frozen=True)
+class Running:
+    mode: Mode
+    bot: SlackBot
+    app: AsyncApp
+    url: str | None  # HTTP mode: where the server listens
+
+
+async def serve(settings: Settings, engine: ChatEngine) -> None:
+    async with running(settings, engine) as service:
+        log.info("Slack bot running in %s mode%s", service.mode, f" at {service.url}" if service.url else "")
+        await asyncio.Event().wait()
+
+
+@asynccontextmanager
+async def running(settings: Settings, engine: ChatEngine, *, host: str = "0.0.0.0") -> AsyncIterator[Running]:
+    """The bot connected (Socket Mode) or listening (HTTP) until the block ends."""
+    mode = slack_mode(settings)
+    client = web_client(settings)
+    await _check(client.auth_test(), "SLACK_BOT_TOKEN")
+    bot = SlackBot(settings, engine, client)
+    secret = settings.slack_signing_secret if mode == "http" else None
+    app = create_app(bot, client, secret.get_secret_value() if secret else None)
+    try:
+        if mode == "socket":
+            async with _socket_mode(app, settings):
+                yield Running(mode, bot, app, None)
+        else:
+            async with _http(app, host, settings.slack_http_port) as url:
+                yield Running(mode, bot, app, url)
+    finally:
+        await bot.aclose()
+
+
+def slack_mode(settings: Settings) -> Mode:
+    """Socket Mode or HTTP, as SLACK_MODE says or else as the configured credentials allow."""
+    if not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN is not set: give the bot token (xoxb-…) of your Slack app.")
+    mode = settings.slack_mode or (
+        "socket" if settings.slack_app_token else "http" if settings.slack_signing_secret else None
+    )
+    if mode is None:
+        raise ConfigError("Set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode).")
+    if mode == "socket" and not settings.slack_app_token:
+        raise ConfigError("Socket Mode needs SLACK_APP_TOKEN: an app-level token (xapp-…) with connections:write.")
+    if mode == "http" and not settings.slack_signing_secret:
+        raise ConfigError("HTTP mode needs SLACK_SIGNING_SECRET (Basic Information → App Credentials).")
+    return mode
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    assert settings.slack_bot_token is not None  # checked by slack_mode
+    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else f"{settings.slack_api_url}/"
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=base_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),  # waits as long as Retry-After says
+        ],
+    )
+
+
+async def _check(call: Awaitable[object], variable: str) -> None:
+    """Await a first Slack call; a rejected token stops start-up with a message naming it."""
+    try:
+        await call
+    except SlackApiError as error:
+        code = error.response.get("error")
+        if code in _AUTH_ERRORS:
+            raise ConfigError(f"Slack rejected {variable} ({code}).") from None
+        raise
+
+
+@asynccontextmanager
+async def _socket_mode(app: AsyncApp, settings: Settings) -> AsyncIterator[None]:
+    assert settings.slack_app_token is not None  # checked by slack_mode
+    handler = AsyncSocketModeHandler(app, app_token=settings.slack_app_token.get_secret_value())
+    await _check(handler.connect_async(), "SLACK_APP_TOKEN")
+    try:
+        yield
+    finally:
+        await handler.close_async()
+
+
+@asynccontextmanager
+async def _http(app: AsyncApp, host: str, port: int) -> AsyncIterator[str]:
+    web_app = app.web_app(path=EVENTS_PATH, port=port)
+    web_app.router.add_get("/healthz", _healthz)
+    runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=5.0)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        yield f"http://{host}:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+async def _healthz(_: web.Request) -> web.Response:
+    return web.json_response({"ok": True})

@@ -1,0 +1,87 @@
+"""The product's Slack adapter, started for real (HTTP or Socket Mode) against the fake Slack, the
+fake SageMaker endpoint and the test Redis."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from bot.adapters.slack import EVENTS_PATH, Running, running
+from bot.core.engine import ChatEngine
+from tests.fakes.sagemaker import FakeSageMaker
+from tests.fakes.slack import ApiCall, FakeSlack
+from tests.support import make_settings
+
+
+@dataclass
+class SlackBot:
+    fake: FakeSlack
+    service: Running
+
+    async def send(self, payload: dict[str, Any], **options: Any) -> None:
+        """Deliver an event (or, with `envelope_type="slash_commands"`, a command) as Slack does."""
+        if self.service.url is not None:
+            form = options.pop("envelope_type", None) == "slash_commands"
+            delivery = await self.fake.send_http_event(self.service.url + EVENTS_PATH, payload, form=form, **options)
+            assert delivery.status == 200, delivery
+        else:
+            await self.fake.push_socket_event(payload, **options)
+
+    async def answered(
+        self, channel: str, thread_ts: str | None = None, *, count: int = 1, timeout: float = 10
+    ) -> list[str]:
+        """The bot's final texts there, once `count` of its messages exist and no reply is running."""
+        await self.fake.wait_for(
+            lambda: len(self.fake.message_records(channel, thread_ts)) >= count and not self.service.bot.jobs,
+            timeout,
+            what=f"{count} finished bot message(s) in {channel}/{thread_ts}",
+        )
+        return self.fake.messages(channel, thread_ts)
+
+
+@asynccontextmanager
+async def slack_bot(
+    fake: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, prefix: str, *, mode: str = "http", **overrides: Any
+) -> AsyncIterator[SlackBot]:
+    settings = make_settings(
+        sagemaker, redis_url, prefix,
+        slack_bot_token=fake.bot_token,
+        slack_app_token=fake.app_token if mode == "socket" else None,
+        slack_signing_secret=fake.signing_secret,
+        slack_api_url=fake.api_url,
+        slack_mode=mode,
+        slack_http_port=0,
+        **overrides,
+    )  # fmt: skip
+    engine = ChatEngine.from_settings(settings)
+    try:
+        async with running(settings, engine, host="127.0.0.1") as service:
+            yield SlackBot(fake, service)
+    finally:
+        await engine.aclose()
+
+
+def message_calls(fake: FakeSlack, channel: str, ts: str) -> list[ApiCall]:
+    """Every successful call that created or changed message `ts`, in order."""
+    return [
+        c for c in fake.api_calls
+        if c.ok and c.args.get("channel") == channel and (c.args.get("ts") or c.response.get("ts")) == ts
+        and c.method in ("chat.postMessage", "chat.update", "chat.startStream", "chat.appendStream", "chat.stopStream")
+    ]  # fmt: skip
+
+
+def assert_throttled(fake: FakeSlack, channel: str, ts: str, interval: float = 1.0) -> int:
+    """Message `ts` was changed at most once per `interval`; returns how many calls it took."""
+    times = [c.at for c in message_calls(fake, channel, ts)]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    # Times are when the fake received the calls: a few milliseconds of network jitter allowed.
+    assert all(gap >= interval - 0.02 for gap in gaps), gaps
+    return len(times)
+
+
+def squashed(text: str) -> str:
+    """`text` without whitespace: what a split answer must still add up to."""
+    return re.sub(r"\s+", "", text)

@@ -1,0 +1,126 @@
+"""Files dropped for the bot: fetched with the bot token, read whole, summarized in the thread
+with progress, and discussed afterwards; too large or unreachable files get a clear message."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from tests.docmaker import pdf_pages
+from tests.fakes.sagemaker import FakeSageMaker, Reply
+from tests.fakes.slack import LOGIN_PAGE, FakeSlack, fake_slack, serve_web_app  # noqa: F401  (fixture)
+from tests.slack_support import slack_bot
+from tests.support import prompts
+
+PDF = pdf_pages([
+    ["펀드 운용 보고서 (기준일 2023-09-30)", "9월 KOSPI 지수는 2,465.07pt를 기록했다."],
+    ["같은 달 펀드 수익률은 -3.57%였다.", "비교지수 대비 0.72%p 앞섰다."],
+])  # fmt: skip
+
+
+def pdf_file(fake: FakeSlack, name: str = "펀드보고서.pdf") -> dict:
+    return fake.add_file(PDF, name, "application/pdf", "pdf")
+
+
+async def test_dropped_pdf_is_summarized_in_the_thread_and_discussed_after(
+    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> None:
+    sagemaker.script("**요약**: 9월 KOSPI는 하락했습니다.", "-3.57%입니다.")
+    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+        mention = fake_slack.mention("", files=[pdf_file(fake_slack)])
+        root = mention["event"]["ts"]
+        await bot.send(mention)
+        assert await bot.answered("C0001", root, timeout=20) == ["*요약*: 9월 KOSPI는 하락했습니다."]
+        await bot.send(fake_slack.thread_message("9월 KOSPI 수익률은?", root))
+        await bot.answered("C0001", root, count=2)
+
+    [download] = fake_slack.downloads
+    assert download.authorized and download.completed
+    [progress] = fake_slack.message_records("C0001", root)[:1]
+    assert progress.texts[0] == "문서를 읽고 있어요…"
+    summary_prompt, question_prompt = prompts(sagemaker)
+    assert "2,465.07pt" in summary_prompt and "펀드보고서.pdf" in summary_prompt
+    assert "9월 KOSPI 수익률은?" in question_prompt and "-3.57%" in question_prompt
+
+
+async def test_text_with_files_is_the_question_and_each_file_is_handled(
+    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> None:
+    sagemaker.default = Reply("기준일은 2023-09-30입니다.")
+    text = fake_slack.add_file("둘째 문서: 기준일 2023-09-30".encode(), "둘째.txt", "text/plain", "text")
+    files = [pdf_file(fake_slack, "첫째.pdf"), text]
+    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+        await bot.send(fake_slack.dm("기준일이 언제야?", files=files))
+        answers = await bot.answered("D0001", count=2, timeout=20)
+
+    assert answers == ["기준일은 2023-09-30입니다."] * 2
+    assert len(fake_slack.downloads) == 2
+    assert all("기준일이 언제야?" in prompt for prompt in prompts(sagemaker))
+
+
+async def test_too_large_files_are_refused_without_being_downloaded(
+    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> None:
+    big = fake_slack.add_file(b"%PDF-1.7\n" + b"0" * 300_000, "큰파일.pdf", "application/pdf", "pdf")
+    lying = fake_slack.add_file(b"%PDF-1.7\n" + b"0" * 32_000_000, "거짓크기.pdf", "application/pdf", "pdf")
+    lying = {**lying, "size": 1_000}  # the event says small; the download must still stop at the limit
+    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix, doc_max_bytes=200_000) as bot:
+        await bot.send(fake_slack.dm("", files=[big]))
+        [refused] = await bot.answered("D0001")
+        await bot.send(fake_slack.dm("", files=[lying], channel="D0002"))
+        [stopped] = await bot.answered("D0002")
+        await fake_slack.wait_for(lambda: all(d.done for d in fake_slack.downloads))
+
+    assert refused == stopped == "파일이 너무 큽니다. 0.2MB 이하의 파일만 읽을 수 있습니다."
+    [download] = fake_slack.downloads  # the honest one was never fetched
+    assert download.file_id == lying["id"] and not download.completed and download.bytes_sent < 16_000_000
+    assert sagemaker.requests == []
+
+
+async def test_long_document_shows_progress_while_it_is_read(
+    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> None:
+    sagemaker.default = Reply("부분 요약", delay=0.7)  # each step of the summary takes a while
+    chapter = "이 장은 사업의 추진 배경과 일정, 담당 조직의 역할을 설명한다. 회의는 매월 첫째 주에 열린다. " * 40
+    report = "\n\n".join(f"{n}장. {chapter}" for n in range(1, 13)).encode()
+    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+        await bot.send(fake_slack.dm("", files=[fake_slack.add_file(report, "보고서.txt", "text/plain", "text")]))
+        [summary] = await bot.answered("D0001", timeout=30)
+
+    [message] = fake_slack.message_records("D0001")
+    steps = [t for t in message.texts if t.startswith("문서를 읽고 있어요… ")]
+    assert summary == "부분 요약" and steps and len(sagemaker.requests) > 2
+    assert all(t.split()[-1].split("/")[1] == str(len(sagemaker.requests)) for t in steps), steps
+
+
+async def test_files_slack_does_not_hand_over_are_reported(
+    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> None:
+    sent: list[int] = []
+
+    async def sign_in(_: web.Request) -> web.Response:  # what Slack serves without a valid token
+        return web.Response(body=LOGIN_PAGE, content_type="text/html")
+
+    async def endless(request: web.Request) -> web.StreamResponse:  # no Content-Length to go by
+        response = web.StreamResponse(headers={"Content-Type": "application/pdf"})
+        await response.prepare(request)
+        try:
+            while True:
+                await response.write(b"0" * 65_536)
+                sent.append(65_536)
+        except ConnectionError:
+            return response
+
+    files = web.Application()
+    files.router.add_get("/login.pdf", sign_in)
+    files.router.add_get("/endless.pdf", endless)
+    async with serve_web_app(files) as base, slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+        login = {**pdf_file(fake_slack), "url_private_download": f"{base}/login.pdf"}
+        await bot.send(fake_slack.dm("", files=[login]))
+        endless_file = {**pdf_file(fake_slack, "끝없음.pdf"), "url_private_download": f"{base}/endless.pdf"}
+        await bot.send(fake_slack.dm("", files=[endless_file], channel="D0002"))
+        [message] = await bot.answered("D0001")
+        [too_large] = await bot.answered("D0002")
+
+    assert message == "파일을 내려받지 못했습니다: 펀드보고서.pdf. 봇에 files:read 권한이 있는지 확인해 주세요."
+    assert too_large.startswith("파일이 너무 큽니다.") and sum(sent) < 64 * 1024 * 1024
+    assert sagemaker.requests == []
