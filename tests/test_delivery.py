@@ -291,7 +291,7 @@ async def test_placeholder_is_posted_before_the_first_delta() -> None:
     queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
     task = asyncio.create_task(stream_to_surface(from_queue(queue), surface, limits))
     await surface.wait_until(lambda: bool(surface.ops))
-    assert surface.ops[0].op == "post" and surface.ops[0].text == limits.placeholder
+    assert surface.ops[0].op == "post" and surface.ops[0].text == messages.text("thinking", "ko")
     for item in ("안녕하세요. ", "무엇을 도와드릴까요?", None):
         queue.put_nowait(item)
     assert await task == [0]

@@ -3,6 +3,8 @@ with progress, and discussed afterwards; too large or unreachable files get a cl
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from tests.docmaker import pdf_pages
@@ -87,9 +89,9 @@ async def test_long_document_shows_progress_while_it_is_read(
         [summary] = await bot.answered("D0001", timeout=30)
 
     [message] = fake_slack.message_records("D0001")
-    steps = [t for t in message.texts if t.startswith("문서를 읽고 있어요… ")]
+    steps = [m for t in message.texts if (m := re.fullmatch(r"문서를 읽고 요약하는 중이에요… \((\d+)/(\d+)\)", t))]
     assert summary == "부분 요약" and steps and len(sagemaker.requests) > 2
-    assert all(t.split()[-1].split("/")[1] == str(len(sagemaker.requests)) for t in steps), steps
+    assert all(int(m[2]) == len(sagemaker.requests) for m in steps), message.texts
 
 
 async def test_files_slack_does_not_hand_over_are_reported(

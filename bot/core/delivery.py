@@ -193,11 +193,9 @@ class StreamLimits:
     max_len: int  # per message, in `measure` units
     measure: Measure = len
     min_edit_interval: float = 1.0  # seconds between edits of the same message
-    placeholder: str = "답변을 생각하고 있어요…"
+    placeholder: str | None = None  # None: the "thinking" message in the answer's language
     cursor: str = " ▌"  # shown after streamed text while it grows
 
-
-# Belongs in messages.py as a message code (say "llm_empty") once that file's owner adds one.
 
 def _now() -> float:
     return asyncio.get_running_loop().time()
@@ -240,7 +238,7 @@ async def stream_to_surface(
     stream = _Stream(surface, limits, format)
     reader = asyncio.create_task(stream.read(deltas))  # the model starts while the placeholder posts
     try:
-        await stream.show(limits.placeholder)
+        await stream.show(limits.placeholder or messages.text("thinking", lang))
         await stream.follow(reader)
         await stream.conclude(reader, lang)
     except asyncio.CancelledError:
@@ -428,6 +426,16 @@ class ProgressMessage:
                 return
         await _sleep_until(self._sent_at + self._min_interval)
         await self._edit(text)
+
+    async def finish_long(
+        self, text: str, limits: StreamLimits, *, lang: Language = "ko", format: Format = _same
+    ) -> None:
+        """`finish` with a text of any length: what does not fit follows in new messages."""
+        measure = _formatted_measure(limits, format)
+        first, *rest = split_message(text, limits.max_len, measure) or [messages.text("llm_empty", lang)]
+        await self.finish(format(first))
+        for part in rest:
+            await self._surface.post(format(part))
 
     async def _flush(self) -> None:
         try:

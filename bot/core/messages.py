@@ -102,13 +102,17 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "답변을 생각하고 있어요…",
         "en": "Thinking…",
     },
+    "doc_reading": {
+        "ko": "문서를 읽고 있어요…",
+        "en": "Reading the document…",
+    },
     "doc_progress": {
         "ko": "문서를 읽고 요약하는 중이에요… ({done}/{total})",
         "en": "Reading and summarizing the document… ({done}/{total})",
     },
     "not_allowed": {
-        "ko": "죄송합니다. 이 봇은 여기에서 사용하도록 허용되지 않았습니다.",
-        "en": "Sorry, this bot is not enabled here.",
+        "ko": "죄송합니다. 이 채널이나 사용자에게는 봇 사용이 허용되지 않았습니다.",
+        "en": "Sorry, the bot is not enabled for this channel or user.",
     },
     # --- Slack ---------------------------------------------------------------------------
     "slack_help": {
@@ -126,10 +130,6 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "the same thread. Text sent with the file is taken as your question about it.\n"
         "• `reset` (or `/reset`) clears the conversation; `help` shows this message.",
     },
-    "slack_refused": {
-        "ko": "죄송합니다. 이 채널이나 사용자에게는 봇 사용이 허용되지 않았습니다.",
-        "en": "Sorry, the bot is not enabled for this channel or user.",
-    },
     "slack_reset_in_thread": {
         "ko": "채널에서는 스레드마다 대화를 따로 기억합니다. 지울 스레드에서 봇을 멘션해 `초기화`라고 보내 주세요.",
         "en": "In channels each thread is its own conversation: mention me with `reset` in the thread to clear.",
@@ -137,22 +137,6 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "slack_file_download": {
         "ko": "파일을 내려받지 못했습니다: {name}. 봇에 files:read 권한이 있는지 확인해 주세요.",
         "en": "Could not download the file: {name}. Please check that the bot has the files:read scope.",
-    },
-    "slack_thinking": {
-        "ko": "답변을 생각하고 있어요…",
-        "en": "Thinking…",
-    },
-    "slack_reading": {
-        "ko": "문서를 읽고 있어요…",
-        "en": "Reading the document…",
-    },
-    "slack_reading_progress": {
-        "ko": "문서를 읽고 있어요… {done}/{total}",
-        "en": "Reading the document… {done}/{total}",
-    },
-    "slack_empty_answer": {
-        "ko": "(모델이 빈 답변을 보냈습니다. 다시 시도해 주세요.)",
-        "en": "(The model returned an empty answer. Please try again.)",
     },
     # --- Discord -------------------------------------------------------------------------
     "discord_help": {

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.adapters.discord.scope import Origin
-from bot.adapters.discord.surface import EDIT_INTERVAL, MESSAGE_CHARS, stream_limits
-from bot.core.delivery import ProgressMessage, Surface, split_message, stream_to_surface
+from bot.adapters.discord.surface import EDIT_INTERVAL, LIMITS
+from bot.core.delivery import ProgressMessage, Surface, stream_to_surface
 from bot.core.engine import ChatEngine
 from bot.core.errors import FileUnreadable
 from bot.core.messages import text, user_message
@@ -23,7 +23,7 @@ async def answer(engine: ChatEngine, surface: Surface, origin: Origin, question:
     """Stream the answer onto `surface`; a failure is shown there, then raised."""
     lang = engine.settings.bot_language
     async with aclosing(engine.stream_reply(origin.key, question, user=origin.asker)) as deltas:
-        await stream_to_surface(deltas, surface, stream_limits(lang), lang=lang)
+        await stream_to_surface(deltas, surface, LIMITS, lang=lang)
 
 
 async def summarize(
@@ -44,10 +44,7 @@ async def summarize(
     except Exception as error:
         await progress.finish(user_message(error, lang))
         raise
-    first, *rest = split_message(summary, MESSAGE_CHARS) or [text("llm_empty", lang)]
-    await progress.finish(first)
-    for part in rest:
-        await surface.post(part)
+    await progress.finish_long(summary, LIMITS, lang=lang)
 
 
 async def _read(file: discord.Attachment, limits: ExtractionLimits) -> bytes:

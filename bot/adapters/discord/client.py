@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Coroutine
 from typing import Any
 
 import discord
@@ -12,12 +13,12 @@ import yarl
 
 from bot.adapters.discord import answers
 from bot.adapters.discord.commands import CommandTree
-from bot.adapters.discord.jobs import Job, Jobs
 from bot.adapters.discord.scope import AllowList, Origin
 from bot.adapters.discord.surface import Replies
 from bot.config import Settings
 from bot.core.delivery import Surface
 from bot.core.engine import ChatEngine
+from bot.core.jobs import Jobs
 from bot.core.messages import text
 
 _CHAT = (discord.MessageType.default, discord.MessageType.reply)  # not joins, pins, thread notices
@@ -58,9 +59,9 @@ class DiscordBot(discord.Client):
         await self.jobs.stop()
         await super().close()
 
-    async def spawn(self, surface: Surface, job: Job) -> None:
+    async def spawn(self, surface: Surface, job: Coroutine[Any, Any, None]) -> None:
         """Answer in the background, or say the bot is busy when too many answers are running."""
-        if not self.jobs.start(job) and not self.jobs.stopped:
+        if not self.jobs.spawn(job) and not self.jobs.stopped:
             await surface.post(text("llm_busy", self.lang))
 
     def help_text(self) -> str:
@@ -82,9 +83,9 @@ class DiscordBot(discord.Client):
         question = re.sub(rf"<@!?{self._me.id}>", "", message.content).strip()
         if message.attachments:
             file = message.attachments[0]
-            await self.spawn(surface, lambda: answers.summarize(self.engine, surface, where, file, question or None))
+            await self.spawn(surface, answers.summarize(self.engine, surface, where, file, question or None))
         elif question:
-            await self.spawn(surface, lambda: answers.answer(self.engine, surface, where, question))
+            await self.spawn(surface, answers.answer(self.engine, surface, where, question))
         else:
             await surface.post(self.help_text())
 

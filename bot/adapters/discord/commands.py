@@ -57,7 +57,7 @@ async def _deferred(interaction: discord.Interaction, job: Callable[[Surface], A
     # Deferred at once: Discord's 3 seconds never run out, the answer has 15 minutes.
     await interaction.response.defer(thinking=True)
     surface = FollowUps(interaction)
-    await _bot(interaction).spawn(surface, lambda: job(surface))
+    await _bot(interaction).spawn(surface, job(surface))
 
 
 @app_commands.command(name="ask", description="질문에 답합니다. 이어서 물으면 앞의 대화를 기억합니다.")

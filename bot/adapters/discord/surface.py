@@ -7,17 +7,11 @@ from typing import cast
 import discord
 
 from bot.core.delivery import StreamLimits
-from bot.core.messages import Language, text
 
 MESSAGE_CHARS = 2000
 # Discord allows about 5 edits per 5 s per channel, and an answer edits one message at a time.
 EDIT_INTERVAL = 1.2
-
-
-def stream_limits(lang: Language) -> StreamLimits:
-    return StreamLimits(
-        max_len=MESSAGE_CHARS, min_edit_interval=EDIT_INTERVAL, placeholder=text("thinking", lang)
-    )
+LIMITS = StreamLimits(max_len=MESSAGE_CHARS, min_edit_interval=EDIT_INTERVAL)
 
 
 class _Edits:

@@ -3,9 +3,7 @@ noise, and hand the real work to background jobs so every event is acknowledged 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -19,6 +17,7 @@ from bot.adapters.slack.threads import ThreadMarks
 from bot.config import Settings
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
+from bot.core.jobs import Jobs
 from bot.core.messages import text
 
 log = logging.getLogger(__name__)
@@ -36,37 +35,6 @@ class _OwnTokenWarning(logging.Filter):
 
 _bolt_log = logging.getLogger("slack_bolt")
 _bolt_log.addFilter(_OwnTokenWarning())
-
-
-class Jobs:
-    """Work started by listeners: kept referenced until done, bounded, cancelled at shutdown."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def __len__(self) -> int:
-        return len(self._tasks)
-
-    def spawn(self, work: Coroutine[Any, Any, None]) -> bool:
-        """Start `work`, or refuse (False) when `limit` jobs are already running."""
-        if len(self._tasks) >= self.limit:
-            work.close()
-            return False
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-        return True
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and (error := task.exception()) is not None:
-            log.error("background job failed", exc_info=error)
-
-    async def aclose(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 class SlackBot:
@@ -98,7 +66,7 @@ class SlackBot:
         user, channel = command["user_id"], command["channel_id"]
         if not self._allowed(channel, user):
             if self.settings.slack_refusal == "polite":
-                await respond(text("slack_refused", self.lang))
+                await respond(text("not_allowed", self.lang))
         elif channel.startswith("D"):
             await self.engine.reset(ConversationKey("slack", (_team(command, context), "dm", user)))
             await respond(text("reset_done", self.lang))
@@ -134,10 +102,10 @@ class SlackBot:
     async def _refuse(self, place: Place) -> None:
         log.info("refused %s in %s (allow-lists)", place.user, place.channel)
         if self.settings.slack_refusal == "polite":
-            await self.replies.say_quietly(place, text("slack_refused", self.lang))
+            await self.replies.say_quietly(place, text("not_allowed", self.lang))
 
     async def aclose(self) -> None:
-        await self.jobs.aclose()
+        await self.jobs.stop()
         await self.threads.aclose()
 
 

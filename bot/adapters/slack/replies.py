@@ -15,17 +15,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.slack.events import Incoming
 from bot.adapters.slack.files import check_size, download, file_name
 from bot.adapters.slack.mrkdwn import to_mrkdwn
-from bot.adapters.slack.surface import MESSAGE_BYTES, MessageSurface, Place, Streaming
-from bot.core.delivery import ProgressMessage, split_message, utf8_len
+from bot.adapters.slack.surface import MESSAGE_LIMITS, MessageSurface, Place, Streaming
+from bot.core.delivery import ProgressMessage
 from bot.core.engine import ChatEngine
+from bot.core.jobs import log_outcome
 from bot.core.errors import BotError
 from bot.core.messages import Language, text, user_message
 
 log = logging.getLogger(__name__)
-
-
-def _mrkdwn_bytes(markdown: str) -> int:
-    return utf8_len(to_mrkdwn(markdown))
 
 
 class Replies:
@@ -73,7 +70,7 @@ class Replies:
             except SlackApiError:
                 raise
             except Exception as error:  # the stream has already shown the user its message
-                _log_shown(error)
+                log_outcome(error)
 
     async def _read(self, incoming: Incoming, file: dict[str, Any]) -> None:
         """Summarize one file (or answer the message's text about it) under a progress line."""
@@ -88,12 +85,9 @@ class Replies:
         try:
             result = await self._summarize(incoming, file, progress)
         except Exception as error:
-            _log_shown(error)
+            log_outcome(error)
             result = user_message(error, self.lang)
-        parts = split_message(result, MESSAGE_BYTES, _mrkdwn_bytes) or [""]
-        await progress.finish(to_mrkdwn(parts[0]))
-        for part in parts[1:]:
-            await surface.post(to_mrkdwn(part))
+        await progress.finish_long(result, MESSAGE_LIMITS, lang=self.lang, format=to_mrkdwn)
 
     async def _summarize(self, incoming: Incoming, file: dict[str, Any], progress: ProgressMessage) -> str:
         if not file.get("url_private_download") and file.get("id"):
@@ -106,12 +100,6 @@ class Replies:
 
     def _progress(self, done: int, total: int) -> str:
         if not total:
-            return text("slack_reading", self.lang)
-        return text("slack_reading_progress", self.lang, done=done, total=total)
+            return text("doc_reading", self.lang)
+        return text("doc_progress", self.lang, done=done, total=total)
 
-
-def _log_shown(error: Exception) -> None:
-    if isinstance(error, BotError):
-        log.info("answered with the %s message", error.code)
-    else:
-        log.error("unexpected failure, shown to the user as an internal error", exc_info=error)

@@ -57,11 +57,7 @@ class MessageSurface:
         await self.client.chat_update(channel=self.place.channel, ts=str(handle), text=text)
 
 
-def message_limits(lang: Language) -> StreamLimits:
-    return StreamLimits(
-        max_len=MESSAGE_BYTES, measure=utf8_len, min_edit_interval=EDIT_INTERVAL,
-        placeholder=text("slack_thinking", lang),
-    )  # fmt: skip
+MESSAGE_LIMITS = StreamLimits(max_len=MESSAGE_BYTES, measure=utf8_len, min_edit_interval=EDIT_INTERVAL)
 
 
 class Streaming:
@@ -85,7 +81,7 @@ class Streaming:
                 await stream.run(deltas, lang)
                 return
         surface = MessageSurface(self.client, place)
-        await stream_to_surface(deltas, surface, message_limits(lang), lang=lang, format=to_mrkdwn)
+        await stream_to_surface(deltas, surface, MESSAGE_LIMITS, lang=lang, format=to_mrkdwn)
 
     def _note_refusal(self, team: str, error: SlackApiError) -> None:
         code = error.response.get("error")
@@ -161,7 +157,7 @@ class NativeStream:
         """What closes the answer: nothing, the cut-off note, or the error message itself."""
         said = self.continued or bool((self.shown + self.pending).strip())
         if error is None:
-            return "" if said else text("slack_empty_answer", lang)
+            return "" if said else text("llm_empty", lang)
         if not said:
             return user_message(error, lang)
         close = _CLOSE if open_fence(self.shown + self.pending) else ""

@@ -1,0 +1,59 @@
+"""Answers running in the background of an adapter: held (the event loop keeps only weak
+references to tasks), bounded, and stopped on shutdown.
+
+Platforms want an event acknowledged at once, so adapters answer in background tasks; this is
+where every adapter keeps them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from bot.core.errors import BotError
+
+log = logging.getLogger(__name__)
+
+
+class Jobs:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.stopped = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> bool:
+        """Run `work` in the background; False, without running it, when `limit` jobs are
+        running (a flood then gets quick "busy" replies instead of an ever longer queue) or
+        after `stop`."""
+        if self.stopped or len(self._tasks) >= self.limit:
+            work.close()
+            return False
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return True
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log_outcome(error)
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Cancel every job; each marks its answer as cut off on the way out."""
+        self.stopped = True
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=timeout)
+
+
+def log_outcome(error: BaseException) -> None:
+    """Log a failure whose user message has already been shown where the answer was to be."""
+    if isinstance(error, BotError):
+        log.info("answered with the %s message", error.code)
+    else:
+        log.error("unexpected failure, shown to the user as an internal error", exc_info=error)
