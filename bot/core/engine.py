@@ -88,15 +88,18 @@ class ChatEngine:
         *,
         question: str | None = None,
         progress: Progress | None = None,
+        user: str | None = None,
     ) -> str:
         """Read a whole document, keep it with the conversation for follow-up questions, and
         return its summary (or, with `question`, the answer to that question about it)."""
+        await self._check_rate(user)
         # Imported here: the format libraries (pdfium, office readers) are only loaded for files.
         from bot.core.documents import extract_document
 
         document = await extract_document(data, filename, self.limits)
         await self.memory.save_document(key, StoredDocument(filename, document.text))
         if question:
+            # Already counted against `user`'s rate above: one dropped file is one request.
             return await self.reply(key, question)
         summarizer = Summarizer(self.llm, self.budget, self.language)
         summary = (await summarizer.summarize(document.text, filename, progress)).strip()

@@ -13,6 +13,7 @@ import logging
 import random
 import threading
 import time
+import weakref
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, AsyncIterator, Callable, Iterator, Protocol, Sequence
@@ -115,14 +116,43 @@ def _to_messages(turns: Sequence[Turn]) -> list[BaseMessage]:
     return [kinds[turn.role](content=neutralize(turn.content.strip())) for turn in turns]
 
 
+class _Waker:
+    """Wakes the event loop for every pump with new items, with one loop callback for all.
+
+    Each wake-up from a worker thread is a write to the loop's self-pipe and a pass of the loop;
+    with hundreds of streams a token each, one per stream per token was the bulk of the bridging
+    cost. Pumps that fill while a wake-up is pending ride on it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._ready: list[_Pump] = []
+
+    def wake(self, pump: "_Pump") -> None:
+        with self._lock:
+            self._ready.append(pump)
+            if len(self._ready) > 1:
+                return  # a wake-up is already on its way
+        try:
+            self._loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:  # the loop closed while the thread was still reading
+            pump.cancelled.set()
+
+    def _drain(self) -> None:
+        with self._lock:
+            ready, self._ready = self._ready, []
+        for pump in ready:
+            pump._wake.set()
+
+
 class _Pump:
     """Runs a blocking iterator in a worker thread and hands its items to the event loop.
 
     Items are batched in a deque with at most one pending wake-up, so a fast token stream costs
     the loop one callback per batch rather than one per token."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+    def __init__(self, waker: _Waker) -> None:
+        self._waker = waker
         self._items: deque[str] = deque()
         self._lock = threading.Lock()
         self._wake = asyncio.Event()
@@ -150,10 +180,7 @@ class _Pump:
             if self._scheduled:
                 return
             self._scheduled = True
-        try:
-            self._loop.call_soon_threadsafe(self._wake.set)
-        except RuntimeError:  # the loop closed while the thread was still reading
-            self.cancelled.set()
+        self._waker.wake(self)
 
     async def items(self) -> AsyncIterator[str]:
         while True:
@@ -180,6 +207,7 @@ class SagemakerChat:
         # spare workers keep them from delaying the next caller.
         workers = settings.llm_max_concurrency * 2
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm")
+        self._wakers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Waker] = weakref.WeakKeyDictionary()
         client = _client(settings, pool=workers)
         common: dict[str, Any] = {
             "client": client,
@@ -272,7 +300,10 @@ class SagemakerChat:
         self, turns: Sequence[Turn], tokens: int, deadline: float
     ) -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
-        pump = _Pump(loop)
+        waker = self._wakers.get(loop)
+        if waker is None:
+            waker = self._wakers[loop] = _Waker(loop)
+        pump = _Pump(waker)
         try:
             async with self._slots, asyncio.timeout(deadline - time.monotonic()):
                 worker = loop.run_in_executor(

@@ -181,15 +181,20 @@ class RedisMemory:
         self._local = LocalMemory(window, max_document_chars)
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: object) -> "RedisMemory":
-        client = aioredis.Redis.from_url(
+    def from_url(cls, url: str, *, max_connections: int = 100, **kwargs: object) -> "RedisMemory":
+        # A blocking pool: past `max_connections` commands wait (up to 5 s) for a free connection.
+        # redis-py's default pool raises MaxConnectionsError instead (a ConnectionError), which
+        # would read as "Redis is down" and drop memory whenever over 100 turns touch Redis at once.
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=5,
             decode_responses=True,
             socket_timeout=5,
             socket_connect_timeout=3,
             health_check_interval=30,
         )
-        return cls(client, **kwargs)  # type: ignore[arg-type]
+        return cls(aioredis.Redis.from_pool(pool), **kwargs)  # type: ignore[arg-type]
 
     def history_key(self, key: ConversationKey) -> str:
         return f"{self.prefix}:{key.id}:history"

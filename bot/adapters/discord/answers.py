@@ -39,7 +39,8 @@ async def summarize(
     try:
         data = await _read(file, engine.limits)
         summary = await engine.summarize_document(
-            origin.key, data, file.filename, question=question, progress=_long_only(progress.update)
+            origin.key, data, file.filename, question=question, progress=_long_only(progress.update),
+            user=origin.asker,
         )
     except Exception as error:
         await progress.finish(user_message(error, lang))

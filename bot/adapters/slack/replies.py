@@ -95,7 +95,8 @@ class Replies:
             file = (await self.client.files_info(file=file["id"]))["file"]
         data = await download(file, str(self.client.token), self.engine.limits)
         return await self.engine.summarize_document(
-            incoming.key, data, file_name(file), question=incoming.text or None, progress=progress.update
+            incoming.key, data, file_name(file), question=incoming.text or None, progress=progress.update,
+            user=incoming.asker,
         )
 
     def _progress(self, done: int, total: int) -> str:
