@@ -1,0 +1,38 @@
+"""`python -m bot slack` end to end in Socket Mode, as a user starts it, with secrets kept out
+of every log line."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+from tests.fakes.sagemaker import FakeSageMaker, Reply
+from tests.fakes.slack import FakeSlack
+from tests.support import ROOT, cli_env
+
+
+async def test_python_m_bot_slack_answers_a_dm_over_socket_mode(
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> None:
+    sagemaker.script(Reply("소켓 모드로도 잘 답합니다."))
+    async with FakeSlack() as fake:
+        env = cli_env(
+            sagemaker, SLACK_BOT_TOKEN=fake.bot_token, SLACK_APP_TOKEN=fake.app_token,
+            SLACK_API_URL=fake.api_url, REDIS_URL=redis_url, REDIS_KEY_PREFIX=redis_prefix.rstrip(":"),
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "slack", env=env, cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            envelope = await fake.push_socket_event(fake.dm("잘 되니?"), timeout=20)
+            await fake.wait_ack(envelope, timeout=5)
+            await fake.wait_for(lambda: fake.messages("D0001") == ["소켓 모드로도 잘 답합니다."], timeout=10)
+        finally:
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
+    logs = stdout + stderr
+    assert b"Slack bot running in socket mode" in logs  # INFO logging is on
+    assert fake.bot_token.encode() not in logs and fake.app_token.encode() not in logs
+    assert env["AWS_SECRET_ACCESS_KEY"].encode() not in logs
