@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Awaitable, Callable
@@ -52,9 +53,27 @@ def configured_adapters(settings: Settings) -> list[str]:
 
 
 async def _serve(settings: Settings, names: list[str]) -> int:
+    """Run the adapters until SIGTERM or Ctrl-C. Either one stops them the same graceful way:
+    adapters stop taking events (another replica gets them), answers in flight finish within
+    SHUTDOWN_GRACE_SECONDS, then the process exits."""
     from bot.adapters import serve_adapters
 
-    return await _with_engine(settings, lambda engine: serve_adapters(names, settings, engine))
+    serving = asyncio.current_task()
+    assert serving is not None
+    terminated = asyncio.Event()
+
+    def terminate() -> None:
+        terminated.set()
+        serving.cancel()
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
+    try:
+        return await _with_engine(settings, lambda engine: serve_adapters(names, settings, engine))
+    except asyncio.CancelledError:
+        if not terminated.is_set():
+            raise  # Ctrl-C: asyncio.run turns it into KeyboardInterrupt
+        logging.getLogger(__name__).info("stopped by SIGTERM")
+        return 0
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     bot_language: Literal["ko", "en"] = "ko"
     bot_system_prompt: str | None = None
     user_rate_limit_per_minute: int = Field(default=0, ge=0)
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0)
 
     # --- Documents --------------------------------------------------------------------------
     doc_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)

@@ -42,6 +42,20 @@ class Jobs:
         if not task.cancelled() and (error := task.exception()) is not None:
             log_outcome(error)
 
+    @property
+    def accepting(self) -> bool:
+        """False once shutting down: events must then be left unclaimed, so that another replica
+        answers them."""
+        return not self.stopped
+
+    async def drain(self, grace: float) -> None:
+        """Take no new work, let what runs finish for up to `grace` seconds, then stop the rest."""
+        self.stopped = True
+        if self._tasks:
+            log.info("finishing %d answers (up to %.0f s)", len(self._tasks), grace)
+            await asyncio.wait(self._tasks, timeout=grace)
+        await self.stop()
+
     async def stop(self, timeout: float = 5.0) -> None:
         """Cancel every job; each marks its answer as cut off on the way out."""
         self.stopped = True

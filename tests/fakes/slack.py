@@ -505,7 +505,12 @@ class FakeSlack:
 
     @property
     def socket_connected(self) -> bool:
-        return any(not ws.closed for ws in self._sockets)
+        return self.open_sockets > 0
+
+    @property
+    def open_sockets(self) -> int:
+        """Socket Mode connections open now (one per running app instance)."""
+        return sum(not ws.closed for ws in self._sockets)
 
     # -- waiting ------------------------------------------------------------------------------
 

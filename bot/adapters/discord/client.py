@@ -56,7 +56,8 @@ class DiscordBot(discord.Client):
         await self.tree.sync_to(self.settings.discord_guild_id)
 
     async def close(self) -> None:
-        await self.jobs.stop()
+        # Answers in flight still need the gateway session's HTTP client: drain before closing.
+        await self.jobs.drain(self.settings.shutdown_grace_seconds)
         await super().close()
 
     async def spawn(self, surface: Surface, job: Coroutine[Any, Any, None]) -> None:
@@ -73,7 +74,7 @@ class DiscordBot(discord.Client):
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or message.type not in _CHAT or not self._addressed(message):
             return
-        if not await self.engine.claim_event(f"discord:{message.id}"):
+        if not self.jobs.accepting or not await self.engine.claim_event(f"discord:{message.id}"):
             return
         guild_id = message.guild.id if message.guild else None
         where, surface = Origin.of(message.author, guild_id, message.channel), Replies(message)

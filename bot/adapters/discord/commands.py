@@ -28,7 +28,7 @@ class CommandTree(app_commands.CommandTree["DiscordBot"]):
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         """Every replica sees every interaction: only the one that claims it answers."""
         bot = self.client
-        if not await bot.engine.claim_event(f"discord:{interaction.id}"):
+        if not bot.jobs.accepting or not await bot.engine.claim_event(f"discord:{interaction.id}"):
             return False
         if bot.allow_list.allows(origin(interaction)):
             return True

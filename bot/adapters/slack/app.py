@@ -78,7 +78,7 @@ class SlackBot:
 
     async def _accept(self, body: dict[str, Any], incoming: Incoming) -> None:
         # Slack retries unacknowledged deliveries and every replica receives them: first claim wins.
-        if not await self.engine.claim_event(f"slack:{body['event_id']}"):
+        if not self.jobs.accepting or not await self.engine.claim_event(f"slack:{body['event_id']}"):
             log.info("event %s already taken", body["event_id"])
             return
         if not self.jobs.spawn(self._respond(incoming)):
@@ -105,7 +105,7 @@ class SlackBot:
             await self.replies.say_quietly(place, text("not_allowed", self.lang))
 
     async def aclose(self) -> None:
-        await self.jobs.stop()
+        await self.jobs.drain(self.settings.shutdown_grace_seconds)
         await self.threads.aclose()
 
 

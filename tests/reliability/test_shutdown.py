@@ -1,0 +1,49 @@
+"""A replica that receives SIGTERM stops taking events, finishes the answers in flight, exits
+cleanly, and the other replica keeps serving."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+from tests.fakes.sagemaker import FakeSageMaker, Reply
+from tests.fakes.slack import FakeSlack
+from tests.slack_support import slack_bot
+from tests.support import ROOT, cli_env
+
+SLOW_ANSWER = "천천히 끝까지 답합니다. " * 6
+
+
+async def test_sigterm_finishes_the_answer_in_flight_while_the_other_replica_serves(
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> None:
+    sagemaker.script(Reply(SLOW_ANSWER, tokens=[w + " " for w in SLOW_ANSWER.split(" ")[:-1]] + [""], token_delay=0.15))
+    sagemaker.default = Reply("다른 복제본이 답합니다.")
+    async with FakeSlack() as fake:
+        # The older connection: Slack sends to the newest one while it is open.
+        async with slack_bot(fake, sagemaker, redis_url, redis_prefix, mode="socket"):
+            await fake.wait_socket_connected(10)
+            env = cli_env(
+                sagemaker, SLACK_BOT_TOKEN=fake.bot_token, SLACK_APP_TOKEN=fake.app_token,
+                SLACK_API_URL=fake.api_url, REDIS_URL=redis_url, REDIS_KEY_PREFIX=redis_prefix.rstrip(":"),
+            )
+            leaving = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "slack", env=env, cwd=ROOT,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )
+            try:
+                await fake.wait_for(lambda: fake.open_sockets == 2, timeout=20)
+                await fake.push_socket_event(fake.dm("긴 질문", user="U0001", channel="D0001"))
+                await fake.wait_for(lambda: len(sagemaker.requests) == 1, timeout=10)
+                leaving.send_signal(signal.SIGTERM)
+                await fake.wait_for(lambda: fake.open_sockets == 1, timeout=10)
+                await fake.push_socket_event(fake.dm("새 질문", user="U0002", channel="D0002"))
+                await fake.wait_for(lambda: fake.messages("D0002") == ["다른 복제본이 답합니다."], timeout=10)
+                stdout, stderr = await asyncio.wait_for(leaving.communicate(), 30)
+            finally:
+                if leaving.returncode is None:
+                    leaving.kill()
+    assert leaving.returncode == 0, stderr.decode()
+    assert "".join(fake.messages("D0001")).split() == SLOW_ANSWER.split()  # whole, not cut off
+    assert b"stopped by SIGTERM" in stderr
