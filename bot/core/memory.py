@@ -73,6 +73,10 @@ class Memory(Protocol):
 
     async def hit(self, name: str, window_seconds: int) -> int: ...
 
+    async def mark(self, name: str, ttl_seconds: int) -> None: ...
+
+    async def is_marked(self, name: str) -> bool: ...
+
     async def ping(self) -> bool: ...
 
     async def aclose(self) -> None: ...
@@ -123,6 +127,12 @@ class LocalMemory:
             return False
         self._claims[name] = now + ttl_seconds
         return True
+
+    async def mark(self, name: str, ttl_seconds: int) -> None:
+        self._claims[name] = time.monotonic() + ttl_seconds
+
+    async def is_marked(self, name: str) -> bool:
+        return self._claims.get(name, 0) > time.monotonic()
 
     async def hit(self, name: str, window_seconds: int) -> int:
         window = int(time.time() // window_seconds)
@@ -277,6 +287,22 @@ class RedisMemory:
             self._down(error)
             return await self._local.claim(name, ttl_seconds)
 
+    async def mark(self, name: str, ttl_seconds: int) -> None:
+        """Remember that `name` holds (e.g. "the bot takes part in this thread") for a while,
+        for every replica."""
+        await self._local.mark(name, ttl_seconds)
+        try:
+            await self.client.set(f"{self.prefix}:mark:{name}", "1", ex=ttl_seconds)
+        except REDIS_DOWN as error:
+            self._down(error)
+
+    async def is_marked(self, name: str) -> bool:
+        try:
+            return bool(await self.client.exists(f"{self.prefix}:mark:{name}"))
+        except REDIS_DOWN as error:
+            self._down(error)
+            return await self._local.is_marked(name)
+
     async def hit(self, name: str, window_seconds: int) -> int:
         """How many times `name` was hit in the current fixed window, this hit included."""
         window = int(time.time() // window_seconds)
@@ -308,12 +334,16 @@ class RedisMemory:
             async with self._local.turn(key):
                 yield
             return
-        keeper = asyncio.create_task(self._keep_lease(lease))
+        done = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_lease(lease, done))
         try:
             await self._wait_for_head(queue, lease, ticket)
             yield
         finally:
-            keeper.cancel()
+            # Stopped, not cancelled: a cancel landing while its PEXPIRE hands the connection back
+            # to redis-py's pool loses that connection for good, and under load they all go.
+            done.set()
+            await asyncio.shield(keeper)
             try:
                 await self._leave(keys=[queue, lease], args=[ticket])
             except REDIS_DOWN as error:
@@ -339,9 +369,13 @@ class RedisMemory:
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.25)
 
-    async def _keep_lease(self, lease: str) -> None:
+    async def _keep_lease(self, lease: str, done: asyncio.Event) -> None:
         while True:
-            await asyncio.sleep(self.lease_ms / 3000)
+            try:
+                await asyncio.wait_for(done.wait(), self.lease_ms / 3000)
+                return
+            except TimeoutError:
+                pass
             try:
                 await self.client.pexpire(lease, self.lease_ms)
             except REDIS_DOWN as error:

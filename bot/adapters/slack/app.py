@@ -44,7 +44,7 @@ class SlackBot:
         self.settings = settings
         self.engine = engine
         self.lang = settings.bot_language
-        self.threads = ThreadMarks(settings)
+        self.threads = ThreadMarks(engine)
         # Replies past the model's concurrency wait in the engine; far past it they only pile up.
         self.jobs = Jobs(limit=4 * settings.llm_max_concurrency)
         self.replies = Replies(engine, client)
@@ -106,7 +106,6 @@ class SlackBot:
 
     async def aclose(self) -> None:
         await self.jobs.drain(self.settings.shutdown_grace_seconds)
-        await self.threads.aclose()
 
 
 def _team(body: dict[str, Any], context: AsyncBoltContext) -> str:
