@@ -13,7 +13,7 @@ from bot.adapters.slack import EVENTS_PATH, Running, running
 from bot.core.engine import ChatEngine
 from tests.fakes.sagemaker import FakeSageMaker
 from tests.fakes.slack import ApiCall, FakeSlack
-from tests.support import make_settings
+from tests.support import cli_env, make_settings
 
 
 @dataclass
@@ -85,3 +85,11 @@ def assert_throttled(fake: FakeSlack, channel: str, ts: str, interval: float = 1
 def squashed(text: str) -> str:
     """`text` without whitespace: what a split answer must still add up to."""
     return re.sub(r"\s+", "", text)
+
+
+def socket_mode_env(fake: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, prefix: str) -> dict[str, str]:
+    """Environment for `python -m bot slack` in Socket Mode against `fake`."""
+    return cli_env(
+        sagemaker, SLACK_BOT_TOKEN=fake.bot_token, SLACK_APP_TOKEN=fake.app_token,
+        SLACK_API_URL=fake.api_url, REDIS_URL=redis_url, REDIS_KEY_PREFIX=prefix.rstrip(":"),
+    )  # fmt: skip

@@ -63,3 +63,11 @@ def run_bot(*args: str, env: dict[str, str], stdin: str = "", timeout: float = 6
         [sys.executable, "-m", "bot", *args],
         input=stdin, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout,
     )
+
+
+async def start_bot(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """`python -m bot ARGS` as a background process whose output the test reads at the end."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )

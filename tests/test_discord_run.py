@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 
 import pytest
 
@@ -12,7 +11,7 @@ from bot.adapters.discord import serve
 from bot.core.errors import ConfigError
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.sagemaker import FakeSageMaker, Reply
-from tests.support import ROOT, cli_env, make_engine
+from tests.support import cli_env, make_engine, start_bot
 
 
 async def test_python_m_bot_discord_runs_against_the_configured_servers(
@@ -25,10 +24,7 @@ async def test_python_m_bot_discord_runs_against_the_configured_servers(
             DISCORD_API_URL=fake.api_url, DISCORD_GATEWAY_URL=fake.gateway_url, REDIS_URL=redis_url,
             REDIS_KEY_PREFIX=redis_prefix.rstrip(":"),
         )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "discord", env=env, cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )
+        process = await start_bot("discord", env=env)
         try:
             await fake.wait_ready(timeout=20)
             assert {c["name"] for c in fake.commands[fake.guild_id]} == {"ask", "summarize", "reset", "help"}

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 
 from tests.fakes.sagemaker import FakeSageMaker, Reply
 from tests.fakes.slack import FakeSlack
-from tests.support import ROOT, cli_env
+from tests.slack_support import socket_mode_env
+from tests.support import start_bot
 
 
 async def test_python_m_bot_slack_answers_a_dm_over_socket_mode(
@@ -17,14 +17,8 @@ async def test_python_m_bot_slack_answers_a_dm_over_socket_mode(
 ) -> None:
     sagemaker.script(Reply("소켓 모드로도 잘 답합니다."))
     async with FakeSlack() as fake:
-        env = cli_env(
-            sagemaker, SLACK_BOT_TOKEN=fake.bot_token, SLACK_APP_TOKEN=fake.app_token,
-            SLACK_API_URL=fake.api_url, REDIS_URL=redis_url, REDIS_KEY_PREFIX=redis_prefix.rstrip(":"),
-        )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "slack", env=env, cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )
+        env = socket_mode_env(fake, sagemaker, redis_url, redis_prefix)
+        process = await start_bot("slack", env=env)
         try:
             envelope = await fake.push_socket_event(fake.dm("잘 되니?"), timeout=20)
             await fake.wait_ack(envelope, timeout=5)

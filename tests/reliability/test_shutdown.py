@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 
 from tests.fakes.sagemaker import FakeSageMaker, Reply
 from tests.fakes.slack import FakeSlack
-from tests.slack_support import slack_bot
-from tests.support import ROOT, cli_env
+from tests.slack_support import slack_bot, socket_mode_env
+from tests.support import start_bot
 
 SLOW_ANSWER = "천천히 끝까지 답합니다. " * 6
 
@@ -24,14 +23,7 @@ async def test_sigterm_finishes_the_answer_in_flight_while_the_other_replica_ser
         # The older connection: Slack sends to the newest one while it is open.
         async with slack_bot(fake, sagemaker, redis_url, redis_prefix, mode="socket"):
             await fake.wait_socket_connected(10)
-            env = cli_env(
-                sagemaker, SLACK_BOT_TOKEN=fake.bot_token, SLACK_APP_TOKEN=fake.app_token,
-                SLACK_API_URL=fake.api_url, REDIS_URL=redis_url, REDIS_KEY_PREFIX=redis_prefix.rstrip(":"),
-            )
-            leaving = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "slack", env=env, cwd=ROOT,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            )
+            leaving = await start_bot("slack", env=socket_mode_env(fake, sagemaker, redis_url, redis_prefix))
             try:
                 await fake.wait_for(lambda: fake.open_sockets == 2, timeout=20)
                 await fake.push_socket_event(fake.dm("긴 질문", user="U0001", channel="D0001"))
