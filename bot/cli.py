@@ -99,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        quiet = args.command in (None, "chat", "ask", "summarize", "doctor")
+        # Terminal commands stay quiet; serving adapters (also `python -m bot` when some are
+        # configured, as in the Docker image) logs at INFO like `python -m bot slack`.
+        serving = args.command in ("slack", "discord") or (args.command is None and configured_adapters(settings))
+        quiet = not serving
         setup_logging(settings, logging.WARNING if quiet else logging.INFO)
         return asyncio.run(_main(args, settings))
     except ConfigError as error:

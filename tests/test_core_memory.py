@@ -98,22 +98,3 @@ async def test_without_redis_url_memory_lives_in_the_process(sagemaker, redis_pr
     finally:
         await engine.aclose()
     assert "파란색" in prompts(sagemaker)[1]
-
-
-async def test_per_user_rate_limit_answers_a_flood_politely(sagemaker, redis_url, redis_prefix):
-    from bot.core.errors import RateLimited
-    from bot.core.messages import user_message
-
-    engine = make_engine(sagemaker, redis_url, redis_prefix, user_rate_limit_per_minute=3)
-    refused = []
-    try:
-        for i in range(5):
-            try:
-                await engine.reply(KEY, f"질문 {i}", user="slack:T123:U1")
-            except RateLimited as error:
-                refused.append(user_message(error))
-        await engine.reply(KEY, "다른 사람 질문", user="slack:T123:U2")
-    finally:
-        await engine.aclose()
-    assert refused == ["요청이 너무 잦습니다. 잠시 후 다시 보내 주세요."] * 2
-    assert len(sagemaker.requests) == 4

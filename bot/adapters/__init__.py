@@ -10,7 +10,19 @@ from bot.core.engine import ChatEngine
 
 
 async def serve_adapters(names: list[str], settings: Settings, engine: ChatEngine) -> int:
-    """Run the named adapters (`bot.adapters.<name>.serve`) until they stop."""
+    """Run the named adapters (`bot.adapters.<name>.serve`) until one stops or they are cancelled
+    (SIGTERM); then stop every one, once, and wait until each has finished its answers in flight.
+
+    Not `gather`: cancelled, it returns as soon as the quickest adapter has stopped, and the
+    engine they share would then be closed under the others' answers."""
     modules = [importlib.import_module(f"bot.adapters.{name}") for name in names]
-    await asyncio.gather(*(module.serve(settings, engine) for module in modules))
+    tasks = [asyncio.create_task(module.serve(settings, engine)) for module in modules]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        task.result()  # an adapter's failure (a refused token, say) is the command's
     return 0
