@@ -70,4 +70,4 @@ def log_outcome(error: BaseException) -> None:
     if isinstance(error, BotError):
         log.info("answered with the %s message", error.code)
     else:
-        log.error("unexpected failure, shown to the user as an internal error", exc_info=error)
+        log.error("unexpected failure (reported to the user where the platform allowed it)", exc_info=error)
