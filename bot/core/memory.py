@@ -159,6 +159,23 @@ while true do
 end
 """
 
+# Joining the queue and the first head check in one round trip (most turns find the queue empty).
+# KEYS[1] queue, KEYS[2] own lease; ARGV[1] ticket, ARGV[2] lease prefix, ARGV[3] lease ms,
+# ARGV[4] queue TTL ms.
+_ENTER = """
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+""" + _AT_HEAD
+
+# KEYS[1] history; ARGV[1] exchange (JSON), ARGV[2] window, ARGV[3] TTL seconds.
+_APPEND = """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
 _LEAVE = """
 redis.call('LREM', KEYS[1], 1, ARGV[1])
 redis.call('DEL', KEYS[2])
@@ -186,6 +203,8 @@ class RedisMemory:
         self.lease_ms = int(lease_seconds * 1000)
         self.poll = wait_poll_seconds
         self._at_head = client.register_script(_AT_HEAD)
+        self._enter = client.register_script(_ENTER)
+        self._append = client.register_script(_APPEND)
         self._leave = client.register_script(_LEAVE)
         self._degraded = False
         self._local = LocalMemory(window, max_document_chars)
@@ -240,13 +259,10 @@ class RedisMemory:
     async def append(self, key: ConversationKey, exchange: Exchange) -> None:
         if self.window == 0:
             return
-        name = self.history_key(key)
+        item = json.dumps(asdict(exchange), ensure_ascii=False)
         try:
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.rpush(name, json.dumps(asdict(exchange), ensure_ascii=False))
-                pipe.ltrim(name, -self.window, -1)
-                pipe.expire(name, self.ttl)
-                await pipe.execute()
+            # One script call: as atomic as MULTI/EXEC, with less client-side work (one reply to parse).
+            await self._append(keys=[self.history_key(key)], args=[item, self.window, self.ttl])
         except REDIS_DOWN as error:
             self._down(error)
             return
@@ -328,7 +344,9 @@ class RedisMemory:
         ticket = uuid.uuid4().hex
         queue, lease = self._queue_key(key), self._lease_prefix(key) + ticket
         try:
-            await self._enqueue(queue, lease, ticket)
+            at_head = await self._enter(
+                keys=[queue, lease], args=[ticket, lease[: -len(ticket)], self.lease_ms, self.ttl * 1000]
+            )
         except REDIS_DOWN as error:
             self._down(error)
             async with self._local.turn(key):
@@ -337,7 +355,8 @@ class RedisMemory:
         done = asyncio.Event()
         keeper = asyncio.create_task(self._keep_lease(lease, done))
         try:
-            await self._wait_for_head(queue, lease, ticket)
+            if not at_head:
+                await self._wait_for_head(queue, lease, ticket)
             yield
         finally:
             # Stopped, not cancelled: a cancel landing while its PEXPIRE hands the connection back
@@ -348,13 +367,6 @@ class RedisMemory:
                 await self._leave(keys=[queue, lease], args=[ticket])
             except REDIS_DOWN as error:
                 self._down(error)
-
-    async def _enqueue(self, queue: str, lease: str, ticket: str) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.set(lease, "1", px=self.lease_ms)
-            pipe.rpush(queue, ticket)
-            pipe.pexpire(queue, self.ttl * 1000)
-            await pipe.execute()
 
     async def _wait_for_head(self, queue: str, lease: str, ticket: str) -> None:
         delay = self.poll

@@ -1,0 +1,300 @@
+"""What every benchmark shares: percentiles, the printed table, the results file, the machine it
+ran on, the load it ran under, the process's memory, and the Redis it talks to."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+# ------------------------------------------------------------------ statistics
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile: p99 of 100 values is the 99th smallest, never an interpolation
+    below a value that really occurred."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def spread(values: Sequence[float]) -> dict[str, float]:
+    """p50 / p95 / p99 / max / mean of `values` (NaN when empty), for tables and JSON alike."""
+    return {
+        "p50": percentile(values, 50),
+        "p95": percentile(values, 95),
+        "p99": percentile(values, 99),
+        "max": max(values) if values else math.nan,
+        "mean": sum(values) / len(values) if values else math.nan,
+        "n": len(values),
+    }
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+def ratio(ours: float, theirs: float) -> float:
+    return ours / theirs if theirs and not math.isnan(theirs) else math.nan
+
+
+# ------------------------------------------------------------------ output
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]) -> str:
+    """A fixed-width text table. `columns` are (key, header, format spec); a missing value or NaN
+    prints as '-' so a row that does not apply stays readable."""
+    cells = [[header for _, header, _ in columns]]
+    for row in rows:
+        line = []
+        for key, _, spec in columns:
+            value = row.get(key)
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                line.append("-")
+            else:
+                line.append(format(value, spec))
+        cells.append(line)
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    out = []
+    for n, line in enumerate(cells):
+        out.append("  ".join(c.rjust(w) if n else c.ljust(w) for c, w in zip(line, widths)).rstrip())
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def write_results(name: str, data: dict[str, Any], output: Path | None = None) -> Path:
+    """Full results as JSON under bench/results/ (gitignored), with the context to reproduce them."""
+    path = output or RESULTS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {
+        "benchmark": name,
+        "date": datetime.date.today().isoformat(),
+        "command": " ".join([Path(sys.executable).name, "-m", *_module_argv()]),
+        "machine": machine(),
+        **data,
+    }
+    path.write_text(json.dumps(body, ensure_ascii=False, indent=2, default=_jsonable) + "\n", encoding="utf-8")
+    return path
+
+
+def _module_argv() -> list[str]:
+    """`bench.chat --quick` for `python -m bench.chat --quick` (argv[0] is the module's file)."""
+    if not sys.argv:
+        return ["bench"]
+    path = Path(sys.argv[0])
+    module = "bench" if path.name == "__main__.py" else f"bench.{path.stem}"
+    return [module, *sys.argv[1:]]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "__dict__"):
+        return value.__dict__
+    return str(value)
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout.splitlines()
+            if line.startswith("Model name")
+        )
+    except (OSError, StopIteration):
+        model = platform.processor()
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "memory_mb": _meminfo_mb("MemTotal"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "loadavg": load(),
+    }
+
+
+def _meminfo_mb(field: str) -> int:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
+
+
+# ------------------------------------------------------------------ load
+
+def load() -> tuple[float, float, float]:
+    try:
+        one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
+        return float(one), float(five), float(fifteen)
+    except (OSError, ValueError):
+        return os.getloadavg()
+
+
+def wait_for_quiet(max_load: float = 1.0, timeout: float = 300.0, poll: float = 10.0) -> tuple[float, float, float]:
+    """Block until the 1-minute load average is below `max_load` (other people's test runs share
+    these cores and would be measured as our overhead), or give up after `timeout` and say so."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = load()
+        if now[0] < max_load:
+            return now
+        if time.monotonic() > deadline:
+            print(f"warning: load still {now[0]:.2f} after {timeout:.0f} s; measuring anyway", file=sys.stderr)
+            return now
+        print(f"waiting for a quiet machine: load {now[0]:.2f} >= {max_load}", file=sys.stderr, flush=True)
+        time.sleep(poll)
+
+
+# ------------------------------------------------------------------ memory
+
+def _status_kb(field: str, pid: int | str = "self") -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    return _status_kb("VmRSS", pid) / 1024
+
+
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """The kernel's high-water mark of resident memory (VmHWM), in MiB; falls back to getrusage."""
+    kb = _status_kb("VmHWM", pid)
+    if not kb and pid == "self":
+        import resource
+
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / 1024
+
+
+def threads(pid: int | str = "self") -> int:
+    return _status_kb("Threads", pid)
+
+
+# ------------------------------------------------------------------ Redis
+
+@contextmanager
+def redis_for_bench() -> Iterator[str]:
+    """`REDIS_URL` when it is set and answers; otherwise a private redis-server for this run (so
+    INFO commandstats counts only the benchmark's own commands)."""
+    from tests.fakes.redis_server import RedisServer, ping
+
+    url = os.environ.get("REDIS_URL")
+    if url and ping(url):
+        yield url
+        return
+    with RedisServer() as server:
+        yield server.url
+
+
+def command_stats(url: str) -> dict[str, int]:
+    """INFO commandstats as {command: calls}. Commands run inside Lua scripts are counted too."""
+    import redis
+
+    with redis.Redis.from_url(url) as client:
+        info = client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(stats["calls"]) for name, stats in info.items()}
+
+
+def command_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    delta = {name: after.get(name, 0) - before.get(name, 0) for name in after}
+    # The INFO call that took `after` is itself counted; it is not the bot's.
+    delta["info"] = delta.get("info", 0) - 1
+    return {name: calls for name, calls in sorted(delta.items()) if calls > 0}
+
+
+# ------------------------------------------------------------------ sampling
+
+class RssSampler:
+    """Samples this process's RSS and thread count in a daemon thread, for the peak while a
+    scenario runs (VmHWM alone would also include whatever an earlier scenario left)."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval = interval
+        self.peak_mb = 0.0
+        self.peak_threads = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def _sample(self) -> None:
+        self.peak_mb = max(self.peak_mb, rss_mb())
+        self.peak_threads = max(self.peak_threads, threads())
+
+    def __enter__(self) -> "RssSampler":
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+
+def markdown(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]) -> str:
+    """The same table as `table`, as Markdown (for BENCHMARKS.md)."""
+    lines = ["| " + " | ".join(header for _, header, _ in columns) + " |",
+             "| " + " | ".join("---" if not spec or spec == "" else "---:" for _, _, spec in columns) + " |"]
+    for row in rows:
+        cells = []
+        for key, _, spec in columns:
+            value = row.get(key)
+            missing = value is None or (isinstance(value, float) and math.isnan(value))
+            cells.append("-" if missing else format(value, spec))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.report`: the tables of the last results in bench/results, as Markdown."""
+    import argparse
+
+    from bench import baseline, chat, documents, slack
+
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description=main.__doc__)
+    parser.add_argument("--dir", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    parts = {"baseline": None, "chat": (chat.COLUMNS, chat.RATIO_COLUMNS), "slack": (slack.COLUMNS, slack.RATIO_COLUMNS),
+             "documents": (documents.COLUMNS,)}
+    for part, columns in parts.items():
+        path = args.dir / f"{part}.json"
+        if not path.exists():
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        print(f"### {part} ({data['date']}, `{data['command']}`, load when written {data['machine']['loadavg']})\n")
+        if part == "baseline":
+            print(markdown(baseline.rows(data), baseline.COLUMNS) + "\n")
+            continue
+        for cols in columns or ():
+            print(markdown(data["rows"], cols) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,349 @@
+"""Chat load through Slack: each request enters as a signed Slack event (HTTP mode) and leaves as
+Web API calls to a local fake Slack.
+
+    python -m bench.slack [--quick]
+
+Three processes, so that none is measured as another's overhead: the bot (`--child`: the real
+`bot.adapters.slack.running` app with its engine), the endpoint (bench.endpoint), and this one,
+which plays Slack (tests/fakes/slack.FakeSlack) and the users. Every conversation is a channel
+thread: a mention starts it, later questions mention the bot in the thread. Times are
+CLOCK_MONOTONIC, shared by the three processes. Reported per answer: event to placeholder (the
+first message call in the thread), the endpoint's first token to the first text shown, event to
+final message, and how many Slack calls it took."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench.chat import FULL_PROFILE, QUICK_PROFILE, WarningCounter, bot_settings
+from bench.endpoint import EndpointProcess, Profile
+from bench.report import (
+    ROOT,
+    RssSampler,
+    command_delta,
+    command_stats,
+    ms,
+    peak_rss_mb,
+    ratio,
+    redis_for_bench,
+    spread,
+    table,
+    wait_for_quiet,
+    write_results,
+)
+
+QUESTION = "이번 분기 팀 회의에서 정리한 일정과 담당자를 다시 알려주실 수 있나요?"
+PLACEHOLDER_METHODS = frozenset({"chat.startStream", "chat.postMessage"})
+FINAL_METHODS = frozenset({"chat.stopStream"})
+
+
+# ------------------------------------------------------------------ the bot process
+
+async def _serve_bot(job: dict[str, Any]) -> dict[str, Any]:
+    from bot.adapters.slack import running
+    from bot.core.engine import ChatEngine
+
+    settings = bot_settings(
+        job["endpoint"], job["redis"], f"bench:{uuid.uuid4().hex[:8]}", job["concurrency"],
+        slack_bot_token=job["bot_token"], slack_signing_secret=job["signing_secret"],
+        slack_api_url=job["api_url"], slack_mode="http", slack_http_port=0,
+    )
+    engine = ChatEngine.from_settings(settings)
+    loop = asyncio.get_running_loop()
+    try:
+        async with running(settings, engine, host="127.0.0.1") as service:
+            print(f"READY {service.url}/slack/events", flush=True)
+            # The parent says "go" after the warm-up (so the peak is the run's) and "stop" at the end.
+            reader = asyncio.StreamReader()
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+            await reader.readline()
+            cpu_before = os.times()
+            with RssSampler() as rss:
+                await reader.readline()
+            cpu = os.times()
+    finally:
+        await engine.aclose()
+    return {
+        "peak_rss_mb": rss.peak_mb, "vm_hwm_mb": peak_rss_mb(), "peak_threads": rss.peak_threads,
+        "cpu_seconds": (cpu.user - cpu_before.user) + (cpu.system - cpu_before.system),
+    }
+
+
+def child_main(payload: str) -> int:
+    counter = WarningCounter()
+    logging.getLogger().addHandler(counter)
+    result = asyncio.run(_serve_bot(json.loads(payload)))
+    print("RESULT " + json.dumps(result | {"warnings": counter.counts}), flush=True)
+    return 0
+
+
+class BotProcess:
+    """The bot under test, serving Slack events over HTTP in its own process."""
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        self.job = job
+        self.url = ""
+        self._proc: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> "BotProcess":
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.slack", "--child", json.dumps(self.job)],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+            env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                 "AWS_EC2_METADATA_DISABLED": "true"},
+        )
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline()
+        if not line.startswith("READY "):
+            _, err = self._proc.communicate(timeout=30)
+            raise RuntimeError(f"bench.slack bot did not start: {line!r}\n{err[-3000:]}")
+        self.url = line.split()[1]
+        return self
+
+    def go(self) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        self._proc.stdin.write("go\n")
+        self._proc.stdin.flush()
+
+    def finish(self) -> dict[str, Any]:
+        assert self._proc is not None
+        out, err = self._proc.communicate("stop\n", timeout=120)
+        lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
+        if not lines:
+            raise RuntimeError(f"bench.slack bot failed:\n{err[-3000:]}")
+        self._proc = None
+        return json.loads(lines[-1][len("RESULT "):])
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(10)
+
+
+# ------------------------------------------------------------------ Slack and its users
+
+def _indexed_fake() -> Any:
+    from tests.fakes.slack import FakeSlack
+
+    class IndexedSlack(FakeSlack):
+        """FakeSlack with the calls also kept per channel and a wake-up per channel, so a
+        thousand waiting users do not rescan every call ever made."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.by_channel: dict[str, list[Any]] = defaultdict(list)
+            self.changed: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
+            self._indexed = 0
+
+        async def _api(self, request: Any) -> Any:
+            response = await super()._api(request)
+            for call in self.api_calls[self._indexed:]:
+                channel = str(call.args.get("channel", ""))
+                self.by_channel[channel].append(call)
+                self.changed[channel].set()
+            self._indexed = len(self.api_calls)
+            return response
+
+    return IndexedSlack()
+
+
+async def _conversation(fake: Any, url: str, index: int, exchanges: int, offset: float, started: float,
+                        records: list[dict[str, Any]], errors: dict[str, int], timeout: float) -> None:
+    channel = f"C{index:05d}"
+    await asyncio.sleep(max(0.0, started + offset - time.monotonic()))
+    root: str | None = None
+    for exchange in range(exchanges):
+        tag = f"[q{index}-{exchange}]"
+        payload = fake.mention(f"{tag} {QUESTION}", channel=channel, thread_ts=root)
+        root = root or payload["event"]["ts"]
+        seen = len(fake.by_channel[channel])
+        sent = time.monotonic()
+        delivery = await fake.send_http_event(url, payload, timeout=timeout)
+        if delivery.status != 200:
+            errors[f"HTTP {delivery.status}"] = errors.get(f"HTTP {delivery.status}", 0) + 1
+            return
+        deadline = sent + timeout
+        calls: list[Any] = []
+        while not any(c.method in FINAL_METHODS for c in calls):
+            event = fake.changed[channel]
+            event.clear()
+            calls = fake.by_channel[channel][seen:]
+            if any(c.method in FINAL_METHODS for c in calls):
+                break
+            try:
+                await asyncio.wait_for(event.wait(), max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                errors["no final message"] = errors.get("no final message", 0) + 1
+                return
+        placeholder = next((c for c in calls if c.method in PLACEHOLDER_METHODS), None)
+        shown = next((c for c in calls if (c.args.get("markdown_text") or c.args.get("chunks")
+                                           or (c.method != "chat.startStream" and c.args.get("text")))), None)
+        final = next(c for c in calls if c.method in FINAL_METHODS)
+        failed = [c.method for c in calls if not c.ok]
+        if failed:
+            errors["slack call failed"] = errors.get("slack call failed", 0) + len(failed)
+        records.append({
+            "tag": tag, "sent": sent, "ack_ms": ms(delivery.elapsed),
+            "placeholder_at": placeholder.at if placeholder else None,
+            "shown_at": shown.at if shown else None, "final_at": final.at,
+            "calls": len(calls), "methods": [c.method for c in calls],
+        })
+
+
+async def _drive(job: dict[str, Any], endpoint: EndpointProcess, bot: BotProcess, fake: Any) -> dict[str, Any]:
+    import random
+
+    profile = Profile(**job["profile"])
+    n, exchanges = job["conversations"], job["exchanges"]
+    # Warm-up in a channel of its own: first connections, botocore's models, bolt's first event.
+    await _conversation(fake, bot.url, 99999, 1, 0.0, time.monotonic(), [], {}, 60.0)
+    endpoint.timeline()
+    before = command_stats(job["redis"])
+    bot.go()
+    rng = random.Random(7)
+    offsets = sorted(rng.uniform(0, profile.seconds) for _ in range(n)) if n > 1 else [0.0]
+    records: list[dict[str, Any]] = []
+    errors: dict[str, int] = {}
+    started = time.monotonic()
+    timeout = 60.0 + 4 * profile.seconds
+    await asyncio.gather(*(_conversation(fake, bot.url, i, exchanges, offsets[i], started, records, errors, timeout)
+                           for i in range(n)))
+    actual = time.monotonic() - started
+    commands = command_delta(before, command_stats(job["redis"]))
+    timeline = endpoint.timeline()
+    for record in records:
+        record["first_token_at"] = timeline.get(record["tag"], [None, None])[1]
+    ideal = max(offsets) + exchanges * profile.seconds
+    return {"records": records, "errors": errors, "actual_seconds": actual, "ideal_seconds": ideal,
+            "efficiency": ideal / actual if actual else 0.0, "redis_commands": commands,
+            "redis_commands_per_exchange": sum(commands.values()) / len(records) if records else 0.0}
+
+
+def run_scenario(conversations: int, exchanges: int, profile: Profile, redis_url: str,
+                 endpoint: EndpointProcess) -> dict[str, Any]:
+    async def main() -> dict[str, Any]:
+        fake = _indexed_fake()
+        await fake.start()
+        try:
+            job = {"endpoint": endpoint.url, "redis": redis_url, "concurrency": max(64, conversations),
+                   "bot_token": fake.bot_token, "signing_secret": fake.signing_secret, "api_url": fake.api_url}
+            bot = BotProcess(job)
+            # Started from a thread: the bot calls auth.test on this loop's fake Slack before it is READY.
+            await asyncio.to_thread(bot.__enter__)
+            try:
+                driven = await _drive(job | {"conversations": conversations, "exchanges": exchanges,
+                                             "profile": asdict(profile)}, endpoint, bot, fake)
+                driven["bot"] = await asyncio.to_thread(bot.finish)
+            finally:
+                bot.__exit__()
+        finally:
+            await fake.close()
+        return driven
+
+    result = asyncio.run(main())
+    result["scenario"] = {"conversations": conversations, "exchanges": exchanges, "profile": asdict(profile)}
+    return result
+
+
+def summarize(result: dict[str, Any], baseline: dict[str, Any] | None) -> dict[str, Any]:
+    records = result["records"]
+    placeholder = [ms(r["placeholder_at"] - r["sent"]) for r in records if r["placeholder_at"]]
+    first = [ms(r["shown_at"] - r["first_token_at"]) for r in records if r["shown_at"] and r["first_token_at"]]
+    final = [ms(r["final_at"] - r["sent"]) for r in records]
+    calls = [r["calls"] for r in records]
+    p, f, e = spread(placeholder), spread(first), spread(final)
+    bot = result["bot"]
+    row = {
+        "n": result["scenario"]["conversations"], "answers": len(records),
+        "errors": sum(result["errors"].values()), "warnings": sum(bot.get("warnings", {}).values()),
+        "ph_p50": p["p50"], "ph_p99": p["p99"], "first_p50": f["p50"], "first_p99": f["p99"],
+        "final_p50": e["p50"], "final_p99": e["p99"], "calls": spread(calls)["mean"],
+        "efficiency": result["efficiency"], "redis_per_ex": result["redis_commands_per_exchange"],
+        "rss_mb": bot["peak_rss_mb"], "cpu_ms": ms(bot["cpu_seconds"] / len(records)) if records else 0.0,
+        "load": (result.get("load_at_start") or [float("nan")])[0],
+    }
+    if baseline:
+        b_latency = ms(baseline["latency_mean_s"])
+        row |= {
+            # The original showed nothing until the whole answer was back.
+            "x_ph": ratio(p["p50"], b_latency), "x_final": ratio(e["p50"], b_latency),
+            "x_rss": ratio(row["rss_mb"], baseline["peak_rss_mb"]),
+        }
+    return row
+
+
+COLUMNS = [
+    ("n", "N", "d"), ("answers", "answers", "d"), ("errors", "errors", "d"), ("warnings", "warnings", "d"),
+    ("ph_p50", "event→placeholder p50 ms", ".0f"), ("ph_p99", "p99", ".0f"),
+    ("first_p50", "1st token→1st text p50 ms", ".0f"), ("first_p99", "p99", ".0f"),
+    ("final_p50", "event→final p50 ms", ".0f"), ("final_p99", "p99", ".0f"),
+    ("calls", "Slack calls/answer", ".2f"), ("efficiency", "efficiency", ".3f"),
+    ("redis_per_ex", "redis cmds/ex", ".1f"), ("rss_mb", "bot RSS MB", ".0f"), ("cpu_ms", "bot CPU ms/ex", ".2f"),
+    ("load", "load", ".2f"),
+]
+RATIO_COLUMNS = [
+    ("n", "N", "d"), ("x_ph", "event→placeholder ÷ baseline latency", ".4f"),
+    ("x_final", "event→final ÷ baseline latency", ".3f"), ("x_rss", "RSS ÷ baseline", ".2f"),
+]
+
+
+def run(quick: bool, output: Path | None = None, baseline: dict[str, Any] | None = None,
+        only: list[int] | None = None) -> dict[str, Any]:
+    from bench import baseline as original
+
+    profile = QUICK_PROFILE if quick else FULL_PROFILE
+    sizes = [n for n in ((1, 4) if quick else (1, 10, 50, 200, 1000)) if not only or n in only]
+    exchanges = 2 if quick else 5
+    load = None if quick else wait_for_quiet()
+    results = []
+    with redis_for_bench() as redis_url, EndpointProcess(profile) as endpoint:
+        if baseline is None:
+            baseline = original.measure(endpoint, redis_url, profile, requests=3 if quick else 10)
+        for n in sizes:
+            quiet = None if quick else wait_for_quiet()  # before each scenario: the cores are shared
+            results.append(run_scenario(n, exchanges, profile, redis_url, endpoint) | {"load_at_start": quiet})
+    rows = [summarize(r, baseline) for r in results]
+    print(f"chat through Slack (HTTP events, native streaming); endpoint: {profile.describe()}")
+    print(table(rows, COLUMNS))
+    print(f"\nratios to the original design ({baseline['summary']})")
+    print(table(rows, RATIO_COLUMNS))
+    for result in results:
+        for message, count in result["bot"].get("warnings", {}).items():
+            print(f"N={result['scenario']['conversations']}: {count} x warning {message!r}")
+        for error, count in result["errors"].items():
+            print(f"N={result['scenario']['conversations']}: {count} x {error}")
+    data = {"quick": quick, "load_at_start": load, "profile": asdict(profile) | {"seconds": profile.seconds},
+            "rows": rows, "results": results, "baseline": baseline}
+    path = write_results("slack", data, output)
+    print(f"results written to {path}")
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.slack", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--output")
+    parser.add_argument("--only", help="comma-separated N values to run (e.g. 50)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return child_main(args.child)
+    only = [int(n) for n in args.only.split(",")] if args.only else None
+    run(args.quick, Path(args.output) if args.output else None, only=only)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
