@@ -12,7 +12,6 @@ its whole latency; it keeps no Redis state."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -21,7 +20,7 @@ from dataclasses import asdict
 from typing import Any
 
 from bench.endpoint import EndpointProcess, Profile
-from bench.report import RssSampler, ms, spread, table, wait_for_quiet, write_results
+from bench.report import RssSampler, ms, script_arguments, spread, table, wait_for_quiet, write_results
 
 # The original's template, reconstructed from its description: the user text quoted and indented.
 _TEMPLATE = """The following is a friendly conversation between a human and an AI. The AI is talkative and \
@@ -162,16 +161,10 @@ def run(quick: bool, output: Any = None, profile: Profile | None = None) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.baseline", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--output")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = script_arguments("python -m bench.baseline", __doc__).parse_args(argv)
     if args.child:
         return child_main(args.child)
-    from pathlib import Path
-
-    run(args.quick, Path(args.output) if args.output else None)
+    run(args.quick, args.output)
     return 0
 
 

@@ -13,7 +13,6 @@ and CPU time of the bot process; and the same workload's figures for the origina
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
@@ -29,6 +28,7 @@ from typing import Any
 
 from bench.endpoint import EndpointProcess, Profile
 from bench.report import (
+    script_arguments,
     ROOT,
     RssSampler,
     command_delta,
@@ -388,20 +388,15 @@ def run(quick: bool, output: Any = None, baseline: dict[str, Any] | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.chat", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small N, short latency: proves it runs")
-    parser.add_argument("--output", help="results JSON (default bench/results/chat.json)")
+    parser = script_arguments("python -m bench.chat", __doc__)
     parser.add_argument("--only", help="comma-separated N values to run (e.g. 200,1000)")
     parser.add_argument("--scenarios", help="comma-separated scenario names to run (load, overhead, burst, in-flight)")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return child_main(args.child)
-    from pathlib import Path
-
     only = [int(n) for n in args.only.split(",")] if args.only else None
     names = args.scenarios.split(",") if args.scenarios else None
-    run(args.quick, Path(args.output) if args.output else None, only=only, names=names)
+    run(args.quick, args.output, only=only, names=names)
     return 0
 
 

@@ -11,7 +11,6 @@ calls, so a miss can be put where it belongs."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import math
@@ -25,7 +24,17 @@ from typing import Any
 
 from bench.chat import bot_settings, run_in_bot_process
 from bench.endpoint import EndpointProcess, Profile
-from bench.report import ROOT, RESULTS, RssSampler, ratio, redis_for_bench, table, wait_for_quiet, write_results
+from bench.report import (
+    RESULTS,
+    ROOT,
+    RssSampler,
+    ratio,
+    redis_for_bench,
+    script_arguments,
+    table,
+    wait_for_quiet,
+    write_results,
+)
 
 # A map call writes a partial summary of up to 512 tokens: one second to the first token, then
 # 40 tokens/s for a 320-token partial (9 s). The final call gets the same time.
@@ -164,14 +173,10 @@ def run(quick: bool, output: Path | None = None) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.documents", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--output")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = script_arguments("python -m bench.documents", __doc__).parse_args(argv)
     if args.child:
         return child_main(args.child)
-    run(args.quick, Path(args.output) if args.output else None)
+    run(args.quick, args.output)
     return 0
 
 

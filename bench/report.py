@@ -3,6 +3,7 @@ ran on, the load it ran under, the process's memory, and the Redis it talks to."
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import math
@@ -298,3 +299,13 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def script_arguments(prog: str, doc: str | None) -> argparse.ArgumentParser:
+    """The options every part shares: --quick, --output, and --child (how a part starts the bot
+    under test as its own process)."""
+    parser = argparse.ArgumentParser(prog=prog, description=(doc or "").split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small N, short latency: proves it runs")
+    parser.add_argument("--output", type=Path, help="results JSON (default: bench/results/<part>.json)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    return parser

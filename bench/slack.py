@@ -13,7 +13,6 @@ final message, and how many Slack calls it took."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
@@ -30,6 +29,7 @@ from typing import Any
 from bench.chat import FULL_PROFILE, QUICK_PROFILE, WarningCounter, bot_settings
 from bench.endpoint import EndpointProcess, Profile
 from bench.report import (
+    script_arguments,
     ROOT,
     RssSampler,
     command_delta,
@@ -332,16 +332,13 @@ def run(quick: bool, output: Path | None = None, baseline: dict[str, Any] | None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.slack", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--output")
+    parser = script_arguments("python -m bench.slack", __doc__)
     parser.add_argument("--only", help="comma-separated N values to run (e.g. 50)")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return child_main(args.child)
     only = [int(n) for n in args.only.split(",")] if args.only else None
-    run(args.quick, Path(args.output) if args.output else None, only=only)
+    run(args.quick, args.output, only=only)
     return 0
 
 

@@ -205,7 +205,7 @@ async def test_intents_gate_message_content() -> None:
 
 
 async def test_wrong_token_is_refused() -> None:
-    async with running_fake_discord() as fake:
+    async with running_fake_discord():
         client = discord.Client(intents=discord.Intents.default())
         with pytest.raises(discord.LoginFailure):
             await client.login("not-the-token")

@@ -701,7 +701,7 @@ class FakeSlack:
         return {"channel": channel, "ts": msg.ts}
 
     def _chat_post_ephemeral(self, a: dict[str, Any]) -> dict[str, Any]:
-        channel = _required(a, "channel", "channel_not_found")
+        _required(a, "channel", "channel_not_found")
         _required(a, "user", "user_not_found")
         if not a.get("text") and not a.get("blocks"):
             raise _SlackError("no_text")
