@@ -64,3 +64,23 @@ async def test_special_token_text_from_user_arrives_neutralized(sagemaker, redis
 def test_no_user_text_can_spell_a_special_token(text):
     ids = load_token_counter().ids(neutralize(text))  # type: ignore[attr-defined]
     assert all(i < 128000 for i in ids)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["system", "user", "assistant"]),
+            st.text(alphabet=st.sampled_from(list("안녕 서울abc XY1 23!?.\n\t<|>_eotid")), max_size=40),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_budget_counts_exactly_what_the_endpoint_tokenizes(messages):
+    from bot.core.budget import Budget
+    from bot.core.prompt import Turn, llama3_prompt
+
+    counter = load_token_counter()
+    turns = [Turn(role, content) for role, content in messages]
+    assert Budget(counter, 8192, 1024).count(turns) == counter.count(llama3_prompt(turns))

@@ -1,8 +1,11 @@
 """Fitting a prompt into the model's context with room left for the answer.
 
 The system prompt and the new message always go in; past exchanges are added newest first while
-they fit, so the oldest are the first to go. The final prompt is counted once as a whole, which
-makes the result exact whatever the per-message overhead is."""
+they fit, so the oldest are the first to go.
+
+Counts are exact without encoding the whole prompt: every special token is its own token and the
+Llama 3 pre-tokenizer always splits the "\n\n" after a header from the (stripped) content, so a
+prompt's tokens are the frame's plus, per message, its header tokens plus its content's."""
 
 from __future__ import annotations
 
@@ -11,11 +14,13 @@ from typing import Sequence
 
 from bot.core.errors import MessageTooLong
 from bot.core.memory import Exchange
-from bot.core.prompt import Turn, llama3_prompt
+from bot.core.prompt import Turn, neutralize
 from bot.core.tokens import TokenCounter
 
-# Header tokens around each message: <|start_header_id|> role <|end_header_id|> \n\n ... <|eot_id|>
+# <|start_header_id|> role <|end_header_id|> "\n\n" ... <|eot_id|>
 _PER_TURN = 5
+# <|begin_of_text|> ... <|start_header_id|> assistant <|end_header_id|> "\n\n"
+_FRAME = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +34,10 @@ class Budget:
         return self.context_tokens - self.answer_tokens
 
     def count(self, turns: Sequence[Turn]) -> int:
-        return self.counter.count(llama3_prompt(turns))
+        return _FRAME + sum(self._cost(turn.content) for turn in turns)
+
+    def _cost(self, content: str) -> int:
+        return _PER_TURN + self.counter.count(neutralize(content.strip()))
 
     def fit(self, system: str, history: Sequence[Exchange], user: str) -> list[Turn]:
         """The turns to send, or MessageTooLong when even the new message alone cannot fit."""
@@ -39,16 +47,11 @@ class Budget:
             raise MessageTooLong(f"{used} prompt tokens > {self.prompt_tokens}")
         kept: list[Exchange] = []
         for exchange in reversed(history):
-            cost = self.counter.count(exchange.user) + self.counter.count(exchange.assistant)
-            if used + cost + 2 * _PER_TURN > self.prompt_tokens:
+            used += self._cost(exchange.user) + self._cost(exchange.assistant)
+            if used > self.prompt_tokens:
                 break
-            used += cost + 2 * _PER_TURN
             kept.insert(0, exchange)
-        while True:
-            turns = head + _as_turns(kept) + tail
-            if not kept or self.count(turns) <= self.prompt_tokens:
-                return turns
-            kept.pop(0)
+        return head + _as_turns(kept) + tail
 
 
 def _as_turns(history: Sequence[Exchange]) -> list[Turn]:

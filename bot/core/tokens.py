@@ -31,8 +31,10 @@ class Llama3Tokens:
         from tokenizers import Tokenizer
 
         self._tokenizer = Tokenizer.from_file(str(path))
+        # The same history messages are counted again at every turn of their conversation.
+        self.count = lru_cache(maxsize=2048)(self._count)
 
-    def count(self, text: str) -> int:
+    def _count(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
     def ids(self, text: str) -> list[int]:
