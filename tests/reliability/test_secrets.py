@@ -13,13 +13,12 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 
 from bot.core.messages import text
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.sagemaker import FakeSageMaker, Reply
 from tests.fakes.slack import FakeSlack
-from tests.support import ROOT, cli_env
+from tests.support import cli_env, start_bot
 
 SECRETS = {
     "SLACK_BOT_TOKEN": "xoxb-7182818284-5904523536028-q2W8eRtY6uI0oP4aS5dF7gH9",
@@ -56,10 +55,7 @@ async def test_a_full_run_never_shows_a_secret(sagemaker: FakeSageMaker, redis_u
             DISCORD_GATEWAY_URL=discord.gateway_url, DISCORD_GUILD_ID=str(discord.guild_id),
             REDIS_URL=redis_url, REDIS_KEY_PREFIX=redis_prefix.rstrip(":"), LLM_MAX_RETRIES="0",
         )  # fmt: skip
-        bot = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", env=env, cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        bot = await start_bot(env=env)
         try:
             await slack.wait_socket_connected(timeout=30)
             await discord.wait_ready(timeout=30)

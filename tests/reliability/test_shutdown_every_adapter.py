@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.sagemaker import FakeSageMaker, Reply
 from tests.fakes.slack import FakeSlack
-from tests.support import ROOT, cli_env
+from tests.support import cli_env, start_bot
 
 SLOW_ANSWER = "천천히 끝까지 답합니다. " * 4
 
@@ -31,10 +30,7 @@ async def test_sigterm_lets_both_adapters_finish_their_answers(
             DISCORD_TOKEN=discord.token or "", DISCORD_API_URL=discord.api_url, DISCORD_GATEWAY_URL=discord.gateway_url,
             DISCORD_GUILD_ID=str(discord.guild_id), REDIS_URL=redis_url, REDIS_KEY_PREFIX=redis_prefix.rstrip(":"),
         )  # fmt: skip
-        bot = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", env=env, cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        bot = await start_bot(env=env)
         try:
             await slack.wait_socket_connected(timeout=30)
             await discord.wait_ready(timeout=30)
