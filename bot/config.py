@@ -5,7 +5,6 @@ Variable names are the ones each ecosystem already uses (see `.env.example`): a 
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -106,10 +105,6 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
-
-    @cached_property
-    def llm_stop_sequences(self) -> list[str]:
-        return ["<|eot_id|>", "<|end_of_text|>"]
 
     def require_llm(self) -> None:
         """Fail fast, naming the variable, when the LLM cannot be reached as configured."""

@@ -94,10 +94,6 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "대화 기록을 지웠습니다. 새로 시작해 주세요.",
         "en": "The conversation has been cleared. Let's start over.",
     },
-    "no_memory": {
-        "ko": "대화 기록 저장소(Redis)에 연결되지 않아 이번 대화는 기억하지 않습니다.",
-        "en": "The memory store (Redis) is unreachable, so this conversation is not remembered.",
-    },
     "thinking": {
         "ko": "답변을 생각하고 있어요…",
         "en": "Thinking…",
