@@ -45,7 +45,7 @@ async def check_llm(settings: Settings) -> Check:
             "check SAGEMAKER_ENDPOINT_NAME, AWS_REGION, AWS credentials and that the endpoint is InService",
         )
     finally:
-        llm.close()
+        await llm.aclose()
     return Check(name, True, f"{settings.sagemaker_endpoint_name} answers")
 
 

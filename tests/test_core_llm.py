@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from contextlib import aclosing
 
 import pytest
 
@@ -11,7 +13,7 @@ from bot.core.conversation import ConversationKey
 from bot.core.errors import BotError, LLMModelError, LLMTimeout, MessageTooLong
 from bot.core.messages import user_message
 from tests.fakes.sagemaker import Reply
-from tests.support import make_engine
+from tests.support import make_engine, wait_until
 
 KEY = ConversationKey("discord", ("G1", "C1", "U1"))
 ANSWER = "서울은 한강을 따라 걷기 좋습니다. 경복궁과 북촌을 추천해요!"
@@ -96,7 +98,7 @@ async def test_model_error_is_not_retried_and_memory_unchanged(sagemaker, redis_
         with pytest.raises(LLMModelError) as caught:
             await engine.reply(KEY, "질문")
         assert time.monotonic() - started < engine.settings.llm_timeout_seconds + 1
-        assert await engine.memory.history(KEY) == []
+        assert (await engine.memory.context(KEY)).history == []
     finally:
         await engine.aclose()
     assert len(sagemaker.requests) == 1
@@ -111,7 +113,7 @@ async def test_hanging_endpoint_times_out_with_korean_message(sagemaker, redis_u
         with pytest.raises(LLMTimeout) as caught:
             await engine.reply(KEY, "질문")
         assert time.monotonic() - started < 1.5 + 1
-        assert await engine.memory.history(KEY) == []
+        assert (await engine.memory.context(KEY)).history == []
     finally:
         await engine.aclose()
     assert user_message(caught.value) == "응답 시간이 너무 오래 걸려 요청을 중단했습니다. 다시 시도해 주세요."
@@ -155,3 +157,35 @@ async def test_oldest_exchanges_dropped_to_fit_context(sagemaker, redis_url, red
     last = sagemaker.requests[-1].json["inputs"]
     assert engine.tokens.count(last) <= 4096 - 1024
     assert "질문 번호 5" in last and "질문 번호 4" in last and "질문 번호 0" not in last
+
+
+async def test_answers_left_half_read_give_their_connection_back(sagemaker, redis_url, redis_prefix):
+    # Two connections in all: if a reader who walked away kept its socket, the third caller would wait.
+    sagemaker.default = Reply("첫 토큰 뒤에도 한참 이어지는 답변입니다", token_delay=0.5)
+    engine = make_engine(sagemaker, redis_url, redis_prefix, llm_max_concurrency=2)
+    try:
+        for i in range(4):
+            async with aclosing(engine.stream_reply(ConversationKey("slack", ("T1", "C1", str(i))), "질문")) as deltas:
+                await anext(deltas)
+        sagemaker.default = Reply("바로 답합니다")
+        answer = await asyncio.wait_for(engine.reply(KEY, "다음 질문"), timeout=3.0)
+    finally:
+        await engine.aclose()
+    assert answer == "바로 답합니다"
+
+
+async def test_two_hundred_open_answers_do_not_take_a_thread_each(sagemaker, redis_url, redis_prefix):
+    sagemaker.default = Reply("기다렸다가 답합니다", first_token_delay=1.0)
+    engine = make_engine(sagemaker, redis_url, redis_prefix, llm_max_concurrency=200)
+    try:
+        calls = [
+            asyncio.create_task(engine.reply(ConversationKey("slack", ("T1", "C1", str(i))), "질문"))
+            for i in range(200)
+        ]
+        await wait_until(lambda: sagemaker.max_concurrent_seen == 200)
+        threads_while_open = threading.active_count()
+        answers = await asyncio.gather(*calls)
+    finally:
+        await engine.aclose()
+    assert answers == ["기다렸다가 답합니다"] * 200
+    assert threads_while_open < 20

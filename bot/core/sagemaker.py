@@ -1,0 +1,132 @@
+"""langchain-aws's SageMaker classes with native async calls, over an aiobotocore client.
+
+langchain-aws implements only the synchronous calls; LangChain's async methods run those in a
+thread per call, and a streamed answer then costs a thread wake-up and a GIL hand-off per token.
+With hundreds of answers streaming at once that, not the model, was the bot's limit (see
+BENCHMARKS.md). These subclasses send the very same requests (the same content handlers build and
+parse the payloads, the same invocation parameters) through aiobotocore: botocore's serializers,
+request signer, credential chain and event-stream parser, with aiohttp as the transport. So an
+open answer is a socket on the event loop, not a thread.
+
+`client` must be an aiobotocore `sagemaker-runtime` client: these classes are async only."""
+
+from __future__ import annotations
+
+import io
+from typing import Any, AsyncIterator
+
+from langchain_aws import SagemakerEndpoint
+from langchain_aws.chat_models.sagemaker_endpoint import ChatSagemakerEndpoint
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult, GenerationChunk
+
+
+async def payload_lines(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+    """The lines of a response stream's payload parts.
+
+    SageMaker cuts payload parts at arbitrary byte offsets, even inside a Hangul character, so
+    bytes are buffered and split on newlines before anything is decoded. A last line without a
+    newline is still a line."""
+    buffer = bytearray()
+    async for event in events:
+        part = event.get("PayloadPart")
+        if part is None:
+            continue
+        buffer += part["Bytes"]
+        start = 0
+        while (end := buffer.find(b"\n", start)) >= 0:
+            yield bytes(buffer[start:end])
+            start = end + 1
+        del buffer[:start]
+    if buffer:
+        yield bytes(buffer)
+
+
+async def _stream_lines(client: Any, params: dict[str, Any]) -> AsyncIterator[bytes]:
+    response = await client.invoke_endpoint_with_response_stream(**params)
+    body = response["Body"]
+    try:
+        async for line in payload_lines(body):
+            yield line
+    finally:
+        # An answer abandoned half-way must give its connection back now, not at garbage collection.
+        body.close()
+
+
+async def _whole_body(client: Any, params: dict[str, Any]) -> io.BytesIO:
+    """The response body, as the readable object the content handlers expect from botocore."""
+    response = await client.invoke_endpoint(**params)
+    async with response["Body"] as body:
+        return io.BytesIO(await body.read())
+
+
+class AsyncSagemakerEndpoint(SagemakerEndpoint):
+    """`SagemakerEndpoint` (the `inputs` schema: LMI, TGI) with `astream` and `ainvoke` on the loop."""
+
+    def _invocation(self, prompt: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "EndpointName": self.endpoint_name,
+            "Body": self.content_handler.transform_input(prompt, {**(self.model_kwargs or {}), **kwargs}),
+            "ContentType": self.content_handler.content_type,
+            "Accept": self.content_handler.accepts,
+            **(self.endpoint_kwargs or {}),
+        }
+        if self.inference_component_name:
+            params["InferenceComponentName"] = self.inference_component_name
+        return params
+
+    async def _astream(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[GenerationChunk]:
+        async for line in _stream_lines(self.client, self._invocation(prompt, kwargs)):
+            text = self.content_handler.transform_output(line)
+            if text:
+                chunk = GenerationChunk(text=text)
+                if run_manager:
+                    await run_manager.on_llm_new_token(text, chunk=chunk)
+                yield chunk
+
+    async def _acall(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> str:
+        body = await _whole_body(self.client, self._invocation(prompt, kwargs))
+        return self.content_handler.transform_output(body)
+
+
+class AsyncChatSagemakerEndpoint(ChatSagemakerEndpoint):
+    """`ChatSagemakerEndpoint` (the OpenAI-style `messages` schema) with native async calls."""
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        params = self._format_messages_request(messages=messages, **kwargs)
+        async for line in _stream_lines(self.client, params):
+            message = self.content_handler.transform_output(line)
+            if message.content:
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=message.content))
+                if run_manager:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        body = await _whole_body(self.client, self._format_messages_request(messages=messages, **kwargs))
+        return ChatResult(generations=[ChatGeneration(message=self.content_handler.transform_output(body))])
