@@ -143,7 +143,8 @@ async def _run_scenario(spec: Scenario, endpoint_url: str, redis_url: str) -> di
         keys = [ConversationKey("bench", (prefix, str(i))) for i in range(spec.conversations)]
         for i, key in enumerate(keys):
             for n in range(spec.history):  # a history of the same shape as the run's own exchanges
-                await engine.memory.append(key, Exchange(f"[q{i}-h{n}] {text}", answer))
+                async with engine.memory.turn(key) as turn:
+                    turn.remember(Exchange(f"[q{i}-h{n}] {text}", answer))
 
         rng = random.Random(7)
         period = profile.seconds if spec.arrival == "spread" else 0.0

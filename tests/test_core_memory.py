@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import aclosing
+
+import pytest
+import redis.asyncio as aioredis
 
 from bot.core.conversation import ConversationKey
 from tests.fakes.sagemaker import Reply
@@ -48,6 +52,58 @@ async def test_failed_answer_leaves_memory_unchanged(sagemaker, redis_url, redis
         assert await redis_client.lrange(name, 0, -1) == before
     finally:
         await engine.aclose()
+
+
+@pytest.mark.parametrize("with_redis", [True, False], ids=["redis", "in-process"])
+async def test_next_question_sees_the_previous_exchange(sagemaker, redis_url, redis_prefix, with_redis):
+    sagemaker.script("반가워요, 민수 님", "민수 님이라고 하셨어요")
+    engine = make_engine(sagemaker, redis_url if with_redis else None, redis_prefix)
+    try:
+        await engine.reply(KEY, "내 이름은 민수야")
+        await engine.reply(KEY, "내 이름이 뭐였지?")
+    finally:
+        await engine.aclose()
+    assert "내 이름은 민수야" in prompts(sagemaker)[1] and "반가워요, 민수 님" in prompts(sagemaker)[1]
+
+
+@pytest.mark.parametrize("with_redis", [True, False], ids=["redis", "in-process"])
+async def test_reader_that_stops_early_leaves_no_half_exchange(sagemaker, redis_url, redis_prefix, with_redis):
+    sagemaker.script(Reply("끝까지 읽히지 않는 답변", tokens=["끝까지 ", "읽히지 ", "않는 답변"]), "다음 답변")
+    engine = make_engine(sagemaker, redis_url if with_redis else None, redis_prefix)
+    try:
+        async with aclosing(engine.stream_reply(KEY, "버려지는 질문")) as deltas:
+            async for _delta in deltas:
+                break
+        # The abandoned turn let the conversation go on, and left nothing of itself behind.
+        assert await engine.reply(KEY, "다음 질문") == "다음 답변"
+        history = (await engine.memory.context(KEY)).history
+    finally:
+        await engine.aclose()
+    assert "버려지는 질문" not in prompts(sagemaker)[1]
+    assert [(e.user, e.assistant) for e in history] == [("다음 질문", "다음 답변")]
+
+
+async def test_an_exchange_takes_three_redis_round_trips(sagemaker, fresh_redis_server, redis_prefix):
+    # Join the conversation's queue; read its history and documents; remember and leave.
+    sagemaker.script("첫 답변", "두 번째 답변")
+    engine = make_engine(sagemaker, fresh_redis_server.url, redis_prefix)
+    probe = aioredis.Redis.from_url(fresh_redis_server.url)
+    try:
+        await engine.reply(KEY, "첫 질문")  # loads the scripts and opens the connection
+        before = await requests_read(probe)
+        await engine.reply(KEY, "두 번째 질문")
+        after = await requests_read(probe)
+    finally:
+        await engine.aclose()
+        await probe.aclose()
+    assert after - before - 1 == 3  # less the probe's own second INFO
+    assert "첫 답변" in prompts(sagemaker)[1]
+
+
+async def requests_read(client: aioredis.Redis) -> int:
+    """How many times the server has read a request off a connection: one per round trip, as a
+    pipeline's commands arrive together (this INFO included)."""
+    return int((await client.info("stats"))["total_reads_processed"])
 
 
 async def test_two_engines_sharing_redis_answer_one_conversation_in_order(sagemaker, redis_url, redis_prefix):

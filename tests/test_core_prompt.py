@@ -84,3 +84,15 @@ def test_budget_counts_exactly_what_the_endpoint_tokenizes(messages):
     counter = load_token_counter()
     turns = [Turn(role, content) for role, content in messages]
     assert Budget(counter, 8192, 1024).count(turns) == counter.count(llama3_prompt(turns))
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.lists(st.text(min_size=0, max_size=80), min_size=1, max_size=6))
+def test_a_prompt_sent_without_counting_never_exceeds_its_bound(contents):
+    # Budget.fit skips the tokenizer when this bound fits: an undercount would overflow the context.
+    from bot.core.budget import Budget
+    from bot.core.prompt import Turn
+
+    counter = load_token_counter()
+    turns = [Turn("user", content) for content in contents]
+    assert Budget(counter, 8192, 1024).count(turns) <= Budget.at_most(turns)

@@ -64,17 +64,17 @@ class ChatEngine:
         Raises BotError subclasses. The exchange is remembered only when the answer completed
         and the caller consumed it to the end; use `contextlib.aclosing` when you may stop early."""
         await self._check_rate(user)
-        async with self.memory.turn(key):
-            history = await self.memory.history(key)
-            system = await self._system_for(key, text)
-            turns = self.budget.fit(system, history, text)
+        async with self.memory.turn(key) as turn:
+            context = await self.memory.context(key)
+            system = self._system_for(context.documents, text)
+            prompt = self.budget.fit(system, context.history, text)
             parts: list[str] = []
-            async for delta in self.llm.stream(turns):
+            async for delta in self.llm.stream(prompt):
                 parts.append(delta)
                 yield delta
             answer = "".join(parts).strip()
             if answer:
-                await self.memory.append(key, Exchange(text.strip(), answer))
+                turn.remember(Exchange(text.strip(), answer))
 
     async def reply(self, key: ConversationKey, text: str, *, user: str | None = None) -> str:
         async with aclosing(self.stream_reply(key, text, user=user)) as deltas:
@@ -103,9 +103,9 @@ class ChatEngine:
             return await self.reply(key, question)
         summarizer = Summarizer(self.llm, self.budget, self.language)
         summary = (await summarizer.summarize(document.text, filename, progress)).strip()
-        async with self.memory.turn(key):
+        async with self.memory.turn(key) as turn:
             asked = _DOCUMENT_TURN.get(self.language, _DOCUMENT_TURN["ko"]).format(name=filename)
-            await self.memory.append(key, Exchange(asked, summary))
+            turn.remember(Exchange(asked, summary))
         return summary
 
     async def reset(self, key: ConversationKey) -> None:
@@ -120,9 +120,8 @@ class ChatEngine:
         if limit and user and await self.memory.hit(f"user:{user}", 60) > limit:
             raise RateLimited(user)
 
-    async def _system_for(self, key: ConversationKey, question: str) -> str:
+    def _system_for(self, documents: list[StoredDocument], question: str) -> str:
         system = system_prompt(self.language, self.settings.bot_system_prompt)
-        documents = await self.memory.documents(key)
         if not documents:
             return system
         # Passages take at most half of what is left after the system prompt and the question,
@@ -133,9 +132,9 @@ class ChatEngine:
 
     async def aclose(self) -> None:
         await self.memory.aclose()
-        close = getattr(self.llm, "close", None)
+        close = getattr(self.llm, "aclose", None)
         if close is not None:
-            close()
+            await close()
 
 
 def build_memory(settings: Settings) -> Memory:

@@ -1,8 +1,8 @@
 """Per-conversation memory: the last N exchanges, and the turn order of a conversation.
 
 In Redis, a conversation's history is one list of JSON exchanges, appended, trimmed to the window
-and given a fresh TTL in one MULTI transaction. An exchange is written only after its answer has
-completed, so a failed or cancelled answer leaves memory as it was.
+and given a fresh TTL by the script that ends the exchange's turn. An exchange is written only when
+its turn ends normally, so a failed or cancelled answer leaves memory as it was.
 
 Messages of one conversation are answered one at a time, in arrival order, across every process
 sharing the Redis: each turn takes a ticket in a per-conversation queue and waits until it is at
@@ -17,7 +17,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass
 from typing import AsyncIterator, Protocol
 
@@ -44,6 +44,25 @@ class StoredDocument:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a conversation holds for its next answer."""
+
+    history: list[Exchange]
+    documents: list[StoredDocument]
+
+
+@dataclass(slots=True)
+class TurnHandle:
+    """The turn being answered. The exchange given to `remember` joins the history only if the
+    turn then ends without an error, in the same step that lets the next turn start."""
+
+    exchange: Exchange | None = None
+
+    def remember(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+
+
 def keep_within(documents: list[StoredDocument], max_chars: int) -> list[StoredDocument]:
     """The newest documents whose text fits `max_chars` together; the newest is cut to fit."""
     kept: list[StoredDocument] = []
@@ -57,17 +76,13 @@ def keep_within(documents: list[StoredDocument], max_chars: int) -> list[StoredD
 
 
 class Memory(Protocol):
-    async def history(self, key: ConversationKey) -> list[Exchange]: ...
+    async def context(self, key: ConversationKey) -> Context: ...
 
-    async def append(self, key: ConversationKey, exchange: Exchange) -> None: ...
+    def turn(self, key: ConversationKey) -> AbstractAsyncContextManager[TurnHandle]: ...
 
     async def clear(self, key: ConversationKey) -> None: ...
 
-    async def documents(self, key: ConversationKey) -> list[StoredDocument]: ...
-
     async def save_document(self, key: ConversationKey, document: StoredDocument) -> None: ...
-
-    def turn(self, key: ConversationKey) -> AsyncIterator[None]: ...
 
     async def claim(self, name: str, ttl_seconds: int) -> bool: ...
 
@@ -94,32 +109,28 @@ class LocalMemory:
         self._claims: dict[str, float] = {}
         self._hits: dict[str, tuple[int, int]] = {}
 
-    async def history(self, key: ConversationKey) -> list[Exchange]:
-        return list(self._histories.get(key.id, ()))
-
-    async def append(self, key: ConversationKey, exchange: Exchange) -> None:
-        if self.window == 0:
-            return
-        items = self._histories[key.id]
-        items.append(exchange)
-        del items[: -self.window]
+    async def context(self, key: ConversationKey) -> Context:
+        return Context(list(self._histories.get(key.id, ())), list(self._documents.get(key.id, ())))
 
     async def clear(self, key: ConversationKey) -> None:
         self._histories.pop(key.id, None)
         self._documents.pop(key.id, None)
-
-    async def documents(self, key: ConversationKey) -> list[StoredDocument]:
-        return list(self._documents.get(key.id, ()))
 
     async def save_document(self, key: ConversationKey, document: StoredDocument) -> None:
         existing = self._documents.get(key.id, [])
         self._documents[key.id] = keep_within([*existing, document], self.max_document_chars)
 
     @asynccontextmanager
-    async def turn(self, key: ConversationKey) -> AsyncIterator[None]:
+    async def turn(self, key: ConversationKey) -> AsyncIterator[TurnHandle]:
         # asyncio.Lock wakes waiters first-in first-out, which is the ordering we promise.
         async with self._locks[key.id]:
-            yield
+            turn = TurnHandle()
+            yield turn
+            # Not reached when the turn raised: a failed answer is not remembered.
+            if turn.exchange is not None and self.window:
+                items = self._histories[key.id]
+                items.append(turn.exchange)
+                del items[: -self.window]
 
     async def claim(self, name: str, ttl_seconds: int) -> bool:
         now = time.monotonic()
@@ -168,15 +179,16 @@ redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 """ + _AT_HEAD
 
-# KEYS[1] history; ARGV[1] exchange (JSON), ARGV[2] window, ARGV[3] TTL seconds.
-_APPEND = """
-redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return 1
-"""
-
+# Appending the turn's exchange (if any) and leaving the queue in one step: the next turn, in any
+# process, starts only once the exchange is in the history it reads.
+# KEYS[1] queue, KEYS[2] own lease, KEYS[3] history; ARGV[1] ticket, ARGV[2] exchange (JSON, or ''
+# for none), ARGV[3] window, ARGV[4] history TTL seconds.
 _LEAVE = """
+if ARGV[2] ~= '' then
+  redis.call('RPUSH', KEYS[3], ARGV[2])
+  redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
+  redis.call('EXPIRE', KEYS[3], ARGV[4])
+end
 redis.call('LREM', KEYS[1], 1, ARGV[1])
 redis.call('DEL', KEYS[2])
 return 1
@@ -204,7 +216,6 @@ class RedisMemory:
         self.poll = wait_poll_seconds
         self._at_head = client.register_script(_AT_HEAD)
         self._enter = client.register_script(_ENTER)
-        self._append = client.register_script(_APPEND)
         self._leave = client.register_script(_LEAVE)
         self._degraded = False
         self._local = LocalMemory(window, max_document_chars)
@@ -247,26 +258,23 @@ class RedisMemory:
             log.warning("Redis is back: memory restored")
         self._degraded = False
 
-    async def history(self, key: ConversationKey) -> list[Exchange]:
+    async def context(self, key: ConversationKey) -> Context:
         try:
-            raw = await self.client.lrange(self.history_key(key), 0, -1)
+            # One round trip for both lists. No MULTI: the caller's turn keeps other turns from
+            # writing the history in between, and a document saved in between could as well have
+            # come just after.
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.lrange(self.history_key(key), 0, -1)
+                pipe.lrange(self.documents_key(key), 0, -1)
+                history, documents = await pipe.execute()
         except REDIS_DOWN as error:
             self._down(error)
-            return []
+            return Context([], [])
         self._up()
-        return [Exchange(**json.loads(item)) for item in raw]
-
-    async def append(self, key: ConversationKey, exchange: Exchange) -> None:
-        if self.window == 0:
-            return
-        item = json.dumps(asdict(exchange), ensure_ascii=False)
-        try:
-            # One script call: as atomic as MULTI/EXEC, with less client-side work (one reply to parse).
-            await self._append(keys=[self.history_key(key)], args=[item, self.window, self.ttl])
-        except REDIS_DOWN as error:
-            self._down(error)
-            return
-        self._up()
+        return Context(
+            [Exchange(**json.loads(item)) for item in history],
+            [StoredDocument(**json.loads(item)) for item in documents],
+        )
 
     async def clear(self, key: ConversationKey) -> None:
         try:
@@ -274,17 +282,9 @@ class RedisMemory:
         except REDIS_DOWN as error:
             self._down(error)
 
-    async def documents(self, key: ConversationKey) -> list[StoredDocument]:
-        try:
-            raw = await self.client.lrange(self.documents_key(key), 0, -1)
-        except REDIS_DOWN as error:
-            self._down(error)
-            return []
-        return [StoredDocument(**json.loads(item)) for item in raw]
-
     async def save_document(self, key: ConversationKey, document: StoredDocument) -> None:
         """Keep the document with the conversation (same TTL), newest first within the size cap."""
-        kept = keep_within([*await self.documents(key), document], self.max_document_chars)
+        kept = keep_within([*(await self.context(key)).documents, document], self.max_document_chars)
         name = self.documents_key(key)
         try:
             async with self.client.pipeline(transaction=True) as pipe:
@@ -340,7 +340,7 @@ class RedisMemory:
             return False
 
     @asynccontextmanager
-    async def turn(self, key: ConversationKey) -> AsyncIterator[None]:
+    async def turn(self, key: ConversationKey) -> AsyncIterator[TurnHandle]:
         ticket = uuid.uuid4().hex
         queue, lease = self._queue_key(key), self._lease_prefix(key) + ticket
         try:
@@ -349,24 +349,35 @@ class RedisMemory:
             )
         except REDIS_DOWN as error:
             self._down(error)
+            # Ordered within this process only; the exchange is dropped, as there is no memory to
+            # keep it in until Redis is back.
             async with self._local.turn(key):
-                yield
+                yield TurnHandle()
             return
+        turn = TurnHandle()
+        finished: Exchange | None = None
         done = asyncio.Event()
         keeper = asyncio.create_task(self._keep_lease(lease, done))
         try:
             if not at_head:
                 await self._wait_for_head(queue, lease, ticket)
-            yield
+            yield turn
+            finished = turn.exchange  # not reached when the turn raised
         finally:
             # Stopped, not cancelled: a cancel landing while its PEXPIRE hands the connection back
             # to redis-py's pool loses that connection for good, and under load they all go.
             done.set()
             await asyncio.shield(keeper)
-            try:
-                await self._leave(keys=[queue, lease], args=[ticket])
-            except REDIS_DOWN as error:
-                self._down(error)
+            await self._end_turn(queue, lease, ticket, self.history_key(key), finished)
+
+    async def _end_turn(self, queue: str, lease: str, ticket: str, history: str, exchange: Exchange | None) -> None:
+        item = json.dumps(asdict(exchange), ensure_ascii=False) if exchange and self.window else ""
+        try:
+            await self._leave(keys=[queue, lease, history], args=[ticket, item, self.window, self.ttl])
+        except REDIS_DOWN as error:
+            self._down(error)
+            return
+        self._up()
 
     async def _wait_for_head(self, queue: str, lease: str, ticket: str) -> None:
         delay = self.poll
