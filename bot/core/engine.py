@@ -143,6 +143,8 @@ def build_memory(settings: Settings) -> Memory:
         return LocalMemory(settings.memory_window, settings.doc_max_stored_chars)
     return RedisMemory.from_url(
         settings.redis_url,
+        # Every answer in flight may be touching Redis at the same moment.
+        max_connections=max(100, settings.llm_max_concurrency),
         prefix=settings.redis_key_prefix,
         window=settings.memory_window,
         ttl_seconds=settings.memory_ttl_seconds,

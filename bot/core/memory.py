@@ -222,13 +222,15 @@ class RedisMemory:
 
     @classmethod
     def from_url(cls, url: str, *, max_connections: int = 100, **kwargs: object) -> "RedisMemory":
-        # A blocking pool: past `max_connections` commands wait (up to 5 s) for a free connection.
-        # redis-py's default pool raises MaxConnectionsError instead (a ConnectionError), which
-        # would read as "Redis is down" and drop memory whenever over 100 turns touch Redis at once.
+        # A blocking pool: past `max_connections` commands wait for a free connection. redis-py's
+        # default pool raises MaxConnectionsError instead (a ConnectionError), which would read as
+        # "Redis is down" and drop memory whenever more turns touch Redis at once than it has
+        # connections. The wait is long because running out of connections only happens under
+        # load (a Redis that is down refuses connections at once), and memory must outlast load.
         pool = aioredis.BlockingConnectionPool.from_url(
             url,
             max_connections=max_connections,
-            timeout=5,
+            timeout=30,
             decode_responses=True,
             socket_timeout=5,
             socket_connect_timeout=3,
