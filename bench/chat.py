@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -60,11 +61,12 @@ class Scenario:
     history: int = 0            # exchanges seeded into memory before the run (window is 4)
     prompt_tokens: int = 0      # size the question so the prompt is about this long (0: short question)
     arrival: str = "spread"     # "spread": starts spread over one endpoint time; "burst": all at t=0
-    max_concurrency: int = 0    # LLM_MAX_CONCURRENCY; 0: max(64, conversations)
+    max_concurrency: int = 0    # LLM_MAX_CONCURRENCY; 0: max(64, conversations per process)
+    processes: int = 1          # bot processes sharing the conversations (and Redis), started together
 
     @property
     def concurrency(self) -> int:
-        return self.max_concurrency or max(64, self.conversations)
+        return self.max_concurrency or max(64, math.ceil(self.conversations / self.processes))
 
 
 # ------------------------------------------------------------------ the bot process
@@ -118,7 +120,12 @@ def sized_question(engine: Any, target: int, history: int, answer: str) -> str:
     return question_chars(low)
 
 
-async def _run_scenario(spec: Scenario, endpoint_url: str, redis_url: str) -> dict[str, Any]:
+async def _run_scenario(
+    spec: Scenario, endpoint_url: str, redis_url: str, part: int = 0, start_at: float | None = None
+) -> dict[str, Any]:
+    """Conversations `part`, `part + processes`, ... of the scenario; with `start_at` (a
+    CLOCK_MONOTONIC time, shared by every process on the machine) they start then, so that
+    several bot processes run one scenario together."""
     from bot.core.budget import Budget
     from bot.core.conversation import ConversationKey
     from bot.core.engine import ChatEngine
@@ -140,15 +147,17 @@ async def _run_scenario(spec: Scenario, endpoint_url: str, redis_url: str) -> di
     try:
         # Warm-up on a key of its own: botocore's service model, the first connection, the tokenizer.
         await engine.reply(ConversationKey("bench", (prefix, "warm-up")), text)
-        keys = [ConversationKey("bench", (prefix, str(i))) for i in range(spec.conversations)]
-        for i, key in enumerate(keys):
+        numbers = range(part, spec.conversations, spec.processes)
+        keys = [ConversationKey("bench", (prefix, str(i))) for i in numbers]
+        for i, key in zip(numbers, keys):
             for n in range(spec.history):  # a history of the same shape as the run's own exchanges
                 async with engine.memory.turn(key) as turn:
                     turn.remember(Exchange(f"[q{i}-h{n}] {text}", answer))
 
         rng = random.Random(7)
         period = profile.seconds if spec.arrival == "spread" else 0.0
-        offsets = sorted(rng.uniform(0, period) for _ in keys) if period else [0.0] * len(keys)
+        every = sorted(rng.uniform(0, period) for _ in range(spec.conversations)) if period else [0.0] * spec.conversations
+        offsets = [every[i] for i in numbers]
         records: list[tuple[str, float, float, float]] = []  # (tag, start, first text, end)
         errors: dict[str, int] = {}
 
@@ -169,9 +178,10 @@ async def _run_scenario(spec: Scenario, endpoint_url: str, redis_url: str) -> di
 
         before = command_stats(redis_url)
         cpu_before = os.times()
+        await asyncio.sleep(max(0.0, (start_at or 0.0) - time.monotonic()))
         with RssSampler() as rss:
-            started = time.monotonic()
-            await asyncio.gather(*(conversation(i, k, o, started) for i, (k, o) in enumerate(zip(keys, offsets))))
+            started = start_at or time.monotonic()
+            await asyncio.gather(*(conversation(i, k, o, started) for i, k, o in zip(numbers, keys, offsets)))
             actual = time.monotonic() - started
         cpu = os.times()
         commands = command_delta(before, command_stats(redis_url))
@@ -179,7 +189,7 @@ async def _run_scenario(spec: Scenario, endpoint_url: str, redis_url: str) -> di
         await engine.aclose()
 
     done = len(records)
-    ideal = (max(offsets) if offsets else 0.0) + spec.exchanges * profile.seconds
+    ideal = (max(every) if every else 0.0) + spec.exchanges * profile.seconds
     cpu_seconds = (cpu.user - cpu_before.user) + (cpu.system - cpu_before.system)
     return {
         "scenario": asdict(spec) | {"concurrency": spec.concurrency},
@@ -224,7 +234,7 @@ def child_main(payload: str) -> int:
         counter = WarningCounter()
         logging.getLogger().addHandler(counter)
         try:
-            result = asyncio.run(_run_scenario(spec, job["endpoint"], job["redis"]))
+            result = asyncio.run(_run_scenario(spec, job["endpoint"], job["redis"], job.get("part", 0), job.get("start_at")))
         finally:
             logging.getLogger().removeHandler(counter)
         results.append(result | {"warnings": counter.counts})
@@ -246,6 +256,54 @@ def run_in_bot_process(module: str, job: dict[str, Any], timeout: float = 1800) 
     if finished.returncode != 0 or not lines:
         raise RuntimeError(f"{module} child failed ({finished.returncode}):\n{finished.stderr[-3000:]}")
     return json.loads(lines[-1][len("RESULT "):])
+
+
+def run_in_bot_processes(job: dict[str, Any], processes: int, setup_seconds: float) -> list[dict[str, Any]]:
+    """The job in one bot process, or shared by several started together (one scenario per job);
+    `setup_seconds` leaves every process time to import, warm up and seed Redis first."""
+    if processes == 1:
+        return run_in_bot_process("bench.chat", job)
+    start_at = time.monotonic() + setup_seconds
+    jobs = [job | {"part": part, "start_at": start_at} for part in range(processes)]
+    with ThreadPoolExecutor(max_workers=processes) as pool:
+        parts = [done[0] for done in pool.map(lambda j: run_in_bot_process("bench.chat", j), jobs)]
+    return [merge_parts(parts)]
+
+
+def merge_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One scenario's result from its processes: they started at the same instant, so the run
+    lasted as long as the slowest; memory and CPU add up."""
+    merged = dict(parts[0])
+    done = sum(p["exchanges_done"] for p in parts)
+    actual = max(p["actual_seconds"] for p in parts)
+    cpu = sum(p["cpu_seconds"] for p in parts)
+    # Each process counted every command Redis ran during the (common) run, not just its own.
+    commands = max(parts, key=lambda p: sum(p["redis_commands"].values()))["redis_commands"]
+    merged |= {
+        "exchanges_done": done,
+        "errors": _added([p["errors"] for p in parts]),
+        "warnings": _added([p.get("warnings", {}) for p in parts]),
+        "actual_seconds": actual,
+        "efficiency": parts[0]["ideal_seconds"] / actual if actual else 0.0,
+        "overhead_nominal_ms": [v for p in parts for v in p["overhead_nominal_ms"]],
+        "records": [r for p in parts for r in p["records"]],
+        "redis_commands": commands,
+        "redis_commands_per_exchange": sum(commands.values()) / done if done else 0.0,
+        "peak_rss_mb": sum(p["peak_rss_mb"] for p in parts),
+        "vm_hwm_mb": sum(p["vm_hwm_mb"] for p in parts),
+        "peak_threads": sum(p["peak_threads"] for p in parts),
+        "cpu_seconds": cpu,
+        "cpu_ms_per_exchange": ms(cpu / done) if done else 0.0,
+    }
+    return merged
+
+
+def _added(counts: list[dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for each in counts:
+        for name, n in each.items():
+            total[name] = total.get(name, 0) + n
+    return total
 
 
 def charge(result: dict[str, Any], timeline: dict[str, list[float]]) -> None:
@@ -272,6 +330,7 @@ def scenarios(quick: bool) -> list[Scenario]:
             Scenario("load", 1, 2, p),
             Scenario("load", 5, 2, p),
             Scenario("overhead", 3, 2, p, history=4, prompt_tokens=400),
+            Scenario("replicas", 4, 2, p, processes=2),
         ]
     p = FULL_PROFILE
     load = [Scenario("load", n, 5, p) for n in (1, 10, 50, 200, 1000)]
@@ -283,7 +342,10 @@ def scenarios(quick: bool) -> list[Scenario]:
     # every call be sent and held open before tokens arrive (at 2 s, the bot's CPU caps how many
     # are open together; see BENCHMARKS.md).
     inflight = [Scenario("in-flight", 1000, 1, Profile(ttft=8.0, tps=20.0, tokens=31), arrival="burst")]
-    return load + overhead + burst + inflight
+    # One process tops out near one core; two bot processes on this 2-core machine, sharing Redis
+    # as replicas do, answer the same 1,000 conversations.
+    replicas = [Scenario("replicas", 1000, 5, p, processes=2), Scenario("replicas", 1000, 5, p, arrival="burst", processes=2)]
+    return load + overhead + burst + inflight + replicas
 
 
 def summarize(result: dict[str, Any], baseline: dict[str, Any] | None) -> dict[str, Any]:
@@ -292,6 +354,7 @@ def summarize(result: dict[str, Any], baseline: dict[str, Any] | None) -> dict[s
     row = {
         "scenario": spec["name"],
         "n": spec["conversations"],
+        "procs": spec.get("processes", 1),
         "arrival": spec["arrival"],
         "prompt": result["prompt_tokens_last"],
         "done": result["exchanges_done"],
@@ -323,7 +386,7 @@ def summarize(result: dict[str, Any], baseline: dict[str, Any] | None) -> dict[s
 
 
 COLUMNS = [
-    ("scenario", "scenario", ""), ("n", "N", "d"), ("arrival", "arrival", ""), ("prompt", "prompt tok", "d"),
+    ("scenario", "scenario", ""), ("n", "N", "d"), ("procs", "bot procs", "d"), ("arrival", "arrival", ""), ("prompt", "prompt tok", "d"),
     ("done", "replies", "d"), ("errors", "errors", "d"), ("warnings", "warnings", "d"),
     ("over_p50", "overhead p50 ms", ".1f"), ("over_p95", "p95", ".1f"), ("over_p99", "p99", ".1f"),
     ("first_p50", "1st text-TTFT p50 ms", ".1f"), ("first_p99", "p99", ".1f"),
@@ -353,14 +416,15 @@ def run(quick: bool, output: Any = None, baseline: dict[str, Any] | None = None,
             baseline = original.measure(endpoint, redis_url, profile, requests=3 if quick else 10)
         endpoint.stats()
         endpoint.timeline()
-        groups = [chosen] if quick else [[s] for s in chosen]  # a fresh bot process per full scenario
+        # A fresh bot process per full scenario; quick ones share one, except those that need several.
+        groups = [[s] for s in chosen] if not quick else [[s for s in chosen if s.processes == 1]] + [[s] for s in chosen if s.processes > 1]
         for group in groups:
             # Before every full scenario, not just the first: the cores are shared, and someone
             # else's test run starting mid-way would be measured as our overhead.
             quiet = None if quick else wait_for_quiet()
             endpoint.set_profile(group[0].profile)
             job = {"endpoint": endpoint.url, "redis": redis_url, "scenarios": [asdict(s) for s in group]}
-            done = run_in_bot_process("bench.chat", job)
+            done = run_in_bot_processes(job, group[0].processes, setup_seconds=8.0 if quick else 20.0)
             for result in done:
                 result["load_at_start"] = quiet
             timeline = endpoint.timeline()
@@ -391,7 +455,7 @@ def run(quick: bool, output: Any = None, baseline: dict[str, Any] | None = None,
 def main(argv: list[str] | None = None) -> int:
     parser = script_arguments("python -m bench.chat", __doc__)
     parser.add_argument("--only", help="comma-separated N values to run (e.g. 200,1000)")
-    parser.add_argument("--scenarios", help="comma-separated scenario names to run (load, overhead, burst, in-flight)")
+    parser.add_argument("--scenarios", help="comma-separated scenario names to run (load, overhead, burst, in-flight, replicas)")
     args = parser.parse_args(argv)
     if args.child:
         return child_main(args.child)

@@ -28,9 +28,10 @@ def test_quick_chat_benchmark_reports(tmp_path: Path) -> None:
         assert result["exchanges_done"] == spec["conversations"] * spec["exchanges"]
         assert 0 < row["efficiency"] <= 1.05
         assert row["redis_per_ex"] > 0 and row["rss_mb"] > 0
-    # Every exchange (and the warm-up) reached the endpoint process.
+    # Every exchange (and each bot process's warm-up) reached the endpoint process.
     seen = sum(stats["requests"] for stats in report["endpoint"])
-    assert seen == sum(r["exchanges_done"] + 1 for r in report["results"])
+    assert seen == sum(r["exchanges_done"] + r["scenario"]["processes"] for r in report["results"])
+    assert [row["procs"] for row in report["rows"] if row["scenario"] == "replicas"] == [2]
 
 
 def test_bench_runner_runs_a_part_and_refuses_unknown_ones(tmp_path: Path) -> None:
