@@ -6,6 +6,7 @@ back; everything else (memory, prompt, token budget, documents, the LLM, orderin
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -39,7 +40,9 @@ class ChatEngine:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "ChatEngine":
-        return cls(settings, build_llm(settings), build_memory(settings), load_token_counter())
+        engine = cls(settings, build_llm(settings), build_memory(settings), load_token_counter())
+        _settle_heap()
+        return engine
 
     @property
     def language(self) -> str:
@@ -135,6 +138,17 @@ class ChatEngine:
         close = getattr(self.llm, "aclose", None)
         if close is not None:
             await close()
+
+
+def _settle_heap() -> None:
+    """Garbage collection took a fifth of the bot's CPU at 1,000 conversations at once
+    (BENCHMARKS.md). What start-up loaded (LangChain, botocore, pydantic models) lives as long as
+    the process: frozen, full collections stop walking it. And every answer in flight holds a few
+    thousand objects for seconds, so the default thresholds (700, 10, 10) had the collector walk
+    them again and again; these collect about 14 times less often for a few MB more heap."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 100)
 
 
 def build_memory(settings: Settings) -> Memory:
