@@ -126,9 +126,14 @@ class SagemakerChat:
         self._creating = asyncio.Lock()
 
     async def _langchain_model(self) -> Any:
+        if self._model is not None:
+            return self._model
         async with self._creating:
             if self._model is None:
-                self._client = await _client(self.settings)
+                try:
+                    self._client = await _client(self.settings)
+                except Exception as error:
+                    raise ConfigError(f"SageMaker client could not be created: {type(error).__name__}") from None
                 self._model = self._build_model(self._client)
         return self._model
 
@@ -240,9 +245,5 @@ class SagemakerChat:
 
 
 def build_llm(settings: Settings) -> SagemakerChat:
-    try:
-        return SagemakerChat(settings)
-    except ConfigError:
-        raise
-    except Exception as error:
-        raise ConfigError(f"SageMaker client could not be created: {type(error).__name__}") from None
+    """The configured backend; ConfigError names what is missing."""
+    return SagemakerChat(settings)
