@@ -417,7 +417,9 @@ def run(quick: bool, output: Any = None, baseline: dict[str, Any] | None = None,
         endpoint.stats()
         endpoint.timeline()
         # A fresh bot process per full scenario; quick ones share one, except those that need several.
-        groups = [[s] for s in chosen] if not quick else [[s for s in chosen if s.processes == 1]] + [[s] for s in chosen if s.processes > 1]
+        single = [s for s in chosen if s.processes == 1]
+        shared = [single] if quick and single else [[s] for s in single]
+        groups = shared + [[s] for s in chosen if s.processes > 1]
         for group in groups:
             # Before every full scenario, not just the first: the cores are shared, and someone
             # else's test run starting mid-way would be measured as our overhead.
