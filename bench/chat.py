@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bench.endpoint import EndpointProcess, Profile
+from bot import eventloop
 from bench.report import (
     script_arguments,
     ROOT,
@@ -234,7 +235,7 @@ def child_main(payload: str) -> int:
         counter = WarningCounter()
         logging.getLogger().addHandler(counter)
         try:
-            result = asyncio.run(_run_scenario(spec, job["endpoint"], job["redis"], job.get("part", 0), job.get("start_at")))
+            result = eventloop.run(_run_scenario(spec, job["endpoint"], job["redis"], job.get("part", 0), job.get("start_at")))
         finally:
             logging.getLogger().removeHandler(counter)
         results.append(result | {"warnings": counter.counts})

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Awaitable, Callable
 
+from bot import eventloop
 from bot.config import Settings, load_settings
 from bot.core.engine import ChatEngine
 from bot.core.errors import ConfigError
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         serving = args.command in ("slack", "discord") or (args.command is None and configured_adapters(settings))
         quiet = not serving
         setup_logging(settings, logging.WARNING if quiet else logging.INFO)
-        return asyncio.run(_main(args, settings))
+        return eventloop.run(_main(args, settings))
     except ConfigError as error:
         print(f"설정 오류 / configuration error: {error}", file=sys.stderr)
         return 2
