@@ -15,6 +15,7 @@ from bot.config import Settings, load_settings
 from bot.core.engine import ChatEngine
 from bot.core.errors import ConfigError
 from bot.logs import setup_logging
+from bot.workers import Worker, supervise, supervisor_gone
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     summarize = commands.add_parser("summarize", help="summarize a document (PDF, HWP, Word, ...)")
     summarize.add_argument("file", type=Path)
     commands.add_parser("doctor", help="check configuration, LLM endpoint, Redis and tokenizer")
+    # Set by the supervisor of WORKERS > 1 (bot.workers) on each process it starts.
+    parser.add_argument("--worker", type=Worker.parse, default=Worker(), help=argparse.SUPPRESS)
     return parser
 
 
@@ -53,7 +56,14 @@ def configured_adapters(settings: Settings) -> list[str]:
     return adapters
 
 
-async def _serve(settings: Settings, names: list[str]) -> int:
+def _serving(args: argparse.Namespace, settings: Settings) -> list[str]:
+    """The adapters the command serves: none for the terminal commands."""
+    if args.command in ("slack", "discord"):
+        return [args.command]
+    return configured_adapters(settings) if args.command is None else []
+
+
+async def _serve(settings: Settings, names: list[str], worker: Worker) -> int:
     """Run the adapters until SIGTERM or Ctrl-C. Either one stops them the same graceful way:
     adapters stop taking events (another replica gets them), answers in flight finish within
     SHUTDOWN_GRACE_SECONDS, then the process exits."""
@@ -68,8 +78,11 @@ async def _serve(settings: Settings, names: list[str]) -> int:
         serving.cancel()
 
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
+    if worker.shared:
+        orphaned = asyncio.create_task(supervisor_gone())
+        orphaned.add_done_callback(lambda _: terminate())
     try:
-        return await _with_engine(settings, lambda engine: serve_adapters(names, settings, engine))
+        return await _with_engine(settings, lambda engine: serve_adapters(names, settings, engine, worker))
     except asyncio.CancelledError:
         if not terminated.is_set():
             raise  # Ctrl-C: asyncio.run turns it into KeyboardInterrupt
@@ -89,10 +102,10 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         return await _with_engine(settings, lambda e: console.ask(e, args.text, stream=args.stream))
     if command == "summarize":
         return await _with_engine(settings, lambda e: console.summarize(e, args.file))
-    if command in ("slack", "discord"):
-        return await _serve(settings, [command])
-    if command is None and (names := configured_adapters(settings)):
-        return await _serve(settings, names)
+    if serving := _serving(args, settings):
+        if settings.workers > 1 and not args.worker.shared:
+            return await supervise(settings.workers, [command] if command else [])
+        return await _serve(settings, serving, args.worker)
     return await _with_engine(settings, console.chat)
 
 
@@ -102,9 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         # Terminal commands stay quiet; serving adapters (also `python -m bot` when some are
         # configured, as in the Docker image) logs at INFO like `python -m bot slack`.
-        serving = args.command in ("slack", "discord") or (args.command is None and configured_adapters(settings))
-        quiet = not serving
-        setup_logging(settings, logging.WARNING if quiet else logging.INFO)
+        quiet = not _serving(args, settings)
+        setup_logging(settings, logging.WARNING if quiet else logging.INFO, args.worker)
         return eventloop.run(_main(args, settings))
     except ConfigError as error:
         print(f"설정 오류 / configuration error: {error}", file=sys.stderr)

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     bot_system_prompt: str | None = None
     user_rate_limit_per_minute: int = Field(default=0, ge=0)
     shutdown_grace_seconds: float = Field(default=30.0, ge=0)
+    # Bot processes serving Slack/Discord on this machine (bot.workers): one uses one core at most.
+    workers: int = Field(default=1, ge=1, le=64)
 
     # --- Documents --------------------------------------------------------------------------
     doc_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)

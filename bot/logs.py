@@ -6,6 +6,7 @@ import logging
 import os
 
 from bot.config import Settings
+from bot.workers import Worker
 
 _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
 
@@ -41,9 +42,11 @@ def secret_values(settings: Settings) -> list[str]:
     return [value for value in values if value]
 
 
-def setup_logging(settings: Settings, level: int = logging.INFO) -> None:
+def setup_logging(settings: Settings, level: int = logging.INFO, worker: Worker = Worker()) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # Several workers write to one output: each line says whose it is.
+    tag = f"[worker {worker}] " if worker.shared else ""
+    handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {tag}%(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secret_values(settings)))
     root = logging.getLogger()
     root.handlers[:] = [handler]

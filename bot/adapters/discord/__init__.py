@@ -9,14 +9,17 @@ from bot.adapters.discord.client import DiscordBot, use_endpoints
 from bot.config import Settings
 from bot.core.engine import ChatEngine
 from bot.core.errors import ConfigError
+from bot.workers import Worker
 
 
-async def serve(settings: Settings, engine: ChatEngine) -> None:
-    """Run the bot until it is stopped; a refused token or intent is a ConfigError."""
+async def serve(settings: Settings, engine: ChatEngine, worker: Worker = Worker()) -> None:
+    """Run the bot until it is stopped; a refused token or intent is a ConfigError. Each of
+    several workers runs one gateway shard."""
     if settings.discord_token is None:
         raise ConfigError("DISCORD_TOKEN is not set: copy the bot token from the Discord developer portal.")
     use_endpoints(settings)
-    async with DiscordBot(settings, engine) as bot:
+    shards = {"shard_id": worker.index, "shard_count": worker.count} if worker.shared else {}
+    async with DiscordBot(settings, engine, **shards) as bot:
         try:
             await bot.start(settings.discord_token.get_secret_value())
         except discord.LoginFailure:

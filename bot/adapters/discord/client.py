@@ -53,7 +53,8 @@ class DiscordBot(discord.Client):
         self.tree = CommandTree(self)
 
     async def setup_hook(self) -> None:
-        await self.tree.sync_to(self.settings.discord_guild_id)
+        if not self.shard_id:  # the commands are the application's: one shard registers them
+            await self.tree.sync_to(self.settings.discord_guild_id)
 
     async def close(self) -> None:
         # Answers in flight still need the gateway session's HTTP client: drain before closing.

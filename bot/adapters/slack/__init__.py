@@ -27,6 +27,7 @@ from bot.adapters.slack.app import SlackBot, create_app
 from bot.config import Settings
 from bot.core.engine import ChatEngine
 from bot.core.errors import ConfigError
+from bot.workers import Worker
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +44,18 @@ class Running:
     url: str | None  # HTTP mode: where the server listens
 
 
-async def serve(settings: Settings, engine: ChatEngine) -> None:
-    async with running(settings, engine) as service:
+async def serve(settings: Settings, engine: ChatEngine, worker: Worker = Worker()) -> None:
+    async with running(settings, engine, worker=worker) as service:
         log.info("Slack bot running in %s mode%s", service.mode, f" at {service.url}" if service.url else "")
         await asyncio.Event().wait()
 
 
 @asynccontextmanager
-async def running(settings: Settings, engine: ChatEngine, *, host: str = "0.0.0.0") -> AsyncIterator[Running]:
-    """The bot connected (Socket Mode) or listening (HTTP) until the block ends."""
+async def running(
+    settings: Settings, engine: ChatEngine, *, host: str = "0.0.0.0", worker: Worker = Worker()
+) -> AsyncIterator[Running]:
+    """The bot connected (Socket Mode: one connection per worker) or listening (HTTP: workers
+    share the port) until the block ends."""
     mode = slack_mode(settings)
     client = web_client(settings)
     await _check(client.auth_test(), "SLACK_BOT_TOKEN")
@@ -63,7 +67,7 @@ async def running(settings: Settings, engine: ChatEngine, *, host: str = "0.0.0.
             async with _socket_mode(app, settings):
                 yield Running(mode, bot, app, None)
         else:
-            async with _http(app, host, settings.slack_http_port) as url:
+            async with _http(app, host, settings.slack_http_port, shared=worker.shared) as url:
                 yield Running(mode, bot, app, url)
     finally:
         await bot.aclose()
@@ -121,13 +125,13 @@ async def _socket_mode(app: AsyncApp, settings: Settings) -> AsyncIterator[None]
 
 
 @asynccontextmanager
-async def _http(app: AsyncApp, host: str, port: int) -> AsyncIterator[str]:
+async def _http(app: AsyncApp, host: str, port: int, *, shared: bool) -> AsyncIterator[str]:
     web_app = app.web_app(path=EVENTS_PATH, port=port)
     web_app.router.add_get("/healthz", _healthz)
     runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=5.0)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, reuse_port=shared or None).start()
         yield f"http://{host}:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
