@@ -12,7 +12,7 @@ from bot.core.engine import ChatEngine
 from bot.core.messages import text
 from tests.fakes.discord import LOADING, JSON, FakeDiscord, running_fake_discord
 from tests.fakes.sagemaker import FakeSageMaker
-from tests.support import make_engine
+from tests.support import cli_env, make_engine
 
 CURSOR = "▌"
 THINKING = text("thinking", "ko")
@@ -106,3 +106,12 @@ async def open_thread(fake: FakeDiscord, *, owner_id: int, on_message: int | Non
     fake.channels[thread_id] = thread
     await fake.dispatch("THREAD_CREATE", thread)
     return thread_id
+
+
+def discord_env(fake: FakeDiscord, sagemaker: FakeSageMaker, redis_url: str, prefix: str) -> dict[str, str]:
+    """Environment for `python -m bot discord` against `fake`, commands synced to its guild."""
+    return cli_env(
+        sagemaker, DISCORD_TOKEN=fake.token or "", DISCORD_GUILD_ID=str(fake.guild_id),
+        DISCORD_API_URL=fake.api_url, DISCORD_GATEWAY_URL=fake.gateway_url, REDIS_URL=redis_url,
+        REDIS_KEY_PREFIX=prefix.rstrip(":"),
+    )  # fmt: skip

@@ -89,7 +89,18 @@ def squashed(text: str) -> str:
 
 def socket_mode_env(fake: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, prefix: str) -> dict[str, str]:
     """Environment for `python -m bot slack` in Socket Mode against `fake`."""
+    return _slack_env(fake, sagemaker, redis_url, prefix, SLACK_APP_TOKEN=fake.app_token)
+
+
+def http_mode_env(fake: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, prefix: str, port: int) -> dict[str, str]:
+    """Environment for `python -m bot slack` in HTTP mode against `fake`, listening on `port`."""
+    return _slack_env(
+        fake, sagemaker, redis_url, prefix, SLACK_SIGNING_SECRET=fake.signing_secret, SLACK_HTTP_PORT=str(port)
+    )
+
+
+def _slack_env(fake: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, prefix: str, **mode: str) -> dict[str, str]:
     return cli_env(
-        sagemaker, SLACK_BOT_TOKEN=fake.bot_token, SLACK_APP_TOKEN=fake.app_token,
-        SLACK_API_URL=fake.api_url, REDIS_URL=redis_url, REDIS_KEY_PREFIX=prefix.rstrip(":"),
+        sagemaker, SLACK_BOT_TOKEN=fake.bot_token, SLACK_API_URL=fake.api_url,
+        REDIS_URL=redis_url, REDIS_KEY_PREFIX=prefix.rstrip(":"), **mode,
     )  # fmt: skip

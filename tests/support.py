@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import time
@@ -71,3 +72,48 @@ async def start_bot(*args: str, env: dict[str, str]) -> asyncio.subprocess.Proce
         sys.executable, "-m", "bot", *args, env=env, cwd=ROOT,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
+
+
+class Logs:
+    """The stderr of a `start_bot` process, read line by line while a test waits on a log line
+    (whatever the test has not read stays in the pipe for `finish`)."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.lines: list[str] = []
+
+    async def wait_for(self, pattern: str, timeout: float = 20) -> re.Match[str]:
+        """The first line so far or to come that matches `pattern` (a regular expression)."""
+        regex = re.compile(pattern)
+
+        async def search() -> re.Match[str]:
+            checked = 0
+            while True:
+                for line in self.lines[checked:]:
+                    if found := regex.search(line):
+                        return found
+                checked = len(self.lines)
+                assert self.process.stderr is not None
+                line = await self.process.stderr.readline()
+                if not line:
+                    raise AssertionError(f"the output ended without {pattern!r}:\n{''.join(self.lines)}")
+                self.lines.append(line.decode(errors="replace"))
+
+        try:
+            return await asyncio.wait_for(search(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"no {pattern!r} in the log within {timeout} s:\n{''.join(self.lines)}") from None
+
+    async def finish(self, timeout: float = 20) -> str:
+        """All the output once the process and whoever shares its pipes (its children) are done."""
+        stdout, stderr = await asyncio.wait_for(self.process.communicate(), timeout)
+        return stdout.decode(errors="replace") + "".join(self.lines) + stderr.decode(errors="replace")
+
+
+def running(pid: int) -> bool:
+    """Whether process `pid` exists and has not ended (a zombie has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"

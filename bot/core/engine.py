@@ -68,9 +68,8 @@ class ChatEngine:
         and the caller consumed it to the end; use `contextlib.aclosing` when you may stop early."""
         await self._check_rate(user)
         async with self.memory.turn(key) as turn:
-            context = await self.memory.context(key)
-            system = self._system_for(context.documents, text)
-            prompt = self.budget.fit(system, context.history, text)
+            system = self._system_for(turn.context.documents, text)
+            prompt = self.budget.fit(system, turn.context.history, text)
             parts: list[str] = []
             async for delta in self.llm.stream(prompt):
                 parts.append(delta)

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections import defaultdict
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import AsyncIterator, Protocol
 
 import redis.asyncio as aioredis
@@ -54,9 +54,11 @@ class Context:
 
 @dataclass(slots=True)
 class TurnHandle:
-    """The turn being answered. The exchange given to `remember` joins the history only if the
-    turn then ends without an error, in the same step that lets the next turn start."""
+    """The turn being answered, with what the conversation held when it started. The exchange
+    given to `remember` joins the history only if the turn then ends without an error, in the
+    same step that lets the next turn start."""
 
+    context: Context = field(default_factory=lambda: Context([], []))
     exchange: Exchange | None = None
 
     def remember(self, exchange: Exchange) -> None:
@@ -77,6 +79,8 @@ def keep_within(documents: list[StoredDocument], max_chars: int) -> list[StoredD
 
 class Memory(Protocol):
     async def context(self, key: ConversationKey) -> Context: ...
+
+    # The handle's `context` is read once the turn is the conversation's to answer.
 
     def turn(self, key: ConversationKey) -> AbstractAsyncContextManager[TurnHandle]: ...
 
@@ -124,7 +128,7 @@ class LocalMemory:
     async def turn(self, key: ConversationKey) -> AsyncIterator[TurnHandle]:
         # asyncio.Lock wakes waiters first-in first-out, which is the ordering we promise.
         async with self._locks[key.id]:
-            turn = TurnHandle()
+            turn = TurnHandle(await self.context(key))
             yield turn
             # Not reached when the turn raised: a failed answer is not remembered.
             if turn.exchange is not None and self.window:
@@ -159,25 +163,32 @@ class LocalMemory:
         return None
 
 
-# KEYS[1] queue; ARGV[1] own ticket; ARGV[2] lease key prefix. Drops dead tickets at the head.
-_AT_HEAD = """
-while true do
-  local head = redis.call('LINDEX', KEYS[1], 0)
-  if not head then return 0 end
-  if head == ARGV[1] then return 1 end
-  if redis.call('EXISTS', ARGV[2] .. head) == 1 then return 0 end
-  redis.call('LPOP', KEYS[1])
+# Whether `ticket` is at the head of `queue`, dropping the tickets of dead turns (no lease) there.
+_HEAD_CHECK = """
+local function at_head(queue, ticket, lease_prefix)
+  while true do
+    local head = redis.call('LINDEX', queue, 0)
+    if not head then return false end
+    if head == ticket then return true end
+    if redis.call('EXISTS', lease_prefix .. head) == 1 then return false end
+    redis.call('LPOP', queue)
+  end
 end
 """
 
-# Joining the queue and the first head check in one round trip (most turns find the queue empty).
-# KEYS[1] queue, KEYS[2] own lease; ARGV[1] ticket, ARGV[2] lease prefix, ARGV[3] lease ms,
-# ARGV[4] queue TTL ms.
-_ENTER = """
+# KEYS[1] queue; ARGV[1] own ticket; ARGV[2] lease key prefix.
+_AT_HEAD = _HEAD_CHECK + "return at_head(KEYS[1], ARGV[1], ARGV[2]) and 1 or 0"
+
+# Joining the queue, the first head check and, at the head, reading the context, in one round
+# trip: most turns find the queue empty. KEYS[1] queue, KEYS[2] own lease, KEYS[3] history,
+# KEYS[4] documents; ARGV[1] ticket, ARGV[2] lease prefix, ARGV[3] lease ms, ARGV[4] queue TTL ms.
+_ENTER = _HEAD_CHECK + """
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
 redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-""" + _AT_HEAD
+if not at_head(KEYS[1], ARGV[1], ARGV[2]) then return {0} end
+return {1, redis.call('LRANGE', KEYS[3], 0, -1), redis.call('LRANGE', KEYS[4], 0, -1)}
+"""
 
 # Appending the turn's exchange (if any) and leaving the queue in one step: the next turn, in any
 # process, starts only once the exchange is in the history it reads.
@@ -193,6 +204,13 @@ redis.call('LREM', KEYS[1], 1, ARGV[1])
 redis.call('DEL', KEYS[2])
 return 1
 """
+
+
+def _parsed(history: list[str], documents: list[str]) -> Context:
+    return Context(
+        [Exchange(**json.loads(item)) for item in history],
+        [StoredDocument(**json.loads(item)) for item in documents],
+    )
 
 
 class RedisMemory:
@@ -273,10 +291,7 @@ class RedisMemory:
             self._down(error)
             return Context([], [])
         self._up()
-        return Context(
-            [Exchange(**json.loads(item)) for item in history],
-            [StoredDocument(**json.loads(item)) for item in documents],
-        )
+        return _parsed(history, documents)
 
     async def clear(self, key: ConversationKey) -> None:
         try:
@@ -346,8 +361,9 @@ class RedisMemory:
         ticket = uuid.uuid4().hex
         queue, lease = self._queue_key(key), self._lease_prefix(key) + ticket
         try:
-            at_head = await self._enter(
-                keys=[queue, lease], args=[ticket, lease[: -len(ticket)], self.lease_ms, self.ttl * 1000]
+            entered = await self._enter(
+                keys=[queue, lease, self.history_key(key), self.documents_key(key)],
+                args=[ticket, lease[: -len(ticket)], self.lease_ms, self.ttl * 1000],
             )
         except REDIS_DOWN as error:
             self._down(error)
@@ -356,13 +372,17 @@ class RedisMemory:
             async with self._local.turn(key):
                 yield TurnHandle()
             return
+        self._up()
         turn = TurnHandle()
         finished: Exchange | None = None
         done = asyncio.Event()
         keeper = asyncio.create_task(self._keep_lease(lease, done))
         try:
-            if not at_head:
+            if entered[0]:
+                turn.context = _parsed(entered[1], entered[2])
+            else:
                 await self._wait_for_head(queue, lease, ticket)
+                turn.context = await self.context(key)
             yield turn
             finished = turn.exchange  # not reached when the turn raised
         finally:

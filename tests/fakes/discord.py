@@ -25,6 +25,9 @@ Only the far end of the wire is fake. What it checks because discord.py (2.7) or
 - Messages the bot creates or edits are echoed as MESSAGE_CREATE / MESSAGE_UPDATE (`echo=True`):
   an adapter must ignore its own messages.
 - Attachment URLs carry signed-CDN style `ex/is/hm` query parameters; without `hm` the file is 404.
+- A connection that IDENTIFYs with `shard: [i, n]` gets only its guilds (READY, GUILD_CREATE) and
+  their events, a guild's shard being `(guild_id >> 22) % n`; events without a guild (DMs) go to
+  shard 0. Unsharded connections get everything.
 """
 
 from __future__ import annotations
@@ -168,6 +171,7 @@ class _Conn:
     intents: int = 0
     session_id: str | None = None
     ready: bool = False
+    shard: list[int] | None = None  # [shard_id, shard_count] from IDENTIFY
 
 
 def _compressor(kind: str | None) -> Callable[[bytes], bytes] | None:
@@ -232,6 +236,7 @@ class FakeDiscord:
         self.gateway_received: list[JSON] = []  # every payload the client sent
         self.gateway_sent: list[JSON] = []  # every payload sent (before compression)
         self.identify: JSON | None = None  # last IDENTIFY `d`
+        self.identifies: list[JSON] = []  # every IDENTIFY `d`, in order
         self.commands: dict[int | None, list[JSON]] = {}  # guild id (None: global) -> last sync
 
         # World state.
@@ -246,6 +251,7 @@ class FakeDiscord:
         self._edit_limit: tuple[int, float] | None = None
         self._conns: list[_Conn] = []
         self._sessions: dict[str, int] = {}  # session id -> last sequence (for RESUME)
+        self._session_shards: dict[str, list[int] | None] = {}
         self._ready = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._outbox: list[tuple[str, JSON]] = []  # echoes of the request being answered
@@ -490,6 +496,11 @@ class FakeDiscord:
     def intents(self) -> int | None:
         return None if self.identify is None else self.identify.get("intents")
 
+    @property
+    def ready_shards(self) -> list[list[int] | None]:
+        """The shard of each READY connection (None: unsharded)."""
+        return [c.shard for c in self._conns if c.ready]
+
     async def wait_ready(self, timeout: float = 5.0) -> None:
         """Until a client has IDENTIFYed and got READY and the GUILD_CREATEs."""
         await asyncio.wait_for(self._ready.wait(), timeout)
@@ -510,7 +521,7 @@ class FakeDiscord:
     # ------------------------------------------------------------------ gateway events
 
     async def dispatch(self, event: str, data: JSON, *, timeout: float = 5.0) -> int:
-        """Send a DISPATCH (op 0) to every READY connection whose intents allow it.
+        """Send a DISPATCH (op 0) to every READY connection whose intents and shard allow it.
 
         Returns how many connections got it (0 when the intents filtered it out).
         """
@@ -520,7 +531,7 @@ class FakeDiscord:
             if it is not None:
                 it.created = time.monotonic()  # the 3 s to answer start now
         sent = 0
-        for conn in [c for c in self._conns if c.ready]:
+        for conn in [c for c in self._conns if c.ready and _on_shard(c.shard, _guild_of(event, data))]:
             payload = self._gate(conn.intents, event, data)
             if payload is not None:
                 await self._send_dispatch(conn, event, payload)
@@ -775,6 +786,7 @@ class FakeDiscord:
         elif op == 6:  # RESUME: replay nothing, just continue the sequence
             if d.get("session_id") in self._sessions and (not self.token or d.get("token") == self.token):
                 conn.session_id, conn.seq = d["session_id"], self._sessions[d["session_id"]]
+                conn.shard = self._session_shards.get(conn.session_id)
                 conn.intents = self.intents or 0
                 await self._send_dispatch(conn, "RESUMED", {"_trace": []})
                 conn.ready = True
@@ -790,6 +802,7 @@ class FakeDiscord:
 
     async def _on_identify(self, conn: _Conn, d: JSON) -> None:
         self.identify = d
+        self.identifies.append(d)
         if self.token is not None and d.get("token") != self.token:
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return
@@ -798,10 +811,12 @@ class FakeDiscord:
             await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
         conn.session_id = uuid.uuid4().hex
+        conn.shard = self._session_shards[conn.session_id] = d.get("shard")
+        guilds = [g for gid, g in self.guilds.items() if _on_shard(conn.shard, gid)]
         flags = (1 << 19) | (1 << 15) if self.privileged_intents else 0  # *_LIMITED app flags
         ready: JSON = {
             "v": API_VERSION, "user": self.users[self.bot_id] | {"verified": True, "mfa_enabled": False},
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+            "guilds": [{"id": str(g["id"]), "unavailable": True} for g in guilds],
             "session_id": conn.session_id, "session_type": "normal",
             "resume_gateway_url": self.gateway_url, "application": {"id": str(self.app_id), "flags": flags},
             "private_channels": [], "relationships": [], "presences": [], "guild_join_requests": [],
@@ -810,7 +825,7 @@ class FakeDiscord:
         if "shard" in d:
             ready["shard"] = d["shard"]
         await self._send_dispatch(conn, "READY", ready)
-        for guild in self.guilds.values():
+        for guild in guilds:
             await self._send_dispatch(conn, "GUILD_CREATE", self._guild_create(guild))
         conn.ready = True
         self._ready.set()
@@ -1216,6 +1231,20 @@ def _error(status: int, code: int, message: str) -> tuple[int, JSON]:
 
 def _matches(pattern: str, method: str, path: str) -> bool:
     return fnmatch.fnmatchcase(f"{method} {path}" if " " in pattern else path, pattern)
+
+
+def _guild_of(event: str, data: JSON) -> int | None:
+    """The guild an event belongs to (None: a DM or no guild at all)."""
+    guild = data.get("id") if event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE") else data.get("guild_id")
+    return int(guild) if guild else None
+
+
+def _on_shard(shard: list[int] | None, guild_id: int | None) -> bool:
+    """Whether a connection with this shard gets the events of `guild_id` (None: no guild)."""
+    if shard is None:
+        return True
+    index, count = shard
+    return (guild_id >> 22) % count == index if guild_id is not None else index == 0
 
 
 def _option_type(value: Any) -> int:

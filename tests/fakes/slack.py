@@ -998,9 +998,13 @@ class FakeSlack:
             self._sockets.remove(ws)
         return ws
 
-    async def _send_socket(self, frame: dict[str, Any], timeout: float) -> None:
-        await self.wait_socket_connected(timeout)
-        ws = next(ws for ws in reversed(self._sockets) if not ws.closed)  # the newest connection
+    async def _send_socket(self, frame: dict[str, Any], timeout: float, connection: int | None = None) -> None:
+        """Send down the newest open connection, or the ``connection``-th open one (0: the oldest)."""
+        if connection is None:
+            await self.wait_socket_connected(timeout)
+        else:
+            await self.wait_for(lambda: self.open_sockets > connection, timeout, what=f"connection {connection}")
+        ws = [ws for ws in self._sockets if not ws.closed][-1 if connection is None else connection]
         await ws.send_str(json.dumps(frame, ensure_ascii=False))
 
     async def push_socket_event(
@@ -1013,8 +1017,11 @@ class FakeSlack:
         accepts_response_payload: bool | None = None,
         envelope_id: str | None = None,
         timeout: float = 5.0,
+        connection: int | None = None,
     ) -> str:
-        """Send one envelope down the newest Socket Mode connection; return its envelope_id.
+        """Send one envelope down the newest Socket Mode connection (or, with ``connection``, the
+        open connection of that index, oldest first, as Slack spreads events over an app's
+        connections); return its envelope_id.
 
         Waits (up to ``timeout``) for the app to be connected. ``events_api`` envelopes carry
         ``retry_attempt``/``retry_reason``; ``slash_commands`` / ``interactive`` ones accept a
@@ -1035,7 +1042,7 @@ class FakeSlack:
         await self.wait_socket_connected(timeout)
         # Recorded before sending so an ack can never arrive ahead of its push record.
         self.socket_pushes.append(SocketPush(eid, envelope_type, envelope, time.monotonic()))
-        await self._send_socket(envelope, timeout)
+        await self._send_socket(envelope, timeout, connection)
         return eid
 
     async def disconnect_socket(self, reason: str = "refresh_requested", timeout: float = 5.0) -> None:
