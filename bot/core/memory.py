@@ -389,8 +389,10 @@ class RedisMemory:
             # Stopped, not cancelled: a cancel landing while its PEXPIRE hands the connection back
             # to redis-py's pool loses that connection for good, and under load they all go.
             done.set()
-            await asyncio.shield(keeper)
+            # The keeper winds down while the turn ends: a PEXPIRE of its racing the DEL of the
+            # lease is harmless either way round.
             await self._end_turn(queue, lease, ticket, self.history_key(key), finished)
+            await asyncio.shield(keeper)
 
     async def _end_turn(self, queue: str, lease: str, ticket: str, history: str, exchange: Exchange | None) -> None:
         item = json.dumps(asdict(exchange), ensure_ascii=False) if exchange and self.window else ""
