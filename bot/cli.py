@@ -104,7 +104,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         return await _with_engine(settings, lambda e: console.summarize(e, args.file))
     if serving := _serving(args, settings):
         if settings.workers > 1 and not args.worker.shared:
-            return await supervise(settings.workers, [command] if command else [])
+            return await supervise(settings, [command] if command else [])
         return await _serve(settings, serving, args.worker)
     return await _with_engine(settings, console.chat)
 

@@ -26,6 +26,9 @@ import signal
 import sys
 from dataclasses import dataclass
 
+from bot.config import Settings
+from bot.core.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 
@@ -53,8 +56,12 @@ class Worker:
         return f"{self.index + 1}/{self.count}"
 
 
-async def supervise(count: int, argv: list[str]) -> int:
-    """Run `python -m bot --worker i/count <argv>` for each i until one ends or a signal comes."""
+async def supervise(settings: Settings, argv: list[str]) -> int:
+    """Run `python -m bot --worker i/N <argv>` for each of the N=WORKERS workers until one ends
+    or a signal comes."""
+    if not settings.redis_url:
+        raise ConfigError("WORKERS > 1 needs REDIS_URL: the workers keep the conversations in Redis, together.")
+    count = settings.workers
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     received: list[int] = []

@@ -69,6 +69,17 @@ async def supervisor(*args: str, env: dict[str, str]) -> AsyncIterator[Superviso
             await logs.finish(10)
 
 
+@asynccontextmanager
+async def socket_mode_workers(
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> AsyncIterator[tuple[FakeSlack, Supervisor]]:
+    """A fake Slack, and `python -m bot slack` in Socket Mode with WORKERS=2 connected to it."""
+    async with FakeSlack() as fake:
+        async with supervisor("slack", env=socket_mode_env(fake, sagemaker, redis_url, redis_prefix)) as bot:
+            await fake.wait_for(lambda: fake.open_sockets == 2, timeout=20, what="two Socket Mode connections")
+            yield fake, bot
+
+
 def assert_stopped_gracefully(logs: str, *workers: str) -> None:
     for worker in workers:
         assert re.search(rf"\[worker {worker}\] .*stopped by SIGTERM", logs), logs
@@ -90,7 +101,7 @@ async def test_http_mode_workers_share_the_port_and_finish_the_answer_in_flight_
         env = http_mode_env(fake, sagemaker, redis_url, redis_prefix, port)
         async with supervisor("slack", env=env) as bot:
             for worker in WORKERS:
-                await bot.logs.wait_for(rf"\[worker {worker}\] .*Slack bot running in http mode at http://0.0.0.0:{port}")
+                await bot.logs.wait_for(rf"\[worker {worker}\] .*Slack bot running in http mode at .*:{port}$")
             url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
             # One connection per event: the kernel spreads them over the two listening workers.
             deliveries = await asyncio.gather(
@@ -104,6 +115,7 @@ async def test_http_mode_workers_share_the_port_and_finish_the_answer_in_flight_
             sagemaker.script(slow_reply())
             assert (await fake.send_http_event(url, fake.dm("길게 답해 줘", user="U0100", channel="D0100"))).status == 200
             await fake.wait_for(lambda: fake.messages("D0100"), timeout=10, what="the slow answer under way")
+            assert "".join(fake.messages("D0100")).split() != SLOW_ANSWER.split()  # still streaming
             bot.process.send_signal(signal.SIGTERM)
             logs = await bot.output()
 
@@ -118,18 +130,16 @@ async def test_socket_mode_workers_each_open_a_connection_and_answer_what_comes_
     sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
 ) -> None:
     sagemaker.default = Reply(ANSWER)
-    async with FakeSlack() as fake:
-        async with supervisor("slack", env=socket_mode_env(fake, sagemaker, redis_url, redis_prefix)) as bot:
-            await fake.wait_for(lambda: fake.open_sockets == 2, timeout=20, what="two Socket Mode connections")
-            for connection in (0, 1):
-                dm = fake.dm("답해 줘", user=f"U000{connection}", channel=f"D000{connection}")
-                await fake.wait_ack(await fake.push_socket_event(dm, connection=connection))
-            await fake.wait_for(
-                lambda: fake.messages("D0000") == [ANSWER] and fake.messages("D0001") == [ANSWER],
-                timeout=10, what="both DMs answered",
-            )  # fmt: skip
-            bot.process.send_signal(signal.SIGTERM)
-            logs = await bot.output()
+    async with socket_mode_workers(sagemaker, redis_url, redis_prefix) as (fake, bot):
+        for connection in (0, 1):
+            dm = fake.dm("답해 줘", user=f"U000{connection}", channel=f"D000{connection}")
+            await fake.wait_ack(await fake.push_socket_event(dm, connection=connection))
+        await fake.wait_for(
+            lambda: fake.messages("D0000") == [ANSWER] and fake.messages("D0001") == [ANSWER],
+            timeout=10, what="both DMs answered",
+        )  # fmt: skip
+        bot.process.send_signal(signal.SIGTERM)
+        logs = await bot.output()
     assert bot.process.returncode == 0, logs
     assert fake.socket_connects == 2
     assert fake.messages("D0000") == [ANSWER] and fake.messages("D0001") == [ANSWER]
@@ -146,9 +156,10 @@ async def test_discord_workers_run_one_shard_each_and_answer_a_guild_command_and
         async with supervisor("discord", env=discord_env(fake, sagemaker, redis_url, redis_prefix)) as bot:
             await fake.wait_for(lambda: sorted(fake.ready_shards) == [[0, 2], [1, 2]], timeout=20)
             asked = fake.interaction_create("ask", {"질문": "서버에서 묻습니다"})
-            assert await fake.dispatch("INTERACTION_CREATE", asked) == 1
+            assert await fake.dispatch("INTERACTION_CREATE", asked) == 1  # shard 1 only
             dm_channel = fake.dm_channel(7)
-            assert await fake.dispatch("MESSAGE_CREATE", fake.message_create("DM으로 묻습니다", author_id=7, channel_id=dm_channel)) == 1
+            dm = fake.message_create("DM으로 묻습니다", author_id=7, channel_id=dm_channel)
+            assert await fake.dispatch("MESSAGE_CREATE", dm) == 1  # shard 0 only
             await fake.wait_for(lambda: (fake.original_response(asked) or {}).get("content") == ANSWER, timeout=10)
             await fake.wait_for(lambda: fake.channel_messages(dm_channel) == [ANSWER], timeout=10)
             bot.process.send_signal(signal.SIGTERM)
@@ -163,12 +174,10 @@ async def test_discord_workers_run_one_shard_each_and_answer_a_guild_command_and
 async def test_a_killed_worker_stops_the_other_and_the_supervisor_exits_as_the_worker_did(
     sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
 ) -> None:
-    async with FakeSlack() as fake:
-        async with supervisor("slack", env=socket_mode_env(fake, sagemaker, redis_url, redis_prefix)) as bot:
-            await fake.wait_for(lambda: fake.open_sockets == 2, timeout=20, what="two Socket Mode connections")
-            os.kill(bot.workers[0], signal.SIGKILL)
-            logs = await bot.output()
-            assert fake.open_sockets == 0
+    async with socket_mode_workers(sagemaker, redis_url, redis_prefix) as (fake, bot):
+        os.kill(bot.workers[0], signal.SIGKILL)
+        logs = await bot.output()
+        assert fake.open_sockets == 0
     assert bot.process.returncode == 128 + signal.SIGKILL, logs
     assert f"worker pid {bot.workers[0]} ended" in logs
     assert_stopped_gracefully(logs, "2/2")
@@ -177,13 +186,11 @@ async def test_a_killed_worker_stops_the_other_and_the_supervisor_exits_as_the_w
 async def test_workers_stop_by_themselves_when_the_supervisor_is_killed(
     sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
 ) -> None:
-    async with FakeSlack() as fake:
-        async with supervisor("slack", env=socket_mode_env(fake, sagemaker, redis_url, redis_prefix)) as bot:
-            await fake.wait_for(lambda: fake.open_sockets == 2, timeout=20, what="two Socket Mode connections")
-            bot.process.kill()
-            await fake.wait_for(lambda: fake.open_sockets == 0, timeout=10, what="the workers disconnected")
-            await fake.wait_for(lambda: not any(map(running, bot.workers)), timeout=10, what="the workers ended")
-            logs = await bot.output()
+    async with socket_mode_workers(sagemaker, redis_url, redis_prefix) as (fake, bot):
+        bot.process.kill()
+        await fake.wait_for(lambda: fake.open_sockets == 0, timeout=10, what="the workers disconnected")
+        await fake.wait_for(lambda: not any(map(running, bot.workers)), timeout=10, what="the workers ended")
+        logs = await bot.output()
     assert_stopped_gracefully(logs, *WORKERS)
 
 
