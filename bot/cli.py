@@ -73,21 +73,26 @@ async def _serve(settings: Settings, names: list[str], worker: Worker) -> int:
     assert serving is not None
     terminated = asyncio.Event()
 
-    def terminate() -> None:
-        terminated.set()
+    reasons: list[str] = []
+
+    def terminate(reason: str) -> None:
+        reasons.append(reason)
         serving.cancel()
 
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
-    if worker.shared:
-        orphaned = asyncio.create_task(supervisor_gone())
-        orphaned.add_done_callback(lambda _: terminate())
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate, "by SIGTERM")
+    orphaned = asyncio.create_task(supervisor_gone()) if worker.shared else None
+    if orphaned:
+        orphaned.add_done_callback(lambda done: done.cancelled() or terminate(": the supervisor has gone"))
     try:
         return await _with_engine(settings, lambda engine: serve_adapters(names, settings, engine, worker))
     except asyncio.CancelledError:
-        if not terminated.is_set():
+        if not reasons:
             raise  # Ctrl-C: asyncio.run turns it into KeyboardInterrupt
-        logging.getLogger(__name__).info("stopped by SIGTERM")
+        logging.getLogger(__name__).info("stopped %s", reasons[0])
         return 0
+    finally:
+        if orphaned:
+            orphaned.cancel()
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:

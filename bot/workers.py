@@ -86,7 +86,9 @@ async def supervise(settings: Settings, argv: list[str]) -> int:
     await asyncio.wait([*exits, signalled], return_when=asyncio.FIRST_COMPLETED)
     ended = [worker for worker in workers if worker.returncode is not None]
     for worker in ended:
-        log.error("worker pid %d ended with code %d: stopping the others", worker.pid, worker.returncode)
+        code = worker.returncode or 0
+        how = f"was killed by signal {-code}" if code < 0 else f"ended with code {code}"
+        log.error("worker pid %d %s: stopping the others", worker.pid, how)
     for worker in workers:
         if worker.returncode is None:
             worker.send_signal(signal.SIGTERM)
@@ -101,5 +103,8 @@ async def supervise(settings: Settings, argv: list[str]) -> int:
 async def supervisor_gone() -> None:
     """Returns when the supervisor has gone: the write end of this worker's stdin has closed."""
     reader = asyncio.StreamReader()
-    await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    await reader.read()
+    pipe, _ = await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    try:
+        await reader.read()
+    finally:
+        pipe.close()

@@ -80,9 +80,9 @@ async def socket_mode_workers(
             yield fake, bot
 
 
-def assert_stopped_gracefully(logs: str, *workers: str) -> None:
+def assert_stopped_gracefully(logs: str, *workers: str, how: str = "by SIGTERM") -> None:
     for worker in workers:
-        assert re.search(rf"\[worker {worker}\] .*stopped by SIGTERM", logs), logs
+        assert re.search(rf"\[worker {worker}\] .*stopped {re.escape(how)}", logs), logs
 
 
 def slow_reply() -> Reply:
@@ -179,7 +179,7 @@ async def test_a_killed_worker_stops_the_other_and_the_supervisor_exits_as_the_w
         logs = await bot.output()
         assert fake.open_sockets == 0
     assert bot.process.returncode == 128 + signal.SIGKILL, logs
-    assert f"worker pid {bot.workers[0]} ended" in logs
+    assert f"worker pid {bot.workers[0]} was killed by signal 9" in logs
     assert_stopped_gracefully(logs, "2/2")
 
 
@@ -191,7 +191,7 @@ async def test_workers_stop_by_themselves_when_the_supervisor_is_killed(
         await fake.wait_for(lambda: fake.open_sockets == 0, timeout=10, what="the workers disconnected")
         await fake.wait_for(lambda: not any(map(running, bot.workers)), timeout=10, what="the workers ended")
         logs = await bot.output()
-    assert_stopped_gracefully(logs, *WORKERS)
+    assert_stopped_gracefully(logs, *WORKERS, how=": the supervisor has gone")
 
 
 async def test_a_refused_token_stops_every_worker_and_names_the_variable(
@@ -204,3 +204,18 @@ async def test_a_refused_token_stops_every_worker_and_names_the_variable(
     assert bot.process.returncode == 2, logs
     assert "SLACK_BOT_TOKEN" in logs
     assert fake.open_sockets == 0 and fake.socket_connects == 0
+
+
+async def test_workers_without_redis_are_refused_naming_redis_url(
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> None:
+    # Each worker would keep its own conversations: a thread's next message, landing on the other
+    # worker, would find no history.
+    async with FakeSlack() as fake:
+        env = {**socket_mode_env(fake, sagemaker, redis_url, redis_prefix), "WORKERS": "2"}
+        del env["REDIS_URL"]
+        process = await start_bot("slack", env=env)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert "WORKERS > 1 needs REDIS_URL" in stderr.decode()
+    assert fake.socket_connects == 0
