@@ -20,7 +20,7 @@ from dataclasses import asdict
 from typing import Any
 
 from bench.endpoint import EndpointProcess, Profile
-from bench.report import RssSampler, ms, script_arguments, spread, table, wait_for_quiet, write_results
+from bench.report import RssSampler, ms, script_arguments, send_result, spread, table, wait_for_quiet, write_results
 
 # The original's template, reconstructed from its description: the user text quoted and indented.
 _TEMPLATE = """The following is a friendly conversation between a human and an AI. The AI is talkative and \
@@ -102,7 +102,7 @@ def child_main(payload: str) -> int:
         "redis_commands_per_exchange": 0.0,
         "replies_per_second": len(latencies) / sum(latencies),
     }
-    print("RESULT " + json.dumps(result))
+    send_result(result)
     return 0
 
 

@@ -21,29 +21,34 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from bench.endpoint import EndpointProcess, Profile
-from bot import eventloop
 from bench.report import (
-    script_arguments,
     ROOT,
     RssSampler,
+    child_env,
     command_delta,
     command_stats,
     ms,
     peak_rss_mb,
     ratio,
+    received_result,
     redis_for_bench,
+    script_arguments,
+    send_result,
     spread,
     table,
     wait_for_quiet,
     write_results,
 )
+from bot import eventloop
 
 # The "2 s endpoint" of the targets: half a second to the first token, then 31 tokens at 20/s.
 FULL_PROFILE = Profile(ttft=0.5, tps=20.0, tokens=31)
@@ -239,24 +244,23 @@ def child_main(payload: str) -> int:
         finally:
             logging.getLogger().removeHandler(counter)
         results.append(result | {"warnings": counter.counts})
-    print("RESULT " + json.dumps(results))
+    send_result(results)
     return 0
 
 
 # ------------------------------------------------------------------ the parent
 
 def run_in_bot_process(module: str, job: dict[str, Any], timeout: float = 1800) -> Any:
-    """Run `python -m <module> --child <job>` (a fresh bot process) and return its RESULT line."""
-    finished = subprocess.run(
-        [sys.executable, "-m", module, "--child", json.dumps(job)],
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
-        env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-             "AWS_EC2_METADATA_DISABLED": "true"},
-    )
-    lines = [line for line in finished.stdout.splitlines() if line.startswith("RESULT ")]
-    if finished.returncode != 0 or not lines:
-        raise RuntimeError(f"{module} child failed ({finished.returncode}):\n{finished.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+    """Run `python -m <module> --child <job>` (a fresh bot process) and return its result."""
+    with tempfile.TemporaryDirectory() as folder:
+        result = Path(folder) / "result.json"
+        finished = subprocess.run(
+            [sys.executable, "-m", module, "--child", json.dumps(job)],
+            cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False, env=child_env(result),
+        )
+        if finished.returncode != 0:
+            raise RuntimeError(f"{module} child failed ({finished.returncode}):\n{finished.stderr[-3000:]}")
+        return received_result(result, f"{module} child", finished.stderr)
 
 
 def run_in_bot_processes(job: dict[str, Any], processes: int, setup_seconds: float) -> list[dict[str, Any]]:

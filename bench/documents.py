@@ -31,6 +31,7 @@ from bench.report import (
     ratio,
     redis_for_bench,
     script_arguments,
+    send_result,
     table,
     wait_for_quiet,
     write_results,
@@ -104,7 +105,7 @@ async def _summarize(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def child_main(payload: str) -> int:
-    print("RESULT " + json.dumps(asyncio.run(_summarize(json.loads(payload)))))
+    send_result(asyncio.run(_summarize(json.loads(payload))))
     return 0
 
 

@@ -301,6 +301,25 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
+def child_env(result: Path) -> dict[str, str]:
+    """Environment of a bot process under test: fake AWS credentials, and where to put its result."""
+    return {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_EC2_METADATA_DISABLED": "true", "BENCH_RESULT_FILE": str(result)}
+
+
+def send_result(result: Any) -> None:
+    """A child's result, for the parent that started it: in a file, not on stdout, which the bot's
+    libraries share (a large result line once came back cut at 64 KiB)."""
+    Path(os.environ["BENCH_RESULT_FILE"]).write_text(json.dumps(result))
+
+
+def received_result(result: Path, what: str, stderr: str) -> Any:
+    try:
+        return json.loads(result.read_text())
+    except (OSError, ValueError):
+        raise RuntimeError(f"{what} gave no result:\n{stderr[-3000:]}") from None
+
+
 def script_arguments(prog: str, doc: str | None) -> argparse.ArgumentParser:
     """The options every part shares: --quick, --output, and --child (how a part starts the bot
     under test as its own process)."""

@@ -19,6 +19,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -29,15 +30,18 @@ from typing import Any
 from bench.chat import FULL_PROFILE, QUICK_PROFILE, WarningCounter, bot_settings
 from bench.endpoint import EndpointProcess, Profile
 from bench.report import (
-    script_arguments,
     ROOT,
     RssSampler,
+    child_env,
     command_delta,
     command_stats,
     ms,
     peak_rss_mb,
     ratio,
+    received_result,
     redis_for_bench,
+    script_arguments,
+    send_result,
     spread,
     table,
     wait_for_quiet,
@@ -85,7 +89,7 @@ def child_main(payload: str) -> int:
     counter = WarningCounter()
     logging.getLogger().addHandler(counter)
     result = asyncio.run(_serve_bot(json.loads(payload)))
-    print("RESULT " + json.dumps(result | {"warnings": counter.counts}), flush=True)
+    send_result(result | {"warnings": counter.counts})
     return 0
 
 
@@ -98,11 +102,12 @@ class BotProcess:
         self._proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> "BotProcess":
+        self._folder = tempfile.TemporaryDirectory()
+        self._result = Path(self._folder.name) / "result.json"
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "bench.slack", "--child", json.dumps(self.job)],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-            env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                 "AWS_EC2_METADATA_DISABLED": "true"},
+            env=child_env(self._result),
         )
         assert self._proc.stdout is not None
         line = self._proc.stdout.readline()
@@ -119,17 +124,15 @@ class BotProcess:
 
     def finish(self) -> dict[str, Any]:
         assert self._proc is not None
-        out, err = self._proc.communicate("stop\n", timeout=120)
-        lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
-        if not lines:
-            raise RuntimeError(f"bench.slack bot failed:\n{err[-3000:]}")
+        _, err = self._proc.communicate("stop\n", timeout=120)
         self._proc = None
-        return json.loads(lines[-1][len("RESULT "):])
+        return received_result(self._result, "bench.slack bot", err)
 
     def __exit__(self, *exc: object) -> None:
         if self._proc is not None:
             self._proc.kill()
             self._proc.wait(10)
+        self._folder.cleanup()
 
 
 # ------------------------------------------------------------------ Slack and its users

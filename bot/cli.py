@@ -71,7 +71,6 @@ async def _serve(settings: Settings, names: list[str], worker: Worker) -> int:
 
     serving = asyncio.current_task()
     assert serving is not None
-    terminated = asyncio.Event()
 
     reasons: list[str] = []
 
