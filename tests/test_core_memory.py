@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from contextlib import aclosing
 
 import pytest
 import redis.asyncio as aioredis
 
 from bot.core.conversation import ConversationKey
+from bot.core.memory import Exchange, RedisMemory
 from tests.fakes.sagemaker import Reply
-from tests.support import make_engine, prompts
+from tests.support import make_engine, prompts, wait_until
 
 KEY = ConversationKey("slack", ("T123", "C456", "1700000000.0001"))
 
@@ -124,6 +127,77 @@ async def test_two_engines_sharing_redis_answer_one_conversation_in_order(sagema
         await first.aclose()
         await second.aclose()
     assert "느린 첫 답변" in prompts(sagemaker)[1]
+
+
+def short_leases(redis_url: str, redis_prefix: str) -> RedisMemory:
+    """A memory as a bot process has it, with leases short enough for a test to outlive."""
+    return RedisMemory.from_url(
+        redis_url, prefix=redis_prefix.rstrip(":"), window=4, ttl_seconds=600, lease_seconds=0.3, wait_poll_seconds=0.01
+    )
+
+
+async def test_an_answer_longer_than_its_lease_keeps_the_conversation_until_it_ends(redis_url, redis_prefix):
+    # Leases expire so that a crashed process cannot block a conversation; a live one renews its
+    # own, so the next message, in another process, still waits for the whole answer.
+    first, second = short_leases(redis_url, redis_prefix), short_leases(redis_url, redis_prefix)
+    steps: list[str] = []
+
+    async def slow_answer() -> None:
+        async with first.turn(KEY) as turn:
+            steps.append("first answering")
+            await asyncio.sleep(1.2)  # an answer four leases long
+            turn.remember(Exchange("첫 질문", "긴 답변"))
+        steps.append("first done")
+
+    try:
+        answering = asyncio.create_task(slow_answer())
+        await wait_until(lambda: steps == ["first answering"])
+        async with second.turn(KEY) as turn:
+            steps.append("second answering")
+            seen = turn.context.history
+        await answering
+    finally:
+        await first.aclose()
+        await second.aclose()
+    assert steps == ["first answering", "first done", "second answering"]
+    assert seen == [Exchange("첫 질문", "긴 답변")]
+
+
+async def test_a_crashed_process_does_not_block_the_conversation(redis_url, redis_prefix):
+    # A process killed mid-answer leaves its place in the conversation's queue; once its lease
+    # has run out, the next message is answered.
+    crashing = subprocess.Popen(
+        [sys.executable, "-c", _ENTER_AND_HANG, redis_url, redis_prefix.rstrip(":")],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert crashing.stdout is not None and crashing.stdout.readline() == "answering\n"
+    finally:
+        crashing.kill()
+        crashing.wait()
+    memory = short_leases(redis_url, redis_prefix)
+    try:
+        async with asyncio.timeout(5):
+            async with memory.turn(KEY) as turn:
+                turn.remember(Exchange("다음 질문", "답변"))
+        assert (await memory.context(KEY)).history == [Exchange("다음 질문", "답변")]
+    finally:
+        await memory.aclose()
+
+
+_ENTER_AND_HANG = f"""
+import asyncio, sys
+from bot.core.conversation import ConversationKey
+from bot.core.memory import RedisMemory
+
+async def main():
+    memory = RedisMemory.from_url(sys.argv[1], prefix=sys.argv[2], window=4, ttl_seconds=600, lease_seconds=0.3)
+    async with memory.turn(ConversationKey{(KEY.platform, KEY.scope)!r}):
+        print("answering", flush=True)
+        await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
 
 
 async def test_reset_forgets_the_conversation(sagemaker, redis_url, redis_prefix):
