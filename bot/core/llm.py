@@ -106,7 +106,7 @@ async def _client(settings: Settings) -> Any:
         retries={"total_max_attempts": 1, "mode": "standard"},
         tcp_keepalive=True,
         # Fixed, so built once: by default botocore rebuilds the User-Agent twice per request,
-        # sanitizing it a character at a time, a fifth of its CPU per call (BENCHMARKS.md, fix 14).
+        # sanitizing it a character at a time, a fifth of its CPU per call (BENCHMARKS.md, fix 15).
         user_agent=_USER_AGENT,
     )
     creator = get_session().create_client(
