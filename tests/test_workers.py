@@ -15,7 +15,11 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.adapters.slack import EVENTS_PATH
+import pytest
+
+from bot.adapters.slack import EVENTS_PATH, SOCKET_MODE_CONNECTIONS, slack_mode
+from bot.config import Settings
+from bot.core.errors import ConfigError
 from tests.discord_support import discord_env
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.redis_server import free_port
@@ -219,3 +223,10 @@ async def test_workers_without_redis_are_refused_naming_redis_url(
     assert process.returncode == 2
     assert "WORKERS > 1 needs REDIS_URL" in stderr.decode()
     assert fake.socket_connects == 0
+
+
+def test_more_workers_than_slack_allows_socket_connections_is_a_configuration_error() -> None:
+    socket_mode = {"slack_bot_token": "xoxb-1-token", "slack_app_token": "xapp-1-token"}
+    assert slack_mode(Settings(_env_file=None, workers=SOCKET_MODE_CONNECTIONS, **socket_mode)) == "socket"
+    with pytest.raises(ConfigError, match=f"WORKERS={SOCKET_MODE_CONNECTIONS + 1}"):
+        slack_mode(Settings(_env_file=None, workers=SOCKET_MODE_CONNECTIONS + 1, **socket_mode))

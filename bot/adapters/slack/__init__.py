@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["socket", "http"]
 EVENTS_PATH = "/slack/events"
+SOCKET_MODE_CONNECTIONS = 10  # per app, at once; Slack refuses more ("too_many_websockets")
 _AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "not_allowed_token_type"})
 
 
@@ -84,6 +85,11 @@ def slack_mode(settings: Settings) -> Mode:
         raise ConfigError("Set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode).")
     if mode == "socket" and not settings.slack_app_token:
         raise ConfigError("Socket Mode needs SLACK_APP_TOKEN: an app-level token (xapp-…) with connections:write.")
+    if mode == "socket" and settings.workers > SOCKET_MODE_CONNECTIONS:
+        raise ConfigError(
+            f"WORKERS={settings.workers}: Slack allows an app {SOCKET_MODE_CONNECTIONS} Socket Mode connections, "
+            "one per worker. Use fewer workers, or HTTP mode (SLACK_SIGNING_SECRET)."
+        )
     if mode == "http" and not settings.slack_signing_secret:
         raise ConfigError("HTTP mode needs SLACK_SIGNING_SECRET (Basic Information → App Credentials).")
     return mode
