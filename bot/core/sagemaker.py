@@ -35,6 +35,8 @@ async def payload_reads(stream: Any) -> AsyncIterator[bytes]:
     further behind. Every other event goes through the stream's own parser, so an endpoint error
     raises the same EventStreamError as before."""
     decoder = EventStreamBuffer()
+    # aiobotocore exposes neither the raw response nor the per-event parser publicly; the
+    # streaming tests (tests/test_core_llm.py, tests/reliability) fail if either moves.
     content = stream._raw_stream.content
     while data := await content.readany():
         decoder.add_data(data)
