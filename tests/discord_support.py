@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.adapters.discord.client import DiscordBot
 from bot.core.engine import ChatEngine
-from bot.core.messages import text
+from bot.frontend.texts import text
 from tests.fakes.discord import LOADING, JSON, FakeDiscord, running_fake_discord
 from tests.fakes.sagemaker import FakeSageMaker
 from tests.support import cli_env, make_engine

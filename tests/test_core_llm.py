@@ -11,7 +11,7 @@ import pytest
 
 from bot.core.conversation import ConversationKey
 from bot.core.errors import BotError, LLMModelError, LLMTimeout, MessageTooLong
-from bot.core.messages import user_message
+from bot.frontend.texts import user_message
 from tests.fakes.sagemaker import Reply
 from tests.support import make_engine, wait_until
 

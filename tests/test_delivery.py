@@ -1,4 +1,4 @@
-"""bot.core.delivery against an in-memory surface: splitting, throttled streaming, progress."""
+"""bot.frontend.delivery against an in-memory surface: splitting, throttled streaming, progress."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core import messages
-from bot.core.delivery import (
+from bot.frontend import texts as messages
+from bot.frontend.delivery import (
     ProgressMessage,
     StreamLimits,
     post_long,

@@ -10,7 +10,7 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 
 from bot.core.conversation import ConversationKey
-from bot.core.messages import text, user_message
+from bot.frontend.texts import text, user_message
 from tests.discord_support import Harness, discord_bot
 from tests.fakes.discord import DIRECT_MESSAGES, EPHEMERAL, GUILD_MESSAGES, MESSAGE_CONTENT
 from tests.fakes.sagemaker import FakeSageMaker, Reply

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.core.messages import text
+from bot.frontend.texts import text
 from tests.discord_support import discord_bot
 from tests.fakes.discord import MESSAGE_LIMIT
 from tests.fakes.sagemaker import FakeSageMaker, Reply

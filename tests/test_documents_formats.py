@@ -21,7 +21,7 @@ from bot.core.errors import (
     TooManyPages,
     UnsupportedDocument,
 )
-from bot.core.messages import user_message
+from bot.frontend.texts import user_message
 from tests import docmaker
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(200)

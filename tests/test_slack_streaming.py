@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator
 
 from bot.adapters.slack.surface import NativeStream, Place
-from bot.core.delivery import utf8_len
+from bot.frontend.delivery import utf8_len
 from tests.fakes.sagemaker import FakeSageMaker, Reply
 from tests.fakes.slack import ApiCall, FakeSlack, fake_slack  # noqa: F401  (fixture)
 from tests.slack_support import SlackBot, assert_throttled, message_calls, slack_bot, squashed

@@ -15,8 +15,8 @@ from typing import TextIO
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
 from bot.core.errors import BotError, DocumentTooLarge, FileUnreadable
-from bot.core.messages import text as say
-from bot.core.messages import user_message
+from bot.frontend.texts import text as say
+from bot.frontend.texts import user_message
 
 HELP = {
     "ko": "명령: /reset 대화 초기화, /file 경로 문서 첨부, /exit 종료, /help 도움말",

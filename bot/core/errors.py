@@ -1,5 +1,5 @@
 """Typed failures that reach users. Each carries a message code; adapters render it with
-`bot.core.messages.user_message`, so a user never sees a traceback or an internal detail."""
+`bot.frontend.texts.user_message`, so a user never sees a traceback or an internal detail."""
 
 from __future__ import annotations
 

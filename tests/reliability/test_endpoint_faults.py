@@ -12,7 +12,7 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
-from bot.core.messages import text
+from bot.frontend.texts import text
 from tests.fakes.sagemaker import FakeSageMaker, Reply
 from tests.fakes.slack import FakeSlack
 from tests.reliability.helpers import slack_thread, stored_history

@@ -14,7 +14,7 @@ import asyncio
 import json
 import signal
 
-from bot.core.messages import text
+from bot.frontend.texts import text
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.sagemaker import FakeSageMaker, Reply
 from tests.fakes.slack import FakeSlack

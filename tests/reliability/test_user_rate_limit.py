@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from bot.core.conversation import ConversationKey
 from bot.core.errors import RateLimited
-from bot.core.messages import text, user_message
+from bot.frontend.texts import text, user_message
 from tests.fakes.sagemaker import FakeSageMaker
 from tests.fakes.slack import FakeSlack
 from tests.reliability.helpers import slack_dm, stored_history

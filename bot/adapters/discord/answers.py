@@ -9,10 +9,10 @@ import discord
 
 from bot.adapters.discord.scope import Origin
 from bot.adapters.discord.surface import EDIT_INTERVAL, LIMITS
-from bot.core.delivery import ProgressMessage, Surface, stream_to_surface
+from bot.frontend.delivery import ProgressMessage, Surface, stream_to_surface
 from bot.core.engine import ChatEngine
 from bot.core.errors import FileUnreadable
-from bot.core.messages import text, user_message
+from bot.frontend.texts import text, user_message
 from bot.core.summary import Progress
 
 if TYPE_CHECKING:  # the document package loads the format libraries

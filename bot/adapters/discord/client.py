@@ -16,10 +16,10 @@ from bot.adapters.discord.commands import CommandTree
 from bot.adapters.discord.scope import AllowList, Origin
 from bot.adapters.discord.surface import Replies
 from bot.config import Settings
-from bot.core.delivery import Surface
+from bot.frontend.delivery import Surface
 from bot.core.engine import ChatEngine
-from bot.core.jobs import Jobs
-from bot.core.messages import text
+from bot.frontend.jobs import Jobs
+from bot.frontend.texts import text
 
 _CHAT = (discord.MessageType.default, discord.MessageType.reply)  # not joins, pins, thread notices
 

@@ -10,8 +10,8 @@ from discord import app_commands
 from bot.adapters.discord import answers
 from bot.adapters.discord.scope import Origin
 from bot.adapters.discord.surface import FollowUps
-from bot.core.delivery import Surface
-from bot.core.messages import text
+from bot.frontend.delivery import Surface
+from bot.frontend.texts import text
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -1,4 +1,4 @@
-"""Where answers appear on Discord, as `bot.core.delivery.Surface`s, and the limits they keep."""
+"""Where answers appear on Discord, as `bot.frontend.delivery.Surface`s, and the limits they keep."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import cast
 
 import discord
 
-from bot.core.delivery import StreamLimits
+from bot.frontend.delivery import StreamLimits
 
 MESSAGE_CHARS = 2000
 # Discord allows about 5 edits per 5 s per channel, and an answer edits one message at a time.

@@ -17,8 +17,8 @@ from bot.adapters.slack.threads import ThreadMarks
 from bot.config import Settings
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
-from bot.core.jobs import Jobs
-from bot.core.messages import text
+from bot.frontend.jobs import Jobs
+from bot.frontend.texts import text
 
 log = logging.getLogger(__name__)
 

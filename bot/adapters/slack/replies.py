@@ -16,11 +16,11 @@ from bot.adapters.slack.events import Incoming
 from bot.adapters.slack.files import check_size, download, file_name
 from bot.adapters.slack.mrkdwn import to_mrkdwn
 from bot.adapters.slack.surface import MESSAGE_LIMITS, MessageSurface, Place, Streaming
-from bot.core.delivery import ProgressMessage
+from bot.frontend.delivery import ProgressMessage
 from bot.core.engine import ChatEngine
-from bot.core.jobs import log_outcome
+from bot.frontend.jobs import log_outcome
 from bot.core.errors import BotError
-from bot.core.messages import Language, text, user_message
+from bot.frontend.texts import Language, text, user_message
 
 log = logging.getLogger(__name__)
 

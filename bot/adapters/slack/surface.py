@@ -12,8 +12,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.mrkdwn import open_fence, to_mrkdwn
-from bot.core.delivery import StreamLimits, stream_to_surface, utf8_len
-from bot.core.messages import Language, text, user_message
+from bot.frontend.delivery import StreamLimits, stream_to_surface, utf8_len
+from bot.frontend.texts import Language, text, user_message
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Place:
 
 
 class MessageSurface:
-    """`bot.core.delivery.Surface` on plain Slack messages."""
+    """`bot.frontend.delivery.Surface` on plain Slack messages."""
 
     def __init__(self, client: AsyncWebClient, place: Place) -> None:
         self.client = client

@@ -9,6 +9,7 @@ sharing the Redis: each turn takes a ticket in a per-conversation queue and wait
 the head. Every waiting or running turn keeps a short lease alive, so a crashed process's tickets
 are skipped instead of blocking the conversation forever."""
 
+
 from __future__ import annotations
 
 import asyncio
@@ -16,153 +17,23 @@ import json
 import logging
 import time
 import uuid
-from collections import defaultdict
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import asdict, dataclass, field
-from typing import AsyncIterator, Protocol
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import AsyncIterator
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.core.conversation import ConversationKey
+from bot.core.memory.local import LocalMemory
+from bot.core.memory.model import Context, Exchange, StoredDocument, TurnHandle, keep_within
 
 log = logging.getLogger(__name__)
 
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
-@dataclass(frozen=True, slots=True)
-class Exchange:
-    user: str
-    assistant: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredDocument:
-    filename: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What a conversation holds for its next answer."""
-
-    history: list[Exchange]
-    documents: list[StoredDocument]
-
-
-@dataclass(slots=True)
-class TurnHandle:
-    """The turn being answered, with what the conversation held when it started. The exchange
-    given to `remember` joins the history only if the turn then ends without an error, in the
-    same step that lets the next turn start."""
-
-    context: Context = field(default_factory=lambda: Context([], []))
-    exchange: Exchange | None = None
-
-    def remember(self, exchange: Exchange) -> None:
-        self.exchange = exchange
-
-
-def keep_within(documents: list[StoredDocument], max_chars: int) -> list[StoredDocument]:
-    """The newest documents whose text fits `max_chars` together; the newest is cut to fit."""
-    kept: list[StoredDocument] = []
-    room = max_chars
-    for document in reversed(documents):
-        if room <= 0:
-            break
-        kept.insert(0, StoredDocument(document.filename, document.text[:room]))
-        room -= len(document.text)
-    return kept
-
-
-class Memory(Protocol):
-    async def context(self, key: ConversationKey) -> Context: ...
-
-    # The handle's `context` is read once the turn is the conversation's to answer.
-    def turn(self, key: ConversationKey) -> AbstractAsyncContextManager[TurnHandle]: ...
-
-    async def clear(self, key: ConversationKey) -> None: ...
-
-    async def save_document(self, key: ConversationKey, document: StoredDocument) -> None: ...
-
-    async def claim(self, name: str, ttl_seconds: int) -> bool: ...
-
-    async def hit(self, name: str, window_seconds: int) -> int: ...
-
-    async def mark(self, name: str, ttl_seconds: int) -> None: ...
-
-    async def is_marked(self, name: str) -> bool: ...
-
-    async def ping(self) -> bool: ...
-
-    async def aclose(self) -> None: ...
-
-
-class LocalMemory:
-    """Same contract in one process, for running without Redis."""
-
-    def __init__(self, window: int, max_document_chars: int = 2_000_000) -> None:
-        self.window = window
-        self.max_document_chars = max_document_chars
-        self._histories: dict[str, list[Exchange]] = defaultdict(list)
-        self._documents: dict[str, list[StoredDocument]] = {}
-        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._claims: dict[str, float] = {}
-        self._hits: dict[str, tuple[int, int]] = {}
-
-    async def context(self, key: ConversationKey) -> Context:
-        return Context(list(self._histories.get(key.id, ())), list(self._documents.get(key.id, ())))
-
-    async def clear(self, key: ConversationKey) -> None:
-        self._histories.pop(key.id, None)
-        self._documents.pop(key.id, None)
-
-    async def save_document(self, key: ConversationKey, document: StoredDocument) -> None:
-        existing = self._documents.get(key.id, [])
-        self._documents[key.id] = keep_within([*existing, document], self.max_document_chars)
-
-    @asynccontextmanager
-    async def turn(self, key: ConversationKey) -> AsyncIterator[TurnHandle]:
-        # asyncio.Lock wakes waiters first-in first-out, which is the ordering we promise.
-        async with self._locks[key.id]:
-            turn = TurnHandle(await self.context(key))
-            yield turn
-            # Not reached when the turn raised: a failed answer is not remembered.
-            if turn.exchange is not None and self.window:
-                items = self._histories[key.id]
-                items.append(turn.exchange)
-                del items[: -self.window]
-
-    async def claim(self, name: str, ttl_seconds: int) -> bool:
-        now = time.monotonic()
-        if self._claims.get(name, 0) > now:
-            return False
-        self._claims[name] = now + ttl_seconds
-        return True
-
-    async def mark(self, name: str, ttl_seconds: int) -> None:
-        self._claims[name] = time.monotonic() + ttl_seconds
-
-    async def is_marked(self, name: str) -> bool:
-        return self._claims.get(name, 0) > time.monotonic()
-
-    async def hit(self, name: str, window_seconds: int) -> int:
-        window = int(time.time() // window_seconds)
-        seen_window, count = self._hits.get(name, (window, 0))
-        count = count + 1 if seen_window == window else 1
-        self._hits[name] = (window, count)
-        return count
-
-    async def ping(self) -> bool:
-        return True
-
-    async def aclose(self) -> None:
-        return None
-
-
-# Whether `ticket` is at the head of `queue`, dropping the tickets of dead turns (no lease) there.
 _HEAD_CHECK = """
 local function at_head(queue, ticket, lease_prefix)
   while true do

@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.core import messages
-from bot.core.messages import Language
+from bot.frontend import texts as messages
+from bot.frontend.texts import Language
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The LLM backend: Llama 3 on a SageMaker endpoint, through langchain-aws.
 
-Calls go through LangChain's async API on the event loop (bot.core.sagemaker: the langchain-aws
+Calls go through LangChain's async API on the event loop (bot.core.llm.sagemaker: the langchain-aws
 classes over an aiobotocore client), so an answer being streamed costs a socket, not a thread.
 The client's connection pool is sized from `LLM_MAX_CONCURRENCY`, and an async semaphore is the
 one place that limit is enforced: left to defaults, botocore opens at most 10 connections and
@@ -38,9 +38,9 @@ from bot.core.errors import (
     LLMStreamCut,
     LLMTimeout,
 )
-from bot.core.payloads import STOP_SEQUENCES, GenerateHandler, MessagesHandler
+from bot.core.llm.payloads import STOP_SEQUENCES, GenerateHandler, MessagesHandler
 from bot.core.prompt import Turn, llama3_prompt, neutralize
-from bot.core.sagemaker import AsyncChatSagemakerEndpoint, AsyncSagemakerEndpoint
+from bot.core.llm.sagemaker import AsyncChatSagemakerEndpoint, AsyncSagemakerEndpoint
 
 log = logging.getLogger(__name__)
 
