@@ -53,7 +53,7 @@ async def _summarize(job: dict[str, Any]) -> dict[str, Any]:
     from bot.core.documents import extract_document
     from bot.core.engine import ChatEngine
     from bot.core.summary import Summarizer
-    from tests.docmaker import korean_pdf
+    from fakes.documents import korean_pdf
 
     profile = Profile(**job["profile"])
     data = korean_pdf(job["pages"])

@@ -2,7 +2,7 @@
 
     python -m bench.endpoint --ttft 0.5 --tps 20 --tokens 31   # prints "READY <url>" (a free port), then serves
 
-It is tests/fakes/sagemaker.FakeSageMaker, run in a separate process so that its event loop and
+It is fakes/sagemaker.FakeSageMaker, run in a separate process so that its event loop and
 its share of the GIL are not charged to the bot being measured. The parent steers it with JSON
 lines on stdin (`{"cmd": "profile", ...}`, `{"cmd": "stats"}`) and reads one JSON line back for
 each; closing stdin stops it.
@@ -63,7 +63,7 @@ class Profile:
 
 
 def _reply(profile: Profile) -> Any:
-    from tests.fakes.sagemaker import Reply
+    from fakes.sagemaker import Reply
 
     tokens = profile.token_list()
     return Reply(
@@ -80,7 +80,7 @@ def _reply(profile: Profile) -> Any:
 
 def _serve(profile: Profile) -> None:
     """Serve on 127.0.0.1:<free port> until stdin closes."""
-    from tests.fakes.sagemaker import FakeSageMaker
+    from fakes.sagemaker import FakeSageMaker
 
     class TimedFake(FakeSageMaker):
         """Records how long each answer really took here, so lateness of this process (it is
@@ -178,7 +178,7 @@ def _serve(profile: Profile) -> None:
 
 @functools.lru_cache(maxsize=4096)
 def _encoded(event: bytes) -> bytes:
-    from tests.fakes.sagemaker import payload_part
+    from fakes.sagemaker import payload_part
 
     return payload_part(event)
 

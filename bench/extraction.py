@@ -3,7 +3,7 @@
     python -m bench.extraction            # full run, results in bench/results/extraction.json
     python -m bench.extraction --quick    # seconds, for CI: checks that it runs, not how fast
 
-Pages/s for a 300-page Korean text PDF (built by tests/docmaker.py) and for the corpus PDFs;
+Pages/s for a 300-page Korean text PDF (built by fakes/documents.py) and for the corpus PDFs;
 MB/s (of input file) for the corpus HWP, HWPX, DOCX, PPTX, XLSX and text files. The worker process's
 start-up and per-document round trip are measured apart, since they are not single-core work."""
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from bot.core.documents import ExtractionLimits, extract_sync
 from bot.core.documents.sniff import sniff
 from bot.core.documents.worker import WorkerPool
-from tests.docmaker import korean_pdf, sample_hwpx
+from fakes.documents import korean_pdf, sample_hwpx
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"

@@ -200,7 +200,7 @@ def threads(pid: int | str = "self") -> int:
 def redis_for_bench() -> Iterator[str]:
     """`REDIS_URL` when it is set and answers; otherwise a private redis-server for this run (so
     INFO commandstats counts only the benchmark's own commands)."""
-    from tests.fakes.redis_server import RedisServer, ping
+    from fakes.redis_server import RedisServer, ping
 
     url = os.environ.get("REDIS_URL")
     if url and ping(url):

@@ -5,7 +5,7 @@ Web API calls to a local fake Slack.
 
 Three processes, so that none is measured as another's overhead: the bot (`--child`: the real
 `bot.adapters.slack.running` app with its engine), the endpoint (bench.endpoint), and this one,
-which plays Slack (tests/fakes/slack.FakeSlack) and the users. Every conversation is a channel
+which plays Slack (fakes/slack.FakeSlack) and the users. Every conversation is a channel
 thread: a mention starts it, later questions mention the bot in the thread. Times are
 CLOCK_MONOTONIC, shared by the three processes. Reported per answer: event to placeholder (the
 first message call in the thread), the endpoint's first token to the first text shown, event to
@@ -138,7 +138,7 @@ class BotProcess:
 # ------------------------------------------------------------------ Slack and its users
 
 def _indexed_fake() -> Any:
-    from tests.fakes.slack import FakeSlack
+    from fakes.slack import FakeSlack
 
     class IndexedSlack(FakeSlack):
         """FakeSlack with the calls also kept per channel and a wake-up per channel, so a

@@ -10,8 +10,8 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
-from tests.fakes.redis_server import RedisServer, ping
-from tests.fakes.sagemaker import FakeSageMaker, run_in_thread
+from fakes.redis_server import RedisServer, ping
+from fakes.sagemaker import FakeSageMaker, run_in_thread
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,8 @@ from typing import Any
 from bot.adapters.discord.client import DiscordBot
 from bot.core.engine import ChatEngine
 from bot.frontend.texts import text
-from tests.fakes.discord import LOADING, JSON, FakeDiscord, running_fake_discord
-from tests.fakes.sagemaker import FakeSageMaker
+from fakes.discord import LOADING, JSON, FakeDiscord, running_fake_discord
+from fakes.sagemaker import FakeSageMaker
 from tests.support import cli_env, make_engine
 
 CURSOR = "▌"

@@ -11,8 +11,8 @@ from typing import Any
 
 from bot.adapters.slack import EVENTS_PATH, Running, running
 from bot.core.engine import ChatEngine
-from tests.fakes.sagemaker import FakeSageMaker
-from tests.fakes.slack import ApiCall, FakeSlack
+from fakes.sagemaker import FakeSageMaker
+from fakes.slack import ApiCall, FakeSlack
 from tests.support import cli_env, make_settings
 
 

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from bot.config import Settings
 from bot.core.engine import ChatEngine
-from tests.fakes.sagemaker import FakeSageMaker
+from fakes.sagemaker import FakeSageMaker
 
 ENDPOINT = "llama3-test"
 

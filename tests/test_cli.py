@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.redis_server import free_port
-from tests.fakes.sagemaker import Reply
+from fakes.redis_server import free_port
+from fakes.sagemaker import Reply
 from tests.support import ENDPOINT, cli_env, run_bot
 
 

@@ -12,7 +12,7 @@ import pytest
 from bot.core.conversation import ConversationKey
 from bot.core.errors import BotError, LLMModelError, LLMTimeout, MessageTooLong
 from bot.frontend.texts import user_message
-from tests.fakes.sagemaker import Reply
+from fakes.sagemaker import Reply
 from tests.support import make_engine, wait_until
 
 KEY = ConversationKey("discord", ("G1", "C1", "U1"))

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 
 from bot.core.conversation import ConversationKey
 from bot.core.memory import Exchange, RedisMemory
-from tests.fakes.sagemaker import Reply
+from fakes.sagemaker import Reply
 from tests.support import make_engine, prompts, wait_until
 
 KEY = ConversationKey("slack", ("T123", "C456", "1700000000.0001"))

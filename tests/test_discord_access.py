@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.adapters.discord.scope import AllowList, Origin
 from bot.frontend.texts import text
 from tests.discord_support import discord_bot, open_thread
-from tests.fakes.discord import EPHEMERAL
-from tests.fakes.sagemaker import FakeSageMaker, Reply
+from fakes.discord import EPHEMERAL
+from fakes.sagemaker import FakeSageMaker, Reply
 
 REFUSAL = text("not_allowed", "ko")
 

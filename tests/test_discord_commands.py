@@ -12,8 +12,8 @@ import redis.asyncio as aioredis
 from bot.core.conversation import ConversationKey
 from bot.frontend.texts import text, user_message
 from tests.discord_support import Harness, discord_bot
-from tests.fakes.discord import DIRECT_MESSAGES, EPHEMERAL, GUILD_MESSAGES, MESSAGE_CONTENT
-from tests.fakes.sagemaker import FakeSageMaker, Reply
+from fakes.discord import DIRECT_MESSAGES, EPHEMERAL, GUILD_MESSAGES, MESSAGE_CONTENT
+from fakes.sagemaker import FakeSageMaker, Reply
 from tests.support import prompts
 
 GUILDS = 1 << 0

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 
 from tests.discord_support import Harness, discord_bot, open_thread
-from tests.fakes.sagemaker import FakeSageMaker, Reply
+from fakes.sagemaker import FakeSageMaker, Reply
 from tests.support import prompts
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from bot.adapters.discord import serve
 from bot.core.errors import ConfigError
-from tests.fakes.discord import FakeDiscord
-from tests.fakes.sagemaker import FakeSageMaker, Reply
+from fakes.discord import FakeDiscord
+from fakes.sagemaker import FakeSageMaker, Reply
 from tests.support import cli_env, make_engine, start_bot
 
 

@@ -7,8 +7,8 @@ import re
 
 from bot.frontend.texts import text
 from tests.discord_support import discord_bot
-from tests.fakes.discord import MESSAGE_LIMIT
-from tests.fakes.sagemaker import FakeSageMaker, Reply
+from fakes.discord import MESSAGE_LIMIT
+from fakes.sagemaker import FakeSageMaker, Reply
 
 SENTENCES = [
     "한국어 처리는 띄어쓰기와 조사 때문에 영어와 다른 방법이 필요합니다.",

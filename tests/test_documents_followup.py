@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.core.conversation import ConversationKey
-from tests.fakes.sagemaker import Reply
+from fakes.sagemaker import Reply
 from tests.support import CORPUS, cli_env, make_engine, prompts, run_bot
 
 KEY = ConversationKey("slack", ("T1", "C1", "1700000000.0001"))

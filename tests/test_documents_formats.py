@@ -1,4 +1,4 @@
-"""Each format family on documents built in memory (tests/docmaker.py), format sniffing by
+"""Each format family on documents built in memory (fakes/documents.py), format sniffing by
 content, the limits, and the markup conventions other code relies on."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bot.core.errors import (
     UnsupportedDocument,
 )
 from bot.frontend.texts import user_message
-from tests import docmaker
+from fakes import documents
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(200)
 
@@ -32,32 +32,32 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" +
 
 def test_long_korean_pdf_is_read_page_by_page() -> None:
     pages = 120
-    document = extract_sync(docmaker.korean_pdf(pages, lines_per_page=10), "보고서.pdf")
+    document = extract_sync(documents.korean_pdf(pages, lines_per_page=10), "보고서.pdf")
     assert (document.format, document.pages) == ("pdf", pages)
     markers = re.findall(r"^\[p\. (\d+)\]$", document.text, flags=re.MULTILINE)
     assert markers == [str(n) for n in range(1, pages + 1)]
     page_57 = document.text.split("[p. 57]\n")[1].split("\n\n")[0]
-    assert page_57.splitlines() == docmaker.korean_lines(pages * 10)[560:570]
+    assert page_57.splitlines() == documents.korean_lines(pages * 10)[560:570]
 
 
 def test_pdf_over_the_page_limit_is_refused() -> None:
     with pytest.raises(TooManyPages) as caught:
-        extract_sync(docmaker.korean_pdf(12, lines_per_page=1), "a.pdf", ExtractionLimits(max_pages=10))
+        extract_sync(documents.korean_pdf(12, lines_per_page=1), "a.pdf", ExtractionLimits(max_pages=10))
     assert caught.value.params == {"limit": 10}
     assert "10쪽" in user_message(caught.value)
 
 
 def test_pdf_without_text_needs_ocr() -> None:
     with pytest.raises(NoTextLayer):
-        extract_sync(docmaker.blank_pdf(3), "scan.pdf")
+        extract_sync(documents.blank_pdf(3), "scan.pdf")
 
 
 # --- HWP / HWPX ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("flags", [docmaker.HWP_COMPRESSED, 0], ids=["compressed", "stored"])
+@pytest.mark.parametrize("flags", [documents.HWP_COMPRESSED, 0], ids=["compressed", "stored"])
 def test_hwp_paragraphs_tables_and_sections(flags: int) -> None:
-    document = extract_sync(docmaker.sample_hwp(flags), "보고서.hwp")
+    document = extract_sync(documents.sample_hwp(flags), "보고서.hwp")
     assert (document.format, document.pages) == ("hwp", 2)
     assert document.text.splitlines() == [
         "보고서 제목\t탭 뒤", "", "성명 | 소속", "홍길동 | 기획팀", "표 다음 문단입니다.", "", "두 번째 구역",
@@ -66,26 +66,26 @@ def test_hwp_paragraphs_tables_and_sections(flags: int) -> None:
 
 @pytest.mark.parametrize(
     ("flags", "error"),
-    [(docmaker.HWP_PASSWORD, EncryptedDocument), (docmaker.HWP_DISTRIBUTION, DistributionDocument)],
+    [(documents.HWP_PASSWORD, EncryptedDocument), (documents.HWP_DISTRIBUTION, DistributionDocument)],
 )
 def test_locked_hwp_is_refused(flags: int, error: type[Exception]) -> None:
     with pytest.raises(error):
-        extract_sync(docmaker.sample_hwp(docmaker.HWP_COMPRESSED | flags), "locked.hwp")
+        extract_sync(documents.sample_hwp(documents.HWP_COMPRESSED | flags), "locked.hwp")
 
 
 def test_hwp_section_count_is_limited() -> None:
     with pytest.raises(TooManyPages):
-        extract_sync(docmaker.sample_hwp(), "a.hwp", ExtractionLimits(max_pages=1))
+        extract_sync(documents.sample_hwp(), "a.hwp", ExtractionLimits(max_pages=1))
 
 
 def test_other_ole_files_are_unsupported() -> None:
-    old_word = docmaker.ole_file([("Root Entry", None, None), ("WordDocument", b"\0" * 100, None)])
+    old_word = documents.ole_file([("Root Entry", None, None), ("WordDocument", b"\0" * 100, None)])
     with pytest.raises(UnsupportedDocument):
         extract_sync(old_word, "old.doc")
 
 
 def test_hwpx_text_tabs_tables_and_sections() -> None:
-    document = extract_sync(docmaker.sample_hwpx(), "문서.hwpx")
+    document = extract_sync(documents.sample_hwpx(), "문서.hwpx")
     assert (document.format, document.pages) == ("hwpx", 2)
     assert document.text.splitlines() == [
         "한글 문서의 첫 문단\t탭 뒤의 글", "", "항목 | 금액", "인건비 | 3,000만원", "", "두 번째 구역의 문단",
@@ -93,16 +93,16 @@ def test_hwpx_text_tabs_tables_and_sections() -> None:
 
 
 def test_hwpx_recognised_by_mimetype_alone() -> None:
-    section = docmaker.hwpx_section(docmaker.hwpx_paragraph("본문"))
-    package = docmaker.replace_member(
-        docmaker.hwpx_bytes([]), "Contents/section1.xml", section.encode()
+    section = documents.hwpx_section(documents.hwpx_paragraph("본문"))
+    package = documents.replace_member(
+        documents.hwpx_bytes([]), "Contents/section1.xml", section.encode()
     )
     assert extract_sync(package, "x.zip").format == "hwpx"
 
 
 def test_encrypted_hwpx_is_refused() -> None:
     manifest = b'<manifest><file-entry><encryption-data algorithm="AES"/></file-entry></manifest>'
-    package = docmaker.hwpx_bytes(["garbage"], extra={"META-INF/manifest.xml": manifest})
+    package = documents.hwpx_bytes(["garbage"], extra={"META-INF/manifest.xml": manifest})
     with pytest.raises(EncryptedDocument):
         extract_sync(package, "locked.hwpx")
 
@@ -111,7 +111,7 @@ def test_encrypted_hwpx_is_refused() -> None:
 
 
 def test_docx_body_order_headings_and_tables() -> None:
-    document = extract_sync(docmaker.docx_bytes(), "계획.docx")
+    document = extract_sync(documents.docx_bytes(), "계획.docx")
     assert document.format == "docx"
     assert document.text.splitlines() == [
         "# 사업 계획서",
@@ -125,7 +125,7 @@ def test_docx_body_order_headings_and_tables() -> None:
 
 
 def test_pptx_slides_groups_tables_and_notes() -> None:
-    document = extract_sync(docmaker.pptx_bytes(), "발표.pptx")
+    document = extract_sync(documents.pptx_bytes(), "발표.pptx")
     assert (document.format, document.pages) == ("pptx", 2)
     assert document.text.split("\n\n") == [
         "[슬라이드 1]\n분기 실적 발표\n그룹 안의 글상자\n그룹 속 그룹의 글\n지역 | 매출\n서울 | 120억\n"
@@ -135,7 +135,7 @@ def test_pptx_slides_groups_tables_and_notes() -> None:
 
 
 def test_xlsx_sheets_rows_and_values() -> None:
-    document = extract_sync(docmaker.xlsx_bytes(), "매출.xlsx")
+    document = extract_sync(documents.xlsx_bytes(), "매출.xlsx")
     assert (document.format, document.pages) == ("xlsx", 2)
     assert document.text.split("\n\n") == [
         "[시트: 매출]\n지역 | 금액 | 날짜\n지점1 | 1000 | 2026-11-01\n지점2 | 1001 | 2026-11-02\n"
@@ -146,14 +146,14 @@ def test_xlsx_sheets_rows_and_values() -> None:
 
 def test_xlsx_long_sheets_are_cut(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(excel, "MAX_ROWS_PER_SHEET", 5)
-    text = extract_sync(docmaker.xlsx_bytes(rows=20), "big.xlsx").text
+    text = extract_sync(documents.xlsx_bytes(rows=20), "big.xlsx").text
     sheet = text.split("\n\n")[0].splitlines()
     assert len(sheet) == 1 + 5 + 1 and "생략" in sheet[-1]
 
 
 @pytest.mark.parametrize(
     ("data", "name"),
-    [(docmaker.empty_docx(), "empty.docx"), (docmaker.pptx_bytes(empty=True), "empty.pptx"),
+    [(documents.empty_docx(), "empty.docx"), (documents.pptx_bytes(empty=True), "empty.pptx"),
      (b" \n\t\n", "blank.txt")],
 )
 def test_documents_without_content_are_empty(data: bytes, name: str) -> None:
@@ -178,7 +178,7 @@ def test_text_encodings(data: bytes) -> None:
 
 
 def test_cp949_notepad_file() -> None:
-    assert "가나다라마바사" in extract_sync(docmaker.cp949_text(), "memo.txt").text
+    assert "가나다라마바사" in extract_sync(documents.cp949_text(), "memo.txt").text
 
 
 def test_html_shows_only_visible_text() -> None:
@@ -201,8 +201,8 @@ def test_tabs_and_indentation_of_text_files_survive() -> None:
 
 @pytest.mark.parametrize(
     ("data", "name", "kind"),
-    [(docmaker.docx_bytes(), "misnamed.pdf", "docx"), (docmaker.korean_pdf(1, 1), "scan.txt", "pdf"),
-     (docmaker.sample_hwp(), "misnamed.hwpx", "hwp"), (docmaker.xlsx_bytes(), "noextension", "xlsx")],
+    [(documents.docx_bytes(), "misnamed.pdf", "docx"), (documents.korean_pdf(1, 1), "scan.txt", "pdf"),
+     (documents.sample_hwp(), "misnamed.hwpx", "hwp"), (documents.xlsx_bytes(), "noextension", "xlsx")],
 )
 def test_format_comes_from_the_bytes(data: bytes, name: str, kind: str) -> None:
     assert extract_sync(data, name).format == kind
@@ -211,9 +211,9 @@ def test_format_comes_from_the_bytes(data: bytes, name: str, kind: str) -> None:
 @pytest.mark.parametrize(
     ("data", "name", "error"),
     [(JPEG, "photo.pdf", CorruptDocument), (JPEG, "photo.jpg", UnsupportedDocument),
-     (docmaker.replace_member(docmaker.docx_bytes(), "word/document.xml", b"<broken"), "b.docx",
+     (documents.replace_member(documents.docx_bytes(), "word/document.xml", b"<broken"), "b.docx",
       CorruptDocument),
-     (docmaker.hwpx_bytes([]), "empty.hwpx", CorruptDocument)],
+     (documents.hwpx_bytes([]), "empty.hwpx", CorruptDocument)],
     ids=["jpeg-named-pdf", "jpeg", "broken-docx-xml", "hwpx-without-sections"],
 )
 def test_non_documents_get_their_clear_error(data: bytes, name: str, error: type[Exception]) -> None:
@@ -222,7 +222,7 @@ def test_non_documents_get_their_clear_error(data: bytes, name: str, error: type
 
 
 def test_plain_zip_archive_is_unsupported() -> None:
-    archive = docmaker.replace_member(docmaker.hwpx_bytes([]), "mimetype", b"application/zip")
+    archive = documents.replace_member(documents.hwpx_bytes([]), "mimetype", b"application/zip")
     with pytest.raises(UnsupportedDocument):
         extract_sync(archive, "files.zip")
 
@@ -255,7 +255,7 @@ def test_tidy_collapses_spaces_but_keeps_paragraphs() -> None:
 
 
 async def test_worker_extraction_equals_in_process() -> None:
-    data = docmaker.docx_bytes()
+    data = documents.docx_bytes()
     document = await extract_document(data, "계획.docx")
     assert isinstance(document, ExtractedDocument)
     assert document == extract_sync(data, "계획.docx")
@@ -263,7 +263,7 @@ async def test_worker_extraction_equals_in_process() -> None:
 
 async def test_worker_error_keeps_its_parameters() -> None:
     with pytest.raises(TooManyPages) as caught:
-        await extract_document(docmaker.korean_pdf(3, 1), "a.pdf", ExtractionLimits(max_pages=2))
+        await extract_document(documents.korean_pdf(3, 1), "a.pdf", ExtractionLimits(max_pages=2))
     assert caught.value.params == {"limit": 2}
 
 

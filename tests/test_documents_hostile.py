@@ -25,7 +25,7 @@ from bot.core.errors import (
     ExtractionTimeout,
     TooManyPages,
 )
-from tests import docmaker
+from fakes import documents
 
 MIB = 1024 * 1024
 QUICK_SECONDS = 5.0
@@ -51,42 +51,42 @@ def random_bytes(size: int, seed: int) -> bytes:
 
 @pytest.mark.parametrize(
     ("package", "name"),
-    [(docmaker.docx_bytes, "bomb.docx"), (docmaker.xlsx_bytes, "bomb.xlsx"),
-     (docmaker.sample_hwpx, "bomb.hwpx")],
+    [(documents.docx_bytes, "bomb.docx"), (documents.xlsx_bytes, "bomb.xlsx"),
+     (documents.sample_hwpx, "bomb.hwpx")],
 )
 def test_zip_bomb_is_refused_before_inflating(package: Callable[[], bytes], name: str) -> None:
-    bomb = docmaker.add_zeros_member(package(), "media/zeros.bin", 64 * MIB)
+    bomb = documents.add_zeros_member(package(), "media/zeros.bin", 64 * MIB)
     assert len(bomb) < MIB
     with bounded(), pytest.raises(CorruptDocument, match="zip bomb"):
         extract_sync(bomb, name)
 
 
 def test_package_inflating_past_the_budget_is_too_large() -> None:
-    package = docmaker.add_zeros_member(docmaker.xlsx_bytes(), "media/zeros.bin", 3 * MIB)
+    package = documents.add_zeros_member(documents.xlsx_bytes(), "media/zeros.bin", 3 * MIB)
     limits = ExtractionLimits(max_uncompressed_bytes=2 * MIB, max_compression_ratio=10_000)
     with bounded(), pytest.raises(DocumentTooLarge):
         extract_sync(package, "big.xlsx", limits)
 
 
 def test_understated_member_sizes_do_not_inflate_past_them() -> None:
-    package = docmaker.add_zeros_member(docmaker.docx_bytes(), "z.bin", 32 * MIB)
-    lying = docmaker.understate_sizes(package, 64)
+    package = documents.add_zeros_member(documents.docx_bytes(), "z.bin", 32 * MIB)
+    lying = documents.understate_sizes(package, 64)
     with bounded(), pytest.raises(CorruptDocument):
         extract_sync(lying, "lying.docx")
 
 
 @pytest.mark.parametrize(
     ("package", "member", "root"),
-    [(docmaker.docx_bytes, "word/document.xml", "w:document"),
-     (docmaker.pptx_bytes, "ppt/slides/slide1.xml", "p:sld"),
-     (docmaker.xlsx_bytes, "xl/sharedStrings.xml", "sst"),
-     (docmaker.sample_hwpx, "Contents/section0.xml", "hs:sec")],
+    [(documents.docx_bytes, "word/document.xml", "w:document"),
+     (documents.pptx_bytes, "ppt/slides/slide1.xml", "p:sld"),
+     (documents.xlsx_bytes, "xl/sharedStrings.xml", "sst"),
+     (documents.sample_hwpx, "Contents/section0.xml", "hs:sec")],
     ids=["docx", "pptx", "xlsx", "hwpx"],
 )
 def test_billion_laughs_is_corrupt_at_once(
     package: Callable[[], bytes], member: str, root: str
 ) -> None:
-    hostile = docmaker.replace_member(package(), member, docmaker.billion_laughs(root))
+    hostile = documents.replace_member(package(), member, documents.billion_laughs(root))
     with bounded(seconds=2.0), pytest.raises(CorruptDocument):
         extract_sync(hostile, "laughs")
 
@@ -98,7 +98,7 @@ def test_billion_laughs_is_corrupt_at_once(
     ("data", "name"),
     [(b"%PDF-1.7\n" + random_bytes(MIB, seed=1), "random.pdf"),
      (OLE_MAGIC + random_bytes(MIB, seed=2), "random.hwp"),
-     (docmaker.hwp_bytes([random_bytes(64 * 1024, seed=3)], flags=0)[:3000], "truncated.hwp")],
+     (documents.hwp_bytes([random_bytes(64 * 1024, seed=3)], flags=0)[:3000], "truncated.hwp")],
     ids=["pdf-header", "ole-header", "truncated-ole"],
 )
 async def test_garbage_behind_magic_bytes_is_corrupt(data: bytes, name: str) -> None:
@@ -107,7 +107,7 @@ async def test_garbage_behind_magic_bytes_is_corrupt(data: bytes, name: str) -> 
 
 
 def test_hwp_with_garbage_compressed_body_is_corrupt() -> None:
-    garbage = docmaker.ole_file([
+    garbage = documents.ole_file([
         ("Root Entry", None, None),
         ("FileHeader", b"HWP Document File".ljust(36, b"\0") + b"\x01\0\0\0", None),
         ("BodyText", None, None), ("Section0", random_bytes(20_000, seed=4), 2),
@@ -117,13 +117,13 @@ def test_hwp_with_garbage_compressed_body_is_corrupt() -> None:
 
 
 def test_hwp_decompression_bomb_stops_at_the_budget() -> None:
-    bomb = docmaker.hwp_inflating_to(64 * MIB)
+    bomb = documents.hwp_inflating_to(64 * MIB)
     with bounded(memory_mib=100), pytest.raises(DocumentTooLarge):
         extract_sync(bomb, "bomb.hwp", ExtractionLimits(max_uncompressed_bytes=16 * MIB))
 
 
 async def test_five_thousand_page_pdf_is_refused_fast() -> None:
-    huge = docmaker.blank_pdf(5000)
+    huge = documents.blank_pdf(5000)
     with bounded(seconds=2.0), pytest.raises(TooManyPages):
         await extract_document(huge, "huge.pdf")
 
@@ -134,13 +134,13 @@ async def test_five_thousand_page_pdf_is_refused_fast() -> None:
 @pytest.fixture(scope="module")
 def slow_hwp() -> bytes:
     """70 KB that inflate to 64 MiB of zeros, i.e. 16 million empty records: seconds of CPU."""
-    return docmaker.hwp_inflating_to(64 * MIB)
+    return documents.hwp_inflating_to(64 * MIB)
 
 
 async def test_timeout_kills_the_worker_and_the_next_document_works(slow_hwp: bytes) -> None:
     with bounded(seconds=1.5), pytest.raises(ExtractionTimeout):
         await extract_document(slow_hwp, "slow.hwp", ExtractionLimits(timeout_seconds=0.5))
-    document = await extract_document(docmaker.sample_hwp(), "next.hwp")
+    document = await extract_document(documents.sample_hwp(), "next.hwp")
     assert document.format == "hwp"
 
 
@@ -169,11 +169,11 @@ async def test_cancelled_caller_frees_its_worker(slow_hwp: bytes) -> None:
     # Both pool threads must be free again: the cancelled one's worker was killed, not left to
     # grind on for the full minute.
     with bounded():
-        documents = await asyncio.gather(
-            extract_document(docmaker.sample_hwpx(), "a.hwpx"),
-            extract_document(docmaker.sample_hwp(), "b.hwp"),
+        extracted = await asyncio.gather(
+            extract_document(documents.sample_hwpx(), "a.hwpx"),
+            extract_document(documents.sample_hwp(), "b.hwp"),
         )
-    assert [document.format for document in documents] == ["hwpx", "hwp"]
+    assert [document.format for document in extracted] == ["hwpx", "hwp"]
 
 
 async def test_worker_memory_cap_turns_into_too_large() -> None:
@@ -181,8 +181,8 @@ async def test_worker_memory_cap_turns_into_too_large() -> None:
     limits = ExtractionLimits(max_uncompressed_bytes=1024 * MIB)
     try:
         with pytest.raises(DocumentTooLarge):
-            await pool.extract(docmaker.hwp_inflating_to(320 * MIB), "bomb.hwp", limits)
-        assert (await pool.extract(docmaker.sample_hwp(), "ok.hwp", limits)).pages == 2
+            await pool.extract(documents.hwp_inflating_to(320 * MIB), "bomb.hwp", limits)
+        assert (await pool.extract(documents.sample_hwp(), "ok.hwp", limits)).pages == 2
     finally:
         pool.close()
 
@@ -190,13 +190,13 @@ async def test_worker_memory_cap_turns_into_too_large() -> None:
 # --- fuzzing ----------------------------------------------------------------------------------------
 
 SEEDS = {
-    "pdf": docmaker.korean_pdf(2, lines_per_page=3),
-    "hwp": docmaker.sample_hwp(),
-    "hwpx": docmaker.sample_hwpx(),
-    "docx": docmaker.docx_bytes(),
-    "pptx": docmaker.pptx_bytes(),
-    "xlsx": docmaker.xlsx_bytes(),
-    "txt": docmaker.cp949_text(),
+    "pdf": documents.korean_pdf(2, lines_per_page=3),
+    "hwp": documents.sample_hwp(),
+    "hwpx": documents.sample_hwpx(),
+    "docx": documents.docx_bytes(),
+    "pptx": documents.pptx_bytes(),
+    "xlsx": documents.xlsx_bytes(),
+    "txt": documents.cp949_text(),
 }
 mutation = st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255), st.sampled_from("fid"))
 

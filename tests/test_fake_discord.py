@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 from discord import app_commands
 
-from tests.fakes.discord import EPHEMERAL, MESSAGE_CONTENT, FakeDiscord, running_fake_discord
+from fakes.discord import EPHEMERAL, MESSAGE_CONTENT, FakeDiscord, running_fake_discord
 
 
 @dataclass

@@ -11,7 +11,7 @@ import botocore.exceptions
 import pytest
 from botocore.eventstream import EventStreamBuffer, ChecksumMismatch
 
-from tests.fakes.sagemaker import (
+from fakes.sagemaker import (
     FakeSageMaker, Reply, client, encode_event, model_stream_error, payload_part, run_in_thread,
 )
 

@@ -1,4 +1,4 @@
-"""Self-test of tests/fakes/slack.py: the real slack_sdk and slack-bolt against the fake Slack."""
+"""Self-test of fakes/slack.py: the real slack_sdk and slack-bolt against the fake Slack."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 
-from tests.fakes.slack import FakeSlack, fake_slack, serve_web_app  # noqa: F401  (fixture)
+from fakes.slack import FakeSlack, fake_slack, serve_web_app  # noqa: F401  (fixture)
 
 
 def bolt_app(fake: FakeSlack) -> AsyncApp:

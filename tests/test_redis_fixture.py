@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 import redis.asyncio as aioredis
 
-from tests.fakes.redis_server import ping
+from fakes.redis_server import ping
 
 _seen: dict[str, str] = {}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from tests.fakes.sagemaker import FakeSageMaker
-from tests.fakes.slack import FakeSlack, fake_slack  # noqa: F401  (fixture)
+from fakes.sagemaker import FakeSageMaker
+from fakes.slack import FakeSlack, fake_slack  # noqa: F401  (fixture)
 from tests.slack_support import slack_bot
 from tests.support import prompts
 

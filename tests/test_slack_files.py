@@ -7,9 +7,9 @@ import re
 
 from aiohttp import web
 
-from tests.docmaker import pdf_pages
-from tests.fakes.sagemaker import FakeSageMaker, Reply
-from tests.fakes.slack import LOGIN_PAGE, FakeSlack, fake_slack, serve_web_app  # noqa: F401  (fixture)
+from fakes.documents import pdf_pages
+from fakes.sagemaker import FakeSageMaker, Reply
+from fakes.slack import LOGIN_PAGE, FakeSlack, fake_slack, serve_web_app  # noqa: F401  (fixture)
 from tests.slack_support import slack_bot
 from tests.support import prompts
 

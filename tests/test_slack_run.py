@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from tests.fakes.sagemaker import FakeSageMaker, Reply
-from tests.fakes.slack import FakeSlack
+from fakes.sagemaker import FakeSageMaker, Reply
+from fakes.slack import FakeSlack
 from tests.slack_support import socket_mode_env
 from tests.support import start_bot
 

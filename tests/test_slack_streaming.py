@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 from bot.adapters.slack.surface import NativeStream, Place
 from bot.frontend.delivery import utf8_len
-from tests.fakes.sagemaker import FakeSageMaker, Reply
-from tests.fakes.slack import ApiCall, FakeSlack, fake_slack  # noqa: F401  (fixture)
+from fakes.sagemaker import FakeSageMaker, Reply
+from fakes.slack import ApiCall, FakeSlack, fake_slack  # noqa: F401  (fixture)
 from tests.slack_support import SlackBot, assert_throttled, message_calls, slack_bot, squashed
 
 ANSWER = "**서울**은 대한민국의 수도이며, 한강을 따라 발달한 도시입니다. 인구는 약 940만 명입니다."

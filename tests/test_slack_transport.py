@@ -11,8 +11,8 @@ import yaml
 
 from bot.adapters.slack import EVENTS_PATH
 from bot.adapters.slack.app import RESET_COMMAND
-from tests.fakes.sagemaker import FakeSageMaker, Reply
-from tests.fakes.slack import FakeSlack, fake_slack  # noqa: F401  (fixture)
+from fakes.sagemaker import FakeSageMaker, Reply
+from fakes.slack import FakeSlack, fake_slack  # noqa: F401  (fixture)
 from tests.slack_support import slack_bot
 
 

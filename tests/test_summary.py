@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.core.summary import Summarizer
-from tests.fakes.sagemaker import Reply
+from fakes.sagemaker import Reply
 from tests.support import make_engine
 
 

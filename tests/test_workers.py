@@ -21,10 +21,10 @@ from bot.adapters.slack import EVENTS_PATH, SOCKET_MODE_CONNECTIONS, slack_mode
 from bot.config import Settings
 from bot.core.errors import ConfigError
 from tests.discord_support import discord_env
-from tests.fakes.discord import FakeDiscord
-from tests.fakes.redis_server import free_port
-from tests.fakes.sagemaker import FakeSageMaker, Reply
-from tests.fakes.slack import FakeSlack
+from fakes.discord import FakeDiscord
+from fakes.redis_server import free_port
+from fakes.sagemaker import FakeSageMaker, Reply
+from fakes.slack import FakeSlack
 from tests.slack_support import http_mode_env, socket_mode_env
 from tests.support import Logs, running, start_bot
 

@@ -1,3 +1,3 @@
 """The fake Slack as a fixture for every reliability test."""
 
-from tests.fakes.slack import fake_slack  # noqa: F401  (fixture)
+from fakes.slack import fake_slack  # noqa: F401  (fixture)

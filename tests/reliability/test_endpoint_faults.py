@@ -13,8 +13,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.frontend.texts import text
-from tests.fakes.sagemaker import FakeSageMaker, Reply
-from tests.fakes.slack import FakeSlack
+from fakes.sagemaker import FakeSageMaker, Reply
+from fakes.slack import FakeSlack
 from tests.reliability.helpers import slack_thread, stored_history
 from tests.slack_support import slack_bot
 

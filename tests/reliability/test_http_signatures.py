@@ -11,8 +11,8 @@ import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
 from bot.adapters.slack import EVENTS_PATH
-from tests.fakes.sagemaker import FakeSageMaker
-from tests.fakes.slack import FakeSlack
+from fakes.sagemaker import FakeSageMaker
+from fakes.slack import FakeSlack
 from tests.slack_support import slack_bot
 
 REPLAY_WINDOW = 300  # seconds: how old a signed timestamp may be (Slack's rule, enforced by bolt)

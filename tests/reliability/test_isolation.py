@@ -13,7 +13,7 @@ import uuid
 import redis.asyncio as aioredis
 
 from bot.core.conversation import ConversationKey
-from tests.fakes.sagemaker import FakeSageMaker, Reply
+from fakes.sagemaker import FakeSageMaker, Reply
 from tests.reliability.helpers import stored_history
 from tests.support import make_engine, prompts
 

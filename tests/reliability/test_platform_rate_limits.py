@@ -7,7 +7,7 @@ import redis.asyncio as aioredis
 
 from bot.core.conversation import ConversationKey
 from tests.discord_support import discord_bot
-from tests.fakes.sagemaker import FakeSageMaker, Reply
+from fakes.sagemaker import FakeSageMaker, Reply
 from tests.reliability.helpers import stored_history
 
 ANSWER = "경주는 신라의 천년 수도로, 불국사와 석굴암, 첨성대가 있습니다. 봄에는 벚꽃이 아름답습니다."

@@ -10,9 +10,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.core.conversation import ConversationKey
-from tests.fakes.redis_server import RedisServer
-from tests.fakes.sagemaker import FakeSageMaker
-from tests.fakes.slack import FakeSlack
+from fakes.redis_server import RedisServer
+from fakes.sagemaker import FakeSageMaker
+from fakes.slack import FakeSlack
 from tests.reliability.helpers import slack_dm, stored_history
 from tests.slack_support import slack_bot
 from tests.support import make_engine, prompts

@@ -12,8 +12,8 @@ import re
 
 import redis.asyncio as aioredis
 
-from tests.fakes.sagemaker import FakeSageMaker, Reply
-from tests.fakes.slack import FakeSlack
+from fakes.sagemaker import FakeSageMaker, Reply
+from fakes.slack import FakeSlack
 from tests.reliability.helpers import slack_dm, slack_thread, stored_history
 from tests.slack_support import slack_bot
 from tests.support import prompts

@@ -15,9 +15,9 @@ import json
 import signal
 
 from bot.frontend.texts import text
-from tests.fakes.discord import FakeDiscord
-from tests.fakes.sagemaker import FakeSageMaker, Reply
-from tests.fakes.slack import FakeSlack
+from fakes.discord import FakeDiscord
+from fakes.sagemaker import FakeSageMaker, Reply
+from fakes.slack import FakeSlack
 from tests.support import cli_env, start_bot
 
 SECRETS = {

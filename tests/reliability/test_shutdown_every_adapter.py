@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from tests.fakes.discord import FakeDiscord
-from tests.fakes.sagemaker import FakeSageMaker, Reply
-from tests.fakes.slack import FakeSlack
+from fakes.discord import FakeDiscord
+from fakes.sagemaker import FakeSageMaker, Reply
+from fakes.slack import FakeSlack
 from tests.support import cli_env, start_bot
 
 SLOW_ANSWER = "천천히 끝까지 답합니다. " * 4

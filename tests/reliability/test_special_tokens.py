@@ -17,8 +17,8 @@ from bot.core.conversation import ConversationKey
 from bot.core.memory import Exchange
 from bot.core.prompt import llama3_prompt, neutralize, system_prompt, with_passages
 from bot.core.tokens import load_token_counter
-from tests.fakes.sagemaker import FakeSageMaker, Reply
-from tests.fakes.slack import FakeSlack
+from fakes.sagemaker import FakeSageMaker, Reply
+from fakes.slack import FakeSlack
 from tests.slack_support import slack_bot
 from tests.support import make_engine, prompts
 

@@ -11,8 +11,8 @@ import redis.asyncio as aioredis
 from bot.core.conversation import ConversationKey
 from bot.core.errors import RateLimited
 from bot.frontend.texts import text, user_message
-from tests.fakes.sagemaker import FakeSageMaker
-from tests.fakes.slack import FakeSlack
+from fakes.sagemaker import FakeSageMaker
+from fakes.slack import FakeSlack
 from tests.reliability.helpers import slack_dm, stored_history
 from tests.slack_support import slack_bot
 from tests.support import make_engine, prompts
