@@ -1,9 +1,8 @@
 """Every sentence the bot says about itself, in Korean and English, kept in one place so that
-Slack, Discord and the terminal say the same thing."""
+Slack, Discord and the console say the same thing."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from bot.core.errors import BotError
@@ -159,34 +158,18 @@ _MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Texts:
-    """Every sentence the bot says about itself, in one language: chosen once per bot from
-    BOT_LANGUAGE and handed to whatever speaks to users."""
-
-    language: Language
-
-    def __call__(self, code: str, **params: object) -> str:
-        """The message for `code`; unknown codes fall back to the generic one."""
-        entry = _MESSAGES.get(code, _MESSAGES["internal"])
-        template = entry.get(self.language, entry["ko"])
-        try:
-            return template.format(**params)
-        except (KeyError, IndexError):
-            return template
-
-    def for_error(self, error: BaseException) -> str:
-        """What to tell a user about `error`; never the exception's own text."""
-        if isinstance(error, BotError):
-            return self(error.code, **error.params)
-        return self("internal")
-
-    def document_progress(self, done: int, total: int) -> str:
-        """The progress line of a document being read (no steps known yet) or summarized."""
-        if not total:
-            return self("doc_reading")
-        return self("doc_progress", done=done, total=total)
+def text(code: str, lang: Language = "ko", **params: object) -> str:
+    """The message for `code` in `lang`; unknown codes fall back to the generic one."""
+    entry = _MESSAGES.get(code, _MESSAGES["internal"])
+    template = entry.get(lang, entry["ko"])
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template
 
 
-def texts_for(language: str) -> Texts:
-    return Texts("en" if language == "en" else "ko")
+def user_message(error: BaseException, lang: Language = "ko") -> str:
+    """What to tell a user about `error`; never the exception's own text."""
+    if isinstance(error, BotError):
+        return text(error.code, lang, **error.params)
+    return text("internal", lang)
