@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Redis for the session, a fake SageMaker runtime per test."""
+"""Shared fixtures: a real Redis for the session, a fake SageMaker runtime and a fake Slack per
+test; the product's Slack and Discord adapters started against them come from the two plugins."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import redis.asyncio as aioredis
 
 from fakes.redis_server import RedisServer, ping
 from fakes.sagemaker import FakeSageMaker, run_in_thread
+from fakes.slack import FakeSlack
+
+pytest_plugins = ["tests.slack_support", "tests.discord_support"]
 
 
 @pytest.fixture(autouse=True)
@@ -96,4 +100,13 @@ async def sagemaker() -> AsyncIterator[FakeSageMaker]:
 def sagemaker_thread() -> Iterator[FakeSageMaker]:
     """A FakeSageMaker on its own loop in a background thread (sync tests, subprocesses)."""
     with run_in_thread() as fake:
+        yield fake
+
+
+# ------------------------------------------------------------------ Slack
+
+@pytest_asyncio.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    """A started FakeSlack, closed after the test."""
+    async with FakeSlack() as fake:
         yield fake

@@ -1,13 +1,16 @@
 """The product's Slack adapter, started for real (HTTP or Socket Mode) against the fake Slack, the
-fake SageMaker endpoint and the test Redis."""
+fake SageMaker endpoint and the test Redis: the `slack_bot` fixture (a pytest plugin, listed in
+tests/conftest.py) and what tests read back from the fake."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+
+import pytest
 
 from bot.adapters.slack import EVENTS_PATH, Running, running
 from bot.core.engine import ChatEngine
@@ -42,9 +45,25 @@ class SlackBot:
         return self.fake.messages(channel, thread_ts)
 
 
+StartedSlackBot = AbstractAsyncContextManager[SlackBot]
+StartSlackBot = Callable[..., StartedSlackBot]
+
+
+@pytest.fixture
+def slack_bot(fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str) -> StartSlackBot:
+    """Starts the Slack adapter against this test's fakes and key prefix; a test states only what
+    differs: `async with slack_bot(mode="socket", llm_max_retries=0) as bot` (settings as keywords,
+    `redis_url=` for another Redis). Two at once are two replicas sharing Slack and Redis."""
+
+    def start(*, mode: str = "http", redis_url: str = redis_url, **overrides: Any) -> StartedSlackBot:
+        return _running_slack_bot(fake_slack, sagemaker, redis_url, redis_prefix, mode=mode, **overrides)
+
+    return start
+
+
 @asynccontextmanager
-async def slack_bot(
-    fake: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, prefix: str, *, mode: str = "http", **overrides: Any
+async def _running_slack_bot(
+    fake: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, prefix: str, *, mode: str, **overrides: Any
 ) -> AsyncIterator[SlackBot]:
     settings = make_settings(
         sagemaker, redis_url, prefix,

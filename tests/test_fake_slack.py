@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 
-from fakes.slack import FakeSlack, fake_slack, serve_web_app  # noqa: F401  (fixture)
+from fakes.slack import FakeSlack, serve_web_app
 
 
 def bolt_app(fake: FakeSlack) -> AsyncApp:

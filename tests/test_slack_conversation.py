@@ -6,16 +6,17 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from fakes.sagemaker import FakeSageMaker
-from fakes.slack import FakeSlack, fake_slack  # noqa: F401  (fixture)
-from tests.slack_support import slack_bot
+from fakes.slack import FakeSlack
+from tests.slack_support import StartSlackBot
 from tests.support import prompts
 
 
 async def test_mention_is_answered_in_its_thread_and_the_thread_continues_without_mention(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str, redis_client: aioredis.Redis
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_prefix: str,
+    redis_client: aioredis.Redis
 ) -> None:
     sagemaker.script("서울은 대한민국의 수도입니다.", "인구는 약 940만 명입니다.")
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+    async with slack_bot() as bot:
         mention = fake_slack.mention("서울은 어떤 곳이야?")
         root = mention["event"]["ts"]
         await bot.send(mention)
@@ -35,10 +36,10 @@ async def test_mention_is_answered_in_its_thread_and_the_thread_continues_withou
 
 
 async def test_dm_is_one_conversation_per_user(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     sagemaker.script("안녕하세요!", "부산입니다.")
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+    async with slack_bot() as bot:
         await bot.send(fake_slack.dm("안녕"))
         assert await bot.answered("D0001") == ["안녕하세요!"]
         await bot.send(fake_slack.dm("제2의 도시는?"))
@@ -49,10 +50,11 @@ async def test_dm_is_one_conversation_per_user(
 
 
 async def test_reset_and_the_reset_command_clear_memory_and_help_answers(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str, redis_client: aioredis.Redis
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_prefix: str,
+    redis_client: aioredis.Redis
 ) -> None:
     history = f"{redis_prefix.rstrip(':')}:slack:T0001:dm:U0001:history"
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix, mode="socket") as bot:
+    async with slack_bot(mode="socket") as bot:
         await bot.send(fake_slack.dm("기억해 줘"))
         await bot.answered("D0001")
         assert await redis_client.exists(history)
@@ -86,16 +88,16 @@ async def test_reset_and_the_reset_command_clear_memory_and_help_answers(
 
 
 async def test_allow_lists_refuse_politely_or_silently(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     lists = {"slack_allowed_channels": "C0001, C0002", "slack_allowed_users": "U0001"}
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix, **lists) as bot:
+    async with slack_bot(**lists) as bot:
         await bot.send(fake_slack.mention("들어와도 돼?", channel="C0009"))
         await bot.send(fake_slack.dm("안녕", user="U0002", channel="D0002"))
         assert (await bot.answered("C0009"))[0].startswith("죄송합니다. 이 채널")
         assert (await bot.answered("D0002"))[0].startswith("죄송합니다.")
 
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix, slack_refusal="silent", **lists) as bot:
+    async with slack_bot(slack_refusal="silent", **lists) as bot:
         await bot.send(fake_slack.mention("조용히?", channel="C0008"))
         await bot.send(fake_slack.mention("허용된 곳", channel="C0002"))
         assert await bot.answered("C0002") == ["안녕하세요"]
@@ -104,7 +106,7 @@ async def test_allow_lists_refuse_politely_or_silently(
 
 
 async def test_own_and_other_bots_messages_and_edits_are_ignored(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     # In a DM, where every user message is answered.
     earlier = fake_slack.seed_message("D0001", "이전 답변", bot=True)
@@ -116,7 +118,7 @@ async def test_own_and_other_bots_messages_and_edits_are_ignored(
         fake_slack.message_changed("D0001", earlier.ts, "고친 글"),
         fake_slack.event_callback(deleted),
     ]
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+    async with slack_bot() as bot:
         for event in noise:
             await bot.send(event)
         await bot.send(fake_slack.dm("이것만 답해"))
@@ -125,12 +127,8 @@ async def test_own_and_other_bots_messages_and_edits_are_ignored(
     assert "이것만 답해" in prompt
 
 
-async def test_the_bot_speaks_english_when_told_to(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
-) -> None:
-    async with slack_bot(
-        fake_slack, sagemaker, redis_url, redis_prefix, bot_language="en", slack_allowed_channels="C0001"
-    ) as bot:
+async def test_the_bot_speaks_english_when_told_to(slack_bot: StartSlackBot, fake_slack: FakeSlack) -> None:
+    async with slack_bot(bot_language="en", slack_allowed_channels="C0001") as bot:
         await bot.send(fake_slack.dm("help"))
         await bot.send(fake_slack.mention("hello", channel="C0002"))
         [help_text], [refusal] = await bot.answered("D0001"), await bot.answered("C0002")

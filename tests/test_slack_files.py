@@ -9,8 +9,8 @@ from aiohttp import web
 
 from fakes.documents import pdf_pages
 from fakes.sagemaker import FakeSageMaker, Reply
-from fakes.slack import LOGIN_PAGE, FakeSlack, fake_slack, serve_web_app  # noqa: F401  (fixture)
-from tests.slack_support import slack_bot
+from fakes.slack import LOGIN_PAGE, FakeSlack, serve_web_app
+from tests.slack_support import StartSlackBot
 from tests.support import prompts
 
 PDF = pdf_pages([
@@ -24,10 +24,10 @@ def pdf_file(fake: FakeSlack, name: str = "펀드보고서.pdf") -> dict:
 
 
 async def test_dropped_pdf_is_summarized_in_the_thread_and_discussed_after(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     sagemaker.script("**요약**: 9월 KOSPI는 하락했습니다.", "-3.57%입니다.")
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+    async with slack_bot() as bot:
         mention = fake_slack.mention("", files=[pdf_file(fake_slack)])
         root = mention["event"]["ts"]
         await bot.send(mention)
@@ -45,12 +45,12 @@ async def test_dropped_pdf_is_summarized_in_the_thread_and_discussed_after(
 
 
 async def test_text_with_files_is_the_question_and_each_file_is_handled(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     sagemaker.default = Reply("기준일은 2023-09-30입니다.")
     text = fake_slack.add_file("둘째 문서: 기준일 2023-09-30".encode(), "둘째.txt", "text/plain", "text")
     files = [pdf_file(fake_slack, "첫째.pdf"), text]
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+    async with slack_bot() as bot:
         await bot.send(fake_slack.dm("기준일이 언제야?", files=files))
         answers = await bot.answered("D0001", count=2, timeout=20)
 
@@ -60,12 +60,12 @@ async def test_text_with_files_is_the_question_and_each_file_is_handled(
 
 
 async def test_too_large_files_are_refused_without_being_downloaded(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     big = fake_slack.add_file(b"%PDF-1.7\n" + b"0" * 300_000, "큰파일.pdf", "application/pdf", "pdf")
     lying = fake_slack.add_file(b"%PDF-1.7\n" + b"0" * 32_000_000, "거짓크기.pdf", "application/pdf", "pdf")
     lying = {**lying, "size": 1_000}  # the event says small; the download must still stop at the limit
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix, doc_max_bytes=200_000) as bot:
+    async with slack_bot(doc_max_bytes=200_000) as bot:
         await bot.send(fake_slack.dm("", files=[big]))
         [refused] = await bot.answered("D0001")
         await bot.send(fake_slack.dm("", files=[lying], channel="D0002"))
@@ -79,12 +79,12 @@ async def test_too_large_files_are_refused_without_being_downloaded(
 
 
 async def test_long_document_shows_progress_while_it_is_read(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     sagemaker.default = Reply("부분 요약", delay=0.7)  # each step of the summary takes a while
     chapter = "이 장은 사업의 추진 배경과 일정, 담당 조직의 역할을 설명한다. 회의는 매월 첫째 주에 열린다. " * 40
     report = "\n\n".join(f"{n}장. {chapter}" for n in range(1, 13)).encode()
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+    async with slack_bot() as bot:
         await bot.send(fake_slack.dm("", files=[fake_slack.add_file(report, "보고서.txt", "text/plain", "text")]))
         [summary] = await bot.answered("D0001", timeout=30)
 
@@ -95,7 +95,7 @@ async def test_long_document_shows_progress_while_it_is_read(
 
 
 async def test_files_slack_does_not_hand_over_are_reported(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     sent: list[int] = []
 
@@ -115,7 +115,7 @@ async def test_files_slack_does_not_hand_over_are_reported(
     files = web.Application()
     files.router.add_get("/login.pdf", sign_in)
     files.router.add_get("/endless.pdf", endless)
-    async with serve_web_app(files) as base, slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+    async with serve_web_app(files) as base, slack_bot() as bot:
         login = {**pdf_file(fake_slack), "url_private_download": f"{base}/login.pdf"}
         await bot.send(fake_slack.dm("", files=[login]))
         endless_file = {**pdf_file(fake_slack, "끝없음.pdf"), "url_private_download": f"{base}/endless.pdf"}

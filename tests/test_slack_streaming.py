@@ -8,10 +8,12 @@ import time
 from collections.abc import AsyncIterator
 
 from bot.adapters.slack.surface import NativeStream, Place
-from bot.frontend.delivery import utf8_len
+from bot.frontend.splitting import utf8_len
+from bot.frontend.streaming import show_growing
+from bot.frontend.texts import texts_for
 from fakes.sagemaker import FakeSageMaker, Reply
-from fakes.slack import ApiCall, FakeSlack, fake_slack  # noqa: F401  (fixture)
-from tests.slack_support import SlackBot, assert_throttled, message_calls, slack_bot, squashed
+from fakes.slack import ApiCall, FakeSlack
+from tests.slack_support import SlackBot, StartSlackBot, assert_throttled, message_calls, squashed
 
 ANSWER = "**서울**은 대한민국의 수도이며, 한강을 따라 발달한 도시입니다. 인구는 약 940만 명입니다."
 MODEL_ERROR = "모델이 이 요청을 처리하지 못했습니다. 질문을 바꿔 다시 시도해 주세요."
@@ -35,10 +37,10 @@ async def ask_and_see_the_first(bot: SlackBot, method: str) -> tuple[str, ApiCal
 
 
 async def test_native_stream_grows_at_most_once_a_second(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     sagemaker.script(Reply(ANSWER, token_delay=0.06))  # about 2.5 s of tokens
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+    async with slack_bot() as bot:
         root, start = await ask_and_see_the_first(bot, "chat.startStream")
         await bot.answered("C0001", root)
 
@@ -52,11 +54,11 @@ async def test_native_stream_grows_at_most_once_a_second(
 
 
 async def test_without_native_streaming_a_placeholder_is_edited_once_a_second(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     fake_slack.streaming_supported = False
     sagemaker.script(Reply(ANSWER, token_delay=0.06), "둘째 답")
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+    async with slack_bot() as bot:
         root, placeholder = await ask_and_see_the_first(bot, "chat.postMessage")
         await bot.send(fake_slack.mention("고마워", channel="C0002"))
         await bot.answered("C0001", root)
@@ -72,11 +74,11 @@ async def test_without_native_streaming_a_placeholder_is_edited_once_a_second(
 
 
 async def test_long_korean_answer_arrives_whole_in_messages_under_the_limits(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     reply = long_korean(12_000)
     sagemaker.script(reply, reply)
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+    async with slack_bot() as bot:
         mention = fake_slack.mention("서울 이야기 길게")
         await bot.send(mention)
         streamed = await bot.answered("C0001", mention["event"]["ts"], timeout=20)
@@ -94,13 +96,13 @@ async def test_long_korean_answer_arrives_whole_in_messages_under_the_limits(
 
 
 async def test_rate_limited_posts_and_edits_wait_and_still_arrive(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     fake_slack.streaming_supported = False
     fake_slack.fail_next("chat.postMessage", retry_after=0)
     fake_slack.fail_next("chat.update", retry_after=1)
     sagemaker.script(Reply(ANSWER * 2, token_delay=0.02))
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+    async with slack_bot() as bot:
         await bot.send(fake_slack.dm("서울?"))
         [text] = await bot.answered("D0001", timeout=15)
 
@@ -113,11 +115,11 @@ async def test_rate_limited_posts_and_edits_wait_and_still_arrive(
 
 
 async def test_model_failure_ends_in_a_korean_message_not_a_stuck_placeholder(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     sagemaker.default = Reply(fault="model_error")
     sagemaker.responder(lambda body: Reply("부분 답변입니다. 이어서", fault="die_midway") if "끊김" in body["inputs"] else None)
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix, llm_max_retries=0) as bot:
+    async with slack_bot(llm_max_retries=0) as bot:
         mention = fake_slack.mention("질문")
         await bot.send(mention)
         native = await bot.answered("C0001", mention["event"]["ts"])
@@ -140,9 +142,10 @@ async def test_native_stream_is_cut_between_words_and_reopens_code_blocks(fake_s
             yield answer[i : i + 7]
 
     place = Place("C0001", "1700000000.000001", "T0001", "U0001")
-    stream = NativeStream(fake_slack.web_client(), place, max_chars=400, interval=0.01)
-    await stream.start()
-    await stream.run(deltas(), "ko")
+    stream = NativeStream(fake_slack.web_client(), place)
+    stream.max_chars, stream.interval = 400, 0.01
+    await stream.start("")
+    await show_growing(deltas(), stream, texts_for("ko"))
 
     texts = fake_slack.messages("C0001", place.thread_ts)
     assert len(texts) > 2 and all(len(text) <= 400 and text.count("```") % 2 == 0 for text in texts)

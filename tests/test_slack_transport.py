@@ -12,14 +12,14 @@ import yaml
 from bot.adapters.slack import EVENTS_PATH
 from bot.adapters.slack.app import RESET_COMMAND
 from fakes.sagemaker import FakeSageMaker, Reply
-from fakes.slack import FakeSlack, fake_slack  # noqa: F401  (fixture)
-from tests.slack_support import slack_bot
+from fakes.slack import FakeSlack
+from tests.slack_support import StartSlackBot
 
 
 async def test_http_mode_checks_signatures_and_answers_health(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+    async with slack_bot() as bot:
         url = f"{bot.service.url}{EVENTS_PATH}"
         forged = await fake_slack.send_http_event(url, fake_slack.mention("위조", channel="C0007"), bad_signature=True)
         stale = await fake_slack.send_http_event(
@@ -38,14 +38,14 @@ async def test_http_mode_checks_signatures_and_answers_health(
 
 
 async def test_retried_and_replicated_event_is_answered_once(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     sagemaker.default = Reply("한 번만 답합니다.", first_token_delay=0.3)
     event = fake_slack.mention("한 번만")
     root = event["event"]["ts"]
     async with (
-        slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as first,
-        slack_bot(fake_slack, sagemaker, redis_url, redis_prefix, mode="socket") as second,
+        slack_bot() as first,
+        slack_bot(mode="socket") as second,
     ):
         await first.send(event)
         await first.send(event, retry_num=1, retry_reason="http_timeout")
@@ -60,10 +60,10 @@ async def test_retried_and_replicated_event_is_answered_once(
 
 
 async def test_socket_mode_acks_at_once_while_the_model_is_slow(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     sagemaker.default = Reply("천천히 답합니다.", first_token_delay=1.5)
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix, mode="socket") as bot:
+    async with slack_bot(mode="socket") as bot:
         envelopes = [
             await fake_slack.push_socket_event(fake_slack.mention(f"질문 {n}", channel=f"C000{n}")) for n in (1, 2, 3)
         ]

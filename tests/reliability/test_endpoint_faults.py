@@ -12,14 +12,14 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
-from bot.frontend.texts import text
+from tests.support import KOREAN
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
 from tests.reliability.helpers import slack_thread, stored_history
-from tests.slack_support import slack_bot
+from tests.slack_support import StartSlackBot
 
-THINKING = text("thinking")
-CUT = text("llm_stream_cut")
+THINKING = KOREAN("thinking")
+CUT = KOREAN("llm_stream_cut")
 
 
 def never_stuck(fake: FakeSlack, channel: str, root: str) -> None:
@@ -31,10 +31,11 @@ def never_stuck(fake: FakeSlack, channel: str, root: str) -> None:
 
 
 async def test_throttled_twice_then_the_answer_arrives(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str, redis_client: aioredis.Redis
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_prefix: str,
+    redis_client: aioredis.Redis
 ) -> None:
     sagemaker.script(Reply(fault="throttle"), Reply(fault="throttle"), Reply("서울은 대한민국의 수도입니다."))
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+    async with slack_bot() as bot:
         mention = fake_slack.mention("서울은 어떤 곳이야?")
         root = mention["event"]["ts"]
         await bot.send(mention)
@@ -50,18 +51,18 @@ async def test_throttled_twice_then_the_answer_arrives(
 
 @pytest.mark.parametrize("native_streaming", [True, False], ids=["native-stream", "edited-placeholder"])
 async def test_unavailable_until_retries_run_out_ends_in_a_korean_message(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str,
-    redis_client: aioredis.Redis, native_streaming: bool,
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_prefix: str,
+    redis_client: aioredis.Redis, native_streaming: bool
 ) -> None:
     fake_slack.streaming_supported = native_streaming
     sagemaker.default = Reply(fault="unavailable")  # 503 ServiceUnavailable, every time
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix, llm_max_retries=3) as bot:
+    async with slack_bot(llm_max_retries=3) as bot:
         mention = fake_slack.mention("지금 답할 수 있어?")
         root = mention["event"]["ts"]
         await bot.send(mention)
         answer = await bot.answered("C0001", root)
 
-    assert answer == [text("llm_unavailable")]  # "지금은 언어 모델에 연결할 수 없습니다. …"
+    assert answer == [KOREAN("llm_unavailable")]  # "지금은 언어 모델에 연결할 수 없습니다. …"
     assert "언어 모델에 연결할 수 없습니다" in answer[0]
     never_stuck(fake_slack, "C0001", root)
     assert len(sagemaker.requests) == 4  # the first try and three retries, then it gave up
@@ -69,22 +70,23 @@ async def test_unavailable_until_retries_run_out_ends_in_a_korean_message(
 
 
 async def test_hung_endpoint_gets_the_timeout_message_in_time(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str, redis_client: aioredis.Redis
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_prefix: str,
+    redis_client: aioredis.Redis
 ) -> None:
     timeout = 1.5
     fake_slack.streaming_supported = False  # the placeholder must not be left standing
     sagemaker.default = Reply(fault="hang")
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix, llm_timeout_seconds=timeout) as bot:
+    async with slack_bot(llm_timeout_seconds=timeout) as bot:
         mention = fake_slack.mention("대답이 늦어도 괜찮아")
         root = mention["event"]["ts"]
         sent = time.monotonic()
         await bot.send(mention)
         answer = await bot.answered("C0001", root, timeout=timeout + 5)
 
-    assert answer == [text("llm_timeout")]
+    assert answer == [KOREAN("llm_timeout")]
     [message] = fake_slack.message_records("C0001", root)
     told = [c for c in fake_slack.calls("chat.update") if c.ok and c.args.get("ts") == message.ts][-1]
-    assert told.args["text"] == text("llm_timeout")
+    assert told.args["text"] == KOREAN("llm_timeout")
     assert told.at - sent <= timeout + 1.0, told.at - sent
     never_stuck(fake_slack, "C0001", root)
     assert await stored_history(redis_client, redis_prefix, slack_thread(root)) == []
@@ -92,15 +94,15 @@ async def test_hung_endpoint_gets_the_timeout_message_in_time(
 
 @pytest.mark.parametrize("fault", ["die_midway", "drop_midway"], ids=["stream-error-event", "connection-cut"])
 async def test_stream_dying_midway_is_marked_cut_off_and_memory_is_unchanged(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str,
-    redis_client: aioredis.Redis, fault: str,
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_prefix: str,
+    redis_client: aioredis.Redis, fault: str
 ) -> None:
     words = ["부산은 ", "해운대와 ", "광안리가 ", "유명하고 ", "음식도 ", "맛있습니다."]
     sagemaker.script(
         Reply("부산은 대한민국 제2의 도시입니다."),
         Reply("".join(words), tokens=words, fault=fault, die_after_tokens=3, token_delay=0.05),
     )
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+    async with slack_bot() as bot:
         mention = fake_slack.mention("부산은 어떤 곳이야?")
         root = mention["event"]["ts"]
         await bot.send(mention)

@@ -13,15 +13,15 @@ from slack_sdk.signature import SignatureVerifier
 from bot.adapters.slack import EVENTS_PATH
 from fakes.sagemaker import FakeSageMaker
 from fakes.slack import FakeSlack
-from tests.slack_support import slack_bot
+from tests.slack_support import StartSlackBot
 
 REPLAY_WINDOW = 300  # seconds: how old a signed timestamp may be (Slack's rule, enforced by bolt)
 
 
 async def test_unsigned_requests_are_rejected(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+    async with slack_bot() as bot:
         url = f"{bot.service.url}{EVENTS_PATH}"
         body = json.dumps(fake_slack.mention("서명 없음", channel="C0007")).encode()
         timestamp = {"X-Slack-Request-Timestamp": str(int(time.time()))}
@@ -39,12 +39,12 @@ async def test_unsigned_requests_are_rejected(
 
 
 async def test_a_replayed_request_is_answered_once_then_refused_when_stale(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     event = fake_slack.mention("한 번만 답해 줘")
     root = event["event"]["ts"]
     body = json.dumps(event).encode()
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot, aiohttp.ClientSession() as session:
+    async with slack_bot() as bot, aiohttp.ClientSession() as session:
         url = f"{bot.service.url}{EVENTS_PATH}"
         # One request, signed as Slack signs it, shortly before the end of its window: the very
         # same bytes and headers go stale within seconds.

@@ -14,7 +14,7 @@ from fakes.redis_server import RedisServer
 from fakes.sagemaker import FakeSageMaker
 from fakes.slack import FakeSlack
 from tests.reliability.helpers import slack_dm, stored_history
-from tests.slack_support import slack_bot
+from tests.slack_support import StartSlackBot
 from tests.support import make_engine, prompts
 
 KEY = ConversationKey("console", ("outage",))
@@ -54,12 +54,12 @@ async def test_redis_down_at_start_up_still_answers(sagemaker, fresh_redis_serve
 
 
 async def test_slack_keeps_answering_through_a_redis_outage_and_remembers_again_after(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, fresh_redis_server: RedisServer, redis_prefix: str,
-    caplog: pytest.LogCaptureFixture,
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, fresh_redis_server: RedisServer,
+    redis_prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Answers say which question they answer, so each can be matched to its prompt.
     sagemaker.responder(lambda body: "답: " + body["inputs"].rsplit("user<|end_header_id|>\n\n", 1)[1].split("<|")[0])
-    async with slack_bot(fake_slack, sagemaker, fresh_redis_server.url, redis_prefix) as bot:
+    async with slack_bot(redis_url=fresh_redis_server.url) as bot:
         await bot.send(fake_slack.dm("장애 전 질문"))
         await bot.answered("D0001")
 

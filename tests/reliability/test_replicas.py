@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
 from tests.reliability.helpers import slack_dm, slack_thread, stored_history
-from tests.slack_support import slack_bot
+from tests.slack_support import StartSlackBot
 from tests.support import prompts
 
 CHAPTER = "이 장은 사업의 추진 배경과 일정, 담당 조직의 역할을 설명한다. 회의는 매월 첫째 주에 열린다. " * 40
@@ -23,14 +23,15 @@ REPORT = "\n\n".join(f"{n}장. {CHAPTER}" for n in range(1, 13)).encode()  # too
 
 
 async def test_a_file_delivered_to_two_replicas_and_retried_is_summarized_once(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str, redis_client: aioredis.Redis
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_prefix: str,
+    redis_client: aioredis.Redis
 ) -> None:
     # Each summary step takes a moment, so a second summary would overlap the first.
     sagemaker.default = Reply("요약: 사업 추진 계획입니다.", delay=0.2)
     shared = fake_slack.dm("", files=[fake_slack.add_file(REPORT, "사업계획.txt", "text/plain", "text")])
     async with (
-        slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as first,
-        slack_bot(fake_slack, sagemaker, redis_url, redis_prefix, mode="socket") as second,
+        slack_bot() as first,
+        slack_bot(mode="socket") as second,
     ):
         await first.send(shared)
         await second.send(shared, retry_attempt=1, retry_reason="timeout")
@@ -54,14 +55,15 @@ async def test_a_file_delivered_to_two_replicas_and_retried_is_summarized_once(
 
 
 async def test_two_messages_of_a_thread_on_two_replicas_are_answered_in_order(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str, redis_client: aioredis.Redis
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_prefix: str,
+    redis_client: aioredis.Redis
 ) -> None:
     # The first answer is slow: the follow-up, sent meanwhile to the other replica, must wait for
     # it rather than overtake it, and must see it.
     sagemaker.script(Reply("천천히 쓴 첫 답변입니다.", first_token_delay=0.8), Reply("두 번째 답변입니다."))
     async with (
-        slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as first,
-        slack_bot(fake_slack, sagemaker, redis_url, redis_prefix, mode="socket") as second,
+        slack_bot() as first,
+        slack_bot(mode="socket") as second,
     ):
         mention = fake_slack.mention("첫 질문")
         root = mention["event"]["ts"]

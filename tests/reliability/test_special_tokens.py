@@ -19,7 +19,7 @@ from bot.core.prompt import llama3_prompt, neutralize, system_prompt, with_passa
 from bot.core.tokens import load_token_counter
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
-from tests.slack_support import slack_bot
+from tests.slack_support import StartSlackBot
 from tests.support import make_engine, prompts
 
 BEGIN, START, END, EOT = 128000, 128006, 128007, 128009
@@ -67,11 +67,11 @@ def test_no_text_anywhere_in_a_prompt_becomes_a_special_token(
 
 
 async def test_crafted_file_name_and_document_text_reach_the_endpoint_inert(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     sagemaker.script("요약: 총 예산 30억 원.", "30억 원입니다.")
     file = fake_slack.add_file(HOSTILE_DOCUMENT.encode(), HOSTILE_NAME, "text/plain", "text")
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix) as bot:
+    async with slack_bot() as bot:
         await bot.send(fake_slack.dm("", files=[file]))
         await bot.answered("D0001")
         # Slack escapes < and > in message text; the bot unescapes them, so this is the real thing.

@@ -10,15 +10,15 @@ import redis.asyncio as aioredis
 
 from bot.core.conversation import ConversationKey
 from bot.core.errors import RateLimited
-from bot.frontend.texts import text, user_message
+from tests.support import KOREAN
 from fakes.sagemaker import FakeSageMaker
 from fakes.slack import FakeSlack
 from tests.reliability.helpers import slack_dm, stored_history
-from tests.slack_support import slack_bot
+from tests.slack_support import StartSlackBot
 from tests.support import make_engine, prompts
 
 KEY = ConversationKey("slack", ("T123", "C456", "1700000000.0001"))
-POLITE = text("rate_limited")  # "요청이 너무 잦습니다. 잠시 후 다시 보내 주세요."
+POLITE = KOREAN("rate_limited")  # "요청이 너무 잦습니다. 잠시 후 다시 보내 주세요."
 
 
 async def clear_of_a_minute_boundary(margin: float = 5.0) -> None:
@@ -37,7 +37,7 @@ async def test_per_user_rate_limit_answers_a_flood_politely(sagemaker, redis_url
             try:
                 await engine.reply(KEY, f"질문 {i}", user="slack:T123:U1")
             except RateLimited as error:
-                refused.append(user_message(error))
+                refused.append(KOREAN.for_error(error))
         await engine.reply(KEY, "다른 사람 질문", user="slack:T123:U2")
     finally:
         await engine.aclose()
@@ -46,12 +46,13 @@ async def test_per_user_rate_limit_answers_a_flood_politely(sagemaker, redis_url
 
 
 async def test_a_flood_of_slack_dms_gets_polite_replies_and_the_endpoint_sees_only_the_limit(
-    fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str, redis_client: aioredis.Redis
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_prefix: str,
+    redis_client: aioredis.Redis
 ) -> None:
     limit, flood = 3, 8
     sagemaker.responder(lambda body: "답: " + body["inputs"].rsplit("user<|end_header_id|>\n\n", 1)[1].split("<|")[0])
     await clear_of_a_minute_boundary()
-    async with slack_bot(fake_slack, sagemaker, redis_url, redis_prefix, user_rate_limit_per_minute=limit) as bot:
+    async with slack_bot(user_rate_limit_per_minute=limit) as bot:
         for i in range(flood):
             await bot.send(fake_slack.dm(f"질문 {i}"))
         await bot.send(fake_slack.dm("저도 질문", user="U0002", channel="D0002"))
