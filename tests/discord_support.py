@@ -1,11 +1,16 @@
-"""The real Discord adapter against the fake Discord, real Redis and the fake SageMaker."""
+"""The real Discord adapter against the fake Discord, real Redis and the fake SageMaker: the
+`discord_bot` and `harness` fixtures (a pytest plugin, listed in tests/conftest.py) and what tests
+read back from the fake."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
+
+import pytest
+import pytest_asyncio
 
 from bot.adapters.discord.client import DiscordBot
 from bot.core.engine import ChatEngine
@@ -72,10 +77,32 @@ def _final(message: JSON | None) -> str | None:
     return None if message["content"] == THINKING else message["content"]
 
 
+StartedDiscordBot = contextlib.AbstractAsyncContextManager[Harness]
+StartDiscordBot = Callable[..., StartedDiscordBot]
+
+
+@pytest.fixture
+def discord_bot(sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str) -> StartDiscordBot:
+    """Starts the Discord adapter against this test's endpoint and key prefix; a test states only
+    what differs: `async with discord_bot(doc_max_bytes=1024) as h` (settings as keywords).
+    `fake=` logs in to an existing fake Discord (a second replica) instead of a new one."""
+
+    def start(*, fake: FakeDiscord | None = None, **overrides: Any) -> StartedDiscordBot:
+        return _running_discord_bot(sagemaker, redis_url, redis_prefix, fake=fake, **overrides)
+
+    return start
+
+
+@pytest_asyncio.fixture
+async def harness(discord_bot: StartDiscordBot) -> AsyncIterator[Harness]:
+    """The Discord adapter with the default settings, logged in to a new fake Discord."""
+    async with discord_bot() as started:
+        yield started
+
+
 @contextlib.asynccontextmanager
-async def discord_bot(
-    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str, *, fake: FakeDiscord | None = None,
-    **overrides: Any,
+async def _running_discord_bot(
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str, *, fake: FakeDiscord | None, **overrides: Any
 ) -> AsyncIterator[Harness]:
     """A DiscordBot logged in to a fake Discord (a new one unless `fake` is given), commands
     synced to the fake's guild unless `discord_guild_id=None` is among `overrides`."""

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from bot.adapters.discord.scope import AllowList, Origin
 from bot.frontend.texts import text
-from tests.discord_support import discord_bot, open_thread
 from fakes.discord import EPHEMERAL
 from fakes.sagemaker import FakeSageMaker, Reply
+from tests.discord_support import StartDiscordBot, open_thread
 
 REFUSAL = text("not_allowed", "ko")
 
 
 async def test_users_outside_the_list_are_refused_and_the_model_is_not_called(
-    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker
 ) -> None:
     sagemaker.script(Reply("허용된 사용자에게 답합니다."))
-    async with discord_bot(sagemaker, redis_url, redis_prefix, discord_allowed_users="7, 8") as h:
+    async with discord_bot(discord_allowed_users="7, 8") as h:
         refused = await h.command("ask", {"질문": "나도 돼?"}, user_id=42)
         callback = (await h.fake.wait_for(lambda: h.fake.interaction_responses(refused)))[0]
         assert callback.json["type"] == 4 and callback.json["data"]["content"] == REFUSAL
@@ -30,12 +30,10 @@ async def test_users_outside_the_list_are_refused_and_the_model_is_not_called(
 
 
 async def test_roles_and_channels_lists_use_the_members_roles_and_a_threads_parent(
-    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker
 ) -> None:
     sagemaker.script(Reply("역할이 있는 분께 답합니다."))
-    async with discord_bot(
-        sagemaker, redis_url, redis_prefix, discord_allowed_roles="777", discord_allowed_channels="200"
-    ) as h:
+    async with discord_bot(discord_allowed_roles="777", discord_allowed_channels="200") as h:
         fake = h.fake
         await fake.dispatch("GUILD_ROLE_CREATE", {"guild_id": str(fake.guild_id), "role": {
             "id": "777", "name": "연구팀", "permissions": "0", "position": 1, "color": 0, "hoist": False,

@@ -4,26 +4,18 @@ SageMaker endpoint."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
-import pytest_asyncio
 import redis.asyncio as aioredis
 
 from bot.core.conversation import ConversationKey
 from bot.frontend.texts import text, user_message
-from tests.discord_support import Harness, discord_bot
 from fakes.discord import DIRECT_MESSAGES, EPHEMERAL, GUILD_MESSAGES, MESSAGE_CONTENT
 from fakes.sagemaker import FakeSageMaker, Reply
+from tests.discord_support import Harness, StartDiscordBot
 from tests.support import prompts
 
 GUILDS = 1 << 0
 HANGUL = re.compile(r"[가-힣]")
-
-
-@pytest_asyncio.fixture
-async def harness(sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str) -> AsyncIterator[Harness]:
-    async with discord_bot(sagemaker, redis_url, redis_prefix) as h:
-        yield h
 
 
 async def test_identify_intents_and_korean_commands_synced_to_the_guild(harness: Harness) -> None:
@@ -39,11 +31,9 @@ async def test_identify_intents_and_korean_commands_synced_to_the_guild(harness:
 
 
 async def test_without_message_listening_only_the_guilds_intent_and_global_commands(
-    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    discord_bot: StartDiscordBot
 ) -> None:
-    async with discord_bot(
-        sagemaker, redis_url, redis_prefix, discord_listen_messages=False, discord_guild_id=None
-    ) as h:
+    async with discord_bot(discord_listen_messages=False, discord_guild_id=None) as h:
         assert h.fake.intents == GUILDS
         assert {c["name"] for c in h.fake.commands[None]} == {"ask", "summarize", "reset", "help"}
         assert h.fake.guild_id not in h.fake.commands
@@ -97,13 +87,11 @@ async def test_summarize_reads_the_attachment_and_answers_with_its_summary(
 
 
 async def test_long_document_shows_progress_before_the_summary(
-    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker
 ) -> None:
     sagemaker.default = Reply("요약입니다.")
     sentence = "이 보고서는 지역별 매출과 인력 운영 현황을 자세히 설명한다. "
-    async with discord_bot(
-        sagemaker, redis_url, redis_prefix, llm_context_tokens=2048, llm_max_new_tokens=512
-    ) as h:
+    async with discord_bot(llm_context_tokens=2048, llm_max_new_tokens=512) as h:
         file = h.fake.add_attachment((sentence * 150).encode(), "보고서.txt")
         interaction = await h.command("summarize", attachment=file)
         await h.answered(interaction, "요약입니다.")
@@ -115,9 +103,9 @@ async def test_long_document_shows_progress_before_the_summary(
 
 
 async def test_oversized_attachment_gets_the_size_message_without_download(
-    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker
 ) -> None:
-    async with discord_bot(sagemaker, redis_url, redis_prefix, doc_max_bytes=1024) as h:
+    async with discord_bot(doc_max_bytes=1024) as h:
         file = h.fake.add_attachment("가".encode() * 1000, "큰파일.txt")
         interaction = await h.command("summarize", attachment=file)
         assert await h.answered(interaction) == user_message(h.engine.limits.too_large(), "ko")

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest_asyncio
-
-from tests.discord_support import Harness, discord_bot, open_thread
 from fakes.sagemaker import FakeSageMaker, Reply
+from tests.discord_support import Harness, StartDiscordBot, open_thread
 from tests.support import prompts
-
-
-@pytest_asyncio.fixture
-async def harness(sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str) -> AsyncIterator[Harness]:
-    async with discord_bot(sagemaker, redis_url, redis_prefix) as h:
-        yield h
 
 
 async def test_mention_is_answered_as_a_reply_and_replies_and_threads_on_it_continue(
@@ -78,10 +68,10 @@ async def test_ignores_itself_other_bots_and_messages_not_addressed_to_it(
 
 
 async def test_a_duplicate_delivery_and_a_second_replica_answer_once(
-    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker
 ) -> None:
-    async with discord_bot(sagemaker, redis_url, redis_prefix) as first:
-        async with discord_bot(sagemaker, redis_url, redis_prefix, fake=first.fake):
+    async with discord_bot() as first:
+        async with discord_bot(fake=first.fake):
             fake = first.fake
             event = fake.message_create(f"<@{fake.bot_id}> 한 번만 답해 줘", author_id=42)
             assert await fake.dispatch("MESSAGE_CREATE", event) == 2  # both replicas get it

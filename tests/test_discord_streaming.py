@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 from bot.frontend.texts import text
-from tests.discord_support import discord_bot
 from fakes.discord import MESSAGE_LIMIT
 from fakes.sagemaker import FakeSageMaker, Reply
+from tests.discord_support import StartDiscordBot
 
 SENTENCES = [
     "한국어 처리는 띄어쓰기와 조사 때문에 영어와 다른 방법이 필요합니다.",
@@ -27,13 +27,13 @@ def long_korean_answer(chars: int) -> str:
 
 
 async def test_long_answer_streams_within_the_edit_rate_and_arrives_whole(
-    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker
 ) -> None:
     answer = long_korean_answer(6000)
     # about 4 s of streaming: the answer grows through several edits, then spills over
     tokens = [answer[i : i + 20] for i in range(0, len(answer), 20)]
     sagemaker.script(Reply(answer, tokens=tokens, token_delay=4 / len(tokens)))
-    async with discord_bot(sagemaker, redis_url, redis_prefix) as h:
+    async with discord_bot() as h:
         fake = h.fake
         fake.enforce_edit_rate(limit=5, per=5.0)
         interaction = await h.command("ask", {"질문": "한국어 자연어 처리에 대해 길게 설명해 줘"})
@@ -49,10 +49,10 @@ async def test_long_answer_streams_within_the_edit_rate_and_arrives_whole(
 
 
 async def test_model_busy_replaces_thinking_with_a_korean_message(
-    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker
 ) -> None:
     sagemaker.script(*[Reply(fault="throttle")] * 4)
-    async with discord_bot(sagemaker, redis_url, redis_prefix) as h:
+    async with discord_bot() as h:
         question = await h.message(f"<@{h.fake.bot_id}> 바쁘니?", author_id=42)
         assert (await h.reply_to(question))["content"] == text("llm_busy", "ko")
         assert not re.search(r"Traceback|Error", h.fake.channel_messages(h.fake.channel_id)[0])

@@ -6,21 +6,21 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from bot.core.conversation import ConversationKey
-from tests.discord_support import discord_bot
 from fakes.sagemaker import FakeSageMaker, Reply
+from tests.discord_support import StartDiscordBot
 from tests.reliability.helpers import stored_history
 
 ANSWER = "경주는 신라의 천년 수도로, 불국사와 석굴암, 첨성대가 있습니다. 봄에는 벚꽃이 아름답습니다."
 
 
 async def test_rate_limited_follow_up_and_edit_wait_and_the_answer_arrives_whole(
-    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str, redis_client: aioredis.Redis
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker, redis_prefix: str, redis_client: aioredis.Redis
 ) -> None:
     retry_after = 0.4
     words = [w + " " for w in ANSWER.split(" ")]
     words[-1] = words[-1].rstrip()
     sagemaker.script(Reply(ANSWER, tokens=words, token_delay=0.1))
-    async with discord_bot(sagemaker, redis_url, redis_prefix) as h:
+    async with discord_bot() as h:
         fake = h.fake
         # The first follow-up (which replaces "thinking…") and the first edit of it are refused.
         fake.rate_limit_next("POST /webhooks/*", retry_after=retry_after)
