@@ -14,13 +14,15 @@ import pytest_asyncio
 
 from bot.adapters.discord.client import DiscordBot
 from bot.core.engine import ChatEngine
-from bot.frontend.texts import text
 from fakes.discord import LOADING, JSON, FakeDiscord, running_fake_discord
 from fakes.sagemaker import FakeSageMaker
+from tests.support import KOREAN
 from tests.support import cli_env, make_engine
 
 CURSOR = "▌"
-THINKING = text("thinking", "ko")
+THINKING = KOREAN("thinking")
+# What stands in a message while an answer or a document is still on its way.
+_UNDER_WAY = (THINKING, KOREAN("doc_reading"), KOREAN("doc_progress", done="", total="").partition("(")[0])
 
 
 @dataclass
@@ -74,7 +76,7 @@ class Harness:
 def _final(message: JSON | None) -> str | None:
     if message is None or message["flags"] & LOADING or CURSOR in message["content"]:
         return None
-    return None if message["content"] == THINKING else message["content"]
+    return None if message["content"].startswith(_UNDER_WAY) else message["content"]
 
 
 StartedDiscordBot = contextlib.AbstractAsyncContextManager[Harness]

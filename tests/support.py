@@ -13,9 +13,11 @@ from typing import Any, Callable
 
 from bot.config import Settings
 from bot.core.engine import ChatEngine
+from bot.frontend.texts import texts_for
 from fakes.sagemaker import FakeSageMaker
 
 ENDPOINT = "llama3-test"
+KOREAN = texts_for("ko")  # what users are told, as the tests expect to read it
 
 
 def make_settings(sagemaker: FakeSageMaker, redis_url: str | None, prefix: str, **overrides: Any) -> Settings:
@@ -50,7 +52,6 @@ def prompts(sagemaker: FakeSageMaker) -> list[str]:
 
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
 
 
 def cli_env(sagemaker: FakeSageMaker, **extra: str) -> dict[str, str]:
@@ -59,10 +60,12 @@ def cli_env(sagemaker: FakeSageMaker, **extra: str) -> dict[str, str]:
     return {**env, **sagemaker.env(), "SAGEMAKER_ENDPOINT_NAME": ENDPOINT, "LLM_RETRY_BASE_SECONDS": "0.01", **extra}
 
 
-def run_bot(*args: str, env: dict[str, str], stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_bot(
+    *args: str, env: dict[str, str], stdin: str = "", timeout: float = 60, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
-        input=stdin, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout,
+        input=stdin, capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout,
     )
 
 

@@ -5,18 +5,33 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import tomllib
 from contextlib import aclosing
 
 import pytest
+from aiobotocore.session import get_session
 
 from bot.core.conversation import ConversationKey
-from bot.core.errors import BotError, LLMModelError, LLMTimeout, MessageTooLong
-from bot.frontend.texts import user_message
+from bot.core.errors import BotError, LLMModelError, LLMStreamCut, LLMTimeout, MessageTooLong
+from bot.core.llm import sagemaker as sagemaker_llm
+from tests.support import KOREAN
 from fakes.sagemaker import Reply
-from tests.support import make_engine, wait_until
+from tests.support import ENDPOINT, ROOT, make_engine, wait_until
 
 KEY = ConversationKey("discord", ("G1", "C1", "U1"))
 ANSWER = "서울은 한강을 따라 걷기 좋습니다. 경복궁과 북촌을 추천해요!"
+
+
+@pytest.fixture(params=["shortcut", "public"])
+def event_stream(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways an answer's event stream is read: the fast one on aiobotocore's private pieces,
+    and its public iteration, which takes over when the installed aiobotocore leaves the tested
+    range."""
+    if request.param == "public":
+        monkeypatch.setattr(sagemaker_llm, "EVENT_STREAM_SHORTCUT", False)
+    else:
+        assert sagemaker_llm.EVENT_STREAM_SHORTCUT, "the installed aiobotocore is outside the tested range"
+    return request.param
 
 
 @pytest.mark.parametrize(
@@ -29,7 +44,7 @@ ANSWER = "서울은 한강을 따라 걷기 좋습니다. 경복궁과 북촌을
     ],
     ids=["lmi-jsonlines", "tgi-sse", "tgi-sse-space", "one-byte-parts"],
 )
-async def test_stream_cut_inside_hangul_yields_exact_text(sagemaker, redis_url, redis_prefix, reply):
+async def test_stream_cut_inside_hangul_yields_exact_text(sagemaker, redis_url, redis_prefix, reply, event_stream):
     sagemaker.script(reply)
     engine = make_engine(sagemaker, redis_url, redis_prefix)
     try:
@@ -40,7 +55,7 @@ async def test_stream_cut_inside_hangul_yields_exact_text(sagemaker, redis_url, 
     assert len(deltas) > 3  # it really streamed
 
 
-async def test_messages_api_schema(sagemaker, redis_url, redis_prefix):
+async def test_messages_api_schema(sagemaker, redis_url, redis_prefix, event_stream):
     sagemaker.script(Reply(ANSWER, schema="messages", part_size=5), Reply("두 번째", schema="messages"))
     engine = make_engine(sagemaker, redis_url, redis_prefix, sagemaker_payload_schema="messages")
     try:
@@ -53,6 +68,45 @@ async def test_messages_api_schema(sagemaker, redis_url, redis_prefix):
     assert [m["role"] for m in body["messages"]] == ["system", "user", "assistant", "user"]
     assert body["messages"][1]["content"] == "서울 <\u200b|eot_id|> 여행"
     assert body["messages"][2]["content"] == ANSWER
+
+
+@pytest.mark.parametrize("fault", ["die_midway", "drop_midway"], ids=["stream-error-event", "connection-cut"])
+async def test_stream_dying_midway_keeps_what_arrived_and_is_not_remembered(
+    sagemaker, redis_url, redis_prefix, event_stream, fault
+):
+    words = ["부산은 ", "해운대와 ", "광안리가 ", "유명하고 ", "음식도 ", "맛있습니다."]
+    sagemaker.script(Reply("".join(words), tokens=words, fault=fault, die_after_tokens=3, token_delay=0.05))
+    engine = make_engine(sagemaker, redis_url, redis_prefix)
+    deltas: list[str] = []
+    try:
+        with pytest.raises(LLMStreamCut):
+            async for delta in engine.stream_reply(KEY, "부산은 어떤 곳이야?"):
+                deltas.append(delta)
+        history = (await engine.memory.context(KEY)).history
+    finally:
+        await engine.aclose()
+    assert "".join(deltas) == "부산은 해운대와 광안리가 "
+    assert history == []
+    assert len(sagemaker.requests) == 1  # text was shown: no second try
+
+
+async def test_installed_aiobotocore_streams_have_what_the_shortcut_reads(sagemaker):
+    sagemaker.script(Reply(ANSWER))
+    client = get_session().create_client("sagemaker-runtime", region_name="us-east-1", endpoint_url=sagemaker.url)
+    async with client as runtime:
+        response = await runtime.invoke_endpoint_with_response_stream(EndpointName=ENDPOINT, Body=b'{"stream": true}')
+        body = response["Body"]
+        try:
+            assert sagemaker_llm.shortcut_fits(body)
+        finally:
+            body.close()
+
+
+def test_pyproject_bounds_aiobotocore_to_the_range_the_shortcut_was_tested_on():
+    (low_major, low_minor), (high_major, high_minor) = sagemaker_llm.TESTED_AIOBOTOCORE
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    expected = f"aiobotocore>={low_major}.{low_minor},<{high_major}" + (f".{high_minor}" if high_minor else "")
+    assert expected in dependencies
 
 
 async def test_non_streaming_completion_reads_lmi_and_tgi_bodies(sagemaker, redis_url, redis_prefix):
@@ -87,7 +141,7 @@ async def test_server_errors_exhaust_retries_into_korean_message(sagemaker, redi
     finally:
         await engine.aclose()
     assert len(sagemaker.requests) == 3
-    assert user_message(caught.value) == "지금은 언어 모델에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요."
+    assert KOREAN.for_error(caught.value) == "지금은 언어 모델에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요."
 
 
 async def test_model_error_is_not_retried_and_memory_unchanged(sagemaker, redis_url, redis_prefix):
@@ -102,7 +156,7 @@ async def test_model_error_is_not_retried_and_memory_unchanged(sagemaker, redis_
     finally:
         await engine.aclose()
     assert len(sagemaker.requests) == 1
-    assert "모델이 이 요청을 처리하지 못했습니다" in user_message(caught.value)
+    assert "모델이 이 요청을 처리하지 못했습니다" in KOREAN.for_error(caught.value)
 
 
 async def test_hanging_endpoint_times_out_with_korean_message(sagemaker, redis_url, redis_prefix):
@@ -116,7 +170,7 @@ async def test_hanging_endpoint_times_out_with_korean_message(sagemaker, redis_u
         assert (await engine.memory.context(KEY)).history == []
     finally:
         await engine.aclose()
-    assert user_message(caught.value) == "응답 시간이 너무 오래 걸려 요청을 중단했습니다. 다시 시도해 주세요."
+    assert KOREAN.for_error(caught.value) == "응답 시간이 너무 오래 걸려 요청을 중단했습니다. 다시 시도해 주세요."
 
 
 async def test_fifty_conversations_at_once_are_not_capped_by_pools(sagemaker, redis_url, redis_prefix):
@@ -143,7 +197,7 @@ async def test_message_too_long_gets_clear_message_without_calling_endpoint(sage
     finally:
         await engine.aclose()
     assert sagemaker.requests == []
-    assert user_message(caught.value) == "메시지가 너무 깁니다. 더 짧게 나누어 보내 주세요."
+    assert KOREAN.for_error(caught.value) == "메시지가 너무 깁니다. 더 짧게 나누어 보내 주세요."
 
 
 async def test_oldest_exchanges_dropped_to_fit_context(sagemaker, redis_url, redis_prefix):

@@ -1,4 +1,5 @@
-"""bot.frontend.delivery against an in-memory surface: splitting, throttled streaming, progress."""
+"""The shared delivery (bot.frontend: markdown, splitting, streaming, progress) against an in-memory
+surface."""
 
 from __future__ import annotations
 
@@ -14,18 +15,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.frontend import texts as messages
-from bot.frontend.delivery import (
-    ProgressMessage,
-    StreamLimits,
-    post_long,
-    split_message,
-    stream_to_surface,
-    utf8_len,
-)
+from bot.frontend.markdown import open_fence
+from bot.frontend.progress import ProgressMessage
+from bot.frontend.splitting import split_message, utf8_len
+from bot.frontend.streaming import show_edited
+from bot.frontend.surface import MessageStyle
+from bot.frontend.texts import texts_for
 from bot.core.errors import LLMBusy, LLMStreamCut
 
-CUT_KO = messages.text("llm_stream_cut", "ko")
+KOREAN = texts_for("ko")
+CUT_KO = KOREAN("llm_stream_cut")
 
 
 # ------------------------------------------------------------------ fakes and helpers
@@ -42,7 +41,8 @@ class Op:
 class FakeSurface:
     """Records every call with the loop's clock; `edit_delay` makes edits slow like a busy API."""
 
-    def __init__(self, edit_delay: float = 0.0) -> None:
+    def __init__(self, style: MessageStyle = MessageStyle(max_len=2000), edit_delay: float = 0.0) -> None:
+        self.style = style
         self.ops: list[Op] = []
         self.texts: dict[int, str] = {}
         self.edit_delay = edit_delay
@@ -245,67 +245,68 @@ def test_split_empty_and_impossible() -> None:
         split_message("```python\n" + "x" * 50, 12)
 
 
-async def test_post_long_posts_every_part_in_order() -> None:
-    surface = FakeSurface()
-    text = korean_answer(5_000)
-    handles = await post_long(surface, text, StreamLimits(max_len=1000, measure=utf8_len))
-    assert handles == list(range(len(surface.texts))) and len(handles) >= math.ceil(utf8_len(text) / 1000)
-    assert all(op.op == "post" and utf8_len(op.text) <= 1000 for op in surface.ops)
-    assert content("".join(surface.final_texts())) == content(text)
+def test_one_line_code_span_is_no_fence() -> None:
+    """```x = 1``` on a line of its own is inline code: a split adds no closing fence after it."""
+    text = "```x = 1```\nafter"
+    assert split_message(text, 100) == [text]
+    parts = split_message("intro\n\n```x = 1```\n" + "가나다 " * 30, 60)
+    assert len(parts) > 1 and "".join(parts).count("```") == 2  # nothing closed, nothing reopened
 
 
-# ------------------------------------------------------------------ stream_to_surface
+@settings(max_examples=200, deadline=None)
+@given(text=markdown(), limit=st.integers(64, 600))
+def test_split_agrees_with_the_fence_rule_everywhere(text: str, limit: int) -> None:
+    """Every part is closed as the one fence rule reads it, whatever one-line spans it holds."""
+    text = text.replace("```python\n", "```python\n```x```\n", 1)
+    assert all(open_fence(part) is None for part in split_message(text, limit))
 
-@pytest.mark.parametrize(
-    "limits, fmt, unformat",
-    [
-        (StreamLimits(max_len=2000, min_edit_interval=0.02), lambda s: s, lambda s: s),  # Discord
-        (StreamLimits(max_len=4000, measure=utf8_len, min_edit_interval=0.02),  # Slack
-         slack_escape, slack_unescape),
-    ],
-    ids=["discord", "slack"],
-)
+
+# ------------------------------------------------------------------ show_edited
+
+DISCORD = MessageStyle(max_len=2000, edit_interval=0.02)
+SLACK = MessageStyle(max_len=4000, measure=utf8_len, edit_interval=0.02, format=slack_escape)
+
+
+@pytest.mark.parametrize("style, unformat", [(DISCORD, lambda s: s), (SLACK, slack_unescape)], ids=["discord", "slack"])
 async def test_long_korean_answer_arrives_whole_across_messages(
-    limits: StreamLimits, fmt: Callable[[str], str], unformat: Callable[[str], str]
+    style: MessageStyle, unformat: Callable[[str], str]
 ) -> None:
-    surface = FakeSurface()
+    surface = FakeSurface(style)
     answer = korean_answer(12_000)
-    handles = await stream_to_surface(trickle(answer), surface, limits, format=fmt)
+    handles = await show_edited(trickle(answer), surface, KOREAN)
 
     finals = surface.final_texts()
     assert handles == list(range(len(finals)))
-    assert len(handles) >= math.ceil(limits.measure(fmt(answer)) / limits.max_len)
-    assert all(limits.measure(op.text) <= limits.max_len for op in surface.ops)
-    assert not any(text.endswith(limits.cursor) for text in finals)
+    assert len(handles) >= math.ceil(style.formatted_len(answer) / style.max_len)
+    assert all(style.measure(op.text) <= style.max_len for op in surface.ops)
+    assert not any(text.endswith(style.cursor) for text in finals)
     assert all(fences_balanced(text) for text in finals)
     assert any(text.startswith("```python\n결과") or text.startswith("```python\n    결과")
                for text in finals)  # the long code block was reopened
     assert content(unformat("".join(finals))) == content(answer)
-    assert any(limits.cursor in op.text for op in surface.ops)  # it was shown while growing
-    assert_throttled(surface, limits.min_edit_interval)
+    assert any(style.cursor in op.text for op in surface.ops)  # it was shown while growing
+    assert_throttled(surface, style.edit_interval)
 
 
 async def test_placeholder_is_posted_before_the_first_delta() -> None:
-    surface = FakeSurface()
-    limits = StreamLimits(max_len=2000, min_edit_interval=0.02)
+    surface = FakeSurface(DISCORD)
     queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
-    task = asyncio.create_task(stream_to_surface(from_queue(queue), surface, limits))
+    task = asyncio.create_task(show_edited(from_queue(queue), surface, KOREAN))
     await surface.wait_until(lambda: bool(surface.ops))
-    assert surface.ops[0].op == "post" and surface.ops[0].text == messages.text("thinking", "ko")
+    assert surface.ops[0].op == "post" and surface.ops[0].text == KOREAN("thinking")
     for item in ("안녕하세요. ", "무엇을 도와드릴까요?", None):
         queue.put_nowait(item)
     assert await task == [0]
     assert surface.texts[0] == "안녕하세요. 무엇을 도와드릴까요?"
-    assert_throttled(surface, limits.min_edit_interval)
+    assert_throttled(surface, DISCORD.edit_interval)
 
 
 async def test_slow_edits_never_pile_up() -> None:
-    surface = FakeSurface(edit_delay=0.03)
-    limits = StreamLimits(max_len=2000, min_edit_interval=0.005)
+    surface = FakeSurface(MessageStyle(max_len=2000, edit_interval=0.005), edit_delay=0.03)
     answer = korean_answer(1_500)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    await stream_to_surface(trickle(answer), surface, limits)
+    await show_edited(trickle(answer), surface, KOREAN)
     elapsed = loop.time() - started
     assert surface.max_edits_in_flight == 1
     edits = sum(op.op == "edit" for op in surface.ops)
@@ -315,44 +316,41 @@ async def test_slow_edits_never_pile_up() -> None:
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
 async def test_error_before_any_text_replaces_placeholder(lang: str) -> None:
-    surface = FakeSurface()
-    limits = StreamLimits(max_len=2000, min_edit_interval=0.02)
+    surface = FakeSurface(DISCORD)
     queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
     queue.put_nowait("  ")
     queue.put_nowait(LLMBusy("429 after retries"))
     with pytest.raises(LLMBusy):
-        await stream_to_surface(from_queue(queue), surface, limits, lang=lang)  # type: ignore[arg-type]
-    assert surface.final_texts() == [messages.user_message(LLMBusy(), lang)]  # type: ignore[arg-type]
+        await show_edited(from_queue(queue), surface, texts_for(lang))
+    assert surface.final_texts() == [texts_for(lang).for_error(LLMBusy())]
     assert "429" not in surface.texts[0]
-    assert_throttled(surface, limits.min_edit_interval)
+    assert_throttled(surface, DISCORD.edit_interval)
 
 
 async def test_unexpected_error_before_text_shows_generic_message() -> None:
-    surface = FakeSurface()
+    surface = FakeSurface(DISCORD)
     queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
     queue.put_nowait(RuntimeError("secret internal detail"))
     with pytest.raises(RuntimeError):
-        await stream_to_surface(from_queue(queue), surface, StreamLimits(2000, min_edit_interval=0.01))
-    assert surface.final_texts() == [messages.text("internal", "ko")]
+        await show_edited(from_queue(queue), surface, KOREAN)
+    assert surface.final_texts() == [KOREAN("internal")]
 
 
 async def test_error_after_text_keeps_it_and_marks_cut() -> None:
-    surface = FakeSurface()
-    limits = StreamLimits(max_len=2000, min_edit_interval=0.02)
+    surface = FakeSurface(DISCORD)
     queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
-    task = asyncio.create_task(stream_to_surface(from_queue(queue), surface, limits))
+    task = asyncio.create_task(show_edited(from_queue(queue), surface, KOREAN))
     queue.put_nowait("첫 번째 문단입니다.\n\n```python\nprint(1)")
     await surface.wait_until(surface.shows(0, "print(1)"))
     queue.put_nowait(LLMStreamCut("ModelStreamError"))
     with pytest.raises(LLMStreamCut):
         await task
-    assert surface.texts[0] == f"첫 번째 문단입니다.\n\n```python\nprint(1)\n```\n{CUT_KO}"
-    assert_throttled(surface, limits.min_edit_interval)
+    assert surface.texts[0] == f"첫 번째 문단입니다.\n\n```python\nprint(1)\n```\n\n{CUT_KO}"
+    assert_throttled(surface, DISCORD.edit_interval)
 
 
 async def test_cancellation_marks_the_answer_cut_and_closes_the_stream() -> None:
-    surface = FakeSurface()
-    limits = StreamLimits(max_len=2000, min_edit_interval=0.02)
+    surface = FakeSurface(DISCORD)
     queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
     closed = asyncio.Event()
 
@@ -363,25 +361,24 @@ async def test_cancellation_marks_the_answer_cut_and_closes_the_stream() -> None
         finally:
             closed.set()
 
-    task = asyncio.create_task(stream_to_surface(deltas(), surface, limits))
+    task = asyncio.create_task(show_edited(deltas(), surface, KOREAN))
     queue.put_nowait("지금 답변을 쓰는 ")
     await surface.wait_until(surface.shows(0, "지금 답변을"))
     queue.put_nowait("중입니다")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert surface.texts[0] == f"지금 답변을 쓰는 중입니다\n{CUT_KO}"
+    assert surface.texts[0] == f"지금 답변을 쓰는 중입니다\n\n{CUT_KO}"
     assert closed.is_set()
-    assert_throttled(surface, limits.min_edit_interval)
+    assert_throttled(surface, DISCORD.edit_interval)
 
 
 async def test_empty_answer_replaces_placeholder_with_a_note() -> None:
-    surface = FakeSurface()
-    limits = StreamLimits(max_len=2000, min_edit_interval=0.01)
+    surface = FakeSurface(MessageStyle(max_len=2000, edit_interval=0.01))
     queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
     for item in ("", " \n", None):
         queue.put_nowait(item)
-    assert await stream_to_surface(from_queue(queue), surface, limits) == [0]
+    assert await show_edited(from_queue(queue), surface, KOREAN) == [0]
     assert "빈 답변" in surface.texts[0]
 
 
@@ -389,32 +386,49 @@ async def test_empty_answer_replaces_placeholder_with_a_note() -> None:
 
 
 async def test_progress_is_throttled_and_ends_on_the_latest_numbers() -> None:
-    surface = FakeSurface()
-    progress = ProgressMessage(surface, lambda done, total: f"{done}/{total}쪽 읽는 중", min_interval=0.02)
+    surface = FakeSurface(MessageStyle(max_len=2000, edit_interval=0.02))
+    progress = ProgressMessage(surface)
     for page in range(1, 41):
-        await progress.update(page, 40)
+        await progress.update(f"{page}/40쪽 읽는 중")
         await asyncio.sleep(0.002)  # the job's own work between pages
     await surface.wait_until(lambda: surface.texts[0] == "40/40쪽 읽는 중")
-    assert progress.handle == 0 and len(surface.texts) == 1
+    assert len(surface.texts) == 1
     assert surface.ops[0] == Op(surface.ops[0].at, "post", 0, "1/40쪽 읽는 중")
     assert 2 <= len(surface.ops) < 40
     assert_throttled(surface, 0.02)
 
 
 async def test_progress_finish_is_never_lost_to_throttling() -> None:
-    surface = FakeSurface()
-    progress = ProgressMessage(surface, lambda done, total: f"{done}/{total}", min_interval=0.05)
+    surface = FakeSurface(MessageStyle(max_len=2000, edit_interval=0.05))
+    progress = ProgressMessage(surface)
     for page in range(1, 11):
-        await progress.update(page, 10)  # all within one interval: only the last may be shown
+        await progress.update(f"{page}/10")  # all within one interval: only the last may be shown
     await progress.finish("요약을 마쳤습니다.")
     assert surface.texts[0] == "요약을 마쳤습니다."
-    assert surface.ops[-1].text == "요약을 마쳤습니다."
     assert [op.text for op in surface.ops] == ["1/10", "요약을 마쳤습니다."]
     assert_throttled(surface, 0.05)
 
 
 async def test_progress_finish_without_updates_posts() -> None:
     surface = FakeSurface()
-    progress = ProgressMessage(surface, lambda done, total: f"{done}/{total}")
-    await progress.finish("완료")
-    assert surface.final_texts() == ["완료"] and progress.handle == 0
+    await ProgressMessage(surface).finish("완료")
+    assert surface.final_texts() == ["완료"]
+
+
+async def test_a_long_result_replaces_the_progress_then_follows_in_order() -> None:
+    surface = FakeSurface(MessageStyle(max_len=1000, measure=utf8_len, edit_interval=0.01))
+    progress = ProgressMessage(surface)
+    await progress.update("읽는 중")
+    text = korean_answer(5_000)
+    await progress.finish(text)
+    assert len(surface.texts) >= math.ceil(utf8_len(text) / 1000)
+    assert all(utf8_len(op.text) <= 1000 for op in surface.ops)
+    assert content("".join(surface.final_texts())) == content(text)
+
+
+async def test_progress_elsewhere_leaves_the_result_to_its_own_surface() -> None:
+    status, result = FakeSurface(MessageStyle(max_len=2000, edit_interval=0)), FakeSurface()
+    progress = ProgressMessage(status, result=result)
+    await progress.update("1/2")
+    await progress.finish("요약")
+    assert status.final_texts() == ["1/2"] and result.final_texts() == ["요약"]

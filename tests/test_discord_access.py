@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot.adapters.discord.scope import AllowList, Origin
-from bot.frontend.texts import text
+from bot.adapters.discord.events import AllowList, Origin
 from fakes.discord import EPHEMERAL
 from fakes.sagemaker import FakeSageMaker, Reply
 from tests.discord_support import StartDiscordBot, open_thread
+from tests.support import KOREAN
 
-REFUSAL = text("not_allowed", "ko")
+REFUSAL = KOREAN("not_allowed")
 
 
 async def test_users_outside_the_list_are_refused_and_the_model_is_not_called(

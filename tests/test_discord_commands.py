@@ -8,11 +8,10 @@ import re
 import redis.asyncio as aioredis
 
 from bot.core.conversation import ConversationKey
-from bot.frontend.texts import text, user_message
 from fakes.discord import DIRECT_MESSAGES, EPHEMERAL, GUILD_MESSAGES, MESSAGE_CONTENT
 from fakes.sagemaker import FakeSageMaker, Reply
 from tests.discord_support import Harness, StartDiscordBot
-from tests.support import prompts
+from tests.support import KOREAN, prompts
 
 GUILDS = 1 << 0
 HANGUL = re.compile(r"[가-힣]")
@@ -65,7 +64,7 @@ async def test_ask_is_deferred_then_answered_and_remembered_per_user_per_channel
 async def test_endpoint_failure_ends_in_a_korean_message(harness: Harness, sagemaker: FakeSageMaker) -> None:
     sagemaker.script(Reply(fault="model_error"))
     interaction = await harness.command("ask", {"질문": "오류를 내 봐"})
-    assert await harness.answered(interaction) == text("llm_model_error", "ko")
+    assert await harness.answered(interaction) == KOREAN("llm_model_error")
 
 
 async def test_summarize_reads_the_attachment_and_answers_with_its_summary(
@@ -98,7 +97,7 @@ async def test_long_document_shows_progress_before_the_summary(
     steps = len(sagemaker.requests)
     assert steps > 2
     shown = [r.json["content"] for r in h.fake.interaction_responses(interaction)[1:]]
-    assert shown[0] == text("doc_progress", "ko", done=0, total=steps)
+    assert shown[:2] == [KOREAN("doc_reading"), KOREAN("doc_progress", done=0, total=steps)]
     assert shown[-1] == "요약입니다."
 
 
@@ -108,7 +107,7 @@ async def test_oversized_attachment_gets_the_size_message_without_download(
     async with discord_bot(doc_max_bytes=1024) as h:
         file = h.fake.add_attachment("가".encode() * 1000, "큰파일.txt")
         interaction = await h.command("summarize", attachment=file)
-        assert await h.answered(interaction) == user_message(h.engine.limits.too_large(), "ko")
+        assert await h.answered(interaction) == KOREAN.for_error(h.engine.limits.too_large())
         assert h.fake.downloads == [] and sagemaker.requests == []
 
 
@@ -122,7 +121,7 @@ async def test_reset_clears_the_conversation(
     assert await redis_client.exists(history)
 
     reset = await harness.command("reset", user_id=42)
-    assert await harness.answered(reset) == text("reset_done", "ko")
+    assert await harness.answered(reset) == KOREAN("reset_done")
     assert fake.original_response(reset)["flags"] & EPHEMERAL
     assert not await redis_client.exists(history)
 
@@ -133,4 +132,4 @@ async def test_help_explains_the_commands_in_korean(harness: Harness) -> None:
     assert callback.json["type"] == 4 and callback.json["data"]["flags"] == EPHEMERAL
     content = callback.json["data"]["content"]
     assert all(f"/{name}" in content for name in ("ask", "summarize", "reset", "help"))
-    assert content.startswith(text("discord_help", "ko")) and "멘션" in content
+    assert content.startswith(KOREAN("discord_help")) and "멘션" in content

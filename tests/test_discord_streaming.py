@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from bot.frontend.texts import text
 from fakes.discord import MESSAGE_LIMIT
 from fakes.sagemaker import FakeSageMaker, Reply
 from tests.discord_support import StartDiscordBot
+from tests.support import KOREAN
 
 SENTENCES = [
     "한국어 처리는 띄어쓰기와 조사 때문에 영어와 다른 방법이 필요합니다.",
@@ -54,5 +54,5 @@ async def test_model_busy_replaces_thinking_with_a_korean_message(
     sagemaker.script(*[Reply(fault="throttle")] * 4)
     async with discord_bot() as h:
         question = await h.message(f"<@{h.fake.bot_id}> 바쁘니?", author_id=42)
-        assert (await h.reply_to(question))["content"] == text("llm_busy", "ko")
+        assert (await h.reply_to(question))["content"] == KOREAN("llm_busy")
         assert not re.search(r"Traceback|Error", h.fake.channel_messages(h.fake.channel_id)[0])

@@ -3,11 +3,13 @@ it get the passages that hold the answer."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from bot.core.conversation import ConversationKey
 from fakes.sagemaker import Reply
-from tests.support import CORPUS, cli_env, make_engine, prompts, run_bot
+from tests.corpus_files import corpus_file
+from tests.support import cli_env, make_engine, prompts, run_bot
 
 KEY = ConversationKey("slack", ("T1", "C1", "1700000000.0001"))
 
@@ -75,6 +77,32 @@ async def test_reset_forgets_documents_too(sagemaker, redis_url, redis_prefix):
     assert "12억 3천만 원" not in prompts(sagemaker)[-1]
 
 
+def child_processes() -> set[int]:
+    """The pids of this process's living children (Linux: their PPid in /proc/PID/status)."""
+    children = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue  # it ended while we looked
+        if int(fields.get("PPid", "0")) == os.getpid() and not fields.get("State", "").startswith("Z"):
+            children.add(int(status.parent.name))
+    return children
+
+
+async def test_closing_the_engine_ends_its_extraction_processes(sagemaker, redis_url, redis_prefix):
+    sagemaker.default = Reply("요약입니다.")
+    before = child_processes()
+    engine = make_engine(sagemaker, redis_url, redis_prefix)
+    try:
+        await engine.summarize_document(KEY, report_text().encode(), "계획.txt")
+        started = child_processes() - before
+    finally:
+        await engine.aclose()
+    assert started  # the document was read in a process of its own
+    assert not started & child_processes()
+
+
 def test_summarize_command_prints_summary_and_progress(sagemaker_thread, tmp_path: Path):
     sagemaker_thread.default = Reply("한 줄 요약: 문서 요약입니다.")
     path = tmp_path / "보고서.txt"
@@ -82,12 +110,12 @@ def test_summarize_command_prints_summary_and_progress(sagemaker_thread, tmp_pat
     result = run_bot("summarize", str(path), env=cli_env(sagemaker_thread))
     assert result.returncode == 0, result.stderr
     assert result.stdout == "한 줄 요약: 문서 요약입니다.\n"
-    assert "문서 요약 중…" in result.stderr
+    assert "문서를 읽고 요약하는 중이에요… (1/" in result.stderr
     assert len(sagemaker_thread.requests) > 1  # long enough for map and combine calls
 
 
 def test_summarize_command_explains_bad_files(sagemaker_thread):
-    encrypted = CORPUS / "pdf" / "password_protected.pdf"
+    encrypted = corpus_file("pdf/password_protected.pdf")
     result = run_bot("summarize", str(encrypted), env=cli_env(sagemaker_thread))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == "암호가 걸린 문서는 읽을 수 없습니다. 암호를 해제한 뒤 다시 보내 주세요."

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from bot.config import Settings
-from bot.core.documents import ExtractedDocument, ExtractionLimits, extract_document, extract_sync
+from bot.core.documents import ExtractedDocument, ExtractionLimits, ExtractionPool, extract_sync
 from bot.core.documents import excel
 from bot.core.documents.markup import tidy
 from bot.core.errors import (
@@ -21,7 +21,7 @@ from bot.core.errors import (
     TooManyPages,
     UnsupportedDocument,
 )
-from bot.frontend.texts import user_message
+from tests.support import KOREAN
 from fakes import documents
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(200)
@@ -44,7 +44,7 @@ def test_pdf_over_the_page_limit_is_refused() -> None:
     with pytest.raises(TooManyPages) as caught:
         extract_sync(documents.korean_pdf(12, lines_per_page=1), "a.pdf", ExtractionLimits(max_pages=10))
     assert caught.value.params == {"limit": 10}
-    assert "10쪽" in user_message(caught.value)
+    assert "10쪽" in KOREAN.for_error(caught.value)
 
 
 def test_pdf_without_text_needs_ocr() -> None:
@@ -243,7 +243,7 @@ def test_size_is_checked_before_any_work() -> None:
     with pytest.raises(DocumentTooLarge) as caught:
         extract_sync(b"\0" * (limits.max_bytes + 1), "huge.bin", limits)
     assert caught.value.params == {"limit_mb": 5}
-    assert "5MB" in user_message(caught.value)
+    assert "5MB" in KOREAN.for_error(caught.value)
 
 
 def test_tidy_collapses_spaces_but_keeps_paragraphs() -> None:
@@ -251,22 +251,22 @@ def test_tidy_collapses_spaces_but_keeps_paragraphs() -> None:
     assert tidy(raw) == "첫째 문단 입니다\n두 번째 줄\n\n둘째 문단"
 
 
-# --- through the worker process -------------------------------------------------------------------
+# --- through the extraction process -------------------------------------------------------------------
 
 
-async def test_worker_extraction_equals_in_process() -> None:
+async def test_extraction_process_equals_in_process(extraction_pool: ExtractionPool) -> None:
     data = documents.docx_bytes()
-    document = await extract_document(data, "계획.docx")
+    document = await extraction_pool.extract(data, "계획.docx")
     assert isinstance(document, ExtractedDocument)
     assert document == extract_sync(data, "계획.docx")
 
 
-async def test_worker_error_keeps_its_parameters() -> None:
+async def test_extraction_process_error_keeps_its_parameters(extraction_pool: ExtractionPool) -> None:
     with pytest.raises(TooManyPages) as caught:
-        await extract_document(documents.korean_pdf(3, 1), "a.pdf", ExtractionLimits(max_pages=2))
+        await extraction_pool.extract(documents.korean_pdf(3, 1), "a.pdf", ExtractionLimits(max_pages=2))
     assert caught.value.params == {"limit": 2}
 
 
-async def test_too_large_is_refused_before_the_worker() -> None:
+async def test_too_large_is_refused_before_the_extraction_process(extraction_pool: ExtractionPool) -> None:
     with pytest.raises(DocumentTooLarge):
-        await extract_document(b"x" * 2048, "a.txt", ExtractionLimits(max_bytes=1024))
+        await extraction_pool.extract(b"x" * 2048, "a.txt", ExtractionLimits(max_bytes=1024))

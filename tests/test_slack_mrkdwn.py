@@ -3,7 +3,9 @@ users type arrives in Slack's own markup, which the model should read as plain t
 
 from __future__ import annotations
 
-from bot.adapters.slack.mrkdwn import open_fence, plain_text, to_mrkdwn
+from bot.adapters.slack.events import plain_text
+from bot.adapters.slack.surface import to_mrkdwn
+from bot.frontend.markdown import open_fence
 
 ZWSP = "\u200b"
 

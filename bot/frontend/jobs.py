@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from bot.config import Settings
 from bot.core.errors import BotError
 
 log = logging.getLogger(__name__)
@@ -20,12 +21,18 @@ class Jobs:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.stopped = False
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Jobs:
+        """The same limit on every front end: answers past the model's concurrency wait in the
+        engine, in order; far past it they would only pile up."""
+        return cls(limit=4 * settings.llm_max_concurrency)
 
     def __len__(self) -> int:
         return len(self._tasks)
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> bool:
+    def spawn(self, work: Coroutine[Any, Any, object]) -> bool:
         """Run `work` in the background; False, without running it, when `limit` jobs are
         running (a flood then gets quick "busy" replies instead of an ever longer queue) or
         after `stop`."""
@@ -37,7 +44,17 @@ class Jobs:
         task.add_done_callback(self._done)
         return True
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    async def spawn_or_refuse(self, work: Coroutine[Any, Any, object], refuse: Callable[[], Awaitable[object]]) -> bool:
+        """`spawn`, and when too many jobs run (not when shutting down), `refuse()`: tell the
+        user the bot is busy rather than drop the question silently."""
+        if self.spawn(work):
+            return True
+        if not self.stopped:
+            log.warning("%d answers in progress: turning one away", len(self))
+            await refuse()
+        return False
+
+    def _done(self, task: asyncio.Task[object]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
             log_outcome(error)

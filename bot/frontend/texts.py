@@ -1,8 +1,9 @@
 """Every sentence the bot says about itself, in Korean and English, kept in one place so that
-Slack, Discord and the console say the same thing."""
+Slack, Discord and the terminal say the same thing."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from bot.core.errors import BotError
@@ -21,6 +22,12 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "llm_unavailable": {
         "ko": "지금은 언어 모델에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요.",
         "en": "The language model is unreachable right now. Please try again shortly.",
+    },
+    "llm_no_credentials": {
+        "ko": "AWS 자격 증명이 없어 언어 모델을 부를 수 없습니다. 관리자가 .env에 AWS_ACCESS_KEY_ID와 "
+        "AWS_SECRET_ACCESS_KEY(또는 AWS_PROFILE)를 넣거나 IAM 역할을 주어야 합니다.",
+        "en": "The bot has no AWS credentials, so it cannot call the language model. Its administrator must put "
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in .env, or give it an IAM role.",
     },
     "llm_busy": {
         "ko": "지금 요청이 많아 모델이 바쁩니다. 잠시 후 다시 시도해 주세요.",
@@ -42,6 +49,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "(모델이 빈 답변을 보냈습니다. 다시 시도해 주세요.)",
         "en": "(The model returned an empty answer. Please try again.)",
     },
+    "empty_question": {
+        "ko": "질문이 비어 있습니다. 물어볼 내용을 적어 주세요.",
+        "en": "The question is empty. Please write what you want to ask.",
+    },
     "message_too_long": {
         "ko": "메시지가 너무 깁니다. 더 짧게 나누어 보내 주세요.",
         "en": "Your message is too long. Please send it in shorter parts.",
@@ -53,6 +64,11 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "file_unreadable": {
         "ko": "파일을 열 수 없습니다: {name}",
         "en": "Cannot open the file: {name}",
+    },
+    "file_untrusted_source": {
+        "ko": "파일이 허용되지 않은 주소에 있어 내려받지 않았습니다: {name}. 메신저에 직접 올린 파일만 읽을 수 있어요.",
+        "en": "The file is at an address the bot does not fetch from, so it was not downloaded: {name}. "
+        "Only files uploaded to the chat itself can be read.",
     },
     "doc_unsupported": {
         "ko": "지원하지 않는 파일 형식입니다. PDF, HWP, HWPX, Word, PowerPoint, Excel, 텍스트 파일을 보내 주세요.",
@@ -134,6 +150,12 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "파일을 내려받지 못했습니다: {name}. 봇에 files:read 권한이 있는지 확인해 주세요.",
         "en": "Could not download the file: {name}. Please check that the bot has the files:read scope.",
     },
+    "slack_file_external": {
+        "ko": "Slack 밖(Google Drive 등)에 저장된 외부 파일이라 읽지 않았습니다: {name}. "
+        "파일을 내려받아 Slack에 직접 올려 주세요.",
+        "en": "This file is stored outside Slack (Google Drive or similar), so the bot does not read it: {name}. "
+        "Please download it and upload it to Slack directly.",
+    },
     # --- Discord -------------------------------------------------------------------------
     "discord_help": {
         "ko": "**사용법**\n"
@@ -158,18 +180,34 @@ _MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-def text(code: str, lang: Language = "ko", **params: object) -> str:
-    """The message for `code` in `lang`; unknown codes fall back to the generic one."""
-    entry = _MESSAGES.get(code, _MESSAGES["internal"])
-    template = entry.get(lang, entry["ko"])
-    try:
-        return template.format(**params)
-    except (KeyError, IndexError):
-        return template
+@dataclass(frozen=True)
+class Texts:
+    """Every sentence the bot says about itself, in one language: chosen once per bot from
+    BOT_LANGUAGE and handed to whatever speaks to users."""
+
+    language: Language
+
+    def __call__(self, code: str, **params: object) -> str:
+        """The message for `code`; unknown codes fall back to the generic one."""
+        entry = _MESSAGES.get(code, _MESSAGES["internal"])
+        template = entry.get(self.language, entry["ko"])
+        try:
+            return template.format(**params)
+        except (KeyError, IndexError):
+            return template
+
+    def for_error(self, error: BaseException) -> str:
+        """What to tell a user about `error`; never the exception's own text."""
+        if isinstance(error, BotError):
+            return self(error.code, **error.params)
+        return self("internal")
+
+    def document_progress(self, done: int, total: int) -> str:
+        """The progress line of a document being read (no steps known yet) or summarized."""
+        if not total:
+            return self("doc_reading")
+        return self("doc_progress", done=done, total=total)
 
 
-def user_message(error: BaseException, lang: Language = "ko") -> str:
-    """What to tell a user about `error`; never the exception's own text."""
-    if isinstance(error, BotError):
-        return text(error.code, lang, **error.params)
-    return text("internal", lang)
+def texts_for(language: str) -> Texts:
+    return Texts("en" if language == "en" else "ko")

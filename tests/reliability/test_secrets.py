@@ -14,7 +14,7 @@ import asyncio
 import json
 import signal
 
-from bot.frontend.texts import text
+from tests.support import KOREAN
 from fakes.discord import FakeDiscord
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
@@ -67,7 +67,7 @@ async def test_a_full_run_never_shows_a_secret(sagemaker: FakeSageMaker, redis_u
             failing = discord.interaction_create("ask", {"질문": "고장 난 질문"})
             await discord.dispatch("INTERACTION_CREATE", failing)
             await discord.wait_for(
-                lambda: (discord.original_response(failing) or {}).get("content") == text("llm_model_error"), timeout=10
+                lambda: (discord.original_response(failing) or {}).get("content") == KOREAN("llm_model_error"), timeout=10
             )
             # Discord refuses the answer's message (403 Missing Permissions): logged with its traceback.
             discord.fail_next("POST /webhooks/*", status=403)

@@ -11,15 +11,15 @@ import discord.gateway
 import discord.http
 import yarl
 
-from bot.adapters.discord import answers
 from bot.adapters.discord.commands import CommandTree
-from bot.adapters.discord.scope import AllowList, Origin
-from bot.adapters.discord.surface import Replies
+from bot.adapters.discord.events import AllowList, AttachedFile, Origin
+from bot.adapters.discord.surface import ChannelReplies
 from bot.config import Settings
-from bot.frontend.delivery import Surface
 from bot.core.engine import ChatEngine
+from bot.frontend import flows
 from bot.frontend.jobs import Jobs
-from bot.frontend.texts import text
+from bot.frontend.surface import Surface
+from bot.frontend.texts import texts_for
 
 _CHAT = (discord.MessageType.default, discord.MessageType.reply)  # not joins, pins, thread notices
 
@@ -40,16 +40,14 @@ def use_endpoints(settings: Settings) -> None:
 
 class DiscordBot(discord.Client):
     def __init__(self, settings: Settings, engine: ChatEngine, **options: Any) -> None:
-        # A text-only bot: missing voice libraries are not worth a warning at every start.
-        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         # No answer may ping anyone, whatever the model writes (@everyone included).
         mentions = discord.AllowedMentions.none()
         super().__init__(intents=intents(settings), allowed_mentions=mentions, **options)
         self.settings = settings
         self.engine = engine
-        self.lang = settings.bot_language
+        self.texts = texts_for(settings.bot_language)
         self.allow_list = AllowList.from_settings(settings)
-        self.jobs = Jobs(settings.llm_max_concurrency)  # more could only queue for the model
+        self.jobs = Jobs.for_settings(settings)
         self.tree = CommandTree(self)
 
     async def setup_hook(self) -> None:
@@ -61,15 +59,14 @@ class DiscordBot(discord.Client):
         await self.jobs.drain(self.settings.shutdown_grace_seconds)
         await super().close()
 
-    async def spawn(self, surface: Surface, job: Coroutine[Any, Any, None]) -> None:
-        """Answer in the background, or say the bot is busy when too many answers are running."""
-        if not self.jobs.spawn(job) and not self.jobs.stopped:
-            await surface.post(text("llm_busy", self.lang))
+    async def run(self, surface: Surface, flow: Coroutine[Any, Any, object]) -> None:
+        """Run a flow in the background, or say the bot is busy when too many are running."""
+        await self.jobs.spawn_or_refuse(flow, lambda: surface.post(self.texts("llm_busy")))
 
     def help_text(self) -> str:
-        parts = [text("discord_help", self.lang)]
+        parts = [self.texts("discord_help")]
         if self.settings.discord_listen_messages:
-            parts.append(text("discord_help_messages", self.lang))
+            parts.append(self.texts("discord_help_messages"))
         return "\n".join(parts)
 
     async def on_message(self, message: discord.Message) -> None:
@@ -78,16 +75,17 @@ class DiscordBot(discord.Client):
         if not self.jobs.accepting or not await self.engine.claim_event(f"discord:{message.id}"):
             return
         guild_id = message.guild.id if message.guild else None
-        where, surface = Origin.of(message.author, guild_id, message.channel), Replies(message)
+        where, surface = Origin.of(message.author, guild_id, message.channel), ChannelReplies(message)
         if not self.allow_list.allows(where):
-            await surface.post(text("not_allowed", self.lang))
+            await surface.post(self.texts("not_allowed"))
             return
-        question = re.sub(rf"<@!?{self._me.id}>", "", message.content).strip()
+        question = where.question(re.sub(rf"<@!?{self._me.id}>", "", message.content).strip())
+        engine, texts = self.engine, self.texts
         if message.attachments:
-            file = message.attachments[0]
-            await self.spawn(surface, answers.summarize(self.engine, surface, where, file, question or None))
-        elif question:
-            await self.spawn(surface, answers.answer(self.engine, surface, where, question))
+            file = AttachedFile(message.attachments[0])
+            await self.run(surface, flows.read_document(engine, texts, question, file, surface))
+        elif question.text:
+            await self.run(surface, flows.answer(engine, texts, question, surface))
         else:
             await surface.post(self.help_text())
 

@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING, cast
 import discord
 from discord import app_commands
 
-from bot.adapters.discord import answers
-from bot.adapters.discord.scope import Origin
+from bot.adapters.discord.events import AttachedFile, Origin
 from bot.adapters.discord.surface import FollowUps
-from bot.frontend.delivery import Surface
-from bot.frontend.texts import text
+from bot.frontend import flows
+from bot.frontend.surface import Surface
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -32,7 +31,7 @@ class CommandTree(app_commands.CommandTree["DiscordBot"]):
             return False
         if bot.allow_list.allows(origin(interaction)):
             return True
-        await interaction.response.send_message(text("not_allowed", bot.lang), ephemeral=True)
+        await interaction.response.send_message(bot.texts("not_allowed"), ephemeral=True)
         return False
 
     async def sync_to(self, guild_id: int | None) -> None:
@@ -53,19 +52,19 @@ def _bot(interaction: discord.Interaction) -> DiscordBot:
     return cast("DiscordBot", interaction.client)
 
 
-async def _deferred(interaction: discord.Interaction, job: Callable[[Surface], Awaitable[None]]) -> None:
+async def _deferred(interaction: discord.Interaction, flow: Callable[[Surface], Awaitable[object]]) -> None:
     # Deferred at once: Discord's 3 seconds never run out, the answer has 15 minutes.
     await interaction.response.defer(thinking=True)
     surface = FollowUps(interaction)
-    await _bot(interaction).spawn(surface, job(surface))
+    await _bot(interaction).run(surface, flow(surface))
 
 
 @app_commands.command(name="ask", description="질문에 답합니다. 이어서 물으면 앞의 대화를 기억합니다.")
 @app_commands.rename(question="질문")
 @app_commands.describe(question="물어볼 내용")
 async def ask(interaction: discord.Interaction, question: str) -> None:
-    engine, where = _bot(interaction).engine, origin(interaction)
-    await _deferred(interaction, lambda surface: answers.answer(engine, surface, where, question))
+    bot, asked = _bot(interaction), origin(interaction).question(question)
+    await _deferred(interaction, lambda surface: flows.answer(bot.engine, bot.texts, asked, surface))
 
 
 @app_commands.command(name="summarize", description="첨부한 문서를 요약하거나, 문서에 대한 질문에 답합니다.")
@@ -74,8 +73,10 @@ async def ask(interaction: discord.Interaction, question: str) -> None:
     file="PDF, HWP, HWPX, Word, PowerPoint, Excel, 텍스트 문서", question="문서에 대해 물어볼 내용 (비우면 요약)"
 )
 async def summarize(interaction: discord.Interaction, file: discord.Attachment, question: str | None = None) -> None:
-    engine, where = _bot(interaction).engine, origin(interaction)
-    await _deferred(interaction, lambda surface: answers.summarize(engine, surface, where, file, question))
+    bot, asked, source = _bot(interaction), origin(interaction).question(question or ""), AttachedFile(file)
+    await _deferred(
+        interaction, lambda surface: flows.read_document(bot.engine, bot.texts, asked, source, surface)
+    )
 
 
 @app_commands.command(name="reset", description="이 대화의 기록과 올린 문서를 지웁니다.")
@@ -83,7 +84,7 @@ async def reset(interaction: discord.Interaction) -> None:
     bot = _bot(interaction)
     await interaction.response.defer(ephemeral=True, thinking=True)
     await bot.engine.reset(origin(interaction).key)
-    await interaction.followup.send(text("reset_done", bot.lang))
+    await interaction.followup.send(bot.texts("reset_done"))
 
 
 @app_commands.command(name="help", description="명령어와 사용법을 알려 줍니다.")

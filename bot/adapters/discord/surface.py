@@ -1,4 +1,4 @@
-"""Where answers appear on Discord, as `bot.frontend.delivery.Surface`s, and the limits they keep."""
+"""Where answers appear on Discord (`bot.frontend.surface.Surface`s), and how they look there."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ from typing import cast
 
 import discord
 
-from bot.frontend.delivery import StreamLimits
+from bot.frontend.surface import MessageStyle
 
 MESSAGE_CHARS = 2000
 # Discord allows about 5 edits per 5 s per channel, and an answer edits one message at a time.
 EDIT_INTERVAL = 1.2
-LIMITS = StreamLimits(max_len=MESSAGE_CHARS, min_edit_interval=EDIT_INTERVAL)
+STYLE = MessageStyle(max_len=MESSAGE_CHARS, edit_interval=EDIT_INTERVAL)
 
 
 class _Edits:
+    style = STYLE
+
     async def edit(self, handle: object, text: str) -> None:
         await cast(discord.Message | discord.WebhookMessage, handle).edit(content=text)
 
@@ -30,7 +32,7 @@ class FollowUps(_Edits):
         return await self._webhook.send(text, wait=True, suppress_embeds=True)
 
 
-class Replies(_Edits):
+class ChannelReplies(_Edits):
     """Answers to a message: the first part replies to it, later parts follow in its channel."""
 
     def __init__(self, message: discord.Message) -> None:

@@ -1,5 +1,5 @@
 """The bolt app: listeners that pick out the messages meant for the bot, drop duplicates and
-noise, and hand the real work to background jobs so every event is acknowledged at once."""
+noise, and run the shared flows in background jobs so every event is acknowledged at once."""
 
 from __future__ import annotations
 
@@ -10,44 +10,31 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack import files
 from bot.adapters.slack.events import Incoming, from_mention, from_message
-from bot.adapters.slack.replies import Replies
-from bot.adapters.slack.surface import Place
-from bot.adapters.slack.threads import ThreadMarks
+from bot.adapters.slack.surface import AnswerSurfaces, Place, SlackMessages
 from bot.config import Settings
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
+from bot.frontend import flows
 from bot.frontend.jobs import Jobs
-from bot.frontend.texts import text
+from bot.frontend.texts import texts_for
 
 log = logging.getLogger(__name__)
 
 RESET_COMMAND = "/reset"
 
 
-class _OwnTokenWarning(logging.Filter):
-    """bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns, at every start,
-    that the client's token wins: it is the same token, so the warning only confuses."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
-
-
-_bolt_log = logging.getLogger("slack_bolt")
-_bolt_log.addFilter(_OwnTokenWarning())
-
-
 class SlackBot:
-    """Everything the listeners share: settings, engine, thread marks, jobs."""
+    """Everything the listeners share: settings, engine, texts, jobs, where answers stream."""
 
     def __init__(self, settings: Settings, engine: ChatEngine, client: AsyncWebClient) -> None:
         self.settings = settings
         self.engine = engine
-        self.lang = settings.bot_language
-        self.threads = ThreadMarks(engine)
-        # Replies past the model's concurrency wait in the engine; far past it they only pile up.
-        self.jobs = Jobs(limit=4 * settings.llm_max_concurrency)
-        self.replies = Replies(engine, client)
+        self.client = client
+        self.texts = texts_for(settings.bot_language)
+        self.jobs = Jobs.for_settings(settings)
+        self.answers = AnswerSurfaces(client)
 
     async def on_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         incoming = from_mention(event, _team(body, context), context.bot_user_id)
@@ -66,32 +53,62 @@ class SlackBot:
         user, channel = command["user_id"], command["channel_id"]
         if not self._allowed(channel, user):
             if self.settings.slack_refusal == "polite":
-                await respond(text("not_allowed", self.lang))
+                await respond(self.texts("not_allowed"))
         elif channel.startswith("D"):
             await self.engine.reset(ConversationKey("slack", (_team(command, context), "dm", user)))
-            await respond(text("reset_done", self.lang))
+            await respond(self.texts("reset_done"))
         else:
-            await respond(text("slack_reset_in_thread", self.lang))
-
-    async def _follows_up(self, incoming: Incoming) -> bool:
-        return self.settings.slack_thread_followups and await self.threads.joined(incoming.key)
+            await respond(self.texts("slack_reset_in_thread"))
 
     async def _accept(self, body: dict[str, Any], incoming: Incoming) -> None:
         # Slack retries unacknowledged deliveries and every replica receives them: first claim wins.
         if not self.jobs.accepting or not await self.engine.claim_event(f"slack:{body['event_id']}"):
             log.info("event %s already taken", body["event_id"])
             return
-        if not self.jobs.spawn(self._respond(incoming)):
-            log.warning("%d replies in progress: turning one away", len(self.jobs))
-            await self.replies.say_quietly(incoming.place, text("llm_busy", self.lang))
+        await self.jobs.spawn_or_refuse(
+            self._respond(incoming), lambda: self._say_quietly(incoming.place, self.texts("llm_busy"))
+        )
 
     async def _respond(self, incoming: Incoming) -> None:
         if not self._allowed(incoming.channel, incoming.user):
-            await self._refuse(incoming.place)
+            log.info("refused %s in %s (allow-lists)", incoming.user, incoming.channel)
+            if self.settings.slack_refusal == "polite":
+                await self._say_quietly(incoming.place, self.texts("not_allowed"))
             return
         if not incoming.is_dm:
-            await self.threads.join(incoming.key)
-        await self.replies.handle(incoming)
+            await self._join(incoming.key)
+        try:
+            await self._dispatch(incoming)
+        except Exception as error:
+            # Reached only when Slack itself failed: say so if we can.
+            log.exception("reply in %s failed", incoming.channel)
+            await self._say_quietly(incoming.place, self.texts.for_error(error))
+
+    async def _dispatch(self, incoming: Incoming) -> None:
+        messages = SlackMessages(self.client, incoming.place)
+        command = incoming.command()
+        question = flows.Question(incoming.key, incoming.text, incoming.asker)
+        if command == "reset":
+            await flows.reset(self.engine, self.texts, incoming.key, messages)
+        elif command == "help":
+            await messages.post(self.texts("slack_help"))
+        elif incoming.files:
+            for file in incoming.files:
+                source = files.SharedFile(self.client, file)
+                await flows.read_document(self.engine, self.texts, question, source, messages)
+        else:
+            await flows.answer(self.engine, self.texts, question, await self.answers.open(incoming.place))
+
+    # A channel thread joins when the bot is mentioned in it and stays joined as long as the
+    # conversation's memory lives, so follow-ups there need no mention; the mark is in the
+    # engine's memory, shared by every replica.
+    async def _join(self, key: ConversationKey) -> None:
+        await self.engine.memory.mark(f"slack-thread:{key.id}", self.settings.memory_ttl_seconds)
+
+    async def _follows_up(self, incoming: Incoming) -> bool:
+        return self.settings.slack_thread_followups and await self.engine.memory.is_marked(
+            f"slack-thread:{incoming.key.id}"
+        )
 
     def _allowed(self, channel: str, user: str) -> bool:
         users, channels = self.settings.slack_allowed_users, self.settings.slack_allowed_channels
@@ -99,10 +116,11 @@ class SlackBot:
         in_channel = channel.startswith("D") or not channels or channel in channels
         return in_channel and (not users or user in users)
 
-    async def _refuse(self, place: Place) -> None:
-        log.info("refused %s in %s (allow-lists)", place.user, place.channel)
-        if self.settings.slack_refusal == "polite":
-            await self.replies.say_quietly(place, text("not_allowed", self.lang))
+    async def _say_quietly(self, place: Place, message: str) -> None:
+        try:
+            await SlackMessages(self.client, place).post(message)
+        except Exception:
+            log.warning("could not tell %s what went wrong", place.channel, exc_info=True)
 
     async def aclose(self) -> None:
         await self.jobs.drain(self.settings.shutdown_grace_seconds)
@@ -118,7 +136,7 @@ def create_app(bot: SlackBot, client: AsyncWebClient, signing_secret: str | None
         client=client,
         signing_secret=signing_secret or "",
         request_verification_enabled=signing_secret is not None,
-        logger=_bolt_log,
+        logger=logging.getLogger("slack_bolt"),
     )
 
     @app.event("app_mention")
@@ -132,7 +150,8 @@ def create_app(bot: SlackBot, client: AsyncWebClient, signing_secret: str | None
     @app.command(RESET_COMMAND)
     async def reset(ack: Any, command: dict[str, Any], respond: Any, context: AsyncBoltContext) -> None:
         await ack()
-        if not bot.jobs.spawn(bot.on_reset_command(command, respond, context)):
-            await respond(text("llm_busy", bot.lang))
+        await bot.jobs.spawn_or_refuse(
+            bot.on_reset_command(command, respond, context), lambda: respond(bot.texts("llm_busy"))
+        )
 
     return app

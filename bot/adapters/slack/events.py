@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.adapters.slack.mrkdwn import plain_text
 from bot.adapters.slack.surface import Place
 from bot.core.conversation import ConversationKey
 
@@ -91,3 +91,28 @@ def _incoming(event: dict[str, Any], team: str, bot_user_id: str | None, thread_
         text=plain_text(event.get("text", ""), bot_user_id),
         files=tuple(event.get("files") or ()),
     )
+
+
+# ------------------------------------------------------------------ Slack text → plain
+
+_SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+
+
+def plain_text(text: str, bot_user_id: str | None = None) -> str:
+    """A user's message as the model should read it: the bot's own mention dropped, Slack's
+    <…> links, mentions and channel names spelled out, entities unescaped."""
+    if bot_user_id:
+        text = text.replace(f"<@{bot_user_id}>", " ")
+    text = _SLACK_LINK.sub(_spell_out, text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def _spell_out(m: re.Match[str]) -> str:
+    target, label = m[1], m[2]
+    if target.startswith(("@", "#")):
+        return f"{target[0]}{label}" if label else target
+    if target.startswith("!"):
+        return label or f"@{target[1:].split('^')[0]}"
+    target = target.removeprefix("mailto:")
+    return f"{label} ({target})" if label and label != target else target

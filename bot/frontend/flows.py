@@ -1,0 +1,109 @@
+"""The flows every front end drives: answer a question, read a document, reset a conversation.
+
+An adapter turns a platform event into a `Question` (and, for a file, a `DocumentSource`), and
+hands over where text appears (`bot.frontend.surface`); everything users then see is decided
+here, once: when progress shows, how an answer ends, what each failure says, the size limits.
+Each flow ends with something the user can read and logs its outcome once; it returns whether
+the user got what they asked for."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from bot.core.conversation import ConversationKey
+from bot.core.engine import ChatEngine
+from bot.core.errors import BotError
+from bot.frontend.jobs import log_outcome
+from bot.frontend.progress import ProgressMessage
+from bot.frontend.streaming import show_edited, show_growing
+from bot.frontend.surface import GrowingMessage, Surface
+from bot.frontend.texts import Texts
+
+if TYPE_CHECKING:  # the document package loads the format libraries
+    from bot.core.documents import ExtractionLimits
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Question:
+    key: ConversationKey  # the conversation it belongs to
+    text: str  # plain text for the model ("" with a file: summarize it)
+    asker: str | None = None  # platform-qualified user id, for the per-user rate limit
+
+
+class DocumentSource(Protocol):
+    """A file a user handed over, not yet fetched."""
+
+    name: str
+    declared_size: int | None  # what the platform says, before a byte is fetched
+
+    async def fetch(self, limits: ExtractionLimits) -> bytes:
+        """The bytes, never more than `limits.max_bytes` (DocumentTooLarge past them)."""
+        ...
+
+
+async def answer(engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage) -> bool:
+    """Stream the answer to `question` onto `where` (edited messages, or one growing message)."""
+    deltas = engine.stream_reply(question.key, question.text, user=question.asker)
+    try:
+        async with aclosing(deltas):
+            await _show(deltas, where, texts)
+    except Exception as error:  # already shown where the answer was to be
+        log_outcome(error)
+        return False
+    return True
+
+
+async def _show(deltas: AsyncIterator[str], where: Surface | GrowingMessage, texts: Texts) -> None:
+    if isinstance(where, GrowingMessage):
+        await show_growing(deltas, where, texts)
+    else:
+        await show_edited(deltas, where, texts)
+
+
+async def read_document(
+    engine: ChatEngine, texts: Texts, question: Question, source: DocumentSource, surface: Surface,
+    *, progress_on: Surface | None = None,
+) -> bool:  # fmt: skip
+    """The document's summary (or, with the question's text, the answer about it), after a
+    progress message that becomes the result; on `progress_on` when progress goes elsewhere."""
+    limits = engine.limits
+    if source.declared_size is not None and source.declared_size > limits.max_bytes:
+        # refused before a byte is fetched, and before a progress message would promise more
+        return await _refuse(surface, texts, limits.too_large())
+    progress = ProgressMessage(progress_on or surface, result=surface)
+    await progress.update(texts.document_progress(0, 0))  # reading can take a while before steps count
+
+    async def steps(done: int, total: int) -> None:
+        if total > 1:  # a one-step summary needs no count: its answer comes about as fast
+            await progress.update(texts.document_progress(done, total))
+
+    try:
+        data = await source.fetch(limits)
+        result = await engine.summarize_document(
+            question.key, data, source.name, question=question.text or None, progress=steps, user=question.asker
+        )
+    except Exception as error:
+        log_outcome(error)
+        await progress.fail(texts.for_error(error))
+        return False
+    await progress.finish(result or texts("llm_empty"))
+    return True
+
+
+async def _refuse(surface: Surface, texts: Texts, error: BotError) -> bool:
+    log_outcome(error)
+    await surface.post(texts.for_error(error))
+    return False
+
+
+async def reset(engine: ChatEngine, texts: Texts, key: ConversationKey, surface: Surface) -> bool:
+    await engine.reset(key)
+    await surface.post(texts("reset_done"))
+    return True
+

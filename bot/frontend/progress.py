@@ -1,0 +1,98 @@
+"""One message that follows a long job ("문서를 읽고 요약하는 중이에요… (3/8)") without flooding
+edits, and then becomes the job's result."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.frontend.splitting import split_message
+from bot.frontend.streaming import now, sleep_until
+from bot.frontend.surface import Surface
+
+log = logging.getLogger(__name__)
+
+
+class ProgressMessage:
+    """The first `update` posts; later ones edit at most once per the surface's edit interval,
+    in the background, always ending on the latest text. `finish` replaces the message with the
+    result (or `fail` with the failure), which no pending progress edit can overwrite; with a
+    separate `result` surface (a terminal: progress on stderr, the result on stdout) the result
+    is posted there instead, while a failure stays with the progress."""
+
+    def __init__(self, surface: Surface, result: Surface | None = None) -> None:
+        self._surface = surface
+        self._result = result or surface
+        self._interval = surface.style.edit_interval
+        self._handle: object | None = None
+        self._shown = ""
+        self._latest = ""
+        self._sent_at = 0.0
+        self._posting = asyncio.Lock()  # two early updates must not post two messages
+        self._flusher: asyncio.Task[None] | None = None
+        self._editing = False
+        self._finished = False
+
+    async def update(self, text: str) -> None:
+        if self._finished:
+            return
+        self._latest = text
+        async with self._posting:
+            if self._handle is None:
+                await self._post(text)
+                return
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+
+    async def finish(self, text: str) -> None:
+        """Show the result, of any length: what does not fit one message follows in new ones."""
+        style = self._result.style
+        first, *rest = split_message(text, style.max_len, style.formatted_len)
+        await self._settle(style.format(first), on=self._result)
+        for part in rest:
+            await self._result.post(style.format(part))
+
+    async def fail(self, text: str) -> None:
+        """A failure is the job's last status: it replaces the progress message where that is."""
+        await self._settle(self._surface.style.format(text), on=self._surface)
+
+    async def _settle(self, text: str, *, on: Surface) -> None:
+        self._finished = True
+        if self._flusher is not None:
+            if not self._editing:  # a waiting flush would only show numbers about to be replaced
+                self._flusher.cancel()
+            await asyncio.wait({self._flusher})
+        if on is not self._surface:
+            await on.post(text)
+            return
+        async with self._posting:
+            if self._handle is None:
+                await self._post(text)
+                return
+        await sleep_until(self._sent_at + self._interval)
+        await self._edit(text)
+
+    async def _flush(self) -> None:
+        try:
+            while not self._finished and self._latest != self._shown:
+                await sleep_until(self._sent_at + self._interval)
+                if self._finished:
+                    return
+                await self._edit(self._latest)
+        except Exception:
+            # nobody awaits this task; a lost progress edit must not break the job
+            log.warning("progress edit failed", exc_info=True)
+
+    async def _post(self, text: str) -> None:
+        self._handle = await self._surface.post(text)
+        self._sent_at = now()  # after the call: a surface may retry inside it
+        self._shown = text
+
+    async def _edit(self, text: str) -> None:
+        self._editing = True
+        try:
+            await self._surface.edit(self._handle, text)
+            self._sent_at = now()
+            self._shown = text
+        finally:
+            self._editing = False

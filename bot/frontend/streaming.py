@@ -1,0 +1,289 @@
+"""Showing an answer while the model writes it, on either kind of surface, with one rule for
+how an answer ends: complete, empty, cut off after some text, or failed before any.
+
+`show_edited` posts a placeholder at once and edits it as text arrives (Discord, Slack without
+native streaming); `show_growing` appends to a message that only grows (Slack's native
+streaming, the terminal). Both keep to the surface's pace, continue in a new message where one
+is full, and never cut inside a word, a character or a code fence."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from bot.frontend.markdown import CLOSE, open_fence, seal
+from bot.frontend.splitting import cut
+from bot.frontend.surface import GrowingMessage, Surface
+from bot.frontend.texts import Texts
+
+log = logging.getLogger(__name__)
+
+_LONGEST_WORD = 200  # held back for a clean cut only up to this length
+
+
+def ending(shown: str, error: BaseException | None, texts: Texts) -> str:
+    """What closes an answer that has shown `shown`: nothing when it completed, a note when it
+    was empty, the error's message when it failed before any text, else the cut-off note after
+    any open code block is closed (so the note never lands inside code)."""
+    said = bool(shown.strip())
+    if error is None:
+        return "" if said else texts("llm_empty")
+    if not said:
+        return texts.for_error(error)
+    close = CLOSE if open_fence(shown) else ""
+    return f"{close}\n\n{texts('llm_stream_cut')}"
+
+
+def now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+async def sleep_until(deadline: float) -> None:
+    # the loop may fire a timer a hair early; the pace is a promise, so check again
+    while (left := deadline - now()) > 0:
+        await asyncio.sleep(left)
+
+
+# ------------------------------------------------------------------ edited messages
+
+
+async def show_edited(deltas: AsyncIterator[str], surface: Surface, texts: Texts) -> list[object]:
+    """Show a streamed answer as it grows; return the handles of every message posted, in order.
+
+    A placeholder appears at once; text replaces it in edits at most one per the style's
+    `edit_interval` per message, never more than one in flight; text that outgrows a message
+    continues in a new one. If `deltas` fails, the answer ends as `ending` says and the error is
+    re-raised. Cancellation ends it as cut off, best effort, and propagates."""
+    stream = _EditedAnswer(surface)
+    reader = asyncio.create_task(stream.read(deltas))  # the model starts while the placeholder posts
+    try:
+        await stream.show(texts("thinking"))
+        await stream.follow(reader)
+        await stream.conclude(reader, texts)
+    except asyncio.CancelledError:
+        await _stop(reader)
+        await stream.abandon(texts)
+        raise
+    finally:
+        await _stop(reader)
+    return stream.handles
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.wait({task})
+    if not task.cancelled():
+        task.exception()  # mark it retrieved: the caller reports it, or a surface error wins
+
+
+@dataclass
+class _Message:
+    handle: object
+    text: str
+    at: float  # when it was last posted or edited: the edit pace counts from here
+
+
+class _EditedAnswer:
+    """One answer being shown: its messages, and the text not yet settled into them."""
+
+    def __init__(self, surface: Surface) -> None:
+        self.surface = surface
+        self.style = surface.style
+        self.handles: list[object] = []
+        self.current: _Message | None = None  # the message still growing; None right after a cut
+        self.tail = ""  # raw text of `current`, from where the previous message ended
+        self.pending: list[str] = []  # deltas not yet rendered
+        self.said = ""  # everything received: what `ending` judges
+        self.ended = False
+        self.wake = asyncio.Event()
+
+    async def read(self, deltas: AsyncIterator[str]) -> None:
+        # runs apart from the edits, so a slow edit never holds up the model's stream
+        try:
+            async for delta in deltas:
+                self.pending.append(delta)
+                self.wake.set()
+        finally:
+            self.wake.set()
+
+    async def follow(self, reader: asyncio.Task[None]) -> None:
+        """Show the text as it grows until the reader is done."""
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            if reader.done():
+                return
+            if self.current is not None:
+                # deltas arriving meanwhile pile up and go out together in one edit
+                await sleep_until(self.current.at + self.style.edit_interval)
+            if reader.done():
+                return
+            await self.render(cursor=True)
+
+    async def conclude(self, reader: asyncio.Task[None], texts: Texts) -> None:
+        """Show the final text; if the stream failed, re-raise its error once it is shown."""
+        error = reader.exception()
+        self.end(error, texts)
+        await self.render(cursor=False)
+        if error is not None:
+            raise error
+
+    async def abandon(self, texts: Texts) -> None:
+        """After cancellation: keep what arrived, marked as cut off, if the surface lets us."""
+        try:
+            self.end(asyncio.CancelledError(), texts)
+            await self.render(cursor=False)
+        except Exception:
+            log.warning("could not mark a cancelled answer as cut off", exc_info=True)
+
+    def take_pending(self) -> None:
+        text = "".join(self.pending)
+        self.pending.clear()
+        self.tail += text
+        self.said += text
+
+    def end(self, error: BaseException | None, texts: Texts) -> None:
+        if self.ended:  # cancelled while showing a failed stream's ending: don't add a second
+            return
+        self.ended = True
+        self.take_pending()
+        self.tail += ending(self.said, error, texts)
+
+    async def render(self, *, cursor: bool) -> None:
+        """Settle every message the text has outgrown, then show the rest in the current one."""
+        self.take_pending()
+        limit = self.style.max_len
+        while self.style.formatted_len(seal(self.tail)) > limit:
+            part, rest = cut(self.tail, limit, self.style.formatted_len)
+            await self.show(part)
+            # only now: if that edit is cancelled, the part is still in the tail to retry
+            self.current, self.tail = None, rest
+        if self.tail.strip():
+            await self.show(self.growing() if cursor else seal(self.tail))
+
+    def growing(self) -> str:
+        with_cursor = seal(self.tail + self.style.cursor)  # inside an open code block, on purpose
+        return with_cursor if self.style.formatted_len(with_cursor) <= self.style.max_len else seal(self.tail)
+
+    async def show(self, text: str) -> None:
+        """Make the current message read `text`, posting one if there is none."""
+        text = self.style.format(text)
+        # The pace counts from when a call returned: a surface may retry it inside (after a 429,
+        # say), and the call that counts is the one that finally went through.
+        if self.current is None:
+            handle = await self.surface.post(text)
+            self.handles.append(handle)
+            self.current = _Message(handle, text, now())
+        elif text != self.current.text:
+            await sleep_until(self.current.at + self.style.edit_interval)
+            await self.surface.edit(self.current.handle, text)
+            self.current.at = now()
+            self.current.text = text
+
+
+# ------------------------------------------------------------------ growing messages
+
+
+async def show_growing(deltas: AsyncIterator[str], message: GrowingMessage, texts: Texts) -> None:
+    """Stream `deltas` into `message` to the end, then stop it; a failure of `deltas` ends the
+    answer as `ending` says and is then raised. Cancellation ends it as cut off, best effort."""
+    answer = _GrowingAnswer(message)
+    try:
+        error = await answer.follow(deltas)
+    except asyncio.CancelledError:
+        try:
+            await answer.finish(asyncio.CancelledError(), texts)
+        except Exception:
+            log.warning("could not mark a cancelled answer as cut off", exc_info=True)
+        raise
+    await answer.finish(error, texts)
+    if error is not None:
+        raise error
+
+
+class _GrowingAnswer:
+    """A growing message is cut only where what it already shows ends: text goes out in whole
+    words (the word still being written waits) when the message has a size limit, and an open
+    code block is closed at a cut and reopened in the next message."""
+
+    def __init__(self, message: GrowingMessage) -> None:
+        self.message = message
+        self.shown = ""  # what the current message holds
+        self.said = ""  # everything sent, in every message
+        self.pending = ""  # received, not yet sent
+        self.at = now()  # last call on the current message (it was just started)
+
+    async def follow(self, deltas: AsyncIterator[str]) -> Exception | None:
+        """Read `deltas`, sending text as the pace allows; return their error, if any."""
+        iterator = aiter(deltas)
+        while True:
+            try:
+                self.pending += await anext(iterator)
+            except StopAsyncIteration:
+                return None
+            except Exception as error:  # shown to the user, then raised by `show_growing`
+                return error
+            if now() >= self.at + self.message.interval:
+                await self.send(final=False)
+
+    async def finish(self, error: BaseException | None, texts: Texts) -> None:
+        failed = error is not None and not (self.said + self.pending).strip()
+        self.pending += ending(self.said + self.pending, error, texts)
+        await sleep_until(self.at + self.message.interval)
+        while not await self.send(final=True, failed=failed):
+            await sleep_until(self.at + self.message.interval)
+
+    async def send(self, *, final: bool, failed: bool = False) -> bool:
+        """One call on the current message with what is ready; True once the answer is stopped."""
+        limit = self.message.max_chars
+        ready = self.pending if final or limit is None else _whole_words(self.pending)
+        self.pending = self.pending[len(ready) :]
+        if not self.said:
+            ready = ready.lstrip()
+        if limit is not None and len(ready) > (room := limit - len(self.shown) - len(CLOSE)):
+            head, rest = _cut_growing(ready, room)
+            self.pending = rest + self.pending
+            await self.next_message(head)
+            return False
+        if final:
+            await self.message.stop(self.sealed(ready), failed=failed)
+            self.sent(ready)
+            return True
+        if ready:
+            await self.message.append(ready)
+            self.sent(ready)
+        return False
+
+    async def next_message(self, head: str) -> None:
+        opener = open_fence(self.shown + head)
+        await self.message.stop(self.sealed(head), failed=False)
+        self.sent(head)
+        self.shown = f"{opener}\n" if opener else ""
+        await self.message.start(self.shown)
+        self.at = now()
+
+    def sealed(self, markdown: str) -> str:
+        return markdown + CLOSE if open_fence(self.shown + markdown) else markdown
+
+    def sent(self, text: str) -> None:
+        self.shown, self.said, self.at = self.shown + text, self.said + text, now()
+
+
+def _whole_words(text: str) -> str:
+    """`text` up to its last whitespace: a word still being written is held back."""
+    end = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t")) + 1
+    return text[:end] if len(text) - end <= _LONGEST_WORD else text
+
+
+def _cut_growing(text: str, room: int) -> tuple[str, str]:
+    """Split `text` at the last line break (else space) that leaves at most `room` characters
+    before it; inside an unbroken run, at `room` itself."""
+    window = text[: room + 1]
+    at = window.rfind("\n")
+    if at < room // 2:
+        at = max(at, window.rfind(" "))
+    if at <= 0:
+        return text[:room], text[room:]
+    return text[:at], text[at + 1 :]

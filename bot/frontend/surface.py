@@ -1,0 +1,63 @@
+"""Where a front end shows text, as the shared flows see it. An adapter supplies one of these
+and nothing else: how long a message may be and how that is counted, how Markdown is rendered,
+how often a message may change, and the calls that post and edit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+Measure = Callable[[str], int]
+Format = Callable[[str], str]
+
+
+def as_is(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class MessageStyle:
+    max_len: int  # per message, in `measure` units of the formatted text
+    measure: Measure = len
+    edit_interval: float = 1.0  # seconds between changes of the same message
+    format: Format = as_is  # the model's Markdown → what the platform renders
+    cursor: str = " ▌"  # shown after streamed text while it grows
+
+    def formatted_len(self, text: str) -> int:
+        # the platform counts what it receives, which is the formatted text
+        return self.measure(self.format(text))
+
+
+class Surface(Protocol):
+    """Messages that can be posted and edited: a Slack thread, a Discord channel or interaction,
+    a terminal (where an edit is printed anew)."""
+
+    style: MessageStyle
+
+    async def post(self, text: str) -> object:
+        """Create a new message; return whatever `edit` needs to find it again."""
+        ...
+
+    async def edit(self, handle: object, text: str) -> None:
+        """Replace the text of a message created by `post`."""
+        ...
+
+
+@runtime_checkable
+class GrowingMessage(Protocol):
+    """One answer that only grows and renders Markdown itself: Slack's native AI streaming, a
+    terminal. `start` has been called (with "") before the flow gets it."""
+
+    max_chars: int | None  # per message; None: no limit, never cut
+    interval: float  # seconds between calls
+
+    async def start(self, markdown: str) -> None:
+        """Open a new message (after `stop`, for text that outgrew the previous one)."""
+        ...
+
+    async def append(self, markdown: str) -> None: ...
+
+    async def stop(self, markdown: str, *, failed: bool) -> None:
+        """Append the last text and close the message; `failed`: the answer is an error message."""
+        ...
