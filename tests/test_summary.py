@@ -6,7 +6,7 @@ import re
 
 from bot.core.summary import Summarizer
 from fakes.sagemaker import Reply
-from tests.support import make_engine
+from tests.support import cli_env, make_engine, run_bot
 
 
 def long_document(paragraphs: int) -> str:
@@ -59,3 +59,41 @@ async def test_short_document_is_summarized_in_one_call_with_fixed_shape(sagemak
     assert len(sagemaker.requests) == 1
     prompt = sagemaker.requests[0].json["inputs"]
     assert "신청 기한은 3월 2일입니다." in prompt and "주요 숫자·날짜·이름" in prompt
+
+
+async def test_a_part_the_model_fails_on_twice_is_left_out_and_named(sagemaker, redis_url, redis_prefix):
+    bad = "표지-0007"
+
+    @sagemaker.responder
+    def fail_on_one_part(request: dict) -> Reply | None:
+        return Reply(fault="model_error") if bad in request["inputs"] and "부분입니다" in request["inputs"] else None
+
+    sagemaker.default = Reply("부분 요약입니다.")
+    engine = make_engine(sagemaker, redis_url, redis_prefix, llm_context_tokens=2048, llm_max_new_tokens=512)
+    steps: list[tuple[int, int]] = []
+
+    async def progress(done: int, total: int) -> None:
+        steps.append((done, total))
+
+    summarizer = Summarizer(engine.llm, engine.budget, "ko", partial_tokens=256)
+    try:
+        text = long_document(40)
+        plan = summarizer.plan(text)
+        summary = await summarizer.summarize(text, "예산서.hwp", progress)
+    finally:
+        await engine.aclose()
+    failed = [i + 1 for i, chunk in enumerate(plan.chunks) if bad in chunk]
+    assert summary.startswith("부분 요약입니다.") and f"{failed[0]}번째 부분은 모델 오류로 읽지 못해" in summary
+    tries = [r for r in sagemaker.requests if bad in r.json["inputs"] and "부분입니다" in r.json["inputs"]]
+    assert len(tries) == 2  # tried again once, then given up
+    assert any("(이 부분은 읽지 못했습니다.)" in r.json["inputs"] for r in sagemaker.requests)
+    assert steps[-1] == (plan.total_calls, plan.total_calls)
+
+
+def test_summarize_command_says_the_document_could_not_be_summarized(sagemaker_thread, tmp_path):
+    sagemaker_thread.default = Reply(fault="model_error")
+    path = tmp_path / "공고.txt"
+    path.write_text("짧은 공고문입니다. 신청 기한은 3월 2일입니다.", encoding="utf-8")
+    result = run_bot("summarize", str(path), env=cli_env(sagemaker_thread))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == "모델이 이 문서를 요약하지 못했습니다. 잠시 후 다시 시도해 주세요."

@@ -14,6 +14,7 @@ from typing import Awaitable, Callable, Sequence
 
 from bot.core.budget import Budget
 from bot.core.chunking import chunk_text
+from bot.core.errors import LLMError
 from bot.core.llm import ChatLLM
 from bot.core.prompt import Turn
 
@@ -37,6 +38,8 @@ _INSTRUCTIONS = {
         ),
         "document": "문서 내용:",
         "partials": "부분 요약:",
+        "unread_part": "(이 부분은 읽지 못했습니다.)",
+        "unread_note": "\n\n(참고: 문서의 {parts}번째 부분은 모델 오류로 읽지 못해 요약에 빠져 있습니다.)",
     },
     "en": {
         "system": "You summarize documents accurately. Never add anything the document does not say.",
@@ -55,6 +58,9 @@ _INSTRUCTIONS = {
         ),
         "document": "Document:",
         "partials": "Partial summaries:",
+        "unread_part": "(This part could not be read.)",
+        "unread_note": "\n\n(Note: part {parts} of the document could not be read because of a model error and is "
+        "missing from this summary.)",
     },
 }
 
@@ -109,13 +115,21 @@ class Summarizer:
         if len(plan.chunks) == 1:
             return await steps.run(self._final(filename, self._text("document"), plan.chunks[0]))
         total = len(plan.chunks)
-        partials = await asyncio.gather(
-            *(steps.run(self._map(filename, i + 1, total, chunk)) for i, chunk in enumerate(plan.chunks))
-        )
+        mapped = await asyncio.gather(
+            *(steps.run_twice(lambda i=i, chunk=chunk: self._map(filename, i + 1, total, chunk))  # type: ignore[misc]
+              for i, chunk in enumerate(plan.chunks))
+        )  # fmt: skip
+        unread = [i + 1 for i, part in enumerate(mapped) if isinstance(part, LLMError)]
+        if len(unread) == total:
+            raise next(part for part in mapped if isinstance(part, LLMError))
+        partials = [self._text("unread_part") if isinstance(part, LLMError) else part for part in mapped]
         while len(partials) > plan.group_size:
             groups = [partials[i : i + plan.group_size] for i in range(0, len(partials), plan.group_size)]
             partials = await asyncio.gather(*(steps.run(self._combine(filename, g)) for g in groups))
-        return await steps.run(self._final(filename, self._text("partials"), _join(partials)))
+        summary = await steps.run(self._final(filename, self._text("partials"), _join(partials)))
+        if unread:
+            summary += self._text("unread_note").format(parts=", ".join(map(str, unread)))
+        return summary
 
     def _ask(self, user: str, tokens: int | None = None) -> Awaitable[str]:
         turns = [Turn("system", self._text("system")), Turn("user", user)]
@@ -146,6 +160,21 @@ class _Steps:
 
     async def run(self, call: Awaitable[str]) -> str:
         result = await call
+        self.done += 1
+        await self.report()
+        return result
+
+    async def run_twice(self, call: Callable[[], Awaitable[str]]) -> str | LLMError:
+        """One part of a long document: tried again once if the model fails on it, and then
+        given up (counted as done) rather than sinking the whole summary."""
+        result: str | LLMError
+        try:
+            result = await call()
+        except LLMError:
+            try:
+                result = await call()
+            except LLMError as error:
+                result = error
         self.done += 1
         await self.report()
         return result

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
-from bot.core.errors import BotError
+from bot.core.errors import BotError, LLMModelError
 from bot.frontend.jobs import log_outcome
 from bot.frontend.progress import ProgressMessage
 from bot.frontend.streaming import show_edited, show_growing
@@ -90,7 +90,9 @@ async def read_document(
         )
     except Exception as error:
         log_outcome(error)
-        await progress.fail(texts.for_error(error))
+        # "rephrase your question" would puzzle someone who asked none
+        summarizing = isinstance(error, LLMModelError) and not question.text
+        await progress.fail(texts("llm_model_error_summary") if summarizing else texts.for_error(error))
         return False
     await progress.finish(result or texts("llm_empty"))
     return True

@@ -41,6 +41,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "모델이 이 요청을 처리하지 못했습니다. 질문을 바꿔 다시 시도해 주세요.",
         "en": "The model could not process this request. Please rephrase and try again.",
     },
+    "llm_model_error_summary": {
+        "ko": "모델이 이 문서를 요약하지 못했습니다. 잠시 후 다시 시도해 주세요.",
+        "en": "The model could not summarize this document. Please try again in a moment.",
+    },
     "llm_stream_cut": {
         "ko": "(답변이 중간에 끊겼습니다. 다시 시도해 주세요.)",
         "en": "(The answer was cut off. Please try again.)",
