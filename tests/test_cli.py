@@ -92,3 +92,14 @@ def test_chat_file_command_attaches_a_document(sagemaker_thread, bot_env, tmp_pa
     assert result.returncode == 0, result.stderr
     assert "한 줄 요약: 입찰 공고입니다." in result.stdout and "마감은 4월 11일입니다." in result.stdout
     assert "제출 마감은 2025년 4월 11일 오후 3시입니다." in sagemaker_thread.requests[1].json["inputs"]
+
+
+def test_chat_takes_a_quoted_path_and_answers_unknown_commands_with_help(sagemaker_thread, bot_env, tmp_path):
+    path = tmp_path / "AI 키워드 정리.txt"
+    path.write_text("인공지능 키워드: 생성형 AI, 거대 언어 모델.", encoding="utf-8")
+    sagemaker_thread.script("한 줄 요약: 키워드 목록입니다.")
+    result = run_bot("chat", env=bot_env, stdin=f"/file '{path}'\n/file\n/foo\n/exit\n")
+    assert result.returncode == 0, result.stderr
+    assert "한 줄 요약: 키워드 목록입니다." in result.stdout
+    assert result.stdout.count("/reset") == 3  # the help at start, after `/file` alone and after `/foo`
+    assert len(sagemaker_thread.requests) == 1  # neither `/file` alone nor `/foo` reached the model

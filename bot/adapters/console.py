@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -136,14 +137,28 @@ async def chat(engine: ChatEngine, stdin: TextIO = sys.stdin, out: TextIO = sys.
         line = line.strip()
         if not line:
             continue
-        if line == "/reset":
+        command, argument = _command(line)
+        if command == "/reset":
             await flows.reset(engine, texts, console_key(), TerminalLines(out))
-        elif line == "/help":
+        elif command == "/file" and argument:
+            await _read(engine, texts, Path(argument), result=TerminalLines(out), progress=TerminalLines(sys.stderr))
+        elif command is not None:  # /help, /file without a path, and any command we do not know
             print(help_text, file=out, flush=True)
-        elif line.startswith("/file "):
-            await _read(engine, texts, Path(line[6:].strip()), result=TerminalLines(out), progress=TerminalLines(sys.stderr))
         else:
             await flows.answer(engine, texts, _question(line), TerminalStream(out, out))
+
+
+def _command(line: str) -> tuple[str | None, str]:
+    """A slash command and its argument (a path may be quoted, as a shell would take it);
+    (None, "") for a line meant for the model."""
+    if not line.startswith("/") or line.startswith("//"):
+        return None, ""
+    name, _, rest = line.partition(" ")
+    try:
+        words = shlex.split(rest)
+    except ValueError:  # an unclosed quote: take the rest as it is
+        words = [rest.strip().strip("'\"")]
+    return name, " ".join(words)
 
 
 def _read_line(stdin: TextIO, prompt: str, out: TextIO) -> str | None:
