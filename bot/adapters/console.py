@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import getpass
 import shlex
+import signal
+import threading
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
@@ -27,6 +30,7 @@ HELP = {
     "ko": "명령: /reset 대화 초기화, /file 경로 문서 첨부, /exit 종료, /help 도움말",
     "en": "Commands: /reset clear the conversation, /file PATH attach a document, /exit quit, /help",
 }
+T = TypeVar("T")
 # A terminal takes text of any length, and a line printed anew is its only way to "edit".
 _STYLE = MessageStyle(max_len=sys.maxsize, edit_interval=0.0)
 
@@ -53,21 +57,33 @@ class TerminalStream:
     max_chars = None
     interval = 0.0
 
-    def __init__(self, out: TextIO, failures: TextIO) -> None:
+    def __init__(self, out: TextIO, failures: TextIO, *, waiting: str | None = None) -> None:
         self.out = out
         self.failures = failures
+        # On a terminal, a line that says the bot is at work until the first text replaces it.
+        self._waiting = waiting
+        if waiting:
+            out.write(waiting)
+            out.flush()
 
     async def start(self, markdown: str) -> None:
         await self.append(markdown)
 
     async def append(self, markdown: str) -> None:
+        self._clear_waiting()
         self.out.write(markdown)
         self.out.flush()
 
     async def stop(self, markdown: str, *, failed: bool) -> None:
+        self._clear_waiting()
         stream = self.failures if failed else self.out
         stream.write(markdown + "\n")
         stream.flush()
+
+    def _clear_waiting(self) -> None:
+        if self._waiting:
+            self.out.write("\r\x1b[K")  # back to the line's start, erase it
+            self._waiting = None
 
 
 class FileOnDisk:
@@ -126,26 +142,113 @@ async def _read(engine: ChatEngine, texts: Texts, path: Path, *, result: Termina
 
 
 async def chat(engine: ChatEngine, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    """Read lines until /exit, Ctrl-D or Ctrl-C at the prompt; Ctrl-C while an answer is being
+    written stops that answer (what was written stays, marked as cut off)."""
     texts = texts_for(engine.settings.bot_language)
-    interactive = stdin.isatty()
+    lines = LineReader(stdin, out)
     help_text = HELP[texts.language]
     print(help_text, file=out, flush=True)
-    while True:
-        line = await asyncio.to_thread(_read_line, stdin, "> " if interactive else "", out)
-        if line is None or line.strip() == "/exit":
-            return 0
-        line = line.strip()
-        if not line:
-            continue
-        command, argument = _command(line)
-        if command == "/reset":
-            await flows.reset(engine, texts, console_key(), TerminalLines(out))
-        elif command == "/file" and argument:
-            await _read(engine, texts, Path(argument), result=TerminalLines(out), progress=TerminalLines(sys.stderr))
-        elif command is not None:  # /help, /file without a path, and any command we do not know
-            print(help_text, file=out, flush=True)
-        else:
-            await flows.answer(engine, texts, _question(line), TerminalStream(out, out))
+    with _Interrupts() as interrupts:
+        while True:
+            line = await interrupts.unless_interrupted(lines.read())
+            if line is None or line.strip() == "/exit":
+                out.write("" if line else "\n")  # leave the shell's prompt on a line of its own
+                return 0
+            await interrupts.unless_interrupted(_handle(engine, texts, line.strip(), out, help_text))
+
+
+async def _handle(engine: ChatEngine, texts: Texts, line: str, out: TextIO, help_text: str) -> None:
+    if not line:
+        return
+    command, argument = _command(line)
+    if command == "/reset":
+        await flows.reset(engine, texts, console_key(), TerminalLines(out))
+    elif command == "/file" and argument:
+        await _read(engine, texts, Path(argument), result=TerminalLines(out), progress=TerminalLines(sys.stderr))
+    elif command is not None:  # /help, /file without a path, and any command we do not know
+        print(help_text, file=out, flush=True)
+    else:
+        waiting = texts("thinking") if out.isatty() else None
+        await flows.answer(engine, texts, _question(line), TerminalStream(out, out, waiting=waiting))
+
+
+class _Interrupts:
+    """Ctrl-C as the chat understands it: it ends whatever runs in `unless_interrupted` (the
+    prompt, or the answer being written), which then returns None."""
+
+    def __init__(self) -> None:
+        self._running: asyncio.Task[object] | None = None
+
+    def __enter__(self) -> _Interrupts:
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self._interrupt)
+        except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
+            pass
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        try:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+    def _interrupt(self) -> None:
+        if self._running is not None:
+            self._running.cancel()
+
+    async def unless_interrupted(self, work: Coroutine[Any, Any, T]) -> T | None:
+        self._running = task = asyncio.ensure_future(work)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                raise  # cancelled from outside, not by Ctrl-C
+            return None
+        finally:
+            self._running = None
+
+
+class LineReader:
+    """Lines typed at the terminal (with line editing and history where `readline` exists) or
+    piped in. Each line is read on a daemon thread: a prompt left waiting never holds up exit."""
+
+    def __init__(self, stdin: TextIO, out: TextIO) -> None:
+        self.stdin = stdin
+        self.out = out
+        self.interactive = stdin.isatty() and stdin is sys.stdin
+        if self.interactive:
+            try:
+                import readline  # noqa: F401  (input() gains editing and history by being imported)
+            except ImportError:
+                pass
+
+    async def read(self) -> str | None:
+        """The next line, None at the end of input."""
+        loop = asyncio.get_running_loop()
+        line: asyncio.Future[str | None] = loop.create_future()
+
+        def deliver(value: str | None) -> None:
+            if not line.done():
+                line.set_result(value)
+
+        def work() -> None:
+            value = self._read_blocking()
+            try:
+                loop.call_soon_threadsafe(deliver, value)
+            except RuntimeError:  # the loop has closed: the chat is over
+                pass
+
+        threading.Thread(target=work, name="chat-input", daemon=True).start()
+        return await line
+
+    def _read_blocking(self) -> str | None:
+        if self.interactive:
+            try:
+                return input("> ")
+            except (EOFError, OSError):
+                return None
+        text = self.stdin.readline()
+        return text if text else None
 
 
 def _command(line: str) -> tuple[str | None, str]:
@@ -159,11 +262,3 @@ def _command(line: str) -> tuple[str | None, str]:
     except ValueError:  # an unclosed quote: take the rest as it is
         words = [rest.strip().strip("'\"")]
     return name, " ".join(words)
-
-
-def _read_line(stdin: TextIO, prompt: str, out: TextIO) -> str | None:
-    if prompt:
-        out.write(prompt)
-        out.flush()
-    line = stdin.readline()
-    return line if line else None
