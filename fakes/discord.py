@@ -70,7 +70,7 @@ GUILD_MESSAGES, DIRECT_MESSAGES, MESSAGE_CONTENT = 1 << 9, 1 << 12, 1 << 15
 PRIVILEGED = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
 
 # Message flags.
-EPHEMERAL, LOADING = 1 << 6, 1 << 7
+SUPPRESS_EMBEDS, EPHEMERAL, LOADING = 1 << 2, 1 << 6, 1 << 7
 
 # What the bot (and ordinary members) may do in a channel: view, send, embed, attach, history,
 # reactions, app commands, threads.
@@ -1152,9 +1152,13 @@ class FakeDiscord:
         body = self._body(data, files, channel_id, msg["attachments"])
         if "content" in body and body["content"] is None:
             body["content"] = ""
-        body.pop("flags", None)  # an edit cannot make a message ephemeral or not
+        # An edit changes only SUPPRESS_EMBEDS, and a body with `flags` sets it as given: discord.py
+        # sends `flags` with every Message.edit, which clears the flag unless it is passed again.
+        edited = body.pop("flags", None)
         msg.update(body)
         msg["flags"] = int(msg["flags"]) & ~LOADING
+        if edited is not None:
+            msg["flags"] = (msg["flags"] & ~SUPPRESS_EMBEDS) | (int(edited) & SUPPRESS_EMBEDS)
         msg["edited_timestamp"] = _now_iso()
         if count:
             self.edits.append(Edit(now, channel_id, message_id, msg["content"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fakes.discord import SUPPRESS_EMBEDS
 from fakes.sagemaker import FakeSageMaker, Reply
 from tests.discord_support import Harness, StartDiscordBot, open_thread
 from tests.support import prompts
@@ -91,3 +92,11 @@ async def test_mention_with_a_file_summarizes_it(harness: Harness, sagemaker: Fa
     question = await harness.message(f"<@{fake.bot_id}>", author_id=42, attachments=[file])
     assert (await harness.reply_to(question))["content"] == "회의록 요약: 예산 승인."
     assert "예산안이 승인되었다" in prompts(sagemaker)[0]
+
+
+async def test_an_edited_answer_keeps_its_link_previews_suppressed(harness: Harness, sagemaker: FakeSageMaker) -> None:
+    sagemaker.script(Reply("자세한 내용은 https://example.com/guide 를 보세요.", token_delay=0.02))
+    question = await harness.message(f"<@{harness.fake.bot_id}> 안내 링크 알려줘", author_id=42)
+    answer = await harness.reply_to(question)
+    assert answer["content"].startswith("자세한 내용은") and answer["edited_timestamp"]
+    assert answer["flags"] & SUPPRESS_EMBEDS  # a link in an answer shows no preview, after every edit

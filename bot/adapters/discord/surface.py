@@ -18,7 +18,13 @@ class _Edits:
     style = STYLE
 
     async def edit(self, handle: object, text: str) -> None:
-        await cast(discord.Message | discord.WebhookMessage, handle).edit(content=text)
+        message = cast(discord.Message | discord.WebhookMessage, handle)
+        if isinstance(message, discord.WebhookMessage):  # its edits leave the flags alone
+            await message.edit(content=text)
+        else:
+            # Message.edit sends `flags` every time (discord/message.py, `suppress=False` by
+            # default): without this every edited answer would get its link previews back.
+            await message.edit(content=text, suppress=True)
 
 
 class FollowUps(_Edits):
