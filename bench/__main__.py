@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.report import RESULTS
+from bench import baseline, chat, documents, slack
+from bench.common import RESULTS
 
 PARTS = ("baseline", "chat", "slack", "documents")
 
@@ -31,8 +32,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown part {unknown[0]!r}: choose from {', '.join(PARTS)}")
     parts = [part for part in PARTS if part in args.parts] if args.parts else list(PARTS)
 
-    from bench import baseline, chat, documents
-
     outputs = {part: args.output_dir / f"{part}.json" for part in PARTS}
     started = time.monotonic()
     reference: dict[str, Any] | None = None
@@ -43,8 +42,6 @@ def main(argv: list[str] | None = None) -> int:
         print("\n== chat load through the core ==", flush=True)
         chat.run(args.quick, outputs["chat"], baseline=reference)
     if "slack" in parts:
-        from bench import slack
-
         print("\n== chat load through Slack ==", flush=True)
         slack.run(args.quick, outputs["slack"], baseline=reference)
     if "documents" in parts:

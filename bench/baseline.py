@@ -19,8 +19,11 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from bench.endpoint import EndpointProcess, Profile
-from bench.report import RssSampler, ms, script_arguments, send_result, spread, table, wait_for_quiet, write_results
+from bench.common import (
+    RssSampler, ms, part_main, run_in_bot_process, script_arguments, send_result, spread, table, wait_for_quiet,
+    write_results,
+)
+from bench.endpoint import FULL_PROFILE, QUICK_PROFILE, EndpointProcess, Profile
 
 # The original's template, reconstructed from its description: the user text quoted and indented.
 _TEMPLATE = """The following is a friendly conversation between a human and an AI. The AI is talkative and \
@@ -89,7 +92,7 @@ def child_main(payload: str) -> int:
     cpu = os.times()
     cpu_seconds = (cpu.user - cpu_before.user) + (cpu.system - cpu_before.system)
     result = {
-        "profile": asdict(profile) | {"seconds": profile.seconds},
+        "profile": profile.recorded(),
         "requests": len(latencies),
         "latency_s": latencies,
         "latency_mean_s": sum(latencies) / len(latencies),
@@ -110,8 +113,6 @@ def measure(endpoint: EndpointProcess, redis_url: str | None, profile: Profile, 
     """The original design's figures for `profile`, from `requests` sequential requests in a fresh
     process. `redis_url` is unused (the original kept memory in the Lambda); it is accepted so every
     part calls this the same way."""
-    from bench.chat import run_in_bot_process
-
     endpoint.set_profile(profile)
     endpoint.timeline()
     result = run_in_bot_process("bench.baseline", {"endpoint": endpoint.url, "profile": asdict(profile), "requests": requests})
@@ -147,25 +148,18 @@ COLUMNS = [
 
 
 def run(quick: bool, output: Any = None, profile: Profile | None = None) -> dict[str, Any]:
-    from bench.chat import FULL_PROFILE, QUICK_PROFILE
-
     profile = profile or (QUICK_PROFILE if quick else FULL_PROFILE)
     load = None if quick else wait_for_quiet()
     with EndpointProcess(profile) as endpoint:
         result = measure(endpoint, None, profile, requests=3 if quick else 20)
     print(f"original design (synchronous LangChain chain, one request at a time); endpoint: {profile.describe()}")
     print(table(rows(result), COLUMNS))
-    path = write_results("baseline", {"quick": quick, "load_at_start": load, **result}, output)
-    print(f"results written to {path}")
+    write_results("baseline", {"quick": quick, "load_at_start": load, **result}, output)
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = script_arguments("python -m bench.baseline", __doc__).parse_args(argv)
-    if args.child:
-        return child_main(args.child)
-    run(args.quick, args.output)
-    return 0
+    return part_main(script_arguments("python -m bench.baseline", __doc__), argv, run, child_main)
 
 
 if __name__ == "__main__":

@@ -19,40 +19,21 @@ import logging
 import math
 import os
 import random
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
-from bench.endpoint import EndpointProcess, Profile
-from bench.report import (
-    ROOT,
-    RssSampler,
-    child_env,
-    command_delta,
-    command_stats,
-    ms,
-    peak_rss_mb,
-    ratio,
-    received_result,
-    redis_for_bench,
-    script_arguments,
-    send_result,
-    spread,
-    table,
-    wait_for_quiet,
-    write_results,
+from bench import baseline as original
+from bench.common import (
+    RssSampler, WarningCounter, bot_settings, command_delta, command_stats, ms, numbers, part_main, peak_rss_mb,
+    print_counts, print_tables, ratio, redis_for_bench, run_in_bot_process, script_arguments, send_result, spread,
+    wait_for_quiet, words, write_results,
 )
+from bench.endpoint import FULL_PROFILE, QUICK_PROFILE, EndpointProcess, Profile
 from bot import eventloop
-
-# The "2 s endpoint" of the targets: half a second to the first token, then 31 tokens at 20/s.
-FULL_PROFILE = Profile(ttft=0.5, tps=20.0, tokens=31)
-QUICK_PROFILE = Profile(ttft=0.05, tps=200.0, tokens=5)
 
 # One sentence of an ordinary Korean question, repeated to size a message in tokens.
 _QUESTION = "이번 분기 팀 회의에서 정리한 일정과 담당자를 다시 알려주실 수 있나요? "
@@ -76,22 +57,6 @@ class Scenario:
 
 
 # ------------------------------------------------------------------ the bot process
-
-def bot_settings(endpoint_url: str, redis_url: str, prefix: str, concurrency: int, **extra: Any) -> Any:
-    from bot.config import Settings
-
-    return Settings(
-        _env_file=None,
-        sagemaker_endpoint_name="bench",
-        aws_region="us-east-1",
-        sagemaker_endpoint_url=endpoint_url,
-        redis_url=redis_url,
-        redis_key_prefix=prefix,
-        llm_max_concurrency=concurrency,
-        llm_timeout_seconds=300.0,
-        **extra,
-    )
-
 
 def question(counter: Any, tokens: int) -> str:
     """A Korean question of about `tokens` Llama 3 tokens (at least one sentence)."""
@@ -220,18 +185,6 @@ async def _run_scenario(
     }
 
 
-class WarningCounter(logging.Handler):
-    """Counts the bot's warnings by message template: a run that silently lost Redis ("answering
-    without memory") must not pass for a fast one."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.counts: dict[str, int] = {}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.counts[str(record.msg)] = self.counts.get(str(record.msg), 0) + 1
-
-
 def child_main(payload: str) -> int:
     job = json.loads(payload)
     results = []
@@ -249,19 +202,6 @@ def child_main(payload: str) -> int:
 
 
 # ------------------------------------------------------------------ the parent
-
-def run_in_bot_process(module: str, job: dict[str, Any], timeout: float = 1800) -> Any:
-    """Run `python -m <module> --child <job>` (a fresh bot process) and return its result."""
-    with tempfile.TemporaryDirectory() as folder:
-        result = Path(folder) / "result.json"
-        finished = subprocess.run(
-            [sys.executable, "-m", module, "--child", json.dumps(job)],
-            cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False, env=child_env(result),
-        )
-        if finished.returncode != 0:
-            raise RuntimeError(f"{module} child failed ({finished.returncode}):\n{finished.stderr[-3000:]}")
-        return received_result(result, f"{module} child", finished.stderr)
-
 
 def run_in_bot_processes(job: dict[str, Any], processes: int, setup_seconds: float) -> list[dict[str, Any]]:
     """The job in one bot process, or shared by several started together (one scenario per job);
@@ -409,8 +349,6 @@ RATIO_COLUMNS = [
 def run(quick: bool, output: Any = None, baseline: dict[str, Any] | None = None, only: list[int] | None = None,
         names: list[str] | None = None) -> dict[str, Any]:
     """All chat scenarios; `baseline` (bench.baseline.measure for the same profile) adds ratios."""
-    from bench import baseline as original
-
     chosen = [s for s in scenarios(quick) if (not only or s.conversations in only) and (not names or s.name in names)]
     profile = chosen[0].profile
     load = None if quick else wait_for_quiet()
@@ -444,32 +382,23 @@ def run(quick: bool, output: Any = None, baseline: dict[str, Any] | None = None,
             endpoint_stats.append(stats)
     rows = [summarize(r, baseline) for r in results]
     print(f"chat through the core; endpoint: {profile.describe()}")
-    print(table(rows, COLUMNS))
-    print(f"\nratios to the original design (one synchronous chain at a time; {baseline['summary']})")
-    print(table(rows, RATIO_COLUMNS))
+    print_tables(rows, COLUMNS, RATIO_COLUMNS, baseline)
     for result in results:
-        for message, count in result.get("warnings", {}).items():
-            print(f"N={result['scenario']['conversations']}: {count} x warning {message!r}")
+        print_counts(result["scenario"]["conversations"], result.get("warnings", {}), "warning")
     lateness = [s["lateness_ms"]["p99"] for s in endpoint_stats]
     print(f"endpoint process lateness p99 per run (ms): {', '.join(f'{v:.1f}' for v in lateness)}")
-    data = {"quick": quick, "load_at_start": load, "profile": asdict(profile) | {"seconds": profile.seconds},
+    data = {"quick": quick, "load_at_start": load, "profile": profile.recorded(),
             "rows": rows, "results": results, "endpoint": endpoint_stats, "baseline": baseline}
-    path = write_results("chat", data, output)
-    print(f"results written to {path}")
+    write_results("chat", data, output)
     return data
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = script_arguments("python -m bench.chat", __doc__)
-    parser.add_argument("--only", help="comma-separated N values to run (e.g. 200,1000)")
-    parser.add_argument("--scenarios", help="comma-separated scenario names to run (load, overhead, burst, in-flight, replicas)")
-    args = parser.parse_args(argv)
-    if args.child:
-        return child_main(args.child)
-    only = [int(n) for n in args.only.split(",")] if args.only else None
-    names = args.scenarios.split(",") if args.scenarios else None
-    run(args.quick, args.output, only=only, names=names)
-    return 0
+    parser.add_argument("--only", type=numbers, help="comma-separated N values to run (e.g. 200,1000)")
+    parser.add_argument("--scenarios", dest="names", type=words,
+                        help="comma-separated scenario names to run (load, overhead, burst, in-flight, replicas)")
+    return part_main(parser, argv, run, child_main)
 
 
 if __name__ == "__main__":

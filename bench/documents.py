@@ -22,25 +22,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.chat import bot_settings, run_in_bot_process
-from bench.endpoint import EndpointProcess, Profile
-from bench.report import (
-    RESULTS,
-    ROOT,
-    RssSampler,
-    ratio,
-    redis_for_bench,
-    script_arguments,
-    send_result,
-    table,
-    wait_for_quiet,
-    write_results,
+from bench.common import (
+    RESULTS, ROOT, RssSampler, bot_settings, part_main, ratio, redis_for_bench, run_in_bot_process, script_arguments,
+    send_result, table, wait_for_quiet, write_results,
 )
+from bench.endpoint import EndpointProcess, Profile
 
 # A map call writes a partial summary of up to 512 tokens: one second to the first token, then
 # 40 tokens/s for a 320-token partial (9 s). The final call gets the same time.
-FULL_PROFILE = Profile(ttft=1.0, tps=40.0, tokens=321)
-QUICK_PROFILE = Profile(ttft=0.02, tps=1000.0, tokens=11)
+SUMMARY_PROFILE = Profile(ttft=1.0, tps=40.0, tokens=321)
+QUICK_SUMMARY_PROFILE = Profile(ttft=0.02, tps=1000.0, tokens=11)
 CONCURRENCIES = (64, 8)  # the default LLM_MAX_CONCURRENCY, and a small endpoint's
 
 
@@ -134,7 +125,7 @@ def run(quick: bool, output: Path | None = None) -> dict[str, Any]:
     load = None if quick else wait_for_quiet()
     folder = output.parent if output else RESULTS
     extracted = extraction(quick, folder / "extraction.json")
-    profile = QUICK_PROFILE if quick else FULL_PROFILE
+    profile = QUICK_SUMMARY_PROFILE if quick else SUMMARY_PROFILE
     pages = 30 if quick else 300
     rows, results = [], []
     with redis_for_bench() as redis_url, EndpointProcess(profile) as endpoint:
@@ -165,20 +156,15 @@ def run(quick: bool, output: Path | None = None) -> dict[str, Any]:
     print(f"\nsummary of a {pages}-page Korean PDF; endpoint per call: {profile.describe()}")
     print(table(rows, COLUMNS))
     pdf = extracted["results"][0]
-    data = {"quick": quick, "load_at_start": load, "profile": asdict(profile) | {"seconds": profile.seconds},
+    data = {"quick": quick, "load_at_start": load, "profile": profile.recorded(),
             "extraction": extracted, "text_pdf_pages_per_second": pdf["pages_per_second"],
             "rows": rows, "summaries": results}
-    path = write_results("documents", data, output)
-    print(f"results written to {path}")
+    write_results("documents", data, output)
     return data
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = script_arguments("python -m bench.documents", __doc__).parse_args(argv)
-    if args.child:
-        return child_main(args.child)
-    run(args.quick, args.output)
-    return 0
+    return part_main(script_arguments("python -m bench.documents", __doc__), argv, run, child_main)
 
 
 if __name__ == "__main__":

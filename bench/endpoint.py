@@ -26,7 +26,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.report import ROOT, spread
+from bench.common import spread, start_serving
 from bot import eventloop
 
 # Questions may carry a tag like "[q12-3]" (conversation 12, exchange 3); CLOCK_MONOTONIC is
@@ -60,6 +60,15 @@ class Profile:
 
     def describe(self) -> str:
         return f"ttft {self.ttft:g} s, {self.tps:g} tok/s, {self.tokens} tokens = {self.seconds:.2f} s"
+
+    def recorded(self) -> dict[str, float]:
+        """The profile as the results file keeps it, its own time included."""
+        return asdict(self) | {"seconds": self.seconds}
+
+
+# The "2 s endpoint" of the targets: half a second to the first token, then 31 tokens at 20/s.
+FULL_PROFILE = Profile(ttft=0.5, tps=20.0, tokens=31)
+QUICK_PROFILE = Profile(ttft=0.05, tps=200.0, tokens=5)
 
 
 def _reply(profile: Profile) -> Any:
@@ -198,18 +207,8 @@ class EndpointProcess:
         self._proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> "EndpointProcess":
-        args = [sys.executable, "-m", "bench.endpoint", "--ttft", str(self.profile.ttft),
-                "--tps", str(self.profile.tps), "--tokens", str(self.profile.tokens)]
-        self._proc = subprocess.Popen(
-            args, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline()
-        if not line.startswith("READY "):
-            self.close()
-            raise RuntimeError(f"bench.endpoint did not start: {line!r}")
-        self.url = line.split()[1]
+        args = ["--ttft", str(self.profile.ttft), "--tps", str(self.profile.tps), "--tokens", str(self.profile.tokens)]
+        self._proc, self.url = start_serving("bench.endpoint", args, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         return self
 
     def _ask(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -233,11 +232,6 @@ class EndpointProcess:
         and how late its own answers were against the profile."""
         return self._ask({"cmd": "stats", "reset": reset})
 
-    @property
-    def pid(self) -> int:
-        assert self._proc is not None
-        return self._proc.pid
-
     def close(self) -> None:
         if self._proc is None:
             return
@@ -253,11 +247,6 @@ class EndpointProcess:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def env(self) -> dict[str, str]:
-        """Environment for a bot process that should reach this endpoint through boto3."""
-        return {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.url, "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
-                "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
 
 
 def main(argv: list[str] | None = None) -> int:

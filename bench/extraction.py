@@ -9,27 +9,22 @@ start-up and per-document round trip are measured apart, since they are not sing
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import csv
-import datetime
-import json
 import os
-import platform
 import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench.common import ROOT, script_arguments, table, write_results
 from bot.core.documents import ExtractionLimits, extract_sync
 from bot.core.documents.sniff import sniff
 from bot.core.documents.worker import WorkerPool
 from fakes.documents import korean_pdf, sample_hwpx
 
-ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
-RESULTS = ROOT / "bench" / "results" / "extraction.json"
 MIB = 1024 * 1024
 TARGET_PDF_PAGES_PER_SECOND = 100
 
@@ -116,70 +111,26 @@ def pin_to_one_core() -> str:
     return f"pinned to CPU {core}"
 
 
-def machine() -> dict[str, object]:
-    models = (line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo")
-              if line.startswith("model name"))
-    return {
-        "nproc": os.cpu_count(), "cpu": next(models, platform.processor()),
-        "python": sys.version.split()[0], "platform": platform.platform(),
-    }
-
-
-def _read_lines(path: str) -> list[str]:
-    try:
-        return Path(path).read_text().splitlines()
-    except OSError:
-        return []
-
-
-def table(results: list[Result], costs: dict[str, float]) -> str:
-    header = ("case", "files", "MB", "pages", "s/pass", "MB/s", "pages/s")
-    lines = ["{:<20} {:>5} {:>7} {:>6} {:>8} {:>7} {:>8}".format(*header)]
-    for r in results:
-        lines.append(
-            f"{r.case:<20} {r.files:>5} {r.megabytes:>7.2f} {r.pages:>6} {r.seconds:>8.3f}"
-            f" {r.megabytes_per_second:>7.2f} {r.pages_per_second:>8.0f}"
-        )
-    lines.append(
-        f"worker start-up {costs['worker_start_seconds']:.2f} s;"
-        f" round trip of a small document {costs['worker_round_trip_seconds'] * 1000:.1f} ms"
-    )
-    return "\n".join(lines)
+COLUMNS = [
+    ("case", "case", ""), ("files", "files", "d"), ("megabytes", "MB", ".2f"), ("pages", "pages", "d"),
+    ("seconds", "s/pass", ".3f"), ("megabytes_per_second", "MB/s", ".2f"), ("pages_per_second", "pages/s", ".0f"),
+]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.extraction", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--quick", action="store_true", help="a few seconds; proves it runs")
-    parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
-    args = parser.parse_args(argv)
+    args = script_arguments("python -m bench.extraction", __doc__).parse_args(argv)
     min_seconds, min_rounds = (0.0, 1) if args.quick else (2.0, 5)
 
     pinning = pin_to_one_core()
     results = [measure(name, files, min_seconds, min_rounds) for name, files in cases(args.quick).items()]
     costs = asyncio.run(worker_costs(rounds=3 if args.quick else 20))
-    print(table(results, costs))
-    pdf = results[0]
-    print(f"text PDF: {pdf.pages_per_second:.0f} pages/s"
-          f" (target >= {TARGET_PDF_PAGES_PER_SECOND}); {pinning}")
-
-    report = {
-        "date": datetime.date.today().isoformat(),
-        "command": "python -m bench.extraction" + (" --quick" if args.quick else ""),
-        "quick": args.quick,
-        "pinning": pinning,
-        "machine": machine(),
-        "results": [
-            asdict(r) | {"megabytes_per_second": r.megabytes_per_second,
-                         "pages_per_second": r.pages_per_second}
-            for r in results
-        ],
-        **costs,
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"results written to {args.output}")
+    rows = [asdict(r) | {"megabytes_per_second": r.megabytes_per_second, "pages_per_second": r.pages_per_second}
+            for r in results]
+    print(table(rows, COLUMNS))
+    print(f"worker start-up {costs['worker_start_seconds']:.2f} s;"
+          f" round trip of a small document {costs['worker_round_trip_seconds'] * 1000:.1f} ms")
+    print(f"text PDF: {results[0].pages_per_second:.0f} pages/s (target >= {TARGET_PDF_PAGES_PER_SECOND}); {pinning}")
+    write_results("extraction", {"quick": args.quick, "pinning": pinning, "results": rows, **costs}, args.output)
     return 0
 
 

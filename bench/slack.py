@@ -27,26 +27,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.chat import FULL_PROFILE, QUICK_PROFILE, WarningCounter, bot_settings
-from bench.endpoint import EndpointProcess, Profile
-from bench.report import (
-    ROOT,
-    RssSampler,
-    child_env,
-    command_delta,
-    command_stats,
-    ms,
-    peak_rss_mb,
-    ratio,
-    received_result,
-    redis_for_bench,
-    script_arguments,
-    send_result,
-    spread,
-    table,
-    wait_for_quiet,
-    write_results,
+from bench import baseline as original
+from bench.common import (
+    RssSampler, WarningCounter, bot_settings, child_env, command_delta, command_stats, ms, numbers, part_main,
+    peak_rss_mb, print_counts, print_tables, ratio, received_result, redis_for_bench, script_arguments, send_result,
+    spread, start_serving, wait_for_quiet, write_results,
 )
+from bench.endpoint import FULL_PROFILE, QUICK_PROFILE, EndpointProcess, Profile
 
 QUESTION = "이번 분기 팀 회의에서 정리한 일정과 담당자를 다시 알려주실 수 있나요?"
 PLACEHOLDER_METHODS = frozenset({"chat.startStream", "chat.postMessage"})
@@ -104,17 +91,9 @@ class BotProcess:
     def __enter__(self) -> "BotProcess":
         self._folder = tempfile.TemporaryDirectory()
         self._result = Path(self._folder.name) / "result.json"
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.slack", "--child", json.dumps(self.job)],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-            env=child_env(self._result),
+        self._proc, self.url = start_serving(
+            "bench.slack", ["--child", json.dumps(self.job)], env=child_env(self._result), stderr=subprocess.PIPE
         )
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline()
-        if not line.startswith("READY "):
-            _, err = self._proc.communicate(timeout=30)
-            raise RuntimeError(f"bench.slack bot did not start: {line!r}\n{err[-3000:]}")
-        self.url = line.split()[1]
         return self
 
     def go(self) -> None:
@@ -304,8 +283,6 @@ RATIO_COLUMNS = [
 
 def run(quick: bool, output: Path | None = None, baseline: dict[str, Any] | None = None,
         only: list[int] | None = None) -> dict[str, Any]:
-    from bench import baseline as original
-
     profile = QUICK_PROFILE if quick else FULL_PROFILE
     sizes = [n for n in ((1, 4) if quick else (1, 10, 50, 200, 1000)) if not only or n in only]
     exchanges = 2 if quick else 5
@@ -319,30 +296,20 @@ def run(quick: bool, output: Path | None = None, baseline: dict[str, Any] | None
             results.append(run_scenario(n, exchanges, profile, redis_url, endpoint) | {"load_at_start": quiet})
     rows = [summarize(r, baseline) for r in results]
     print(f"chat through Slack (HTTP events, native streaming); endpoint: {profile.describe()}")
-    print(table(rows, COLUMNS))
-    print(f"\nratios to the original design ({baseline['summary']})")
-    print(table(rows, RATIO_COLUMNS))
+    print_tables(rows, COLUMNS, RATIO_COLUMNS, baseline)
     for result in results:
-        for message, count in result["bot"].get("warnings", {}).items():
-            print(f"N={result['scenario']['conversations']}: {count} x warning {message!r}")
-        for error, count in result["errors"].items():
-            print(f"N={result['scenario']['conversations']}: {count} x {error}")
-    data = {"quick": quick, "load_at_start": load, "profile": asdict(profile) | {"seconds": profile.seconds},
+        print_counts(result["scenario"]["conversations"], result["bot"].get("warnings", {}), "warning")
+        print_counts(result["scenario"]["conversations"], result["errors"], "error")
+    data = {"quick": quick, "load_at_start": load, "profile": profile.recorded(),
             "rows": rows, "results": results, "baseline": baseline}
-    path = write_results("slack", data, output)
-    print(f"results written to {path}")
+    write_results("slack", data, output)
     return data
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = script_arguments("python -m bench.slack", __doc__)
-    parser.add_argument("--only", help="comma-separated N values to run (e.g. 50)")
-    args = parser.parse_args(argv)
-    if args.child:
-        return child_main(args.child)
-    only = [int(n) for n in args.only.split(",")] if args.only else None
-    run(args.quick, args.output, only=only)
-    return 0
+    parser.add_argument("--only", type=numbers, help="comma-separated N values to run (e.g. 50)")
+    return part_main(parser, argv, run, child_main)
 
 
 if __name__ == "__main__":

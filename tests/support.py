@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import subprocess
@@ -63,10 +64,27 @@ def cli_env(sagemaker: FakeSageMaker, **extra: str) -> dict[str, str]:
 def run_bot(
     *args: str, env: dict[str, str], stdin: str = "", timeout: float = 60, cwd: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
+    return run_module("bot", *args, env=env, stdin=stdin, timeout=timeout, cwd=cwd)
+
+
+def run_module(
+    module: str, *args: str, env: dict[str, str] | None = None, stdin: str = "", timeout: float = 60, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    """`python -m MODULE ARGS` to its end, its output captured (the environment is this one's
+    unless `env` is given)."""
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [sys.executable, "-m", module, *args],
         input=stdin, capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout,
     )
+
+
+def quick_bench(part: str, folder: Path, timeout: float) -> tuple[str, dict[str, Any]]:
+    """`python -m bench.<part> --quick` run to a clean end, its results written into `folder`:
+    what it printed, and the results it wrote."""
+    output = folder / f"{part}.json"
+    finished = run_module(f"bench.{part}", "--quick", "--output", str(output), timeout=timeout)
+    assert finished.returncode == 0, finished.stderr
+    return finished.stdout, json.loads(output.read_text(encoding="utf-8"))
 
 
 async def start_bot(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:

@@ -4,22 +4,14 @@ in BENCHMARKS.md, not here."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import quick_bench, run_module
 
 
 def test_quick_chat_benchmark_reports(tmp_path: Path) -> None:
-    output = tmp_path / "chat.json"
-    finished = subprocess.run(
-        [sys.executable, "-m", "bench.chat", "--quick", "--output", str(output)],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-    )
-    assert finished.returncode == 0, finished.stderr
-    assert "overhead p50 ms" in finished.stdout and "÷ baseline" in finished.stdout
-    report = json.loads(output.read_text(encoding="utf-8"))
+    printed, report = quick_bench("chat", tmp_path, timeout=60)
+    assert "overhead p50 ms" in printed and "÷ baseline" in printed
     assert report["quick"] is True and report["machine"]["nproc"]
     assert report["baseline"]["requests"] == 3 and report["baseline"]["latency_mean_s"] > 0
     for row, result in zip(report["rows"], report["results"]):
@@ -35,14 +27,9 @@ def test_quick_chat_benchmark_reports(tmp_path: Path) -> None:
 
 
 def test_bench_runner_runs_a_part_and_refuses_unknown_ones(tmp_path: Path) -> None:
-    finished = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--output-dir", str(tmp_path), "baseline"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-    )
+    finished = run_module("bench", "--quick", "--output-dir", str(tmp_path), "baseline")
     assert finished.returncode == 0, finished.stderr
     assert "replies/s" in finished.stdout
     assert json.loads((tmp_path / "baseline.json").read_text(encoding="utf-8"))["requests"] == 3
-    refused = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "nonsense"], cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )
+    refused = run_module("bench", "--quick", "nonsense")
     assert refused.returncode == 2 and "unknown part" in refused.stderr

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import quick_bench
 
 
 def test_quick_documents_benchmark_reports(tmp_path: Path) -> None:
-    output = tmp_path / "documents.json"
-    finished = subprocess.run(
-        [sys.executable, "-m", "bench.documents", "--quick", "--output", str(output)],
-        cwd=ROOT, capture_output=True, text=True, timeout=90, check=False,
-    )
-    assert finished.returncode == 0, finished.stderr
-    assert "text PDF:" in finished.stdout and "÷ ideal" in finished.stdout
+    printed, report = quick_bench("documents", tmp_path, timeout=90)
+    assert "text PDF:" in printed and "÷ ideal" in printed
     assert (tmp_path / "extraction.json").exists()
-    report = json.loads(output.read_text(encoding="utf-8"))
     (row,) = report["rows"]
     (summary,) = report["summaries"]
     assert summary["pages"] == 30 and len(summary["levels"]) >= 2  # it really went map-reduce

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import quick_bench
 
 
 def test_quick_slack_benchmark_reports(tmp_path: Path) -> None:
-    output = tmp_path / "slack.json"
-    finished = subprocess.run(
-        [sys.executable, "-m", "bench.slack", "--quick", "--output", str(output)],
-        cwd=ROOT, capture_output=True, text=True, timeout=90, check=False,
-    )
-    assert finished.returncode == 0, finished.stderr
-    assert "event→placeholder" in finished.stdout
-    report = json.loads(output.read_text(encoding="utf-8"))
+    printed, report = quick_bench("slack", tmp_path, timeout=90)
+    assert "event→placeholder" in printed
     for row, result in zip(report["rows"], report["results"]):
         spec = result["scenario"]
         assert row["answers"] == spec["conversations"] * spec["exchanges"] and row["errors"] == 0

@@ -14,11 +14,12 @@ import asyncio
 import json
 import signal
 
-from tests.support import KOREAN
 from fakes.discord import FakeDiscord
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
-from tests.support import cli_env, start_bot
+from tests.reliability.helpers import every_adapter_env
+from tests.support import KOREAN
+from tests.support import start_bot
 
 SECRETS = {
     "SLACK_BOT_TOKEN": "xoxb-7182818284-5904523536028-q2W8eRtY6uI0oP4aS5dF7gH9",
@@ -50,12 +51,8 @@ async def test_a_full_run_never_shows_a_secret(sagemaker: FakeSageMaker, redis_u
         signing_secret=SECRETS["SLACK_SIGNING_SECRET"],
     )  # fmt: skip
     async with slack, FakeDiscord(token=SECRETS["DISCORD_TOKEN"]) as discord:
-        env = cli_env(
-            sagemaker, **SECRETS, SLACK_API_URL=slack.api_url, DISCORD_API_URL=discord.api_url,
-            DISCORD_GATEWAY_URL=discord.gateway_url, DISCORD_GUILD_ID=str(discord.guild_id),
-            REDIS_URL=redis_url, REDIS_KEY_PREFIX=redis_prefix.rstrip(":"), LLM_MAX_RETRIES="0",
-        )  # fmt: skip
-        bot = await start_bot(env=env)
+        env = every_adapter_env(slack, discord, sagemaker, redis_url, redis_prefix)
+        bot = await start_bot(env={**env, **SECRETS, "LLM_MAX_RETRIES": "0"})
         try:
             await slack.wait_socket_connected(timeout=30)
             await discord.wait_ready(timeout=30)

@@ -10,7 +10,8 @@ import signal
 from fakes.discord import FakeDiscord
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
-from tests.support import cli_env, start_bot
+from tests.reliability.helpers import every_adapter_env
+from tests.support import start_bot
 
 SLOW_ANSWER = "천천히 끝까지 답합니다. " * 4
 
@@ -25,12 +26,7 @@ async def test_sigterm_lets_both_adapters_finish_their_answers(
 ) -> None:
     sagemaker.responder(slowly)
     async with FakeSlack() as slack, FakeDiscord() as discord:
-        env = cli_env(
-            sagemaker, SLACK_BOT_TOKEN=slack.bot_token, SLACK_APP_TOKEN=slack.app_token, SLACK_API_URL=slack.api_url,
-            DISCORD_TOKEN=discord.token or "", DISCORD_API_URL=discord.api_url, DISCORD_GATEWAY_URL=discord.gateway_url,
-            DISCORD_GUILD_ID=str(discord.guild_id), REDIS_URL=redis_url, REDIS_KEY_PREFIX=redis_prefix.rstrip(":"),
-        )  # fmt: skip
-        bot = await start_bot(env=env)
+        bot = await start_bot(env=every_adapter_env(slack, discord, sagemaker, redis_url, redis_prefix))
         try:
             await slack.wait_socket_connected(timeout=30)
             await discord.wait_ready(timeout=30)
