@@ -6,11 +6,15 @@ Variable names are the ones each ecosystem already uses (see `.env.example`): a 
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.core.errors import ConfigError
+
+
+DISCORD_CDN_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
 
 
 class Settings(BaseSettings):
@@ -70,6 +74,10 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_mode: Literal["socket", "http"] | None = None
     slack_http_port: int = Field(default=3000, ge=0, le=65535)
+    # HTTP mode: a request's headers, and then its body, must each arrive within this time (idle
+    # keep-alive connections close after it too); connections beyond the cap get 503 at once.
+    slack_http_timeout_seconds: float = Field(default=10.0, gt=0)
+    slack_http_max_connections: int = Field(default=500, ge=1)
     # Comma-separated IDs (C…/G… channels, U… users); empty means no restriction.
     slack_allowed_channels: Annotated[frozenset[str], NoDecode] = frozenset()
     slack_allowed_users: Annotated[frozenset[str], NoDecode] = frozenset()
@@ -78,7 +86,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "slack_allowed_channels", "slack_allowed_users", "discord_allowed_guilds",
-        "discord_allowed_channels", "discord_allowed_roles", "discord_allowed_users", mode="before",
+        "discord_allowed_channels", "discord_allowed_roles", "discord_allowed_users", "discord_cdn_hosts",
+        mode="before",
     )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -91,6 +100,9 @@ class Settings(BaseSettings):
     discord_guild_id: int | None = None
     discord_api_url: str | None = None
     discord_gateway_url: str | None = None
+    # Where attachments may be fetched from: host, host:port, or http://host:port (plain http and
+    # private addresses only for hosts written here other than Discord's own).
+    discord_cdn_hosts: Annotated[frozenset[str], NoDecode] = DISCORD_CDN_HOSTS
     # Comma-separated IDs; each list that is set must match (so a DM, having no guild, channel
     # or roles, passes only the user list). Empty means no restriction.
     discord_allowed_guilds: Annotated[frozenset[int], NoDecode] = frozenset()
@@ -107,6 +119,15 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("discord_cdn_hosts")
+    @classmethod
+    def _cdn_hosts(cls, hosts: frozenset[str]) -> frozenset[str]:
+        for host in hosts:
+            url = urlsplit(host if "://" in host else f"https://{host}")
+            if url.scheme not in ("http", "https") or not url.hostname or url.path not in ("", "/"):
+                raise ValueError(f"{host!r}: give host, host:port or http(s)://host:port")
+        return hosts
 
     def require_llm(self) -> None:
         """Fail fast, naming the variable, when the LLM cannot be reached as configured."""

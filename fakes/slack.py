@@ -7,7 +7,10 @@ One aiohttp server on 127.0.0.1 (port 0) plays every part of Slack the bot touch
   ``chat.*`` / ``conversations.*`` and lets a test read the final texts (``fake.messages``).
 * Files: ``fake.add_file`` gives a Slack file object whose ``url_private[_download]`` point here; the
   bytes are served only with ``Authorization: Bearer <bot token>``, otherwise the HTML login page
-  (status 200), as Slack does. Downloads are recorded (:class:`Download`).
+  (status 200), as Slack does; also with it when ``files_read_scope = False`` (a token without
+  files:read). ``add_file(chunked=True)`` serves without Content-Length. Downloads are recorded
+  (:class:`Download`). ``add_external_file`` gives the object of a file stored elsewhere (Google
+  Drive, files.remote.add): ``is_external``, ``mode: "external"``, URLs pointing at that service.
 * Events, HTTP mode: ``fake.send_http_event(app_url, payload)`` POSTs signed like Slack signs.
 * Events, Socket Mode: ``apps.connections.open`` (app token) answers ``ws://127.0.0.1:PORT/link``;
   the fake says ``hello``, pushes envelopes (``fake.push_socket_event``) and records acks.
@@ -237,6 +240,8 @@ class FakeSlack:
         self.max_text_chars: int | None = 40_000
         self.max_text_bytes: int | None = None
         self.max_stream_chunk_chars = 12_000
+        # False: the bot token lacks files:read, and file URLs answer the sign-in page even with it.
+        self.files_read_scope = True
 
         # recorded state
         self.api_calls: list[ApiCall] = []
@@ -253,6 +258,7 @@ class FakeSlack:
         self._channel_info: dict[str, dict[str, Any]] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._files: dict[str, tuple[dict[str, Any], bytes]] = {}
+        self._chunked: set[str] = set()
         self._reactions: dict[tuple[str, str], list[str]] = defaultdict(list)
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
         self._delays: dict[str, deque[float]] = defaultdict(deque)
@@ -409,8 +415,10 @@ class FakeSlack:
         user: str = "U0001",
         title: str | None = None,
         pretty_type: str | None = None,
+        chunked: bool = False,
     ) -> dict[str, Any]:
-        """Store a file and return its Slack file object (put it in an event's ``files`` list)."""
+        """Store a file and return its Slack file object (put it in an event's ``files`` list).
+        ``chunked`` serves it without Content-Length (chunked transfer encoding)."""
         file_id = self._next_id("F")
         quoted = quote(name)
         now = int(time.time())
@@ -442,6 +450,31 @@ class FakeSlack:
             "file_access": "visible",
         }
         self._files[file_id] = (obj, content)
+        if chunked:
+            self._chunked.add(file_id)
+        return obj
+
+    def add_external_file(
+        self, url: str, name: str, *, external_type: str = "gdrive", mimetype: str = "application/pdf",
+        user: str = "U0001",
+    ) -> dict[str, Any]:
+        """The file object of a file stored outside Slack: shared from Google Drive and the like
+        (``external_type`` "gdrive", "dropbox", ...) or added by any app with files.remote.add
+        ("app"). Its URLs point at ``url``, the other service, as Slack's do; Slack serves no bytes."""
+        file_id = self._next_id("F")
+        now = int(time.time())
+        obj: dict[str, Any] = {
+            "id": file_id, "created": now, "timestamp": now, "name": name, "title": name,
+            "mimetype": mimetype if external_type != "app" else "application/vnd.slack-remote",
+            "filetype": "remote" if external_type == "app" else "pdf", "pretty_type": "Remote",
+            "user": user, "user_team": self.team_id, "editable": False, "size": 0, "mode": "external",
+            "is_external": True, "external_type": external_type, "external_url": url, "is_public": False,
+            "public_url_shared": False, "display_as_bot": False, "username": "",
+            "url_private": url, "url_private_download": url,
+            "permalink": f"https://{self.team_domain}.slack.com/files/{user}/{file_id}/{quote(name)}",
+            "has_rich_preview": False, "file_access": "visible",
+        }  # fmt: skip
+        self._files[file_id] = (obj, b"")
         return obj
 
     def seed_message(
@@ -928,7 +961,7 @@ class FakeSlack:
     async def _serve_file(
         self, request: web.Request, dl: Download, stored: tuple[dict[str, Any], bytes] | None
     ) -> web.StreamResponse:
-        if not dl.authorized:  # Slack answers 200 with its sign-in page, not 401/403
+        if not (dl.authorized and self.files_read_scope):  # Slack answers 200 with its sign-in page, not 401/403
             dl.bytes_sent, dl.completed = len(LOGIN_PAGE), True
             return web.Response(body=LOGIN_PAGE, content_type="text/html", charset="utf-8")
         if stored is None:
@@ -936,13 +969,13 @@ class FakeSlack:
             return web.Response(status=404, text="file not found")
         obj, content = stored
         dl.size = len(content)
-        resp = web.StreamResponse(
-            headers={
-                "Content-Type": obj["mimetype"],
-                "Content-Length": str(len(content)),
-                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(obj['name'])}",
-            }
-        )
+        headers = {
+            "Content-Type": obj["mimetype"],
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(obj['name'])}",
+        }
+        if obj["id"] not in self._chunked:
+            headers["Content-Length"] = str(len(content))
+        resp = web.StreamResponse(headers=headers)
         await resp.prepare(request)
         if request.method == "HEAD":
             dl.completed = True
@@ -1069,7 +1102,9 @@ class FakeSlack:
             body = urlencode({k: v if isinstance(v, str) else json.dumps(v) for k, v in payload.items()}).encode()
             ctype = "application/x-www-form-urlencoded"
         else:
-            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+            # A lone surrogate (text cut inside an emoji's UTF-16 pair) cannot be UTF-8: Slack's
+            # JSON carries it as the escape \ud800, which backslashreplace writes.
+            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
             ctype = "application/json"
         ts = str(int(time.time()) if timestamp is None else timestamp)
         secret = signing_secret or self.signing_secret

@@ -1,15 +1,19 @@
 """Files dropped for the bot: fetched with the bot token, read whole, summarized in the thread
-with progress, and discussed afterwards; too large or unreachable files get a clear message."""
+with progress, and discussed afterwards; too large or unreachable files get a clear message; the
+token goes to Slack's file host and nowhere else."""
 
 from __future__ import annotations
 
 import re
 
-from aiohttp import web
+import pytest
 
+from bot.adapters.slack.files import trusted_hosts
+from bot.frontend.downloads import UntrustedSource
 from fakes.documents import pdf_pages
+from fakes.file_host import FileHost
 from fakes.sagemaker import FakeSageMaker, Reply
-from fakes.slack import LOGIN_PAGE, FakeSlack, serve_web_app
+from fakes.slack import FakeSlack
 from tests.slack_support import StartSlackBot
 from tests.support import prompts
 
@@ -63,8 +67,8 @@ async def test_too_large_files_are_refused_without_being_downloaded(
     slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     big = fake_slack.add_file(b"%PDF-1.7\n" + b"0" * 300_000, "큰파일.pdf", "application/pdf", "pdf")
-    lying = fake_slack.add_file(b"%PDF-1.7\n" + b"0" * 32_000_000, "거짓크기.pdf", "application/pdf", "pdf")
-    lying = {**lying, "size": 1_000}  # the event says small; the download must still stop at the limit
+    lying = fake_slack.add_file(b"%PDF-1.7\n" + b"0" * 32_000_000, "거짓크기.pdf", "application/pdf", "pdf", chunked=True)
+    lying = {**lying, "size": 1_000}  # the event says small, no Content-Length: the download stops at the limit
     async with slack_bot(doc_max_bytes=200_000) as bot:
         await bot.send(fake_slack.dm("", files=[big]))
         [refused] = await bot.answered("D0001")
@@ -97,32 +101,63 @@ async def test_long_document_shows_progress_while_it_is_read(
 async def test_files_slack_does_not_hand_over_are_reported(
     slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
-    sent: list[int] = []
-
-    async def sign_in(_: web.Request) -> web.Response:  # what Slack serves without a valid token
-        return web.Response(body=LOGIN_PAGE, content_type="text/html")
-
-    async def endless(request: web.Request) -> web.StreamResponse:  # no Content-Length to go by
-        response = web.StreamResponse(headers={"Content-Type": "application/pdf"})
-        await response.prepare(request)
-        try:
-            while True:
-                await response.write(b"0" * 65_536)
-                sent.append(65_536)
-        except ConnectionError:
-            return response
-
-    files = web.Application()
-    files.router.add_get("/login.pdf", sign_in)
-    files.router.add_get("/endless.pdf", endless)
-    async with serve_web_app(files) as base, slack_bot() as bot:
-        login = {**pdf_file(fake_slack), "url_private_download": f"{base}/login.pdf"}
-        await bot.send(fake_slack.dm("", files=[login]))
-        endless_file = {**pdf_file(fake_slack, "끝없음.pdf"), "url_private_download": f"{base}/endless.pdf"}
-        await bot.send(fake_slack.dm("", files=[endless_file], channel="D0002"))
+    fake_slack.files_read_scope = False  # Slack answers its sign-in page instead of the file
+    async with slack_bot() as bot:
+        await bot.send(fake_slack.dm("", files=[pdf_file(fake_slack)]))
         [message] = await bot.answered("D0001")
-        [too_large] = await bot.answered("D0002")
 
     assert message == "파일을 내려받지 못했습니다: 펀드보고서.pdf. 봇에 files:read 권한이 있는지 확인해 주세요."
-    assert too_large.startswith("파일이 너무 큽니다.") and sum(sent) < 64 * 1024 * 1024
+    assert [d.authorized for d in fake_slack.downloads] == [True]
     assert sagemaker.requests == []
+
+
+async def test_the_token_never_goes_to_a_host_named_in_a_file_object(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    async with FileHost() as foreign, slack_bot() as bot:  # same address as the fake Slack, other port
+        foreign.files["/stolen.pdf"] = PDF
+        forged = {**pdf_file(fake_slack, "위조.pdf"), "url_private_download": foreign.url("/stolen.pdf")}
+        await bot.send(fake_slack.dm("", files=[forged]))
+        [answer] = await bot.answered("D0001")
+
+    assert foreign.connections == 0 and not any("Authorization" in r.headers for r in foreign.received)
+    assert answer == "파일이 허용되지 않은 주소에 있어 내려받지 않았습니다: 위조.pdf. 메신저에 직접 올린 파일만 읽을 수 있어요."
+    assert sagemaker.requests == []
+
+
+@pytest.mark.parametrize("external_type", ["gdrive", "app"])  # a shared Drive file; files.remote.add
+async def test_files_stored_outside_slack_are_refused_with_the_reason(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, external_type: str
+) -> None:
+    async with FileHost() as drive, slack_bot() as bot:
+        drive.files["/d/1/export"] = PDF
+        external = fake_slack.add_external_file(drive.url("/d/1/export"), "드라이브문서.pdf", external_type=external_type)
+        await bot.send(fake_slack.dm("요약해 줘", files=[external]))
+        [message] = await bot.answered("D0001")
+
+    assert message == (
+        "Slack 밖(Google Drive 등)에 저장된 외부 파일이라 읽지 않았습니다: 드라이브문서.pdf. "
+        "파일을 내려받아 Slack에 직접 올려 주세요."
+    )
+    assert drive.connections == 0 and fake_slack.downloads == [] and sagemaker.requests == []
+
+
+def test_slack_file_hosts_are_https_files_hosts_of_the_api_in_use() -> None:
+    slack, gov = trusted_hosts(), trusted_hosts("https://slack-gov.com/api/")
+    local = trusted_hosts("http://127.0.0.1:8/api/")  # a test's fake Slack
+
+    slack.check("https://files.slack.com/files-pri/T1-F1/download/a.pdf", "a.pdf")
+    gov.check("https://files.slack-gov.com/files-pri/T1-F1/a.pdf", "a.pdf")
+    local.check("http://127.0.0.1:8/files-pri/T1-F1/a.pdf", "a.pdf")
+    for trusted, url in [
+        (slack, "http://files.slack.com/files-pri/T1-F1/a.pdf"),  # not over https
+        (slack, "https://files.slack.com.example.net/a.pdf"),
+        (slack, "https://files.slack.com:8443/a.pdf"),
+        (slack, "https://slack.com/api/files.info"),  # the API host is not a file host
+        (slack, "https://evil.example/a.pdf"),
+        (gov, "https://files.slack.com/files-pri/T1-F1/a.pdf"),  # GovSlack's files are on its own host
+        (local, "http://127.0.0.1:9/a.pdf"),
+        (local, "https://127.0.0.1:8/a.pdf"),
+    ]:
+        with pytest.raises(UntrustedSource):
+            trusted.check(url, "a.pdf")

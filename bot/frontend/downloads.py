@@ -63,9 +63,10 @@ class Origin:
             parsed = URL(url)
         except ValueError:
             return None
-        if parsed.scheme not in _DEFAULT_PORTS or not parsed.host:
+        # raw_host: as aiohttp resolves and connects to it (an IDN in its xn-- form)
+        if parsed.scheme not in _DEFAULT_PORTS or not parsed.raw_host:
             return None
-        return cls(parsed.scheme, parsed.host.lower().rstrip("."), parsed.port or _DEFAULT_PORTS[parsed.scheme])
+        return cls(parsed.scheme, parsed.raw_host.lower().rstrip("."), parsed.port or _DEFAULT_PORTS[parsed.scheme])
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,14 @@ class TrustedHosts:
 
     def check(self, url: str | URL, name: str) -> Origin:
         origin = Origin.of(url)
-        if origin is None or origin not in self.public | self.named:
+        if origin is None or origin not in self.public | self.named or self._private_literal(origin.host):
             log.warning("refused to fetch %s from %s: not a trusted host", name, _where(url))
             raise UntrustedSource(name=name)
         return origin
+
+    def _private_literal(self, host: str) -> bool:
+        # aiohttp connects to an IP-literal host without asking the resolver.
+        return _address(host) is not None and not is_public_address(host) and host not in self.private_ok
 
     @property
     def private_ok(self) -> frozenset[str]:
@@ -115,7 +120,7 @@ async def fetch(
             log.warning("refused to fetch %s: %s", name, error.os_error)
             raise UntrustedSource(name=name) from None
         raise _failed(name, origin, type(error).__name__) from None
-    except (aiohttp.ClientError, TimeoutError) as error:
+    except (aiohttp.ClientError, TimeoutError, ValueError) as error:  # ValueError: a garbled Location
         raise _failed(name, origin, type(error).__name__) from None
 
 
@@ -176,8 +181,7 @@ class _PrivateAddress(OSError):
 class _PublicOnlyResolver(AbstractResolver):
     """aiohttp's own resolution, minus every address that is not public, except for the hosts
     in `private_ok`. aiohttp connects only to what the resolver returns, so the check and the
-    connection see the same addresses. (IP-literal hosts skip resolvers: they can only pass
-    TrustedHosts.check by being named.)"""
+    connection see the same addresses."""
 
     def __init__(self, private_ok: frozenset[str]) -> None:
         self._resolver = aiohttp.ThreadedResolver()
@@ -201,13 +205,19 @@ class _PublicOnlyResolver(AbstractResolver):
 def is_public_address(text: str) -> bool:
     """False for loopback, private, link-local, shared (CGNAT), reserved and multicast
     addresses, IPv4 ones written as IPv6 (::ffff:127.0.0.1) included."""
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
+    address = _address(text)
+    if address is None:
         return False
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return address.is_global and not address.is_multicast
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
 
 
 def _proxy_hosts() -> frozenset[str]:
@@ -221,6 +231,6 @@ def _failed(name: str, origin: Origin, why: str) -> DownloadFailed:
 
 
 def _where(url: str | URL) -> str:
-    """The scheme and host of `url`, for logs: its path and query may carry signatures."""
-    parsed = URL(url)
-    return f"{parsed.scheme}://{parsed.host}:{parsed.port}"
+    """The origin of `url`, for logs: its path and query may carry signatures."""
+    origin = Origin.of(url)
+    return f"{origin.scheme}://{origin.host}:{origin.port}" if origin else "a URL that is not http(s)"

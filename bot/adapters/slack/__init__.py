@@ -24,6 +24,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.app import SlackBot, create_app
+from bot.adapters.slack.http_server import listening
 from bot.config import Settings
 from bot.core.engine import ChatEngine
 from bot.core.errors import ConfigError
@@ -68,7 +69,7 @@ async def running(
             async with _socket_mode(app, settings):
                 yield Running(mode, bot, app, None)
         else:
-            async with _http(app, host, settings.slack_http_port, shared=worker.shared) as url:
+            async with _http(app, host, settings, shared=worker.shared) as url:
                 yield Running(mode, bot, app, url)
     finally:
         await bot.aclose()
@@ -131,16 +132,15 @@ async def _socket_mode(app: AsyncApp, settings: Settings) -> AsyncIterator[None]
 
 
 @asynccontextmanager
-async def _http(app: AsyncApp, host: str, port: int, *, shared: bool) -> AsyncIterator[str]:
+async def _http(app: AsyncApp, host: str, settings: Settings, *, shared: bool) -> AsyncIterator[str]:
+    port = settings.slack_http_port
     web_app = app.web_app(path=EVENTS_PATH, port=port)
     web_app.router.add_get("/healthz", _healthz)
-    runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=5.0)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port, reuse_port=shared or None).start()
-        yield f"http://{host}:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    async with listening(
+        web_app, host, port, shared=shared, timeout=settings.slack_http_timeout_seconds,
+        max_connections=settings.slack_http_max_connections,
+    ) as url:  # fmt: skip
+        yield url
 
 
 async def _healthz(_: web.Request) -> web.Response:

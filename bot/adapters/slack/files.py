@@ -1,26 +1,40 @@
-"""Fetching a file a user shared: with the bot token, never more than the size limit."""
+"""Fetching a file a user shared: with the bot token, from Slack's own file host only, never more
+than the size limit.
+
+What this relies on, from Slack's file object (docs.slack.dev/reference/objects/file-object):
+`url_private` / `url_private_download` need `Authorization: Bearer <token>` and, for files hosted
+by Slack, point at files.slack.com (files.slack-gov.com on GovSlack); without the token Slack
+answers 200 with its HTML sign-in page. `is_external: true` (with `mode: "external"`) marks a
+file whose master copy lives elsewhere, `external_type` says where ("gdrive", "dropbox", "box",
+"onedrive", or "app" for one any app added with files.remote.add), and its `url_private` then
+points at that service: the token must never go there. slack_sdk does not model file objects."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import BotError
+from bot.frontend.downloads import TIMEOUT_SECONDS, DownloadFailed, Origin, TrustedHosts, fetch
 
 if TYPE_CHECKING:  # the document package loads the format libraries
     from bot.core.documents import ExtractionLimits
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 64 * 1024
-_TIMEOUT = aiohttp.ClientTimeout(total=300, sock_connect=10, sock_read=60)
+SLACK_API_URL = "https://slack.com/api/"
 
 
 class FileDownloadFailed(BotError):
     code = "slack_file_download"
+
+
+class ExternalFile(BotError):
+    """Stored outside Slack (Google Drive, files.remote.add, ...): not fetched."""
+
+    code = "slack_file_external"
 
 
 def file_name(file: dict[str, Any]) -> str:
@@ -33,38 +47,64 @@ def check_size(file: dict[str, Any], limits: ExtractionLimits) -> None:
         raise limits.too_large()
 
 
-async def download(file: dict[str, Any], token: str, limits: ExtractionLimits) -> bytes:
-    """The file's bytes. Raises DocumentTooLarge past the limit (the transfer is abandoned there)
-    and FileDownloadFailed when Slack does not hand the file over."""
+def trusted_hosts(api_url: str = SLACK_API_URL) -> TrustedHosts:
+    """Slack's file host for the Web API in use (files.slack.com for slack.com, files.slack-gov.com
+    for slack-gov.com), over https. An SLACK_API_URL the operator set is trusted as well, scheme
+    and port included (a test's loopback): the token goes there with every call anyway."""
+    api = Origin.of(api_url)
+    if api is None:
+        return TrustedHosts()
+    files = frozenset({Origin("https", f"files.{api.host}", 443)})
+    if api == Origin.of(SLACK_API_URL):
+        return TrustedHosts(public=files)
+    return TrustedHosts(public=files, named=frozenset({api}))
+
+
+async def download(
+    file: dict[str, Any],
+    token: str,
+    limits: ExtractionLimits,
+    *,
+    api_url: str = SLACK_API_URL,
+    timeout: float = TIMEOUT_SECONDS,
+) -> bytes:
+    """The file's bytes. Raises DocumentTooLarge past the limit (the transfer is abandoned there),
+    ExternalFile for a file stored outside Slack, UntrustedSource for a URL off Slack's file host
+    (the token is not sent), FileDownloadFailed when Slack does not hand the file over."""
     check_size(file, limits)
     name = file_name(file)
+    if file.get("is_external") or file.get("mode") == "external":
+        log.info("file %s is external (%s): not fetched", file.get("id"), file.get("external_type") or "?")
+        raise ExternalFile(name=name)
     url = file.get("url_private_download") or file.get("url_private")
     if not url:
         raise FileDownloadFailed(name=name)
     try:
-        async with aiohttp.ClientSession(timeout=_TIMEOUT, trust_env=True) as session:
-            async with session.get(url, headers={"Authorization": f"Bearer {token}"}) as response:
-                _check_response(response, file)
-                return await _read_capped(response, limits)
-    except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-        log.warning("download of file %s failed: %s", file.get("id"), type(error).__name__)
+        fetched = await fetch(
+            url, trusted_hosts(api_url), limits, name=name, headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+        )
+    except DownloadFailed:
         raise FileDownloadFailed(name=name) from None
-
-
-def _check_response(response: aiohttp.ClientResponse, file: dict[str, Any]) -> None:
     # Without a valid token Slack answers 200 with its HTML sign-in page instead of the file.
-    login_page = response.content_type == "text/html" and file.get("mimetype") != "text/html"
-    if response.status != 200 or login_page:
-        log.warning("file %s: got %s %s, not the file", file.get("id"), response.status, response.content_type)
-        raise FileDownloadFailed(name=file_name(file))
+    if fetched.content_type == "text/html" and file.get("mimetype") != "text/html":
+        log.warning("file %s: got Slack's sign-in page, not the file", file.get("id"))
+        raise FileDownloadFailed(name=name)
+    return fetched.data
 
 
-async def _read_capped(response: aiohttp.ClientResponse, limits: ExtractionLimits) -> bytes:
-    if (response.content_length or 0) > limits.max_bytes:
-        raise limits.too_large()
-    data = bytearray()
-    async for chunk in response.content.iter_chunked(_CHUNK):
-        data += chunk
-        if len(data) > limits.max_bytes:
-            raise limits.too_large()
-    return bytes(data)
+class SharedFile:
+    """A file shared in Slack, as the document flow fetches it (`bot.frontend.flows.DocumentSource`)."""
+
+    def __init__(self, client: AsyncWebClient, file: dict[str, Any]) -> None:
+        self.client = client
+        self.file = file
+        self.name = file_name(file)
+        self.declared_size = int(file.get("size") or 0) or None
+
+    async def fetch(self, limits: ExtractionLimits) -> bytes:
+        file = self.file
+        if not file.get("url_private_download") and file.get("id"):
+            # Events may carry a partial file object ("file_access": "check_file_info").
+            file = (await self.client.files_info(file=file["id"]))["file"]
+        return await download(file, str(self.client.token), limits, api_url=self.client.base_url)
