@@ -163,18 +163,18 @@ def test_documents_without_content_are_empty(data: bytes, name: str) -> None:
 
 # --- text-like ----------------------------------------------------------------------------------
 
-KOREAN = "안녕하세요, 한국어 문서입니다.\n둘째 줄"
+KOREAN_TEXT = "안녕하세요, 한국어 문서입니다.\n둘째 줄"
 
 
 @pytest.mark.parametrize(
     "data",
-    [KOREAN.encode(), b"\xef\xbb\xbf" + KOREAN.encode(), KOREAN.encode("utf-16"),
-     KOREAN.encode("cp949"), KOREAN.encode("euc-kr")],
+    [KOREAN_TEXT.encode(), b"\xef\xbb\xbf" + KOREAN_TEXT.encode(), KOREAN_TEXT.encode("utf-16"),
+     KOREAN_TEXT.encode("cp949"), KOREAN_TEXT.encode("euc-kr")],
     ids=["utf-8", "utf-8-bom", "utf-16", "cp949", "euc-kr"],
 )
 def test_text_encodings(data: bytes) -> None:
     document = extract_sync(data, "메모.txt")
-    assert (document.format, document.text, document.pages) == ("text", KOREAN, 1)
+    assert (document.format, document.text, document.pages) == ("text", KOREAN_TEXT, 1)
 
 
 def test_cp949_notepad_file() -> None:
