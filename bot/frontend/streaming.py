@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bot.frontend.markdown import CLOSE, open_fence, seal
-from bot.frontend.splitting import cut
+from bot.frontend.splitting import cut, split_message
 from bot.frontend.surface import GrowingMessage, Surface
 from bot.frontend.texts import Texts
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _LONGEST_WORD = 200  # held back for a clean cut only up to this length
 
@@ -44,6 +46,21 @@ async def sleep_until(deadline: float) -> None:
     # the loop may fire a timer a hair early; the pace is a promise, so check again
     while (left := deadline - now()) > 0:
         await asyncio.sleep(left)
+
+
+async def persist(call: Callable[[], Awaitable[T]], what: str, *, attempts: int = 4) -> T:
+    """A call whose text must reach the user, tried again after 1, 2 and 4 s: a platform's 5xx,
+    a dropped connection, a 429 storm longer than its client's own waits (slack_sdk and discord.py
+    already wait out each Retry-After). Bounded: the last failure is raised."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except Exception as error:
+            if attempt == attempts - 1:
+                raise
+            log.warning("%s failed (%s): trying again", what, type(error).__name__)
+            await asyncio.sleep(2**attempt)
+    raise AssertionError("unreachable")
 
 
 # ------------------------------------------------------------------ edited messages
@@ -157,30 +174,57 @@ class _EditedAnswer:
         limit = self.style.max_len
         while self.style.formatted_len(seal(self.tail)) > limit:
             part, rest = cut(self.tail, limit, self.style.formatted_len)
-            await self.show(part)
+            await self.show(part, settled=True)
             # only now: if that edit is cancelled, the part is still in the tail to retry
             self.current, self.tail = None, rest
         if self.tail.strip():
-            await self.show(self.growing() if cursor else seal(self.tail))
+            await self.show(self.growing() if cursor else seal(self.tail), settled=not cursor)
 
     def growing(self) -> str:
         with_cursor = seal(self.tail + self.style.cursor)  # inside an open code block, on purpose
         return with_cursor if self.style.formatted_len(with_cursor) <= self.style.max_len else seal(self.tail)
 
-    async def show(self, text: str) -> None:
-        """Make the current message read `text`, posting one if there is none."""
+    async def show(self, text: str, *, settled: bool = True) -> None:
+        """Make the current message read `text`, posting one if there is none. A `settled` text
+        (a full part, the final text) must reach the user: retried, and posted anew if the
+        message cannot be edited; an intermediate edit that fails is skipped, as the next one
+        carries its text."""
         text = self.style.format(text)
         # The pace counts from when a call returned: a surface may retry it inside (after a 429,
         # say), and the call that counts is the one that finally went through.
         if self.current is None:
-            handle = await self.surface.post(text)
-            self.handles.append(handle)
-            self.current = _Message(handle, text, now())
+            await self.post(text)
         elif text != self.current.text:
             await sleep_until(self.current.at + self.style.edit_interval)
-            await self.surface.edit(self.current.handle, text)
-            self.current.at = now()
-            self.current.text = text
+            current = self.current
+            try:
+                if settled:
+                    await persist(lambda: self.surface.edit(current.handle, text), "editing an answer")
+                else:
+                    await self.surface.edit(current.handle, text)
+            except Exception:
+                current.at = now()
+                if not settled:
+                    log.warning("an intermediate edit failed: the next one carries its text", exc_info=True)
+                    return
+                log.warning("the platform refuses edits of this answer: posting its text anew", exc_info=True)
+                await self.post_anew(text)
+                return
+            current.at, current.text = now(), text
+
+    async def post(self, text: str) -> None:
+        handle = await persist(lambda: self.surface.post(text), "posting an answer")
+        self.handles.append(handle)
+        self.current = _Message(handle, text, now())
+
+    async def post_anew(self, text: str) -> None:
+        """`text` in new messages: whole if the platform takes it, else in halves (it may count
+        a message's size differently than we do: Slack's msg_too_long)."""
+        try:
+            await self.post(text)
+        except Exception:
+            for part in split_message(text, self.style.max_len // 2, self.style.measure):
+                await self.post(part)
 
 
 # ------------------------------------------------------------------ growing messages
@@ -248,17 +292,35 @@ class _GrowingAnswer:
             await self.next_message(head)
             return False
         if final:
-            await self.message.stop(self.sealed(ready), failed=failed)
+            await self.stop(self.sealed(ready), failed=failed)
             self.sent(ready)
             return True
         if ready:
-            await self.message.append(ready)
+            await self.append(ready)
             self.sent(ready)
         return False
 
+    async def append(self, text: str) -> None:
+        try:
+            await persist(lambda: self.message.append(text), "appending to an answer", attempts=2)
+        except Exception:
+            # Expired or stopped by the platform (Slack: message_not_in_streaming_state): the
+            # answer goes on in a new message, which starts with the text that did not get in.
+            log.warning("the streamed message took no more text: continuing in a new one", exc_info=True)
+            await persist(lambda: self.message.start(text), "starting a new message")
+            self.shown = ""
+
+    async def stop(self, text: str, *, failed: bool) -> None:
+        try:
+            await persist(lambda: self.message.stop(text, failed=failed), "ending an answer")
+        except Exception:
+            log.warning("the streamed message could not be ended: ending the answer in a new one", exc_info=True)
+            await persist(lambda: self.message.start(text), "starting a new message")
+            await persist(lambda: self.message.stop("", failed=failed), "ending an answer")
+
     async def next_message(self, head: str) -> None:
         opener = open_fence(self.shown + head)
-        await self.message.stop(self.sealed(head), failed=False)
+        await self.stop(self.sealed(head), failed=False)
         self.sent(head)
         self.shown = f"{opener}\n" if opener else ""
         await self.message.start(self.shown)
