@@ -97,6 +97,7 @@ async def _run_scenario(
     """Conversations `part`, `part + processes`, ... of the scenario; with `start_at` (a
     CLOCK_MONOTONIC time, shared by every process on the machine) they start then, so that
     several bot processes run one scenario together."""
+    from bot.cli import settle_heap
     from bot.core.budget import Budget
     from bot.core.conversation import ConversationKey
     from bot.core.engine import ChatEngine
@@ -105,6 +106,7 @@ async def _run_scenario(
 
     prefix = f"bench:{uuid.uuid4().hex[:8]}"
     engine = ChatEngine.from_settings(bot_settings(endpoint_url, redis_url, prefix, spec.concurrency))
+    settle_heap()  # as `python -m bot` does for a serving process
     profile = spec.profile
     answer = "".join(profile.token_list())
     window = engine.settings.memory_window

@@ -41,7 +41,7 @@ def ideal_seconds(levels: list[int], concurrency: int, call_seconds: float) -> f
 
 async def _summarize(job: dict[str, Any]) -> dict[str, Any]:
     from bot.core.conversation import ConversationKey
-    from bot.core.documents import extract_document
+    from bot.cli import settle_heap
     from bot.core.engine import ChatEngine
     from bot.core.summary import Summarizer
     from fakes.documents import korean_pdf
@@ -50,11 +50,12 @@ async def _summarize(job: dict[str, Any]) -> dict[str, Any]:
     data = korean_pdf(job["pages"])
     settings = bot_settings(job["endpoint"], job["redis"], f"bench:{uuid.uuid4().hex[:8]}", job["concurrency"])
     engine = ChatEngine.from_settings(settings)
+    settle_heap()  # as `python -m bot` does for a serving process
     key = ConversationKey("bench", ("documents", uuid.uuid4().hex[:8]))
     try:
         await engine.reply(ConversationKey("bench", ("warm-up",)), "안녕하세요")  # first connection, models
         started = time.perf_counter()
-        document = await extract_document(data, "report.pdf", engine.limits)
+        document = await engine.read_document(data, "report.pdf")
         extracted = time.perf_counter()
         summarizer = Summarizer(engine.llm, engine.budget, engine.language)
         plan = summarizer.plan(document.text)

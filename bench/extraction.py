@@ -4,8 +4,8 @@
     python -m bench.extraction --quick    # seconds, for CI: checks that it runs, not how fast
 
 Pages/s for a 300-page Korean text PDF (built by fakes/documents.py) and for the corpus PDFs;
-MB/s (of input file) for the corpus HWP, HWPX, DOCX, PPTX, XLSX and text files. The worker process's
-start-up and per-document round trip are measured apart, since they are not single-core work."""
+MB/s (of input file) for the corpus HWP, HWPX, DOCX, PPTX, XLSX and text files. The extraction
+process's start-up and per-document round trip are measured apart, since they are not single-core work."""
 
 from __future__ import annotations
 
@@ -19,9 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.common import ROOT, script_arguments, table, write_results
-from bot.core.documents import ExtractionLimits, extract_sync
+from bot.core.documents import ExtractionLimits, ExtractionPool, extract_sync
 from bot.core.documents.sniff import sniff
-from bot.core.documents.worker import WorkerPool
 from fakes.documents import korean_pdf, sample_hwpx
 
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -84,9 +83,10 @@ def measure(case: str, files: list[tuple[str, bytes]], min_seconds: float, min_r
     return Result(case, len(files), megabytes, pages, statistics.median(timings), len(timings))
 
 
-async def worker_costs(rounds: int) -> dict[str, float]:
-    """Seconds to start a worker, and the round trip of a small document through a warm one."""
-    pool = WorkerPool(size=1)
+async def process_costs(rounds: int) -> dict[str, float]:
+    """Seconds to start an extraction process, and the round trip of a small document through a
+    warm one."""
+    pool = ExtractionPool(size=1)
     data = sample_hwpx()
     try:
         started = time.perf_counter()
@@ -100,7 +100,7 @@ async def worker_costs(rounds: int) -> dict[str, float]:
     finally:
         pool.close()
     round_trip = statistics.median(trips)
-    return {"worker_start_seconds": first - round_trip, "worker_round_trip_seconds": round_trip}
+    return {"process_start_seconds": first - round_trip, "process_round_trip_seconds": round_trip}
 
 
 def pin_to_one_core() -> str:
@@ -123,12 +123,12 @@ def main(argv: list[str] | None = None) -> int:
 
     pinning = pin_to_one_core()
     results = [measure(name, files, min_seconds, min_rounds) for name, files in cases(args.quick).items()]
-    costs = asyncio.run(worker_costs(rounds=3 if args.quick else 20))
+    costs = asyncio.run(process_costs(rounds=3 if args.quick else 20))
     rows = [asdict(r) | {"megabytes_per_second": r.megabytes_per_second, "pages_per_second": r.pages_per_second}
             for r in results]
     print(table(rows, COLUMNS))
-    print(f"worker start-up {costs['worker_start_seconds']:.2f} s;"
-          f" round trip of a small document {costs['worker_round_trip_seconds'] * 1000:.1f} ms")
+    print(f"extraction process start-up {costs['process_start_seconds']:.2f} s;"
+          f" round trip of a small document {costs['process_round_trip_seconds'] * 1000:.1f} ms")
     print(f"text PDF: {results[0].pages_per_second:.0f} pages/s (target >= {TARGET_PDF_PAGES_PER_SECOND}); {pinning}")
     write_results("extraction", {"quick": args.quick, "pinning": pinning, "results": rows, **costs}, args.output)
     return 0

@@ -44,6 +44,7 @@ FINAL_METHODS = frozenset({"chat.stopStream"})
 
 async def _serve_bot(job: dict[str, Any]) -> dict[str, Any]:
     from bot.adapters.slack import running
+    from bot.cli import settle_heap
     from bot.core.engine import ChatEngine
 
     settings = bot_settings(
@@ -52,6 +53,7 @@ async def _serve_bot(job: dict[str, Any]) -> dict[str, Any]:
         slack_api_url=job["api_url"], slack_mode="http", slack_http_port=0,
     )
     engine = ChatEngine.from_settings(settings)
+    settle_heap()  # as `python -m bot` does for a serving process
     loop = asyncio.get_running_loop()
     try:
         async with running(settings, engine, host="127.0.0.1") as service:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
@@ -14,6 +15,9 @@ import redis.asyncio as aioredis
 from fakes.redis_server import RedisServer, ping
 from fakes.sagemaker import FakeSageMaker, run_in_thread
 from fakes.slack import FakeSlack
+
+if TYPE_CHECKING:
+    from bot.core.documents import ExtractionPool
 
 pytest_plugins = ["tests.slack_support", "tests.discord_support"]
 
@@ -101,6 +105,19 @@ def sagemaker_thread() -> Iterator[FakeSageMaker]:
     """A FakeSageMaker on its own loop in a background thread (sync tests, subprocesses)."""
     with run_in_thread() as fake:
         yield fake
+
+
+# ------------------------------------------------------------------ documents
+
+@pytest.fixture(scope="session")
+def extraction_pool() -> Iterator[ExtractionPool]:
+    """The pool of extraction processes the engine would start, shared by the session's tests
+    (each process costs 0.4 s to start); closed at the end, as the engine closes its own."""
+    from bot.core.documents import ExtractionPool  # the format libraries load only when needed
+
+    pool = ExtractionPool()
+    yield pool
+    pool.close()
 
 
 # ------------------------------------------------------------------ Slack

@@ -16,4 +16,4 @@ def test_quick_benchmark_reports(tmp_path: Path) -> None:
     assert cases["pdf synthetic 30p"]["pages"] == 30
     for result in cases.values():
         assert result["seconds"] > 0 and result["pages"] >= result["files"] >= 1
-    assert report["worker_round_trip_seconds"] > 0
+    assert report["process_round_trip_seconds"] > 0

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from hypothesis import given, settings as hsettings, strategies as st
+from tokenizers import Tokenizer
 
 from bot.core.conversation import ConversationKey
 from bot.core.prompt import SYSTEM_PROMPTS, neutralize
-from bot.core.tokens import load_token_counter
+from bot.core.tokens import load_token_counter, tokenizer_path
 from tests.support import make_engine, prompts
 
 KEY = ConversationKey("console", ("tester",))
+# The Llama 3 tokenizer as a server applies it: special-token text becomes a special token.
+TOKENIZER = Tokenizer.from_file(str(tokenizer_path()))
+
+
+def token_ids(text: str) -> list[int]:
+    return TOKENIZER.encode(text, add_special_tokens=False).ids
 
 
 async def test_third_exchange_prompt_is_exact_llama3_format(sagemaker, redis_url, redis_prefix):
@@ -51,7 +58,7 @@ async def test_special_token_text_from_user_arrives_neutralized(sagemaker, redis
         await engine.aclose()
 
     sent = prompts(sagemaker)[0]
-    ids = load_token_counter().ids(sent)  # type: ignore[attr-defined]
+    ids = token_ids(sent)
     # Exactly the structure's own special tokens: begin, 2 system, 2 user, 1 assistant header
     # (start+end each) and the eot of system and user.
     specials = [i for i in ids if i >= 128000]
@@ -62,7 +69,7 @@ async def test_special_token_text_from_user_arrives_neutralized(sagemaker, redis
 @hsettings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("<|>_abcdeot_idstarhe헤더 \n")), max_size=60))
 def test_no_user_text_can_spell_a_special_token(text):
-    ids = load_token_counter().ids(neutralize(text))  # type: ignore[attr-defined]
+    ids = token_ids(neutralize(text))
     assert all(i < 128000 for i in ids)
 
 

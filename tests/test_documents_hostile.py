@@ -1,6 +1,6 @@
 """Files built to hurt: zip bombs, entity expansion, garbage behind real magic bytes, page-tree
 bombs, decompression bombs, hangs. Each must end quickly in its own clear error, with memory
-bounded, and leave the worker pool usable."""
+bounded, and leave the extraction pool usable."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.documents import ExtractedDocument, ExtractionLimits, extract_document, extract_sync
+from bot.core.documents import ExtractedDocument, ExtractionLimits, ExtractionPool, extract_sync
 from bot.core.documents.sniff import OLE_MAGIC
-from bot.core.documents.worker import WorkerPool
 from bot.core.errors import (
     CorruptDocument,
     DocumentError,
@@ -91,7 +90,7 @@ def test_billion_laughs_is_corrupt_at_once(
         extract_sync(hostile, "laughs")
 
 
-# --- binary formats (through the worker: C parsers may crash on garbage) ----------------------------
+# --- binary formats (in an extraction process: C parsers may crash on garbage) ---------------------
 
 
 @pytest.mark.parametrize(
@@ -101,9 +100,11 @@ def test_billion_laughs_is_corrupt_at_once(
      (documents.hwp_bytes([random_bytes(64 * 1024, seed=3)], flags=0)[:3000], "truncated.hwp")],
     ids=["pdf-header", "ole-header", "truncated-ole"],
 )
-async def test_garbage_behind_magic_bytes_is_corrupt(data: bytes, name: str) -> None:
+async def test_garbage_behind_magic_bytes_is_corrupt(
+    data: bytes, name: str, extraction_pool: ExtractionPool
+) -> None:
     with bounded(), pytest.raises(CorruptDocument):
-        await extract_document(data, name)
+        await extraction_pool.extract(data, name)
 
 
 def test_hwp_with_garbage_compressed_body_is_corrupt() -> None:
@@ -122,13 +123,13 @@ def test_hwp_decompression_bomb_stops_at_the_budget() -> None:
         extract_sync(bomb, "bomb.hwp", ExtractionLimits(max_uncompressed_bytes=16 * MIB))
 
 
-async def test_five_thousand_page_pdf_is_refused_fast() -> None:
+async def test_five_thousand_page_pdf_is_refused_fast(extraction_pool: ExtractionPool) -> None:
     huge = documents.blank_pdf(5000)
     with bounded(seconds=2.0), pytest.raises(TooManyPages):
-        await extract_document(huge, "huge.pdf")
+        await extraction_pool.extract(huge, "huge.pdf")
 
 
-# --- time and memory limits of the worker -------------------------------------------------------------
+# --- time and memory limits of the extraction process --------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -137,14 +138,18 @@ def slow_hwp() -> bytes:
     return documents.hwp_inflating_to(64 * MIB)
 
 
-async def test_timeout_kills_the_worker_and_the_next_document_works(slow_hwp: bytes) -> None:
+async def test_timeout_kills_the_process_and_the_next_document_works(
+    slow_hwp: bytes, extraction_pool: ExtractionPool
+) -> None:
     with bounded(seconds=1.5), pytest.raises(ExtractionTimeout):
-        await extract_document(slow_hwp, "slow.hwp", ExtractionLimits(timeout_seconds=0.5))
-    document = await extract_document(documents.sample_hwp(), "next.hwp")
+        await extraction_pool.extract(slow_hwp, "slow.hwp", ExtractionLimits(timeout_seconds=0.5))
+    document = await extraction_pool.extract(documents.sample_hwp(), "next.hwp")
     assert document.format == "hwp"
 
 
-async def test_extraction_does_not_block_the_event_loop(slow_hwp: bytes) -> None:
+async def test_extraction_does_not_block_the_event_loop(
+    slow_hwp: bytes, extraction_pool: ExtractionPool
+) -> None:
     ticks = 0
 
     async def tick() -> None:
@@ -155,29 +160,29 @@ async def test_extraction_does_not_block_the_event_loop(slow_hwp: bytes) -> None
 
     ticker = asyncio.create_task(tick())
     with pytest.raises(ExtractionTimeout):
-        await extract_document(slow_hwp, "slow.hwp", ExtractionLimits(timeout_seconds=1.0))
+        await extraction_pool.extract(slow_hwp, "slow.hwp", ExtractionLimits(timeout_seconds=1.0))
     ticker.cancel()
     assert ticks >= 50
 
 
-async def test_cancelled_caller_frees_its_worker(slow_hwp: bytes) -> None:
-    task = asyncio.create_task(extract_document(slow_hwp, "slow.hwp"))
+async def test_cancelled_caller_frees_its_process(slow_hwp: bytes, extraction_pool: ExtractionPool) -> None:
+    task = asyncio.create_task(extraction_pool.extract(slow_hwp, "slow.hwp"))
     await asyncio.sleep(0.5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    # Both pool threads must be free again: the cancelled one's worker was killed, not left to
+    # Both pool threads must be free again: the cancelled one's process was killed, not left to
     # grind on for the full minute.
     with bounded():
         extracted = await asyncio.gather(
-            extract_document(documents.sample_hwpx(), "a.hwpx"),
-            extract_document(documents.sample_hwp(), "b.hwp"),
+            extraction_pool.extract(documents.sample_hwpx(), "a.hwpx"),
+            extraction_pool.extract(documents.sample_hwp(), "b.hwp"),
         )
     assert [document.format for document in extracted] == ["hwpx", "hwp"]
 
 
-async def test_worker_memory_cap_turns_into_too_large() -> None:
-    pool = WorkerPool(size=1, memory_bytes=400 * MIB)
+async def test_process_memory_cap_turns_into_too_large() -> None:
+    pool = ExtractionPool(size=1, memory_bytes=400 * MIB)
     limits = ExtractionLimits(max_uncompressed_bytes=1024 * MIB)
     try:
         with pytest.raises(DocumentTooLarge):
@@ -218,12 +223,12 @@ def mutate(data: bytes, edits: list[tuple[float, int, str]]) -> bytes:
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kind=st.sampled_from(sorted(SEEDS)), edits=st.lists(mutation, min_size=1, max_size=8))
 def test_mutated_files_end_in_a_document_or_a_document_error(
-    kind: str, edits: list[tuple[float, int, str]]
+    kind: str, edits: list[tuple[float, int, str]], extraction_pool: ExtractionPool
 ) -> None:
     data = mutate(SEEDS[kind], edits)
     try:
         limits = ExtractionLimits(timeout_seconds=10)
-        result = asyncio.run(extract_document(data, f"fuzz.{kind}", limits))
+        result = asyncio.run(extraction_pool.extract(data, f"fuzz.{kind}", limits))
     except DocumentError:
         return
     assert isinstance(result, ExtractedDocument)

@@ -19,6 +19,3 @@ class ConversationKey:
         # Colons separate key parts in Redis; a scope must never be able to forge another key.
         parts = (self.platform, *self.scope)
         return ":".join(quote(str(part), safe="._-@") for part in parts)
-
-    def __str__(self) -> str:
-        return self.id

@@ -6,11 +6,10 @@ back; everything else (memory, prompt, token budget, documents, the LLM, orderin
 
 from __future__ import annotations
 
-import gc
+import asyncio
 import logging
-import re
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, AsyncIterator
 
 from bot.config import Settings
@@ -25,11 +24,9 @@ from bot.core.summary import Progress, Summarizer
 from bot.core.tokens import TokenCounter, load_token_counter
 
 if TYPE_CHECKING:
-    from bot.core.documents import ExtractionLimits
+    from bot.core.documents import ExtractedDocument, ExtractionLimits, ExtractionPool
 
 log = logging.getLogger(__name__)
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _DOCUMENT_TURN = {"ko": "[문서 첨부: {name}] 이 문서를 요약해 주세요.", "en": "[Document: {name}] Please summarize it."}
 
@@ -40,12 +37,12 @@ class ChatEngine:
     llm: ChatLLM
     memory: Memory
     tokens: TokenCounter
+    # Started with the first document, stopped by `aclose`.
+    _extraction: "ExtractionPool | None" = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "ChatEngine":
-        engine = cls(settings, build_llm(settings), build_memory(settings), load_token_counter())
-        _settle_heap()
-        return engine
+        return cls(settings, build_llm(settings), build_memory(settings), load_token_counter())
 
     @property
     def language(self) -> str:
@@ -69,7 +66,6 @@ class ChatEngine:
 
         Raises BotError subclasses. The exchange is remembered only when the answer completed
         and the caller consumed it to the end; use `contextlib.aclosing` when you may stop early."""
-        text = well_formed(text)
         await self._check_rate(user)
         async with self.memory.turn(key) as turn:
             system = self._system_for(turn.context.documents, text)
@@ -98,12 +94,8 @@ class ChatEngine:
     ) -> str:
         """Read a whole document, keep it with the conversation for follow-up questions, and
         return its summary (or, with `question`, the answer to that question about it)."""
-        filename = well_formed(filename)
         await self._check_rate(user)
-        # Imported here: the format libraries (pdfium, office readers) are only loaded for files.
-        from bot.core.documents import extract_document
-
-        document = await extract_document(data, filename, self.limits)
+        document = await self.read_document(data, filename)
         await self.memory.save_document(key, StoredDocument(filename, document.text))
         if question:
             # Already counted against `user`'s rate above: one dropped file is one request.
@@ -114,6 +106,15 @@ class ChatEngine:
             asked = _DOCUMENT_TURN.get(self.language, _DOCUMENT_TURN["ko"]).format(name=filename)
             turn.remember(Exchange(asked, summary))
         return summary
+
+    async def read_document(self, data: bytes, filename: str) -> "ExtractedDocument":
+        """The text of a document, read in an extraction process within the configured limits."""
+        if self._extraction is None:
+            # Imported here: the format libraries (pdfium, office readers) are only loaded for files.
+            from bot.core.documents import ExtractionPool
+
+            self._extraction = ExtractionPool()
+        return await self._extraction.extract(data, filename, self.limits)
 
     async def reset(self, key: ConversationKey) -> None:
         await self.memory.clear(key)
@@ -138,28 +139,14 @@ class ChatEngine:
         return with_passages(system, self.language, passages)
 
     async def aclose(self) -> None:
+        if self._extraction is not None:
+            # Waits for the extraction processes to exit: in a thread, not on the loop.
+            await asyncio.to_thread(self._extraction.close)
+            self._extraction = None
         await self.memory.aclose()
         close = getattr(self.llm, "aclose", None)
         if close is not None:
             await close()
-
-
-def _settle_heap() -> None:
-    """Garbage collection took a fifth of the bot's CPU at 1,000 conversations at once
-    (BENCHMARKS.md). What start-up loaded (LangChain, botocore, pydantic models) lives as long as
-    the process: frozen, full collections stop walking it. And every answer in flight holds a few
-    thousand objects for seconds, so the default thresholds (700, 10, 10) had the collector walk
-    them again and again; these collect about 14 times less often for a few MB more heap."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 50, 100)
-
-
-def well_formed(text: str) -> str:
-    """`text` with each lone surrogate (half of an emoji's UTF-16 pair, which a JSON escape such
-    as \\ud83d can carry) replaced by U+FFFD: as it is, it cannot be encoded for Redis, the
-    tokenizer or the endpoint."""
-    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def build_memory(settings: Settings) -> Memory:

@@ -54,9 +54,3 @@ class BM25:
                 sum(self._idf[t] * tf[t] * (self.k1 + 1) / (tf[t] + norm) for t in wanted if t in tf)
             )
         return results
-
-    def top(self, query: str, limit: int) -> list[int]:
-        """Indexes of the best passages, best first; passages that share no term are left out."""
-        scored = [(s, i) for i, s in enumerate(self.scores(query)) if s > 0]
-        scored.sort(key=lambda pair: (-pair[0], pair[1]))
-        return [i for _, i in scored[:limit]]

@@ -37,9 +37,6 @@ class Llama3Tokens:
     def _count(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
-    def ids(self, text: str) -> list[int]:
-        return self._tokenizer.encode(text, add_special_tokens=False).ids
-
 
 class EstimatedTokens:
     """Half a token per UTF-8 byte: 1.5 per Hangul syllable (measured ~0.64), 0.5 per ASCII

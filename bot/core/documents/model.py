@@ -1,5 +1,5 @@
 """The values that cross the extraction boundary: limits in, a document out. Both pickle, so
-they travel to and from the worker process unchanged."""
+they travel to and from the extraction process unchanged."""
 
 from __future__ import annotations
 

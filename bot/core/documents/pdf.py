@@ -12,7 +12,7 @@ from bot.core.errors import CorruptDocument, EncryptedDocument, NoTextLayer, Too
 
 # FPDF_GetLastError codes that mean "locked" rather than "broken".
 _LOCKED_ERROR_CODES = {4, 5}  # FPDF_ERR_PASSWORD, FPDF_ERR_SECURITY
-# PDFium keeps global state and is not thread-safe; the worker process runs one document at a
+# PDFium keeps global state and is not thread-safe; an extraction process reads one document at a
 # time, but extract_sync may also be called from threads.
 _PDFIUM_LOCK = threading.Lock()
 

@@ -32,6 +32,7 @@ for _content_type in (
 
 _PARAGRAPH, _TABLE, _CONTENT_CONTROL = qn("w:p"), qn("w:tbl"), qn("w:sdt")
 _CONTROL_CONTENT, _ROW, _CELL = qn("w:sdtContent"), qn("w:tr"), qn("w:tc")
+_STYLE_ID, _VALUE = f"{qn('w:pPr')}/{qn('w:pStyle')}", qn("w:val")
 _HEADING_PREFIX = "heading "  # built-in style names are English whatever the UI language
 
 
@@ -54,16 +55,20 @@ class _Body:
     def blocks(self, container: _Element, lines: list[str]) -> None:
         for child in container.iterchildren():
             if child.tag == _PARAGRAPH:
-                lines.append(self._paragraph(Paragraph(child, self._document)))
+                lines.append(self._paragraph(child))
             elif child.tag == _TABLE:
                 lines.extend(self._table(child))
             elif child.tag == _CONTENT_CONTROL:
                 for content in child.iterchildren(_CONTROL_CONTENT):
                     self.blocks(content, lines)
 
-    def _paragraph(self, paragraph: Paragraph) -> str:
-        level = self._heading_levels.get(paragraph._p.style or "")
-        return f"{'#' * level} {paragraph.text}" if level else paragraph.text
+    def _paragraph(self, element: _Element) -> str:
+        text = Paragraph(element, self._document).text
+        # The style id is read from the XML (w:pPr/w:pStyle/@w:val) as the body is: python-docx's
+        # public `Paragraph.style` looks the style up in styles.xml once per paragraph.
+        style = element.find(_STYLE_ID)
+        level = self._heading_levels.get(style.get(_VALUE, "") if style is not None else "")
+        return f"{'#' * level} {text}" if level else text
 
     def _table(self, table: _Element) -> list[str]:
         # Every w:tc once: a vertically merged cell's continuations are empty cells of their own.
