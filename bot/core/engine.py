@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, AsyncIterator
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from bot.core.documents import ExtractedDocument, ExtractionLimits, ExtractionPool
 
 log = logging.getLogger(__name__)
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _DOCUMENT_TURN = {"ko": "[문서 첨부: {name}] 이 문서를 요약해 주세요.", "en": "[Document: {name}] Please summarize it."}
 
@@ -66,6 +69,7 @@ class ChatEngine:
 
         Raises BotError subclasses. The exchange is remembered only when the answer completed
         and the caller consumed it to the end; use `contextlib.aclosing` when you may stop early."""
+        text = well_formed(text)
         await self._check_rate(user)
         async with self.memory.turn(key) as turn:
             system = self._system_for(turn.context.documents, text)
@@ -94,6 +98,7 @@ class ChatEngine:
     ) -> str:
         """Read a whole document, keep it with the conversation for follow-up questions, and
         return its summary (or, with `question`, the answer to that question about it)."""
+        filename = well_formed(filename)
         await self._check_rate(user)
         document = await self.read_document(data, filename)
         await self.memory.save_document(key, StoredDocument(filename, document.text))
@@ -147,6 +152,13 @@ class ChatEngine:
         close = getattr(self.llm, "aclose", None)
         if close is not None:
             await close()
+
+
+def well_formed(text: str) -> str:
+    """`text` with each lone surrogate (half of an emoji's UTF-16 pair, which a JSON escape such
+    as \\ud83d can carry) replaced by U+FFFD: as it is, it cannot be encoded for Redis, the
+    tokenizer or the endpoint."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def build_memory(settings: Settings) -> Memory:
