@@ -1,11 +1,13 @@
 """Text-like files: plain text, Markdown, CSV/TSV, JSON, source code, and HTML (visible text only).
 
 Korean Windows tools write CP949 (EUC-KR's superset); others write UTF-8 with or without a BOM, or
-UTF-16 with one."""
+UTF-16 with one. UTF-8 with a few damaged bytes and Western European text (Latin-1, Windows-1252)
+are read too."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from html.parser import HTMLParser
 
 import charset_normalizer
@@ -24,6 +26,13 @@ _PLAIN_ENCODINGS = ("utf-8", "cp949")
 # A strict decode can still succeed on binary data; real text has almost no C0 controls.
 _NON_TEXT = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 _MAX_NON_TEXT_SHARE = 0.01
+# Damaged UTF-8: at most 2% replacement characters, and 4 good non-ASCII characters for each.
+_MAX_DAMAGED_SHARE = 0.02
+_MIN_VALID_PER_DAMAGED = 4
+# Western text: accented letters at most 30% of the letters, 90% of non-ASCII Latin or typography.
+_MAX_ACCENTED_SHARE = 0.3
+_MIN_LATIN_SHARE = 0.9
+_TYPOGRAPHY = set("\u00a0\u00ab\u00bb\u00b0\u00a7\u00a9\u00ae\u00b7\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u2022\u20ac\u00a3")
 _HTML_PROBE_CHARS = 4096
 _HTML_START = re.compile(r"\s*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE)
 
@@ -43,10 +52,44 @@ def _decode(data: bytes) -> str:
             continue
         if _is_readable(text):
             return text.removeprefix("\ufeff")
+    for lenient in (_mostly_utf8, _western):
+        decoded = lenient(data)
+        if decoded is not None and _is_readable(decoded):
+            return decoded
     guess = charset_normalizer.from_bytes(data).best()
     if guess is not None and _is_readable(text := str(guess)):
         return text
     raise UnsupportedDocument("not text in any known encoding")
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 with a few damaged bytes (a cut download, one bad edit): read, the damage shown as
+    U+FFFD. Only when the valid multi-byte characters far outnumber the damage; Latin-1 text,
+    whose accented letters are all invalid UTF-8, has none."""
+    text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    damaged = text.count("\ufffd")
+    valid = sum(1 for char in text if ord(char) > 0x7F) - damaged
+    if damaged <= len(text) * _MAX_DAMAGED_SHARE and valid >= damaged * _MIN_VALID_PER_DAMAGED:
+        return text
+    return None
+
+
+def _western(data: bytes) -> str | None:
+    """Latin-1 / Windows-1252 (Western European) text, which charset_normalizer tends to read as
+    a Central European or Baltic code page ("naïve" as "naďve" or "naļve"). Accepted when its
+    non-ASCII characters are a minority of the letters (as accents are in French or German,
+    not as a whole Cyrillic or Greek text read in the wrong code page) and are Latin letters or
+    typographic punctuation."""
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    extra = [char for char in text if ord(char) > 0x7F]
+    letters = sum(1 for char in text if char.isalpha())
+    if not extra or len(extra) > letters * _MAX_ACCENTED_SHARE:
+        return None
+    latin = sum(1 for char in extra if char in _TYPOGRAPHY or unicodedata.name(char, "").startswith("LATIN"))
+    return text if latin >= len(extra) * _MIN_LATIN_SHARE else None
 
 
 def _candidate_encodings(data: bytes) -> list[str]:
