@@ -111,7 +111,9 @@ async def _running_discord_bot(
     async with contextlib.AsyncExitStack() as stack:
         if fake is None:
             fake = await stack.enter_async_context(running_fake_discord())
-        engine = make_engine(sagemaker, redis_url, redis_prefix, **{"discord_guild_id": fake.guild_id, **overrides})
+        # The fake serves attachments from its own origin, trusted as a Discord-compatible server's.
+        defaults = {"discord_guild_id": fake.guild_id, "discord_api_url": fake.api_url}
+        engine = make_engine(sagemaker, redis_url, redis_prefix, **{**defaults, **overrides})
         stack.push_async_callback(engine.aclose)
         # a tiny guild_ready_timeout: on_ready would otherwise wait 2 s for more guilds
         bot = DiscordBot(engine.settings, engine, guild_ready_timeout=0.01)

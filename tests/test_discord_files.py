@@ -17,6 +17,9 @@ from bot.core.errors import DocumentTooLarge
 from bot.frontend.downloads import UntrustedSource
 from fakes.discord import FakeDiscord, running_fake_discord
 from fakes.file_host import FileHost
+from fakes.sagemaker import FakeSageMaker
+from tests.discord_support import StartDiscordBot
+from tests.support import KOREAN
 
 LIMITS = ExtractionLimits(max_bytes=200_000)
 
@@ -97,3 +100,14 @@ def test_hosts_the_operator_adds_may_be_private_and_plain_http_only_when_written
     with pytest.raises(UntrustedSource):
         trusted.check("http://files.chat.internal/a.pdf", "a.pdf")
     assert trusted.private_ok == {"files.chat.internal", "10.0.0.5"}
+
+
+async def test_an_attachment_from_a_host_nobody_trusted_is_refused_through_the_adapter(
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker
+) -> None:
+    async with discord_bot(discord_api_url=None) as h:  # the fake's loopback origin is no Discord CDN
+        file = h.fake.add_attachment("회의록입니다.".encode(), "회의록.txt")
+        interaction = await h.command("summarize", attachment=file)
+        answer = await h.answered(interaction)
+    assert answer == KOREAN.for_error(UntrustedSource(name="회의록.txt"))
+    assert h.fake.downloads == [] and sagemaker.requests == []

@@ -12,7 +12,8 @@ import discord.http
 import yarl
 
 from bot.adapters.discord.commands import CommandTree
-from bot.adapters.discord.events import AllowList, AttachedFile, Origin
+from bot.adapters.discord.events import AllowList, Origin
+from bot.adapters.discord.files import AttachedFile
 from bot.adapters.discord.surface import ChannelReplies
 from bot.config import Settings
 from bot.core.engine import ChatEngine
@@ -82,7 +83,7 @@ class DiscordBot(discord.Client):
         question = where.question(re.sub(rf"<@!?{self._me.id}>", "", message.content).strip())
         engine, texts = self.engine, self.texts
         if message.attachments:
-            file = AttachedFile(message.attachments[0])
+            file = AttachedFile(message.attachments[0], self.settings)
             await self.run(surface, flows.read_document(engine, texts, question, file, surface))
         elif question.text:
             await self.run(surface, flows.answer(engine, texts, question, surface))

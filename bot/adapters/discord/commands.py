@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, cast
 import discord
 from discord import app_commands
 
-from bot.adapters.discord.events import AttachedFile, Origin
+from bot.adapters.discord.events import Origin
+from bot.adapters.discord.files import AttachedFile
 from bot.adapters.discord.surface import FollowUps
 from bot.frontend import flows
 from bot.frontend.surface import Surface
@@ -73,7 +74,8 @@ async def ask(interaction: discord.Interaction, question: str) -> None:
     file="PDF, HWP, HWPX, Word, PowerPoint, Excel, 텍스트 문서", question="문서에 대해 물어볼 내용 (비우면 요약)"
 )
 async def summarize(interaction: discord.Interaction, file: discord.Attachment, question: str | None = None) -> None:
-    bot, asked, source = _bot(interaction), origin(interaction).question(question or ""), AttachedFile(file)
+    bot = _bot(interaction)
+    asked, source = origin(interaction).question(question or ""), AttachedFile(file, bot.settings)
     await _deferred(
         interaction, lambda surface: flows.read_document(bot.engine, bot.texts, asked, source, surface)
     )

@@ -1,20 +1,15 @@
-"""What a Discord request holds: where it comes from and who makes it (which decides its
-conversation and whether the allow-lists let it through), and the file it brings."""
+"""Where a Discord request comes from and who makes it: what decides its conversation and
+whether the allow-lists let it through."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import discord
 
 from bot.config import Settings
 from bot.core.conversation import ConversationKey
-from bot.core.errors import FileUnreadable
 from bot.frontend.flows import Question
-
-if TYPE_CHECKING:  # the document package loads the format libraries
-    from bot.core.documents import ExtractionLimits
 
 
 @dataclass(frozen=True)
@@ -81,20 +76,3 @@ class AllowList:
             (self.users, {origin.user}),
         )
         return all(not allowed or not allowed.isdisjoint(ids) for allowed, ids in checks)
-
-
-class AttachedFile:
-    """A file attached to a message or a command, as the document flow fetches it."""
-
-    def __init__(self, attachment: discord.Attachment) -> None:
-        self.attachment = attachment
-        self.name = attachment.filename
-        self.declared_size = attachment.size
-
-    async def fetch(self, limits: ExtractionLimits) -> bytes:
-        try:
-            data = await self.attachment.read()
-        except discord.HTTPException:
-            raise FileUnreadable(name=self.name) from None
-        limits.check_size(data)
-        return data

@@ -37,3 +37,17 @@ async def download(attachment: discord.Attachment, limits: ExtractionLimits, set
         raise limits.too_large()
     fetched = await fetch(attachment.url, trusted_hosts(settings), limits, name=attachment.filename)
     return fetched.data
+
+
+class AttachedFile:
+    """A file attached to a message or a command, as the document flow fetches it
+    (`bot.frontend.flows.DocumentSource`)."""
+
+    def __init__(self, attachment: discord.Attachment, settings: Settings) -> None:
+        self.attachment = attachment
+        self.settings = settings
+        self.name = attachment.filename
+        self.declared_size = attachment.size
+
+    async def fetch(self, limits: ExtractionLimits) -> bytes:
+        return await download(self.attachment, limits, self.settings)
