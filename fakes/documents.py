@@ -438,3 +438,180 @@ def hwp_inflating_to(size: int) -> bytes:
         ("Root Entry", None, None), ("FileHeader", header.ljust(256, b"\0"), None),
         ("BodyText", None, None), ("Section0", body, 2),
     ])
+
+
+# --- Legacy binary Office (MS-DOC, MS-XLS, MS-PPT) ----------------------------------------------
+
+_IN_TABLE, _ROW_END = struct.pack("<HB", 0x2416, 1), struct.pack("<HB", 0x2417, 1)
+
+
+def doc_bytes(paragraphs: Sequence[str | Sequence[Sequence[str]]], encrypted: bool = False,
+              footnotes: Sequence[str] = ()) -> bytes:
+    """A Word 97 .doc: each item a paragraph, or a table (rows of cells). The body is one
+    "compressed" 8-bit piece when it is all ASCII, else one UTF-16 piece; PAPX marks table rows as
+    Word does (sprmPFInTable, sprmPFTtp)."""
+    text, marks = [], []  # marks: per paragraph, its grpprl
+    for item in paragraphs:
+        if isinstance(item, str):
+            text.append(item + "\r")
+            marks.append(b"")
+            continue
+        for row in item:
+            for cell in row:
+                text.append(cell + "\x07")
+                marks.append(_IN_TABLE)
+            text.append("\x07")
+            marks.append(_IN_TABLE + _ROW_END)
+    body = "".join(text)
+    notes = "".join(note + "\r" for note in footnotes)
+    everything = body + notes
+    compressed = everything.isascii()
+    text_fc, unit = 1024, 1 if compressed else 2
+    encoded = everything.encode("latin-1" if compressed else "utf-16-le")
+    fkp_page = -(-(text_fc + len(encoded)) // 512)
+    ends, fc = [], text_fc
+    for piece in text:
+        fc += len(piece) * unit
+        ends.append(fc)
+    word = bytearray(fkp_page * 512 + 512)
+    word[text_fc : text_fc + len(encoded)] = encoded
+    word[fkp_page * 512 :] = _papx_fkp([text_fc, *ends], marks)
+    pcd_fc = text_fc * 2 | 0x40000000 if compressed else text_fc
+    clx = b"\x02" + struct.pack("<IIIHIH", 16, 0, len(everything), 0, pcd_fc, 0)
+    bte = struct.pack("<III", text_fc, ends[-1] if ends else text_fc, fkp_page)
+    table = clx + bte
+    fib = _fib(encrypted, len(body), len(notes), clx=(0, len(clx)), papx=(len(clx), len(bte)))
+    word[: len(fib)] = fib
+    return ole_file([
+        ("Root Entry", None, None), ("WordDocument", bytes(word), None), ("1Table", table, None),
+    ])
+
+
+def _fib(encrypted: bool, ccp_text: int, ccp_footnotes: int, clx: tuple[int, int],
+         papx: tuple[int, int]) -> bytes:
+    flags = 0x0200 | (0x0100 if encrypted else 0)  # fWhichTblStm, fEncrypted
+    base = struct.pack("<HHHHHH", 0xA5EC, 0x00C1, 0, 0, 0, flags).ljust(32, b"\0")
+    longs = [0] * 22
+    longs[3], longs[4] = ccp_text, ccp_footnotes
+    pairs = [0] * (93 * 2)
+    pairs[13 * 2 : 13 * 2 + 2] = papx
+    pairs[33 * 2 : 33 * 2 + 2] = clx
+    return (base + struct.pack("<H", 14) + bytes(28) + struct.pack("<H22I", 22, *longs)
+            + struct.pack(f"<H{len(pairs)}I", 93, *pairs) + struct.pack("<H", 0))
+
+
+def _papx_fkp(fcs: list[int], marks: list[bytes]) -> bytes:
+    page = bytearray(512)
+    count = len(marks)
+    struct.pack_into(f"<{count + 1}I", page, 0, *fcs)
+    free = 510
+    for index, grpprl in enumerate(marks):
+        if not grpprl:
+            continue
+        data = b"\0\0" + grpprl  # istd 0, then the sprms
+        papx = bytes([len(data) // 2 + 1]) + data if len(data) % 2 else b"\0" + bytes([len(data) // 2]) + data
+        free = (free - len(papx)) & ~1
+        page[free : free + len(papx)] = papx
+        page[(count + 1) * 4 + index * 13] = free // 2
+    page[511] = count
+    return bytes(page)
+
+
+def _ppt_record(kind: int, payload: bytes, instance: int = 0, container: bool = False) -> bytes:
+    version = 0xF if container else 0
+    return struct.pack("<HHI", instance << 4 | version, kind, len(payload)) + payload
+
+
+def _ppt_text(text: str) -> bytes:
+    return _ppt_record(0x0F9F, struct.pack("<I", 1)) + _ppt_record(0x0FA0, text.encode("utf-16-le"))
+
+
+def _ppt_drawing(texts: Sequence[str]) -> bytes:
+    """PPDrawing > DgContainer > SpgrContainer > one SpContainer per text > ClientTextbox."""
+    shapes = b"".join(
+        _ppt_record(0xF004, _ppt_record(0xF00D, _ppt_text(text), container=True), container=True)
+        for text in texts
+    )
+    group = _ppt_record(0xF003, shapes, container=True)
+    return _ppt_record(0x040C, _ppt_record(0xF002, group, container=True), container=True)
+
+
+def ppt_bytes(slides: Sequence[Sequence[str]], notes: dict[int, str] | None = None,
+              listed: dict[int, str] | None = None, encrypted: bool = False) -> bytes:
+    """A .ppt whose slides keep their text in ClientTextbox records inside their drawings (as
+    PowerPoint 2007+ writes), `listed` text in the SlideListWithText, `notes` on notes pages."""
+    notes, listed = notes or {}, listed or {}
+    objects: dict[int, bytes] = {}
+    slide_list = b""
+    next_id = 2
+    for index, texts in enumerate(slides):
+        slide_id, next_id = next_id, next_id + 1
+        notes_id = 0
+        if index in notes:
+            notes_id, next_id = next_id, next_id + 1
+            objects[notes_id] = _ppt_record(0x03F0, _ppt_drawing([notes[index]]), container=True)
+        atom = _ppt_record(0x03EF, struct.pack("<I8sIIHH", 0, bytes(8), 0, notes_id, 0, 0))
+        objects[slide_id] = _ppt_record(0x03EE, atom + _ppt_drawing(texts), container=True)
+        slide_list += _ppt_record(0x03F3, struct.pack("<IIiII", slide_id, 0, 0, 0, 0))
+        if index in listed:
+            slide_list += _ppt_text(listed[index])
+    objects[1] = _ppt_record(0x03E8, _ppt_record(0x0FF0, slide_list, container=True), container=True)
+    stream, offsets = b"", {}
+    for persist_id in sorted(objects):
+        offsets[persist_id] = len(stream)
+        stream += objects[persist_id]
+    directory_at = len(stream)
+    entry = struct.pack("<I", 1 | len(offsets) << 20) + b"".join(
+        struct.pack("<I", offsets[key]) for key in sorted(offsets))
+    stream += _ppt_record(0x1772, entry)
+    edit_at = len(stream)
+    stream += _ppt_record(0x0FF5, struct.pack("<IHBBIIIIHH", 0, 0, 0, 3, 0, directory_at, 1, next_id, 1, 0))
+    token = 0xF3D1C4DF if encrypted else 0xE391C05F
+    current_user = _ppt_record(0x0FF6, struct.pack("<III", 0x14, token, edit_at) + bytes(8))
+    return ole_file([
+        ("Root Entry", None, None), ("Current User", current_user, None),
+        ("PowerPoint Document", stream, None),
+    ])
+
+
+def _biff(kind: int, payload: bytes) -> bytes:
+    return struct.pack("<HH", kind, len(payload)) + payload
+
+
+def _biff_string(text: str) -> bytes:
+    return struct.pack("<HB", len(text), 1) + text.encode("utf-16-le")
+
+
+def xls_bytes(sheets: dict[str, Sequence[Sequence[str | float]]], encrypted: bool = False) -> bytes:
+    """A BIFF8 .xls workbook: strings in the shared-string table, numbers as NUMBER records."""
+    strings = sorted({value for rows in sheets.values() for row in rows for value in row
+                      if isinstance(value, str)})
+    index = {value: n for n, value in enumerate(strings)}
+    bof = struct.pack("<HHHHII", 0x0600, 0x0005, 0, 0, 0, 0)
+    globals_ = _biff(0x0809, bof)
+    if encrypted:
+        globals_ += _biff(0x002F, struct.pack("<HHH", 1, 1, 1) + bytes(48))
+    globals_ += _biff(0x0042, struct.pack("<H", 1200))  # CODEPAGE: UTF-16
+    sheet_streams = []
+    for rows in sheets.values():
+        cells = b""
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if isinstance(value, str):
+                    cells += _biff(0x00FD, struct.pack("<HHHI", r, c, 0, index[value]))
+                else:
+                    cells += _biff(0x0203, struct.pack("<HHHd", r, c, 0, value))
+        sheet_streams.append(_biff(0x0809, struct.pack("<HHHHII", 0x0600, 0x0010, 0, 0, 0, 0))
+                             + cells + _biff(0x000A, b""))
+    names = list(sheets)
+    bound_size = sum(4 + 8 + 2 * len(name) for name in names)  # BOUNDSHEET records
+    sst = _biff(0x00FC, struct.pack("<II", len(strings), len(strings))
+                + b"".join(_biff_string(value) for value in strings))
+    offset = len(globals_) + bound_size + len(sst) + 4
+    bounds = b""
+    for name, stream in zip(names, sheet_streams, strict=True):
+        bounds += _biff(0x0085, struct.pack("<IH", offset, 0) + struct.pack("<BB", len(name), 1)
+                        + name.encode("utf-16-le"))
+        offset += len(stream)
+    workbook = globals_ + bounds + sst + _biff(0x000A, b"") + b"".join(sheet_streams)
+    return ole_file([("Root Entry", None, None), ("Workbook", workbook, None)])

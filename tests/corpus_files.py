@@ -36,14 +36,14 @@ def _rows(manifest: Path) -> list[dict[str, str]]:
 
 
 def entries() -> list[Entry]:
-    """Every corpus document at hand: the shipped ones, then the shared ones not shipped."""
+    """Every corpus document at hand: the shipped ones, then the shared ones not shipped (listed
+    in the shared MANIFEST.tsv, or, for the formats read since, in MANIFEST-shared.tsv here)."""
     shipped = [Entry(row, REPO_CORPUS / row["file"]) for row in _rows(REPO_CORPUS / "MANIFEST.tsv")]
     names = {entry.file for entry in shipped}
-    shared = [
-        Entry(row, SHARED_CORPUS / row["file"])
-        for row in _rows(SHARED_CORPUS / "MANIFEST.tsv")
-        if row["file"] not in names
-    ]
+    shared_rows = _rows(SHARED_CORPUS / "MANIFEST.tsv")
+    if shared_present():
+        shared_rows += _rows(REPO_CORPUS / "MANIFEST-shared.tsv")
+    shared = [Entry(row, SHARED_CORPUS / row["file"]) for row in shared_rows if row["file"] not in names]
     return shipped + shared
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import Settings
 from bot.core.documents import ExtractedDocument, ExtractionLimits, ExtractionPool, extract_sync
-from bot.core.documents import excel
+from bot.core.documents import sheets
 from bot.core.documents.markup import tidy
 from bot.core.errors import (
     CorruptDocument,
@@ -78,10 +78,11 @@ def test_hwp_section_count_is_limited() -> None:
         extract_sync(documents.sample_hwp(), "a.hwp", ExtractionLimits(max_pages=1))
 
 
-def test_other_ole_files_are_unsupported() -> None:
-    old_word = documents.ole_file([("Root Entry", None, None), ("WordDocument", b"\0" * 100, None)])
-    with pytest.raises(UnsupportedDocument):
-        extract_sync(old_word, "old.doc")
+def test_word_stream_without_a_fib_is_damaged() -> None:
+    # Word files are read now (tests/test_documents_legacy.py); one without its FIB is broken.
+    zeroed_word = documents.ole_file([("Root Entry", None, None), ("WordDocument", b"\0" * 100, None)])
+    with pytest.raises(CorruptDocument):
+        extract_sync(zeroed_word, "old.doc")
 
 
 def test_hwpx_text_tabs_tables_and_sections() -> None:
@@ -145,7 +146,7 @@ def test_xlsx_sheets_rows_and_values() -> None:
 
 
 def test_xlsx_long_sheets_are_cut(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(excel, "MAX_ROWS_PER_SHEET", 5)
+    monkeypatch.setattr(sheets, "MAX_ROWS_PER_SHEET", 5)
     text = extract_sync(documents.xlsx_bytes(rows=20), "big.xlsx").text
     sheet = text.split("\n\n")[0].splitlines()
     assert len(sheet) == 1 + 5 + 1 and "생략" in sheet[-1]

@@ -100,3 +100,9 @@ class TooManyPages(DocumentError):
 
 class ExtractionTimeout(DocumentError):
     code = "doc_timeout"
+
+
+class OldFormatDocument(UnsupportedDocument):
+    """A format version too old to read (Word 6/95): the message names it and says what to do."""
+
+    code = "doc_old_format"

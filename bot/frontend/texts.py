@@ -110,6 +110,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "문서를 읽는 데 시간이 너무 오래 걸려 중단했습니다.",
         "en": "Reading the document took too long and was stopped.",
     },
+    "doc_old_format": {
+        "ko": "{format} 형식의 오래된 문서는 읽을 수 없습니다. 새 형식({save_as})으로 저장해 다시 보내 주세요.",
+        "en": "Documents in the old {format} format cannot be read. Please save it as {save_as} and send it again.",
+    },
     "reset_done": {
         "ko": "대화 기록을 지웠습니다. 새로 시작해 주세요.",
         "en": "The conversation has been cleared. Let's start over.",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot.core.documents import excel, hwp, hwpx, pdf, powerpoint, text, word
+from bot.core.documents import doc, excel, hwp, hwpx, pdf, powerpoint, ppt, text, word, xls
 from bot.core.documents.markup import has_content, tidy
 from bot.core.documents.model import ExtractedDocument, ExtractionLimits
 from bot.core.documents.sniff import sniff
@@ -24,6 +24,9 @@ EXTRACTORS: dict[str, Extractor] = {
     "docx": word.extract,
     "pptx": powerpoint.extract,
     "xlsx": excel.extract,
+    "doc": doc.extract,
+    "xls": xls.extract,
+    "ppt": ppt.extract,
     "text": text.extract,
 }
 

@@ -7,11 +7,25 @@ import io
 import zipfile
 from pathlib import PurePath
 
-from bot.core.errors import CorruptDocument, UnsupportedDocument
+import olefile
+
+from bot.core.errors import CorruptDocument, EncryptedDocument, UnsupportedDocument
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 _PDF_MAGIC = b"%PDF-"
+HWP3_MAGIC = b"HWP Document File V3"
+# Which stream makes an OLE compound file which document, in order (MS-DOC, MS-XLS, MS-PPT,
+# Hancom's HWP 5.0 specification). BIFF5 workbooks call their stream "Book".
+_OLE_MARKERS = (
+    ("WordDocument", "doc"),
+    ("Workbook", "xls"),
+    ("Book", "xls"),
+    ("PowerPoint Document", "ppt"),
+    ("FileHeader", "hwp"),
+)
+# A password-protected DOCX/XLSX/PPTX is an OLE file holding the encrypted package (MS-OFFCRYPTO).
+_ENCRYPTED_PACKAGE = ("EncryptionInfo", "EncryptedPackage")
 # The PDF header may follow some junk, within the first kilobyte (PDF 32000 §7.5.2, note).
 _PDF_HEADER_WINDOW = 1024
 _TEXT_PROBE_BYTES = 8192
@@ -27,17 +41,21 @@ _ZIP_MARKERS = (
 )
 # Names that promise a binary document: when the bytes are something else entirely, the file is
 # broken or mislabelled, which is a different message from "we don't read this kind of file".
-_DOCUMENT_SUFFIXES = {".pdf", ".hwp", ".hwpx", ".docx", ".pptx", ".xlsx"}
+_DOCUMENT_SUFFIXES = {
+    ".pdf", ".hwp", ".hwpx", ".docx", ".pptx", ".xlsx", ".doc", ".xls", ".ppt", ".odt", ".ods",
+    ".odp",
+}
 
 
 def sniff(data: bytes, filename: str) -> str:
-    """The format name of `data`: "pdf", "hwp", "hwpx", "docx", "pptx", "xlsx" or "text".
-
-    OLE files are all reported as "hwp"; the HWP reader refuses other OLE files (.doc, .xls)."""
+    """The format name of `data`: "pdf", "hwp", "hwp3", "hwpx", "doc", "xls", "ppt", "docx",
+    "pptx", "xlsx" or "text"."""
     if _PDF_MAGIC in data[:_PDF_HEADER_WINDOW]:
         return "pdf"
     if data.startswith(OLE_MAGIC):
-        return "hwp"
+        return _ole_format(data)
+    if data.startswith(HWP3_MAGIC):
+        return "hwp3"
     if data.startswith(ZIP_MAGIC):
         return _zip_format(data)
     if _looks_binary(data):
@@ -45,6 +63,20 @@ def sniff(data: bytes, filename: str) -> str:
             raise CorruptDocument(f"{filename!r} is not a valid file of its kind")
         raise UnsupportedDocument("binary file of an unknown kind")
     return "text"
+
+
+def _ole_format(data: bytes) -> str:
+    try:
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            present = {path[0] for path in ole.listdir(streams=True, storages=True)}
+    except OSError as error:  # olefile reports a damaged header or directory this way
+        raise CorruptDocument(f"not a valid OLE compound file: {error}") from error
+    for marker, kind in _OLE_MARKERS:
+        if marker in present:
+            return kind
+    if all(name in present for name in _ENCRYPTED_PACKAGE):
+        raise EncryptedDocument("password-protected Office Open XML package")
+    raise UnsupportedDocument("OLE compound file that is not a document we read")
 
 
 def _zip_format(data: bytes) -> str:
