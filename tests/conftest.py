@@ -24,8 +24,10 @@ pytest_plugins = ["tests.slack_support", "tests.discord_support"]
 
 @pytest.fixture(autouse=True)
 def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Dummy AWS credentials for boto3, and no developer .env or AWS profile leaking in."""
+    """Dummy AWS credentials for boto3, and no developer .env or AWS profile leaking in (python-
+    dotenv's own switch, which `python -m bot` subprocesses inherit, keeps .env unread)."""
     for name, value in {
+        "PYTHON_DOTENV_DISABLED": "1",
         "AWS_ACCESS_KEY_ID": "AKIATESTTESTTESTTEST",
         "AWS_SECRET_ACCESS_KEY": "test-secret-key-for-local-fakes",
         "AWS_EC2_METADATA_DISABLED": "true",

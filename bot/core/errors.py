@@ -38,6 +38,12 @@ class LLMModelError(LLMError):
     code = "llm_model_error"
 
 
+class LLMNoCredentials(LLMError):
+    """botocore's credential chain found nothing: a set-up problem, not an outage."""
+
+    code = "llm_no_credentials"
+
+
 class LLMStreamCut(LLMError):
     """The stream died after some text had already been shown."""
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -28,6 +28,7 @@ from bot.adapters.slack.http_server import listening
 from bot.config import Settings
 from bot.core.engine import ChatEngine
 from bot.core.errors import ConfigError
+from bot.startup import NETWORK_ERRORS, Target, Unreachable, with_retries
 from bot.workers import Worker
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,12 @@ log = logging.getLogger(__name__)
 Mode = Literal["socket", "http"]
 EVENTS_PATH = "/slack/events"
 SOCKET_MODE_CONNECTIONS = 10  # per app, at once; Slack refuses more ("too_many_websockets")
-_AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "not_allowed_token_type"})
+_TOKEN_FIXES = {
+    "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions of your Slack app.",
+    "SLACK_APP_TOKEN": "generate an app-level token (xapp-…) with the connections:write scope under Basic "
+    "Information → App-Level Tokens.",
+}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ async def running(
     share the port) until the block ends."""
     mode = slack_mode(settings)
     client = web_client(settings)
-    await _check(client.auth_test(), "SLACK_BOT_TOKEN")
+    await _check(client.auth_test, "SLACK_BOT_TOKEN", settings)
     bot = SlackBot(settings, engine, client)
     secret = settings.slack_signing_secret if mode == "http" else None
     app = create_app(bot, client, secret.get_secret_value() if secret else None)
@@ -98,10 +104,9 @@ def slack_mode(settings: Settings) -> Mode:
 
 def web_client(settings: Settings) -> AsyncWebClient:
     assert settings.slack_bot_token is not None  # checked by slack_mode
-    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else f"{settings.slack_api_url}/"
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
-        base_url=base_url,
+        base_url=_api_url(settings),
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),  # waits as long as Retry-After says
@@ -109,22 +114,64 @@ def web_client(settings: Settings) -> AsyncWebClient:
     )
 
 
-async def _check(call: Awaitable[object], variable: str) -> None:
-    """Await a first Slack call; a rejected token stops start-up with a message naming it."""
-    try:
-        await call
-    except SlackApiError as error:
-        code = error.response.get("error")
-        if code in _AUTH_ERRORS:
-            raise ConfigError(f"Slack rejected {variable} ({code}).") from None
-        raise
+def _api_url(settings: Settings) -> str:
+    return settings.slack_api_url if settings.slack_api_url.endswith("/") else f"{settings.slack_api_url}/"
+
+
+async def check_bot_token(settings: Settings) -> str:
+    """Who SLACK_BOT_TOKEN is, asked of Slack (`doctor`)."""
+    me = await _check(web_client(settings).auth_test, "SLACK_BOT_TOKEN", settings)
+    return f"bot user {me.get('user')} in workspace {me.get('team')}"
+
+
+async def check_app_token(settings: Settings) -> str:
+    """Whether SLACK_APP_TOKEN may open a Socket Mode connection (`doctor`: none is opened)."""
+    assert settings.slack_app_token is not None
+    client = AsyncWebClient(base_url=_api_url(settings))
+    token = settings.slack_app_token.get_secret_value()
+    await _check(lambda: client.apps_connections_open(app_token=token), "SLACK_APP_TOKEN", settings)
+    return "may open Socket Mode connections (apps.connections.open)"
+
+
+async def _check(call: Callable[[], Awaitable[T]], variable: str, settings: Settings) -> T:
+    """A first Slack call at start-up. A token Slack refuses stops the bot with a message naming
+    it; a network or a Slack that fails is retried (bot.startup)."""
+
+    async def attempt() -> T:
+        try:
+            return await call()
+        except SlackApiError as error:
+            if _transient(error):
+                raise
+            code = error.response.get("error")
+            raise ConfigError(f"Slack rejected {variable} ({code}): {_TOKEN_FIXES[variable]}") from None
+
+    target = Target("Slack", settings.slack_api_url, "SLACK_API_URL")
+    return await with_retries(attempt, target, settings.platform_startup_timeout_seconds, _transient)
+
+
+def _transient(error: BaseException) -> bool:
+    if isinstance(error, SlackApiError):
+        return error.response.status_code >= 500 or error.response.get("error") == "ratelimited"
+    return isinstance(error, NETWORK_ERRORS)
 
 
 @asynccontextmanager
 async def _socket_mode(app: AsyncApp, settings: Settings) -> AsyncIterator[None]:
     assert settings.slack_app_token is not None  # checked by slack_mode
     handler = AsyncSocketModeHandler(app, app_token=settings.slack_app_token.get_secret_value())
-    await _check(handler.connect_async(), "SLACK_APP_TOKEN")
+    # slack_sdk's connect() retries every failure forever, a wrong token included (its
+    # SocketModeClient.connect catches every Exception and sleeps ping_interval): so the app
+    # token is checked here first, and the connection opened with the URL it got.
+    handler.client.wss_uri = await _check(handler.client.issue_new_wss_url, "SLACK_APP_TOKEN", settings)
+    try:
+        await asyncio.wait_for(handler.connect_async(), max(settings.platform_startup_timeout_seconds, 1.0))
+    except TimeoutError:
+        await handler.close_async()
+        raise Unreachable(
+            "Slack's Socket Mode websocket (wss-primary.slack.com) did not open: check that the network "
+            "or the proxy (HTTPS_PROXY) lets websockets through, or use HTTP mode (SLACK_SIGNING_SECRET)."
+        ) from None
     try:
         yield
     finally:

@@ -35,6 +35,7 @@ from bot.core.errors import (
     LLMBusy,
     LLMError,
     LLMModelError,
+    LLMNoCredentials,
     LLMStreamCut,
     LLMTimeout,
 )
@@ -77,15 +78,17 @@ def _classify(error: BaseException) -> LLMError | _Retryable:
             return _Retryable(LLMBusy(code))
         if code in _RETRYABLE_CODES or status >= 500:
             return _Retryable(LLMError(code))
-        return LLMModelError(code or str(status))
+        # AWS's own words ("Endpoint x of account y not found.") are what `doctor` shows.
+        message = error.response.get("Error", {}).get("Message", "")
+        return LLMModelError(f"{code or status}: {message}" if message else code or str(status))
     if isinstance(error, EventStreamError):
         return LLMModelError("stream error")
     if isinstance(error, ReadTimeoutError):
         return LLMTimeout("read timeout")
     if isinstance(error, (EndpointConnectionError, ConnectTimeoutError)):
-        return _Retryable(LLMError("connection"))
+        return _Retryable(LLMError(f"connection: {error}"))
     if isinstance(error, NoCredentialsError):
-        return LLMError("no AWS credentials")
+        return LLMNoCredentials("no AWS credentials")
     if isinstance(error, BotoCoreError):
         return _Retryable(LLMError(type(error).__name__))
     return LLMError(type(error).__name__)
