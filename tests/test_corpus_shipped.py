@@ -12,7 +12,8 @@ from tests import corpus_files
 from tests.corpus_files import REPO_CORPUS, SHARED_CORPUS, corpus_file
 
 REDISTRIBUTABLE = ("Apache-2.0", "MIT")
-NOT_DOCUMENTS = {"MANIFEST.tsv", "README.md", "LICENSE-Apache-2.0.txt"}
+# MANIFEST-shared.tsv: rows of shared documents (their files stay in ../shared/corpus).
+NOT_DOCUMENTS = {"MANIFEST.tsv", "MANIFEST-shared.tsv", "README.md", "LICENSE-Apache-2.0.txt"}
 
 
 def _manifest(folder: Path) -> list[dict[str, str]]:
