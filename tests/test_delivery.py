@@ -85,12 +85,14 @@ class FakeSurface:
         return [self.texts[h] for h in sorted(self.texts)]
 
 
-def assert_throttled(surface: FakeSurface, interval: float) -> None:
-    """No message is touched twice (post then edit, or edit then edit) within `interval`."""
+def assert_throttled(surface: FakeSurface, interval: float, *, answer: bool = False) -> None:
+    """No message is touched twice (post then edit, or edit then edit) within `interval`; for an
+    `answer`, only the edits in between: its first text and its final text go out at once."""
     for handle in surface.texts:
         times = [op.at for op in surface.ops if op.handle == handle]
         gaps = [later - earlier for earlier, later in zip(times, times[1:])]
-        assert all(gap >= interval - 1e-9 for gap in gaps), (handle, min(gaps))
+        paced = gaps[1:-1] if answer else gaps
+        assert all(gap >= interval - 1e-9 for gap in paced), (handle, paced)
 
 
 async def from_queue(queue: asyncio.Queue[str | BaseException | None]) -> AsyncIterator[str]:
@@ -285,7 +287,7 @@ async def test_long_korean_answer_arrives_whole_across_messages(
                for text in finals)  # the long code block was reopened
     assert content(unformat("".join(finals))) == content(answer)
     assert any(style.cursor in op.text for op in surface.ops)  # it was shown while growing
-    assert_throttled(surface, style.edit_interval)
+    assert_throttled(surface, style.edit_interval, answer=True)
 
 
 async def test_placeholder_is_posted_before_the_first_delta() -> None:
@@ -298,7 +300,7 @@ async def test_placeholder_is_posted_before_the_first_delta() -> None:
         queue.put_nowait(item)
     assert await task == [0]
     assert surface.texts[0] == "안녕하세요. 무엇을 도와드릴까요?"
-    assert_throttled(surface, DISCORD.edit_interval)
+    assert_throttled(surface, DISCORD.edit_interval, answer=True)
 
 
 async def test_slow_edits_never_pile_up() -> None:
@@ -324,7 +326,7 @@ async def test_error_before_any_text_replaces_placeholder(lang: str) -> None:
         await show_edited(from_queue(queue), surface, texts_for(lang))
     assert surface.final_texts() == [texts_for(lang).for_error(LLMBusy())]
     assert "429" not in surface.texts[0]
-    assert_throttled(surface, DISCORD.edit_interval)
+    assert_throttled(surface, DISCORD.edit_interval, answer=True)
 
 
 async def test_unexpected_error_before_text_shows_generic_message() -> None:
@@ -346,7 +348,7 @@ async def test_error_after_text_keeps_it_and_marks_cut() -> None:
     with pytest.raises(LLMStreamCut):
         await task
     assert surface.texts[0] == f"첫 번째 문단입니다.\n\n```python\nprint(1)\n```\n\n{CUT_KO}"
-    assert_throttled(surface, DISCORD.edit_interval)
+    assert_throttled(surface, DISCORD.edit_interval, answer=True)
 
 
 async def test_cancellation_marks_the_answer_cut_and_closes_the_stream() -> None:
@@ -370,7 +372,7 @@ async def test_cancellation_marks_the_answer_cut_and_closes_the_stream() -> None
         await task
     assert surface.texts[0] == f"지금 답변을 쓰는 중입니다\n\n{CUT_KO}"
     assert closed.is_set()
-    assert_throttled(surface, DISCORD.edit_interval)
+    assert_throttled(surface, DISCORD.edit_interval, answer=True)
 
 
 async def test_empty_answer_replaces_placeholder_with_a_note() -> None:
@@ -380,6 +382,22 @@ async def test_empty_answer_replaces_placeholder_with_a_note() -> None:
         queue.put_nowait(item)
     assert await show_edited(from_queue(queue), surface, KOREAN) == [0]
     assert "빈 답변" in surface.texts[0]
+
+
+async def test_first_text_replaces_the_placeholder_at_once_and_the_final_text_needs_no_wait() -> None:
+    style = MessageStyle(max_len=2000, edit_interval=0.5)
+    surface = FakeSurface(style)
+    queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
+    task = asyncio.create_task(show_edited(from_queue(queue), surface, KOREAN))
+    await surface.wait_until(lambda: bool(surface.ops))
+    queue.put_nowait("첫 토큰")
+    await surface.wait_until(surface.shows(0, "첫 토큰"))
+    queue.put_nowait(" 둘째 토큰")
+    queue.put_nowait(None)
+    await task
+    posted, first, *_, final = surface.ops
+    assert first.at - posted.at < style.edit_interval / 2  # not held back by the edit interval
+    assert final.text == "첫 토큰 둘째 토큰" and final.at - first.at < style.edit_interval / 2
 
 
 # ------------------------------------------------------------------ ProgressMessage

@@ -58,7 +58,7 @@ def test_ctrl_c_stops_the_answer_then_leaves_at_the_prompt(sagemaker_thread, red
     sagemaker_thread.script(Reply(slow, token_delay=0.05), Reply("두 번째 답변입니다."))
     user = f"tester-{tmp_path.name}"
     env = cli_env(sagemaker_thread, REDIS_URL=redis_url, REDIS_KEY_PREFIX=redis_prefix.rstrip(":"), USER=user,
-                  LOGNAME=user, TERM="dumb")  # fmt: skip
+                  LOGNAME=user, TERM="dumb", LANG="C.UTF-8")  # fmt: skip
     terminal = Terminal(env)
     try:
         terminal.wait_for("> ")

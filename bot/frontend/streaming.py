@@ -69,14 +69,16 @@ async def persist(call: Callable[[], Awaitable[T]], what: str, *, attempts: int 
 async def show_edited(deltas: AsyncIterator[str], surface: Surface, texts: Texts) -> list[object]:
     """Show a streamed answer as it grows; return the handles of every message posted, in order.
 
-    A placeholder appears at once; text replaces it in edits at most one per the style's
-    `edit_interval` per message, never more than one in flight; text that outgrows a message
+    A placeholder appears at once and the first text replaces it as soon as it arrives; the
+    edits in between keep the style's `edit_interval` per message, never more than one in
+    flight; the final text goes out as soon as the model is done. Text that outgrows a message
     continues in a new one. If `deltas` fails, the answer ends as `ending` says and the error is
     re-raised. Cancellation ends it as cut off, best effort, and propagates."""
     stream = _EditedAnswer(surface)
     reader = asyncio.create_task(stream.read(deltas))  # the model starts while the placeholder posts
     try:
         await stream.show(texts("thinking"))
+        stream.current.answering = False  # type: ignore[union-attr]
         await stream.follow(reader)
         await stream.conclude(reader, texts)
     except asyncio.CancelledError:
@@ -100,6 +102,7 @@ class _Message:
     handle: object
     text: str
     at: float  # when it was last posted or edited: the edit pace counts from here
+    answering: bool = True  # False while it is the placeholder
 
 
 class _EditedAnswer:
@@ -132,8 +135,9 @@ class _EditedAnswer:
             self.wake.clear()
             if reader.done():
                 return
-            if self.current is not None:
-                # deltas arriving meanwhile pile up and go out together in one edit
+            if self.current is not None and self.current.answering:
+                # deltas arriving meanwhile pile up and go out together in one edit; the first
+                # text replaces the placeholder at once
                 await sleep_until(self.current.at + self.style.edit_interval)
             if reader.done():
                 return
@@ -178,25 +182,28 @@ class _EditedAnswer:
             # only now: if that edit is cancelled, the part is still in the tail to retry
             self.current, self.tail = None, rest
         if self.tail.strip():
-            await self.show(self.growing() if cursor else seal(self.tail), settled=not cursor)
+            await self.show(self.growing() if cursor else seal(self.tail), settled=not cursor, paced=cursor)
 
     def growing(self) -> str:
         with_cursor = seal(self.tail + self.style.cursor)  # inside an open code block, on purpose
         return with_cursor if self.style.formatted_len(with_cursor) <= self.style.max_len else seal(self.tail)
 
-    async def show(self, text: str, *, settled: bool = True) -> None:
+    async def show(self, text: str, *, settled: bool = True, paced: bool = False) -> None:
         """Make the current message read `text`, posting one if there is none. A `settled` text
         (a full part, the final text) must reach the user: retried, and posted anew if the
         message cannot be edited; an intermediate edit that fails is skipped, as the next one
-        carries its text."""
+        carries its text. A `paced` edit waits for the style's interval after the last one, unless
+        it is the first text of an answer."""
         text = self.style.format(text)
         # The pace counts from when a call returned: a surface may retry it inside (after a 429,
         # say), and the call that counts is the one that finally went through.
         if self.current is None:
             await self.post(text)
         elif text != self.current.text:
-            await sleep_until(self.current.at + self.style.edit_interval)
             current = self.current
+            if paced and current.answering:
+                await sleep_until(current.at + self.style.edit_interval)
+            current.answering = True
             try:
                 if settled:
                     await persist(lambda: self.surface.edit(current.handle, text), "editing an answer")
@@ -257,7 +264,7 @@ class _GrowingAnswer:
         self.shown = ""  # what the current message holds
         self.said = ""  # everything sent, in every message
         self.pending = ""  # received, not yet sent
-        self.at = now()  # last call on the current message (it was just started)
+        self.at = float("-inf")  # last call on the current message: the first text goes at once
 
     async def follow(self, deltas: AsyncIterator[str]) -> Exception | None:
         """Read `deltas`, sending text as the pace allows; return their error, if any."""
@@ -275,7 +282,7 @@ class _GrowingAnswer:
     async def finish(self, error: BaseException | None, texts: Texts) -> None:
         failed = error is not None and not (self.said + self.pending).strip()
         self.pending += ending(self.said + self.pending, error, texts)
-        await sleep_until(self.at + self.message.interval)
+        # at once: the answer is complete, and the user should see so without a wait
         while not await self.send(final=True, failed=failed):
             await sleep_until(self.at + self.message.interval)
 
