@@ -615,3 +615,98 @@ def xls_bytes(sheets: dict[str, Sequence[Sequence[str | float]]], encrypted: boo
         offset += len(stream)
     workbook = globals_ + bounds + sst + _biff(0x000A, b"") + b"".join(sheet_streams)
     return ole_file([("Root Entry", None, None), ("Workbook", workbook, None)])
+
+
+# --- OpenDocument -------------------------------------------------------------------------------
+
+_ODF_NAMESPACES = " ".join(
+    f'xmlns:{prefix}="urn:oasis:names:tc:opendocument:xmlns:{name}"'
+    for prefix, name in [("office", "office:1.0"), ("text", "text:1.0"), ("table", "table:1.0"),
+                         ("draw", "drawing:1.0"), ("presentation", "presentation:1.0")]
+)
+
+
+def odf_bytes(kind: str, body: str, manifest: str | None = None) -> bytes:
+    """An OpenDocument package (`kind`: text, spreadsheet, presentation) whose office:body holds
+    `body` (XML with the office, text, table, draw and presentation prefixes)."""
+    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODF_NAMESPACES}>'
+               f"<office:body><office:{kind}>{body}</office:{kind}></office:body></office:document-content>")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", f"application/vnd.oasis.opendocument.{kind}", zipfile.ZIP_STORED)
+        archive.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        if manifest is not None:
+            archive.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+ODT_BODY = (
+    '<text:tracked-changes><text:changed-region><text:deletion><text:p>지운 문장</text:p>'
+    "</text:deletion></text:changed-region></text:tracked-changes>"
+    '<text:h text:outline-level="1">사업 계획</text:h>'
+    "<text:p>예산은<text:s text:c=\"2\"/>3억 원<text:tab/>이다.<text:line-break/>다음 줄"
+    '<text:note><text:note-citation>1</text:note-citation><text:note-body><text:p>각주 내용</text:p>'
+    "</text:note-body></text:note><office:annotation><text:p>메모는 빼고</text:p></office:annotation></text:p>"
+    "<text:list><text:list-item><text:p>첫 항목</text:p></text:list-item></text:list>"
+    "<table:table><table:table-header-rows><table:table-row><table:table-cell><text:p>항목</text:p>"
+    "</table:table-cell><table:table-cell><text:p>금액</text:p></table:table-cell></table:table-row>"
+    "</table:table-header-rows><table:table-row><table:table-cell><text:p>인건비</text:p></table:table-cell>"
+    "<table:table-cell><text:p>1,200</text:p></table:table-cell></table:table-row></table:table>"
+    '<text:p><draw:frame><draw:text-box><text:p>글상자 안의 글</text:p></draw:text-box></draw:frame></text:p>'
+)
+ODS_BODY = (
+    '<table:table table:name="예산"><table:table-row><table:table-cell><text:p>항목</text:p></table:table-cell>'
+    '<table:table-cell table:number-columns-repeated="2"/><table:table-cell><text:p>비고</text:p>'
+    '</table:table-cell><table:table-cell table:number-columns-repeated="16380"/></table:table-row>'
+    '<table:table-row table:number-rows-repeated="2"><table:table-cell><text:p>같은 행</text:p></table:table-cell>'
+    '</table:table-row><table:table-row table:number-rows-repeated="1048570"><table:table-cell/>'
+    "</table:table-row></table:table>"
+)
+ODP_BODY = (
+    '<draw:page><draw:frame><draw:text-box><text:p>발표 제목</text:p></draw:text-box></draw:frame>'
+    "<draw:g><draw:custom-shape><text:p>묶인 도형의 글</text:p></draw:custom-shape></draw:g>"
+    "<presentation:notes><draw:frame><draw:text-box><text:p>발표자 노트</text:p></draw:text-box>"
+    "</draw:frame></presentation:notes></draw:page>"
+    "<draw:page><draw:frame><table:table><table:table-row><table:table-cell><text:p>가</text:p>"
+    "</table:table-cell><table:table-cell><text:p>나</text:p></table:table-cell></table:table-row>"
+    "</table:table></draw:frame></draw:page>"
+)
+
+
+# --- HWPML and HWP 3.0 ------------------------------------------------------------------------------
+
+
+def hwpml_bytes(body: str, tail: str = "") -> bytes:
+    """An HWPML export (UTF-8 with BOM, as Hangul writes it) with `body` inside BODY/SECTION."""
+    return (
+        '\ufeff<?xml version="1.0" encoding="UTF-8" standalone="no" ?>'
+        '<?xml-stylesheet type="text/xsl" href="x.xsl"?><HWPML Style="export" Version="2.91">'
+        f'<HEAD><DOCSUMMARY><DATE>2012년 5월 29일</DATE></DOCSUMMARY></HEAD><BODY><SECTION Id="0">{body}'
+        f"</SECTION></BODY><TAIL>{tail}</TAIL></HWPML>"
+    ).encode()
+
+
+def hwpml_paragraph(*runs: str) -> str:
+    return f'<P><TEXT CharShape="0">{"".join(runs)}</TEXT></P>'
+
+
+HWPML_BODY = (
+    '<P><TEXT><HEADER><PARALIST><P><TEXT><CHAR>머리말 제목</CHAR></TEXT></P></PARALIST></HEADER></TEXT>'
+    "<TEXT><CHAR>문단 앞</CHAR><TAB/><CHAR>탭 <TAB/>사이</CHAR><LINEBREAK/><CHAR>다음 줄</CHAR></TEXT></P>"
+    + hwpml_paragraph(
+        '<TABLE><SHAPEOBJECT InstId="1"/><ROW><CELL><PARALIST><P><TEXT><CHAR>항목</CHAR></TEXT></P></PARALIST>'
+        "</CELL><CELL><PARALIST><P><TEXT><CHAR>금액</CHAR></TEXT></P></PARALIST></CELL></ROW><ROW><CELL>"
+        "<PARALIST><P><TEXT><CHAR>인건비</CHAR></TEXT></P></PARALIST></CELL><CELL><PARALIST><P><TEXT>"
+        "<CHAR>3,000</CHAR></TEXT></P></PARALIST></CELL></ROW></TABLE>"
+    )
+    + hwpml_paragraph('<RECTANGLE><SHAPEOBJECT/><DRAWTEXT><PARALIST><P><TEXT><CHAR>도형 안의 글</CHAR></TEXT>'
+                      "</P></PARALIST></DRAWTEXT></RECTANGLE>")
+)
+
+
+def hwp3_bytes(encrypted: bool = False) -> bytes:
+    """The start of an HWP 3.0 file: signature, document information (encryption flag at 96)."""
+    info = bytearray(128)
+    struct.pack_into("<H", info, 96, 1 if encrypted else 0)
+    info[124] = 1  # compressed body
+    return b"HWP Document File V3.00 \x1a\x01\x02\x03\x04\x05" + bytes(info) + bytes(1008) + bytes(64)

@@ -28,7 +28,7 @@ BAD_INPUTS: dict[str, type[DocumentError]] = {
     "pdf/fake_jpg.pdf": CorruptDocument,
 }
 # Extensions lie: these files must be read as what their bytes say.
-REAL_FORMATS = {"hwpx/hwp5_named_hwpx.hwpx": "hwp"}
+REAL_FORMATS = {"hwpx/hwp5_named_hwpx.hwpx": "hwp", "odf/mfds_sop_word2013.odt": "odt"}
 TEXT_FOLDERS = {"txt", "csv", "html"}
 
 

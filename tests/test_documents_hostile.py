@@ -205,6 +205,8 @@ SEEDS = {
     "doc": documents.doc_bytes(["회의록", [["안건", "담당"], ["예산", "홍길동"]]], footnotes=["각주"]),
     "xls": documents.xls_bytes({"예산": [["항목", "금액"], ["인건비", 1200.0]]}),
     "ppt": documents.ppt_bytes([["제목", "본문"]], notes={0: "노트"}),
+    "odt": documents.odf_bytes("text", documents.ODT_BODY),
+    "hml": documents.hwpml_bytes(documents.HWPML_BODY),
 }
 mutation = st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255), st.sampled_from("fid"))
 

@@ -54,7 +54,7 @@ class SafeZip:
 
     def parse_xml(self, name: str) -> ElementTree.Element:
         data = self.read(name)
-        _reject_dtd(io.BytesIO(data))
+        reject_dtd(io.BytesIO(data))
         return ElementTree.fromstring(data)
 
     def reject_xml_dtds(self) -> None:
@@ -63,7 +63,7 @@ class SafeZip:
         for name in self.names:
             if name.lower().endswith(_XML_SUFFIXES):
                 with self._zip.open(name) as member:
-                    _reject_dtd(member)
+                    reject_dtd(member)
 
     def _check_declared_sizes(self) -> None:
         total = 0
@@ -78,7 +78,7 @@ class SafeZip:
             raise self._limits.too_large()
 
 
-def _reject_dtd(stream: IO[bytes]) -> None:
+def reject_dtd(stream: IO[bytes]) -> None:
     def refuse(*_: object) -> None:
         raise CorruptDocument("XML part declares a DTD")
 

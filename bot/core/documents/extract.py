@@ -7,7 +7,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot.core.documents import doc, excel, hwp, hwpx, pdf, powerpoint, ppt, text, word, xls
+from bot.core.documents import (
+    doc, excel, hwp, hwp3, hwpml, hwpx, opendocument, pdf, powerpoint, ppt, text, word, xls,
+)
 from bot.core.documents.markup import has_content, tidy
 from bot.core.documents.model import ExtractedDocument, ExtractionLimits
 from bot.core.documents.sniff import sniff
@@ -21,12 +23,17 @@ EXTRACTORS: dict[str, Extractor] = {
     "pdf": pdf.extract,
     "hwp": hwp.extract,
     "hwpx": hwpx.extract,
+    "hwp3": hwp3.extract,
+    "hml": hwpml.extract,
     "docx": word.extract,
     "pptx": powerpoint.extract,
     "xlsx": excel.extract,
     "doc": doc.extract,
     "xls": xls.extract,
     "ppt": ppt.extract,
+    "odt": opendocument.extract,
+    "ods": opendocument.extract,
+    "odp": opendocument.extract,
     "text": text.extract,
 }
 

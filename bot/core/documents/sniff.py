@@ -9,6 +9,8 @@ from pathlib import PurePath
 
 import olefile
 
+from bot.core.documents.hwpml import ROOT_START as HWPML_ROOT
+from bot.core.documents.opendocument import MIMETYPES as OPENDOCUMENT_MIMETYPES
 from bot.core.errors import CorruptDocument, EncryptedDocument, UnsupportedDocument
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -49,13 +51,15 @@ _DOCUMENT_SUFFIXES = {
 
 def sniff(data: bytes, filename: str) -> str:
     """The format name of `data`: "pdf", "hwp", "hwp3", "hwpx", "doc", "xls", "ppt", "docx",
-    "pptx", "xlsx" or "text"."""
+    "pptx", "xlsx", "odt", "ods", "odp", "hml" (HWPML) or "text"."""
     if _PDF_MAGIC in data[:_PDF_HEADER_WINDOW]:
         return "pdf"
     if data.startswith(OLE_MAGIC):
         return _ole_format(data)
     if data.startswith(HWP3_MAGIC):
         return "hwp3"
+    if HWPML_ROOT.match(data[:_TEXT_PROBE_BYTES]):
+        return "hml"
     if data.startswith(ZIP_MAGIC):
         return _zip_format(data)
     if _looks_binary(data):
@@ -88,8 +92,11 @@ def _zip_format(data: bytes) -> str:
                     return kind
             if "mimetype" in names:
                 with archive.open("mimetype") as member:
-                    if member.read(_MIMETYPE_PROBE_BYTES).strip() == _HWPX_MIMETYPE:
-                        return "hwpx"
+                    mimetype = member.read(_MIMETYPE_PROBE_BYTES).strip()
+                if mimetype == _HWPX_MIMETYPE:
+                    return "hwpx"
+                if (kind := OPENDOCUMENT_MIMETYPES.get(mimetype.decode("ascii", "replace"))) is not None:
+                    return kind
     except zipfile.BadZipFile as error:
         raise CorruptDocument(f"not a valid ZIP package: {error}") from error
     raise UnsupportedDocument("ZIP archive that is not an office document")
