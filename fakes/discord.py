@@ -17,6 +17,8 @@ Only the far end of the wire is fake. What it checks because discord.py (2.7) or
 - After a deferred (type 5) callback, the first follow-up replaces the "thinking..." message (same
   message id), as Discord does; later follow-ups are new messages.
 - A callback later than `interaction_deadline` (3 s) gets 404 Unknown interaction (10062).
+- A follow-up or webhook edit later than `interaction_token_lifetime` (15 min) gets 401 Invalid
+  Webhook Token (50027).
 - discord.py asks for gateway compression (`compress=zstd-stream` when `zstandard` is importable,
   else `zlib-stream`); the fake honours it with one shared compressor per connection.
 - Gateway events obey the identified intents: no MESSAGE_CREATE without GUILD_MESSAGES /
@@ -214,6 +216,7 @@ class FakeDiscord:
         channel_name: str = "general",
         heartbeat_interval: float = 41.25,
         interaction_deadline: float = 3.0,
+        interaction_token_lifetime: float = 15 * 60,
         privileged_intents: bool = True,
         echo: bool = True,
     ) -> None:
@@ -224,6 +227,8 @@ class FakeDiscord:
         self.channel_id = channel_id
         self.heartbeat_interval = heartbeat_interval
         self.interaction_deadline = interaction_deadline
+        # An interaction token allows follow-ups and edits for 15 minutes; then 401 (50027).
+        self.interaction_token_lifetime = interaction_token_lifetime
         self.privileged_intents = privileged_intents  # False: IDENTIFY with them is closed 4014
         self.echo = echo
         self.port = 0
@@ -989,6 +994,8 @@ class FakeDiscord:
         it = self._interactions.get(token)
         if it is None or int(app_id) != self.app_id or not it.acked:
             return _error(404, 10015, "Unknown Webhook")
+        if self._expired(it):
+            return _error(401, 50027, "Invalid Webhook Token")
         data = rec.json or {}
         if err := self._validate(data, rec.files):
             return err
@@ -1009,6 +1016,8 @@ class FakeDiscord:
         it = self._interactions.get(token)
         if it is None or int(app_id) != self.app_id:
             return _error(404, 10015, "Unknown Webhook")
+        if self._expired(it):
+            return _error(401, 50027, "Invalid Webhook Token")
         msg_id = it.original_id if mid == "@original" else int(mid)
         if msg_id is None or msg_id not in self._messages or (
                 msg_id != it.original_id and msg_id not in it.followup_ids):
@@ -1164,6 +1173,9 @@ class FakeDiscord:
             self.edits.append(Edit(now, channel_id, message_id, msg["content"]))
         self._echo("MESSAGE_UPDATE", msg)
         return 200, msg
+
+    def _expired(self, it: _Interaction) -> bool:
+        return time.monotonic() - it.created > self.interaction_token_lifetime
 
     def _find_interaction(self, key: int | str | JSON) -> _Interaction | None:
         if isinstance(key, dict):

@@ -133,3 +133,17 @@ async def test_help_explains_the_commands_in_korean(harness: Harness) -> None:
     content = callback.json["data"]["content"]
     assert all(f"/{name}" in content for name in ("ask", "summarize", "reset", "help"))
     assert content.startswith(KOREAN("discord_help")) and "멘션" in content
+
+
+async def test_a_result_later_than_the_interaction_token_arrives_in_the_channel_mentioning_the_user(
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker
+) -> None:
+    sagemaker.script(Reply("늦었지만 답입니다.", first_token_delay=1.5))
+    async with discord_bot() as h:
+        h.fake.interaction_token_lifetime = 1.0  # Discord's 15 minutes, shortened
+        await h.command("ask", {"질문": "천천히 답해 줘"}, user_id=42)
+        late = await h.fake.wait_for(
+            lambda: [m for m in h.fake.channel_messages(h.fake.channel_id) if m.startswith("<@42> ")], 15
+        )
+    assert late == ["<@42> 늦었지만 답입니다."]
+    assert any(r.status == 401 for r in h.fake.requests_to("/webhooks/*"))  # the token was refused, as it is

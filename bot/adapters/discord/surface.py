@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import cast
 
 import discord
@@ -14,28 +15,74 @@ EDIT_INTERVAL = 1.2
 STYLE = MessageStyle(max_len=MESSAGE_CHARS, edit_interval=EDIT_INTERVAL)
 
 
+# An interaction's token allows follow-ups and edits for 15 minutes; a little is kept in hand.
+TOKEN_SECONDS = 15 * 60 - 20
+_TOKEN_EXPIRED = 50027  # "Invalid Webhook Token"
+
+
+async def _edit(message: discord.Message | discord.WebhookMessage, text: str) -> None:
+    if isinstance(message, discord.WebhookMessage):  # its edits leave the flags alone
+        await message.edit(content=text)
+    else:
+        # Message.edit sends `flags` every time (discord/message.py, `suppress=False` by
+        # default): without this every edited answer would get its link previews back.
+        await message.edit(content=text, suppress=True)
+
+
+class FollowUps:
+    """The messages of a deferred interaction: the first follow-up replaces "thinking…", later
+    ones are new messages. Past the token's 15 minutes (a long document, say) the rest goes to
+    the channel as ordinary messages that mention the user, an edit included."""
+
+    # room for the mention that a late message starts with
+    style = MessageStyle(max_len=MESSAGE_CHARS - 32, edit_interval=EDIT_INTERVAL)
+
+    def __init__(self, interaction: discord.Interaction) -> None:
+        self._webhook = interaction.followup
+        self._channel = interaction.channel
+        self._mention = interaction.user.mention
+        self._expires = interaction.created_at.timestamp() + TOKEN_SECONDS
+        self._moved: dict[int, discord.Message] = {}  # a follow-up's id → the message carrying on for it
+
+    async def post(self, text: str) -> discord.WebhookMessage | discord.Message:
+        if time.time() < self._expires:
+            try:
+                return await self._webhook.send(text, wait=True, suppress_embeds=True)
+            except discord.HTTPException as error:
+                if error.code != _TOKEN_EXPIRED:
+                    raise
+        return await self._late(text)
+
+    async def edit(self, handle: object, text: str) -> None:
+        message = cast(discord.Message | discord.WebhookMessage, handle)
+        if moved := self._moved.get(message.id):
+            await _edit(moved, f"{self._mention} {text}")
+            return
+        if isinstance(message, discord.WebhookMessage) and time.time() < self._expires:
+            try:
+                await _edit(message, text)
+                return
+            except discord.HTTPException as error:
+                if error.code != _TOKEN_EXPIRED:
+                    raise
+        if isinstance(message, discord.WebhookMessage):
+            self._moved[message.id] = await self._late(text)
+        else:
+            await _edit(message, f"{self._mention} {text}")
+
+    async def _late(self, text: str) -> discord.Message:
+        if not isinstance(self._channel, discord.abc.Messageable):
+            raise RuntimeError("the interaction's channel cannot take messages")
+        return await self._channel.send(
+            f"{self._mention} {text}", suppress_embeds=True, allowed_mentions=discord.AllowedMentions(users=True)
+        )
+
+
 class _Edits:
     style = STYLE
 
     async def edit(self, handle: object, text: str) -> None:
-        message = cast(discord.Message | discord.WebhookMessage, handle)
-        if isinstance(message, discord.WebhookMessage):  # its edits leave the flags alone
-            await message.edit(content=text)
-        else:
-            # Message.edit sends `flags` every time (discord/message.py, `suppress=False` by
-            # default): without this every edited answer would get its link previews back.
-            await message.edit(content=text, suppress=True)
-
-
-class FollowUps(_Edits):
-    """The messages of a deferred interaction: the first follow-up replaces "thinking…", later
-    ones are new messages. The interaction's token allows this for 15 minutes."""
-
-    def __init__(self, interaction: discord.Interaction) -> None:
-        self._webhook = interaction.followup
-
-    async def post(self, text: str) -> discord.WebhookMessage:
-        return await self._webhook.send(text, wait=True, suppress_embeds=True)
+        await _edit(cast(discord.Message | discord.WebhookMessage, handle), text)
 
 
 class ChannelReplies(_Edits):
