@@ -46,6 +46,23 @@ DISCORD_CDN_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, populate_by_name=True)
 
+    # --- LLM: which provider serves the model ------------------------------------------------
+    # sagemaker: a SageMaker endpoint; bedrock: Amazon Bedrock's Converse API; openai: a server
+    # speaking OpenAI's Chat Completions (vLLM, Ollama, LM Studio, TGI's Messages API).
+    llm_provider: Literal["sagemaker", "bedrock", "openai"] = "sagemaker"
+    # A model id or an inference profile id (us.meta.llama3-3-70b-instruct-v1:0).
+    bedrock_model_id: str | None = None
+    # boto3 honours this variable by itself; reading it here too lets `doctor` show it.
+    bedrock_endpoint_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
+    )
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_model: str | None = None
+    # Whether the model takes pictures with the text (Llama 3.2 Vision, vision models on
+    # OpenAI-compatible servers); a text-only model's users are told it cannot see them.
+    llm_accepts_images: bool = False
+
     # --- LLM: SageMaker endpoint ---------------------------------------------------------
     sagemaker_endpoint_name: str | None = None
     sagemaker_inference_component: str | None = None
@@ -61,7 +78,8 @@ class Settings(BaseSettings):
     llm_max_new_tokens: int = Field(default=1024, ge=1, le=8192)
     llm_top_p: float = Field(default=0.9, gt=0, le=1)
     llm_temperature: float = Field(default=0.1, ge=0, le=2)
-    llm_context_tokens: int = Field(default=8192, ge=512)
+    # Unset: what the model is known to hold (bot.core.llm.models), else a conservative 8,192.
+    llm_context_tokens: int | None = Field(default=None, ge=512)
     llm_timeout_seconds: float = Field(default=120.0, gt=0)
     llm_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     llm_max_concurrency: int = Field(default=64, ge=1, le=4096)
@@ -140,7 +158,9 @@ class Settings(BaseSettings):
     discord_listen_messages: bool = True
 
     @field_validator(
-        "sagemaker_endpoint_url", "redis_url", "bot_system_prompt", "discord_guild_id",
+        "sagemaker_endpoint_url", "bedrock_endpoint_url", "bedrock_model_id", "openai_base_url",
+        "openai_api_key", "openai_model", "llm_context_tokens",
+        "redis_url", "bot_system_prompt", "discord_guild_id",
         "discord_api_url", "discord_gateway_url", "health_file", mode="before",
     )
     @classmethod
@@ -175,10 +195,26 @@ class Settings(BaseSettings):
 
     def require_llm(self) -> None:
         """Fail fast, naming the variable, when the LLM cannot be reached as configured."""
-        if not self.sagemaker_endpoint_name:
+        if self.llm_provider == "openai":
+            if not self.openai_base_url:
+                raise ConfigError("OPENAI_BASE_URL is not set: give the server's address (http://localhost:11434/v1 for Ollama).")
+            if not self.openai_model:
+                raise ConfigError("OPENAI_MODEL is not set: name a model the server serves (GET /v1/models lists them).")
+            return
+        if self.llm_provider == "bedrock":
+            if not self.bedrock_model_id:
+                raise ConfigError(
+                    "BEDROCK_MODEL_ID is not set: give a model or inference profile id (us.meta.llama3-3-70b-instruct-v1:0)."
+                )
+            if self.bedrock_model_id.startswith("arn:"):
+                raise ConfigError("BEDROCK_MODEL_ID: give the model or inference profile id, not an ARN.")
+        elif not self.sagemaker_endpoint_name:
             raise ConfigError("SAGEMAKER_ENDPOINT_NAME is not set: name your SageMaker endpoint.")
+        elif self.llm_accepts_images and self.sagemaker_payload_schema == "inputs":
+            raise ConfigError("LLM_ACCEPTS_IMAGES=true needs SAGEMAKER_PAYLOAD_SCHEMA=messages: `inputs` carries text only.")
         if not self.aws_region:
-            raise ConfigError("AWS_REGION is not set: give the region of your SageMaker endpoint.")
+            where = "Bedrock model" if self.llm_provider == "bedrock" else "SageMaker endpoint"
+            raise ConfigError(f"AWS_REGION is not set: give the region of your {where}.")
 
 
 def variable_name(field: str) -> str:

@@ -19,7 +19,7 @@ from fakes.slack import FakeSlack
 if TYPE_CHECKING:
     from bot.core.documents import ExtractionPool
 
-pytest_plugins = ["tests.slack_support", "tests.discord_support"]
+pytest_plugins = ["tests.slack_support", "tests.discord_support", "tests.provider_support"]
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +35,10 @@ def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }.items():
         monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"):
+    for name in (
+        "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+        "LLM_PROVIDER", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

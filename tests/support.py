@@ -15,17 +15,20 @@ from typing import Any, Callable
 from bot.config import Settings
 from bot.core.engine import ChatEngine
 from bot.frontend.texts import texts_for
+from fakes.bedrock import LLAMA_TEXT, FakeBedrock
+from fakes.openai_compatible import TEXT_MODEL, FakeOpenAI
 from fakes.sagemaker import FakeSageMaker
 
 ENDPOINT = "llama3-test"
 KOREAN = texts_for("ko")  # what users are told, as the tests expect to read it
 
 
-def make_settings(sagemaker: FakeSageMaker, redis_url: str | None, prefix: str, **overrides: Any) -> Settings:
+def make_settings(
+    server: FakeSageMaker | FakeBedrock | FakeOpenAI, redis_url: str | None, prefix: str, **overrides: Any
+) -> Settings:
+    """Settings of the provider whose fake `server` is (SageMaker, Bedrock, OpenAI-compatible)."""
     values: dict[str, Any] = {
-        "sagemaker_endpoint_name": ENDPOINT,
-        "aws_region": "us-east-1",
-        "sagemaker_endpoint_url": sagemaker.url,
+        **provider_settings(server),
         "redis_url": redis_url,
         "redis_key_prefix": prefix.rstrip(":"),
         "llm_retry_base_seconds": 0.01,
@@ -35,8 +38,19 @@ def make_settings(sagemaker: FakeSageMaker, redis_url: str | None, prefix: str, 
     return Settings(_env_file=None, **values)
 
 
-def make_engine(sagemaker: FakeSageMaker, redis_url: str | None, prefix: str, **overrides: Any) -> ChatEngine:
-    return ChatEngine.from_settings(make_settings(sagemaker, redis_url, prefix, **overrides))
+def provider_settings(server: FakeSageMaker | FakeBedrock | FakeOpenAI) -> dict[str, Any]:
+    if isinstance(server, FakeBedrock):
+        return {"llm_provider": "bedrock", "bedrock_model_id": LLAMA_TEXT, "aws_region": "us-east-1",
+                "bedrock_endpoint_url": server.url}  # fmt: skip
+    if isinstance(server, FakeOpenAI):
+        return {"llm_provider": "openai", "openai_model": TEXT_MODEL, "openai_base_url": server.base_url}
+    return {"sagemaker_endpoint_name": ENDPOINT, "aws_region": "us-east-1", "sagemaker_endpoint_url": server.url}
+
+
+def make_engine(
+    server: FakeSageMaker | FakeBedrock | FakeOpenAI, redis_url: str | None, prefix: str, **overrides: Any
+) -> ChatEngine:
+    return ChatEngine.from_settings(make_settings(server, redis_url, prefix, **overrides))
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:

@@ -17,12 +17,12 @@ from bot.config import Settings
 from bot.core.budget import Budget
 from bot.core.conversation import ConversationKey
 from bot.core.errors import RateLimited
-from bot.core.llm import ChatLLM, build_llm
+from bot.core.llm import ChatLLM, ModelFacts, build_llm
 from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory, StoredDocument
 from bot.core.passages import relevant_passages
 from bot.core.prompt import Turn, system_prompt, with_passages
 from bot.core.summary import Progress, Summarizer
-from bot.core.tokens import TokenCounter, load_token_counter
+from bot.core.tokens import TokenCounter, token_counter
 
 if TYPE_CHECKING:
     from bot.core.documents import ExtractedDocument, ExtractionLimits, ExtractionPool
@@ -40,12 +40,14 @@ class ChatEngine:
     llm: ChatLLM
     memory: Memory
     tokens: TokenCounter
+    model: ModelFacts
     # Started with the first document, stopped by `aclose`.
     _extraction: "ExtractionPool | None" = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "ChatEngine":
-        return cls(settings, build_llm(settings), build_memory(settings), load_token_counter())
+        model = ModelFacts.from_settings(settings)
+        return cls(settings, build_llm(settings), build_memory(settings), token_counter(model.llama3), model)
 
     @property
     def language(self) -> str:
@@ -53,7 +55,7 @@ class ChatEngine:
 
     @property
     def budget(self) -> Budget:
-        return Budget(self.tokens, self.settings.llm_context_tokens, self.settings.llm_max_new_tokens)
+        return Budget(self.tokens, self.model.context_tokens, self.settings.llm_max_new_tokens)
 
     @property
     def limits(self) -> "ExtractionLimits":

@@ -54,6 +54,16 @@ class MessageTooLong(BotError):
     code = "message_too_long"
 
 
+class PicturesNotSeen(BotError):
+    """A picture was sent and the configured model reads text only."""
+
+    code = "picture_not_seen"
+
+
+class PictureTooLarge(BotError):
+    code = "picture_too_large"
+
+
 class FileUnreadable(BotError):
     code = "file_unreadable"
 

