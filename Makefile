@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench install redis-binary
+.PHONY: run test bench install redis-binary tesseract-binary
 
 # The Llama 3 tokenizer is installed on its own, without dependencies: requirements-tokenizer.txt
 # says why.
@@ -26,8 +26,14 @@ redis-binary:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q redis-server; }
 
-test: install redis-binary
+# Pictures and scanned PDF pages are read by Tesseract with its Korean model (bot/core/documents/ocr.py).
+tesseract-binary:
+	@{ command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -qx kor; } || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q tesseract-ocr tesseract-ocr-kor; }
+
+test: install redis-binary tesseract-binary
 	$(PY) -m pytest
 
-bench: install redis-binary
+bench: install redis-binary tesseract-binary
 	$(PY) -m bench

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import docx
 import openpyxl
 import pptx
+import pypdfium2
+from PIL import Image, ImageDraw, ImageFont
 from pptx.util import Inches
 
 # --- Korean text ------------------------------------------------------------------------------
@@ -710,3 +712,62 @@ def hwp3_bytes(encrypted: bool = False) -> bytes:
     struct.pack_into("<H", info, 96, 1 if encrypted else 0)
     info[124] = 1  # compressed body
     return b"HWP Document File V3.00 \x1a\x01\x02\x03\x04\x05" + bytes(info) + bytes(1008) + bytes(64)
+
+
+# --- Pictures (OCR) ------------------------------------------------------------------------------
+# No Korean font is installed here, so pictures carry English lines in Pillow's own font; the
+# Korean OCR tests read the corpus's real Korean page image.
+
+SCAN_LINES = ["Quarterly budget report", "Personnel costs rose by twelve percent"]
+
+
+def text_image(lines: Sequence[str] = SCAN_LINES) -> Image.Image:
+    font = ImageFont.load_default(size=40)
+    image = Image.new("RGB", (1400, 120 + 80 * len(lines)), "white")
+    draw = ImageDraw.Draw(image)
+    for number, line in enumerate(lines):
+        draw.text((60, 60 + 80 * number), line, font=font, fill="black")
+    return image
+
+
+def picture_bytes(format: str, pages: Sequence[Sequence[str]] = (SCAN_LINES,)) -> bytes:
+    """A picture file (PNG, JPEG, TIFF, WEBP, GIF) of text lines; several pages as frames."""
+    images = [text_image(lines) for lines in pages]
+    if format == "GIF":
+        images = [image.convert("P") for image in images]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format, save_all=len(images) > 1, append_images=images[1:])
+    return buffer.getvalue()
+
+
+def noise_picture() -> bytes:
+    """A PNG of grey noise: no text in it, whatever OCR makes of it."""
+    buffer = io.BytesIO()
+    Image.effect_noise((800, 600), 120).convert("RGB").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def scanned_pdf(pages: Sequence[Sequence[str] | None]) -> bytes:
+    """A PDF whose pages are pictures of text lines (None: a page with a text layer instead)."""
+    combined = pypdfium2.PdfDocument.new()
+    for lines in pages:
+        buffer = io.BytesIO()
+        if lines is None:
+            buffer.write(pdf_pages([["텍스트가 있는 쪽입니다."]]))
+        else:
+            text_image(lines).save(buffer, "PDF", resolution=96)
+        combined.import_pages(pypdfium2.PdfDocument(buffer.getvalue()))
+    out = io.BytesIO()
+    combined.save(out)
+    return out.getvalue()
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG header announcing width x height pixels, with one tiny IDAT: a decompression bomb's
+    shape, refused from the header alone."""
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+            + chunk(b"IEND", b""))

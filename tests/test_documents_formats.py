@@ -211,11 +211,12 @@ def test_format_comes_from_the_bytes(data: bytes, name: str, kind: str) -> None:
 
 @pytest.mark.parametrize(
     ("data", "name", "error"),
-    [(JPEG, "photo.pdf", CorruptDocument), (JPEG, "photo.jpg", UnsupportedDocument),
+    # Pictures are read by OCR now (tests/test_documents_ocr.py); this JPEG is only a header.
+    [(JPEG, "photo.pdf", CorruptDocument), (JPEG, "photo.jpg", CorruptDocument),
      (documents.replace_member(documents.docx_bytes(), "word/document.xml", b"<broken"), "b.docx",
       CorruptDocument),
      (documents.hwpx_bytes([]), "empty.hwpx", CorruptDocument)],
-    ids=["jpeg-named-pdf", "jpeg", "broken-docx-xml", "hwpx-without-sections"],
+    ids=["jpeg-named-pdf", "broken-jpeg", "broken-docx-xml", "hwpx-without-sections"],
 )
 def test_non_documents_get_their_clear_error(data: bytes, name: str, error: type[Exception]) -> None:
     with pytest.raises(error):

@@ -122,3 +122,26 @@ class OldFormatDocument(UnsupportedDocument):
     """A format version too old to read (Word 6/95): the message names it and says what to do."""
 
     code = "doc_old_format"
+
+
+class OcrUnavailable(DocumentError):
+    """The text is only in pictures and this installation has no Tesseract to read them: not
+    NoTextLayer, whose message asks the user for another file when the fix is on our side."""
+
+    code = "doc_ocr_unavailable"
+
+
+class NothingRecognized(NoTextLayer):
+    """OCR ran over the pictures and found no text it could read."""
+
+    code = "doc_nothing_recognized"
+
+
+class TooManyScannedPages(TooManyPages):
+    """More pages without text than OCR reads for one document."""
+
+    code = "doc_too_many_scanned_pages"
+
+
+class ImageTooLarge(DocumentTooLarge):
+    code = "doc_image_too_large"

@@ -114,7 +114,26 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "{format} 형식의 오래된 문서는 읽을 수 없습니다. 새 형식({save_as})으로 저장해 다시 보내 주세요.",
         "en": "Documents in the old {format} format cannot be read. Please save it as {save_as} and send it again.",
     },
-    "reset_done": {
+    "doc_ocr_unavailable": {
+        "ko": "이 파일의 글자는 그림으로만 들어 있어 문자 인식(OCR)이 필요한데, 문자 인식 프로그램(Tesseract)이 "
+        "설치되어 있지 않습니다. 관리자에게 설치를 요청하거나 글자 정보가 있는 파일을 보내 주세요.",
+        "en": "The text in this file is only in pictures and needs OCR, but the OCR program (Tesseract) is not "
+        "installed. Please ask the administrator to install it, or send a file with a text layer.",
+    },
+    "doc_too_many_scanned_pages": {
+        "ko": "글자 정보가 없는 쪽(스캔한 쪽)이 너무 많습니다. 문자 인식(OCR)은 한 문서에 {limit}쪽까지만 합니다. "
+        "필요한 쪽만 나누어 보내 주세요.",
+        "en": "Too many pages have no text layer (scanned pages). OCR reads up to {limit} pages per document. "
+        "Please send only the pages you need.",
+    },
+    "doc_image_too_large": {
+        "ko": "그림이 너무 큽니다. {megapixels}백만 화소 이하의 그림만 읽을 수 있습니다.",
+        "en": "The picture is too large. Pictures up to {megapixels} megapixels can be read.",
+    },
+    "doc_nothing_recognized": {
+        "ko": "그림에서 글자를 알아보지 못했습니다. 더 선명한 이미지나 글자 정보가 있는 파일을 보내 주세요.",
+        "en": "No text could be recognized in the pictures. Please send a clearer image or a file with a text layer.",
+    },    "reset_done": {
         "ko": "대화 기록을 지웠습니다. 새로 시작해 주세요.",
         "en": "The conversation has been cleared. Let's start over.",
     },

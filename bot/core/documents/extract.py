@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 
 from bot.core.documents import (
-    doc, excel, hwp, hwp3, hwpml, hwpx, opendocument, pdf, powerpoint, ppt, text, word, xls,
+    doc, excel, hwp, hwp3, hwpml, hwpx, image, opendocument, pdf, powerpoint, ppt, text, word, xls,
 )
 from bot.core.documents.markup import has_content, tidy
 from bot.core.documents.model import ExtractedDocument, ExtractionLimits
@@ -25,6 +25,7 @@ EXTRACTORS: dict[str, Extractor] = {
     "hwpx": hwpx.extract,
     "hwp3": hwp3.extract,
     "hml": hwpml.extract,
+    "image": image.extract,
     "docx": word.extract,
     "pptx": powerpoint.extract,
     "xlsx": excel.extract,

@@ -21,6 +21,8 @@ class ExtractionLimits:
     timeout_seconds: float = 60.0
     max_uncompressed_bytes: int = 300 * MIB
     max_compression_ratio: int = 200
+    # Pages read by OCR (pictures, PDF pages without text): a few seconds each on one core.
+    max_ocr_pages: int = 20
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ExtractionLimits:
@@ -45,6 +47,6 @@ class ExtractionLimits:
 @dataclass(frozen=True)
 class ExtractedDocument:
     filename: str
-    format: str  # "pdf", "hwp", "hwpx", "docx", "pptx", "xlsx", "text"
+    format: str  # "pdf", "hwp", "docx", "xls", "odt", "image", "text"...: see sniff.sniff
     text: str  # the whole document, with light structure markup
     pages: int  # pages / slides / sheets / sections (>= 1)

@@ -1,20 +1,29 @@
-"""PDF text via PDFium (pypdfium2), page by page, each page headed by a `[p. N]` marker."""
+"""PDF text via PDFium (pypdfium2), page by page, each page headed by a `[p. N]` marker; pages
+without a text layer (scans) are rendered and read by OCR (bot.core.documents.ocr)."""
 
 from __future__ import annotations
 
+import math
 import threading
 
 import pypdfium2
+from PIL import Image
 
+from bot.core.documents import ocr
 from bot.core.documents.markup import page_marker
 from bot.core.documents.model import ExtractionLimits
-from bot.core.errors import CorruptDocument, EncryptedDocument, NoTextLayer, TooManyPages
+from bot.core.errors import CorruptDocument, EncryptedDocument, NothingRecognized, TooManyPages
 
 # FPDF_GetLastError codes that mean "locked" rather than "broken".
 _LOCKED_ERROR_CODES = {4, 5}  # FPDF_ERR_PASSWORD, FPDF_ERR_SECURITY
 # PDFium keeps global state and is not thread-safe; an extraction process reads one document at a
 # time, but extract_sync may also be called from threads.
 _PDFIUM_LOCK = threading.Lock()
+# A page rendered for OCR has at most this many pixels (A4 at 192 dpi has 3.6 million; a poster
+# page is rendered at a lower resolution instead of into gigabytes).
+_MAX_RENDER_PIXELS = 16_000_000
+NO_OCR_NOTE = "[그림으로 된 쪽: 문자 인식(OCR) 프로그램이 없어 읽지 못함]"
+OCR_CAP_NOTE = "[그림으로 된 쪽: 문자 인식(OCR)은 {limit}쪽까지만 하여 읽지 않음]"
 
 
 def extract(data: bytes, limits: ExtractionLimits) -> tuple[str, int]:
@@ -44,10 +53,45 @@ def _read(document: pypdfium2.PdfDocument, limits: ExtractionLimits) -> tuple[st
     if count == 0:
         raise CorruptDocument("PDF without pages")
     texts = [_page_text(document, index) for index in range(count)]
-    if not any(text.strip() for text in texts):
-        raise NoTextLayer()
+    scanned = [index for index, text in enumerate(texts) if not text.strip()]
+    if scanned:
+        _recognize(document, scanned, texts, limits)
     pages = (f"{page_marker(number)}\n{text}" for number, text in enumerate(texts, start=1))
     return "\n\n".join(pages), count
+
+
+def _recognize(document: pypdfium2.PdfDocument, scanned: list[int], texts: list[str],
+               limits: ExtractionLimits) -> None:
+    """OCR of the pages without a text layer, into `texts`. A document of scans alone is refused
+    when it cannot be read (no Tesseract, too many pages, nothing recognized); one that also has
+    text keeps it, and says which pages could not be read."""
+    only_scans = len(scanned) == len(texts)
+    if not only_scans and not ocr.available():
+        for index in scanned:
+            texts[index] = NO_OCR_NOTE
+        return
+    cap = limits.max_ocr_pages
+    recognizer = ocr.Recognizer(len(scanned) if only_scans else min(len(scanned), cap), cap,
+                                limits.timeout_seconds)
+    images = ((index, _render(document, index)) for index in scanned[:cap])
+    for page in recognizer.pages(images):
+        texts[page.number] = page.text
+    if only_scans and not any(text.strip() for text in texts):
+        raise NothingRecognized()
+    for index in scanned[cap:]:
+        texts[index] = OCR_CAP_NOTE.format(limit=cap)
+    if recognizer.stopped_early:
+        texts[scanned[-1]] = (texts[scanned[-1]] + "\n" + ocr.TIME_LIMIT_NOTE).strip()
+
+
+def _render(document: pypdfium2.PdfDocument, index: int) -> Image.Image:
+    page = document[index]
+    try:
+        width, height = page.get_size()
+        scale = min(ocr.PDF_DPI / 72, math.sqrt(_MAX_RENDER_PIXELS / max(width * height, 1)))
+        return page.render(scale=scale, grayscale=True).to_pil()
+    finally:
+        page.close()
 
 
 def _page_text(document: pypdfium2.PdfDocument, index: int) -> str:

@@ -12,6 +12,7 @@ deployment. The pool belongs to whoever made it (the engine): `close` stops ever
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import resource
@@ -19,6 +20,8 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -26,6 +29,7 @@ from typing import Any
 
 import bot
 from bot.core import errors
+from bot.core.documents import ocr
 from bot.core.documents.extract import extract_sync
 from bot.core.documents.model import ExtractedDocument, ExtractionLimits
 from bot.core.errors import CorruptDocument, DocumentError, ExtractionTimeout
@@ -37,9 +41,12 @@ PROCESS_MEMORY_BYTES = 2 * 1024**3
 POOL_SIZE = min(2, os.cpu_count() or 1)
 _START_TIMEOUT_SECONDS = 60.0
 _READY = "ready"
+_PROGRESS = "progress"
 _INHERITED_ENV = ("PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "LC_CTYPE", "PYTHONHASHSEED")
 _Job = tuple[bytes, str, ExtractionLimits]
-# ("ok", document) or ("error", error class name, detail, params)
+PageProgress = Callable[[int, int], object]
+# ("ok", document) or ("error", error class name, detail, params), after any number of
+# ("progress", pages done, pages in all)
 _Reply = tuple[Any, ...]
 
 
@@ -54,7 +61,7 @@ def serve(read_fd: int, write_fd: int, memory_bytes: int) -> None:
             data, filename, limits = jobs.recv()
         except EOFError:
             return
-        replies.send(_reply(data, filename, limits))
+        replies.send(_reply(data, filename, limits, replies))
 
 
 def _cap_address_space(memory_bytes: int) -> None:
@@ -64,7 +71,9 @@ def _cap_address_space(memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def _reply(data: bytes, filename: str, limits: ExtractionLimits) -> _Reply:
+def _reply(data: bytes, filename: str, limits: ExtractionLimits, replies: Connection) -> _Reply:
+    # Pages read by OCR are reported as they are done, ahead of the reply.
+    reporting = ocr.progress.set(lambda done, total: replies.send((_PROGRESS, done, total)))
     try:
         return ("ok", extract_sync(data, filename, limits))
     except DocumentError as error:
@@ -73,6 +82,8 @@ def _reply(data: bytes, filename: str, limits: ExtractionLimits) -> _Reply:
     except MemoryError:
         error = limits.too_large()
         return ("error", type(error).__name__, str(error), error.params)
+    finally:
+        ocr.progress.reset(reporting)
 
 
 def _raise_reply(reply: _Reply) -> ExtractedDocument:
@@ -111,13 +122,19 @@ class _ExtractionProcess:
     def alive(self) -> bool:
         return self._process.poll() is None
 
-    def run(self, job: _Job, timeout: float) -> ExtractedDocument:
+    def run(self, job: _Job, timeout: float, progress: PageProgress | None) -> ExtractedDocument:
+        deadline = time.monotonic() + timeout
         try:
             self._jobs.send(job)
-            if not self._replies.poll(timeout):
-                self.kill()
-                raise ExtractionTimeout()
-            reply = self._replies.recv()
+            while True:
+                if not self._replies.poll(max(0.0, deadline - time.monotonic())):
+                    self.kill()
+                    raise ExtractionTimeout()
+                reply = self._replies.recv()
+                if reply[0] != _PROGRESS:
+                    break
+                if progress is not None:
+                    progress(reply[1], reply[2])
         except (EOFError, OSError) as error:
             self.kill()
             # Killed by the kernel (the OOM killer) or crashed inside a C parser.
@@ -163,13 +180,18 @@ class ExtractionPool:
         self._closed = False
 
     async def extract(
-        self, data: bytes, filename: str, limits: ExtractionLimits = ExtractionLimits()
+        self, data: bytes, filename: str, limits: ExtractionLimits = ExtractionLimits(),
+        progress: PageProgress | None = None,
     ) -> ExtractedDocument:
         """Extract in an extraction process, within `limits.timeout_seconds`, without blocking
-        the loop. Raises only DocumentError subclasses."""
+        the loop. `progress(done, total)` is called on the loop for each page read by OCR.
+        Raises only DocumentError subclasses."""
         limits.check_size(data)
         loop = asyncio.get_running_loop()
-        task = _Task((data, filename, limits), limits.timeout_seconds)
+        on_loop = None
+        if progress is not None:
+            on_loop = functools.partial(loop.call_soon_threadsafe, progress)
+        task = _Task((data, filename, limits), limits.timeout_seconds, on_loop)
         try:
             return await loop.run_in_executor(self._threads, self._run, task)
         except asyncio.CancelledError:
@@ -196,7 +218,7 @@ class ExtractionPool:
             process = self._thread_process()
             if not task.assign(process):
                 raise ExtractionTimeout("cancelled before it started")
-            return process.run(task.job, task.timeout)
+            return process.run(task.job, task.timeout, task.progress)
         except DocumentError:
             raise
         except Exception as error:  # noqa: BLE001 - no fd, no fork, unpicklable reply...
@@ -221,9 +243,10 @@ class ExtractionPool:
 class _Task:
     """A job and the process it runs on, so that a cancelled caller can kill that process."""
 
-    def __init__(self, job: _Job, timeout: float) -> None:
+    def __init__(self, job: _Job, timeout: float, progress: PageProgress | None) -> None:
         self.job = job
         self.timeout = timeout
+        self.progress = progress
         self._lock = threading.Lock()
         self._process: _ExtractionProcess | None = None
         self._cancelled = False

@@ -10,6 +10,7 @@ from pathlib import PurePath
 import olefile
 
 from bot.core.documents.hwpml import ROOT_START as HWPML_ROOT
+from bot.core.documents.image import is_picture
 from bot.core.documents.opendocument import MIMETYPES as OPENDOCUMENT_MIMETYPES
 from bot.core.errors import CorruptDocument, EncryptedDocument, UnsupportedDocument
 
@@ -51,13 +52,15 @@ _DOCUMENT_SUFFIXES = {
 
 def sniff(data: bytes, filename: str) -> str:
     """The format name of `data`: "pdf", "hwp", "hwp3", "hwpx", "doc", "xls", "ppt", "docx",
-    "pptx", "xlsx", "odt", "ods", "odp", "hml" (HWPML) or "text"."""
+    "pptx", "xlsx", "odt", "ods", "odp", "hml" (HWPML), "image" or "text"."""
     if _PDF_MAGIC in data[:_PDF_HEADER_WINDOW]:
         return "pdf"
     if data.startswith(OLE_MAGIC):
         return _ole_format(data)
     if data.startswith(HWP3_MAGIC):
         return "hwp3"
+    if is_picture(data):
+        return "image"
     if HWPML_ROOT.match(data[:_TEXT_PROBE_BYTES]):
         return "hml"
     if data.startswith(ZIP_MAGIC):
