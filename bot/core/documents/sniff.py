@@ -12,6 +12,7 @@ import olefile
 from bot.core.documents.hwpml import ROOT_START as HWPML_ROOT
 from bot.core.documents.image import is_picture
 from bot.core.documents.opendocument import MIMETYPES as OPENDOCUMENT_MIMETYPES
+from bot.core.documents.text import utf16_without_bom
 from bot.core.errors import CorruptDocument, EncryptedDocument, UnsupportedDocument
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -106,5 +107,8 @@ def _zip_format(data: bytes) -> str:
 
 
 def _looks_binary(data: bytes) -> bool:
-    """NUL bytes do not occur in text, except in UTF-16/32, which announces itself with a BOM."""
-    return not data.startswith(_TEXT_BOMS) and b"\x00" in data[:_TEXT_PROBE_BYTES]
+    """NUL bytes do not occur in text, except in UTF-16/32, which usually announces itself with a
+    BOM and otherwise shows it by where its NULs fall."""
+    if data.startswith(_TEXT_BOMS) or b"\x00" not in data[:_TEXT_PROBE_BYTES]:
+        return False
+    return utf16_without_bom(data) is None

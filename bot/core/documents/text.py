@@ -1,7 +1,8 @@
-"""Text-like files: plain text, Markdown, CSV/TSV, JSON, source code, and HTML (visible text only).
+"""Text-like files: plain text, Markdown, CSV/TSV, JSON, source code, HTML (visible text only) and
+XML such as RSS and Atom feeds (text nodes only).
 
 Korean Windows tools write CP949 (EUC-KR's superset); others write UTF-8 with or without a BOM, or
-UTF-16 with one. UTF-8 with a few damaged bytes and Western European text (Latin-1, Windows-1252)
+UTF-16 with one or, rarely, without. UTF-8 with a few damaged bytes and Western European text (Latin-1, Windows-1252)
 are read too."""
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from html.parser import HTMLParser
+from xml.parsers import expat as xml_parser
 
 import charset_normalizer
 
 from bot.core.documents.markup import CELL_SEPARATOR
 from bot.core.documents.model import ExtractionLimits
-from bot.core.errors import UnsupportedDocument
+from bot.core.errors import CorruptDocument, UnsupportedDocument
 
 _BOM_ENCODINGS = (
     (b"\xef\xbb\xbf", "utf-8-sig"),
@@ -34,17 +36,50 @@ _MAX_ACCENTED_SHARE = 0.3
 _MIN_LATIN_SHARE = 0.9
 _TYPOGRAPHY = set("\u00a0\u00ab\u00bb\u00b0\u00a7\u00a9\u00ae\u00b7\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u2022\u20ac\u00a3")
 _HTML_PROBE_CHARS = 4096
+_TEXT_PROBE_BYTES = 8192
+_MIN_UTF16_NULS = 4
+_MAX_OTHER_SIDE_NULS = 0.2  # Hangul code units U+xx00 put a few on the other side
+_MIN_PRINTABLE_SHARE = 0.98
+_BOMS = tuple(bom for bom, _ in _BOM_ENCODINGS)
+# XML (RSS, Atom, exports): a declaration or a root element first. XHTML is read as HTML.
+_XML_START = re.compile(r"\s*<(?:\?xml\b|[A-Za-z_][\w.-]*(?::[\w.-]+)?[\s/>])")
+_XHTML_ROOT = re.compile(r"<html\b", re.IGNORECASE)
+_MARKUP = re.compile(r"</?[A-Za-z][^<>]*>")
+_ANY_TAG = re.compile(r"<[^<>]*>")
 _HTML_START = re.compile(r"\s*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE)
 
 
 def extract(data: bytes, limits: ExtractionLimits) -> tuple[str, int]:
     text = _decode(data)
-    if _HTML_START.match(text[:_HTML_PROBE_CHARS]):
+    head = text[:_HTML_PROBE_CHARS]
+    if _HTML_START.match(head) or (_XML_START.match(head) and _XHTML_ROOT.search(head)):
         text = _visible_html_text(text)
+    elif _XML_START.match(head):
+        text = _xml_text(text)
     return text, 1
 
 
+def utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text saved without a BOM (some Windows tools do): its NUL bytes (the high bytes of
+    ASCII characters) all fall on one side of the code units, and it decodes cleanly into
+    readable text. Binary data fails one of the three."""
+    probe = data[:_TEXT_PROBE_BYTES]
+    even = probe[0::2].count(0)
+    odd = probe[1::2].count(0)
+    if even + odd < _MIN_UTF16_NULS or min(even, odd) > (even + odd) * _MAX_OTHER_SIDE_NULS:
+        return None
+    encoding = "utf-16-le" if odd > even else "utf-16-be"
+    try:
+        text = data[: len(data) // 2 * 2].decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    printable = sum(1 for char in text if char.isprintable() or char in "\t\r\n")
+    return text if "\0" not in text and printable >= len(text) * _MIN_PRINTABLE_SHARE else None
+
+
 def _decode(data: bytes) -> str:
+    if (text := utf16_without_bom(data)) is not None and not data.startswith(_BOMS):
+        return text
     for encoding in _candidate_encodings(data):
         try:
             text = data.decode(encoding)
@@ -169,3 +204,25 @@ class _VisibleText(HTMLParser):
 
     def _break_text(self, match: re.Match[str]) -> str:
         return "\n\n" if self._PARAGRAPH in match.group() else "\n"
+
+
+def _xml_text(xml: str) -> str:
+    """The text of an XML file: every text node (CDATA included) on its own line, attributes and
+    tags dropped; text that is itself HTML (an RSS description) loses its markup too. Entity
+    declarations are refused, never expanded; a file that is not well-formed keeps its text with
+    the tags cut out."""
+    chunks: list[str] = []
+    parser = xml_parser.ParserCreate()
+
+    def refuse(*_: object) -> None:
+        raise CorruptDocument("XML file declares entities")
+
+    parser.EntityDeclHandler = refuse
+    parser.CharacterDataHandler = chunks.append
+    parser.StartElementHandler = parser.EndElementHandler = lambda *_: chunks.append("\n")
+    try:
+        parser.Parse(xml, True)
+    except xml_parser.ExpatError:
+        return _ANY_TAG.sub("\n", xml)
+    lines = "".join(chunks).split("\n")
+    return "\n".join(_visible_html_text(line) if _MARKUP.search(line) else line for line in lines)
