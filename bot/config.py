@@ -128,6 +128,12 @@ class Settings(BaseSettings):
     slack_allowed_users: Annotated[frozenset[str], NoDecode] = frozenset()
     slack_refusal: Literal["polite", "silent"] = "polite"
     slack_thread_followups: bool = True
+    # Slack's rate tiers, calls a minute per method per workspace, shared by every replica
+    # (docs.slack.dev "Rate limits"): Tier 2 chat.startStream/stopStream, Tier 3 chat.update,
+    # Tier 4 chat.appendStream. Raise them only if Slack has granted the app more.
+    slack_tier2_per_minute: int = Field(default=20, ge=1)
+    slack_tier3_per_minute: int = Field(default=50, ge=1)
+    slack_tier4_per_minute: int = Field(default=100, ge=1)
 
     @field_validator(
         "slack_allowed_channels", "slack_allowed_users", "discord_allowed_guilds",

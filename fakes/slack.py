@@ -34,6 +34,12 @@ Choices where real Slack is not pinned down (documented so tests can rely on the
   ``max_stream_chunk_chars`` (12,000).
 * Messages that users "post" exist once their event has been delivered by ``send_http_event`` /
   ``push_socket_event`` (or ``seed_message``), so ``conversations.replies`` sees them.
+* Rate tiers: ``rate_tiers`` (method → calls a minute, Slack's documented tiers: Tier 2 20 for
+  ``chat.startStream``/``chat.stopStream``, Tier 3 50 for ``chat.update``, Tier 4 100 for
+  ``chat.appendStream``) are enforced per workspace over a sliding minute: a call past its tier
+  gets HTTP 429 ``ratelimited`` with an honest ``Retry-After`` (whole seconds until the window
+  has room) and does not count.
+* ``chat.update`` of a message still streaming answers ``cant_update_message``.
 * Times are ``time.monotonic()`` values, comparable across calls, acks and downloads.
 """
 
@@ -43,6 +49,7 @@ import asyncio
 import contextlib
 import inspect
 import json
+import math
 import time
 import uuid
 from collections import defaultdict, deque
@@ -67,6 +74,8 @@ BOT_ID = "BBOT"
 API_APP_ID = "A0001"
 
 STREAM_METHODS = frozenset({"chat.startStream", "chat.appendStream", "chat.stopStream"})
+# Slack's rate tiers for the methods an answer calls, a minute per workspace (docs.slack.dev).
+RATE_TIERS = {"chat.startStream": 20, "chat.stopStream": 20, "chat.update": 50, "chat.appendStream": 100}
 _CHUNK = 64 * 1024
 
 LOGIN_PAGE = b"""<!DOCTYPE html>
@@ -240,6 +249,9 @@ class FakeSlack:
         self.max_text_chars: int | None = 40_000
         self.max_text_bytes: int | None = None
         self.max_stream_chunk_chars = 12_000
+        self.rate_tiers: dict[str, int] = dict(RATE_TIERS)
+        self.tier_window = 60.0  # seconds: Slack's tiers are calls a minute
+        self._tier_calls: dict[str, deque[float]] = defaultdict(deque)
         # False: the bot token lacks files:read, and file URLs answer the sign-in page even with it.
         self.files_read_scope = True
 
@@ -635,10 +647,26 @@ class FakeSlack:
                 headers["Retry-After"] = str(fault.retry_after)
         elif bad_json:
             status, payload = 200, {"ok": False, "error": "invalid_json"}
+        elif (wait := self._over_tier(method, received)) is not None:
+            status, payload = 429, {"ok": False, "error": "ratelimited"}
+            headers["Retry-After"] = str(math.ceil(wait))
         else:
             status, payload = 200, self._dispatch(method, args, token)
         call.status, call.response = status, payload
         return web.json_response(payload, status=status, headers=headers)
+
+    def _over_tier(self, method: str, now: float) -> float | None:
+        """Seconds until `method` has room in its tier again, or None (the call counts)."""
+        limit = self.rate_tiers.get(method)
+        if limit is None:
+            return None
+        calls = self._tier_calls[method]
+        while calls and calls[0] <= now - self.tier_window:
+            calls.popleft()
+        if len(calls) >= limit:
+            return calls[0] + self.tier_window - now
+        calls.append(now)
+        return None
 
     def _dispatch(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         handler = self._handlers.get(method)
@@ -709,7 +737,7 @@ class FakeSlack:
     def _chat_update(self, a: dict[str, Any]) -> dict[str, Any]:
         channel = _required(a, "channel", "channel_not_found")
         msg = self._require_message(channel, _required(a, "ts", "message_not_found"))
-        if not self.is_ours(msg):
+        if not self.is_ours(msg) or msg.stream_state == "streaming":
             raise _SlackError("cant_update_message")
         text = a.get("text")
         blocks = _maybe_json(a.get("blocks"))

@@ -68,6 +68,9 @@ class FakeSurface:
         self.texts[handle] = text
         self._changed.set()
 
+    async def room_for_edit(self) -> bool:
+        return True
+
     def _record(self, op: str, handle: int, text: str) -> None:
         self.ops.append(Op(asyncio.get_running_loop().time(), op, handle, text))
         self._changed.set()

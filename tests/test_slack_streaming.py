@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
-from bot.adapters.slack.surface import NativeStream, Place
+from bot.adapters.slack.surface import NativeStream, Pacing, Place
+from bot.core.memory.quota import LocalQuotas
 from bot.frontend.splitting import utf8_len
 from bot.frontend.streaming import show_growing
 from bot.frontend.texts import texts_for
@@ -142,7 +143,7 @@ async def test_native_stream_is_cut_between_words_and_reopens_code_blocks(fake_s
             yield answer[i : i + 7]
 
     place = Place("C0001", "1700000000.000001", "T0001", "U0001")
-    stream = NativeStream(fake_slack.web_client(), place)
+    stream = NativeStream(fake_slack.web_client(), place, Pacing(LocalQuotas(), {}))
     stream.max_chars, stream.interval = 400, 0.01
     await stream.start("")
     await show_growing(deltas(), stream, texts_for("ko"))

@@ -50,6 +50,9 @@ class TerminalLines:
     async def edit(self, handle: object, text: str) -> None:
         await self.post(text)
 
+    async def room_for_edit(self) -> bool:
+        return True
+
 
 class TerminalStream:
     """`bot.frontend.surface.GrowingMessage` on a text stream: the answer printed as it comes."""
@@ -68,6 +71,9 @@ class TerminalStream:
 
     async def start(self, markdown: str) -> None:
         await self.append(markdown)
+
+    async def room_for_append(self) -> bool:
+        return True
 
     async def append(self, markdown: str) -> None:
         self._clear_waiting()

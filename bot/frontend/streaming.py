@@ -49,18 +49,29 @@ async def sleep_until(deadline: float) -> None:
 
 
 async def persist(call: Callable[[], Awaitable[T]], what: str, *, attempts: int = 4) -> T:
-    """A call whose text must reach the user, tried again after 1, 2 and 4 s: a platform's 5xx,
-    a dropped connection, a 429 storm longer than its client's own waits (slack_sdk and discord.py
-    already wait out each Retry-After). Bounded: the last failure is raised."""
+    """A call whose text must reach the user, tried again after 1, 2 and 4 s when the failure
+    may pass: a platform's 5xx, a dropped connection, a 429 storm longer than its client's own
+    waits (slack_sdk and discord.py already wait out each Retry-After). A refusal that will not
+    pass (403, a message too long, a stream that ended) is raised at once, as is the last failure."""
     for attempt in range(attempts):
         try:
             return await call()
         except Exception as error:
-            if attempt == attempts - 1:
+            if attempt == attempts - 1 or not _may_pass(error):
                 raise
-            log.warning("%s failed (%s): trying again", what, type(error).__name__)
+            log.warning("%s failed (%s: %s): trying again", what, type(error).__name__, error)
             await asyncio.sleep(2**attempt)
     raise AssertionError("unreachable")
+
+
+def _may_pass(error: Exception) -> bool:
+    """Whether a platform call's failure is worth another try: no HTTP status (the connection
+    failed), 429 or 5xx. discord.py's HTTPException has `status`; slack_sdk's SlackApiError has
+    `response.status_code`, which is 200 for Slack's `ok: false` refusals."""
+    status = getattr(error, "status", None)
+    if status is None:
+        status = getattr(getattr(error, "response", None), "status_code", None)
+    return not isinstance(status, int) or status == 429 or status >= 500
 
 
 # ------------------------------------------------------------------ edited messages
@@ -203,6 +214,9 @@ class _EditedAnswer:
             current = self.current
             if paced and current.answering:
                 await sleep_until(current.at + self.style.edit_interval)
+                if not await self.surface.room_for_edit():
+                    current.at = now()  # asked again one interval later, with more text
+                    return
             current.answering = True
             try:
                 if settled:
@@ -302,6 +316,10 @@ class _GrowingAnswer:
             await self.stop(self.sealed(ready), failed=failed)
             self.sent(ready)
             return True
+        if ready and self.said and not await self.message.room_for_append():
+            self.pending = ready + self.pending  # asked again one interval later, with more text
+            self.at = now()
+            return False
         if ready:
             await self.append(ready)
             self.sent(ready)

@@ -43,6 +43,11 @@ class Surface(Protocol):
         """Replace the text of a message created by `post`."""
         ...
 
+    async def room_for_edit(self) -> bool:
+        """Whether the platform's limits leave room now for an edit that only shows the answer
+        growing (taken if so); False: skip it, the next edit carries its text."""
+        ...
+
 
 @runtime_checkable
 class GrowingMessage(Protocol):
@@ -57,6 +62,10 @@ class GrowingMessage(Protocol):
         ...
 
     async def append(self, markdown: str) -> None: ...
+
+    async def room_for_append(self) -> bool:
+        """As `Surface.room_for_edit`, for an append after the first text."""
+        ...
 
     async def stop(self, markdown: str, *, failed: bool) -> None:
         """Append the last text and close the message; `failed`: the answer is an error message."""

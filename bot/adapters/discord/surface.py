@@ -70,6 +70,9 @@ class FollowUps:
         else:
             await _edit(message, f"{self._mention} {text}")
 
+    async def room_for_edit(self) -> bool:
+        return True  # discord.py paces each route by the bucket headers Discord sends
+
     async def _late(self, text: str) -> discord.Message:
         if not isinstance(self._channel, discord.abc.Messageable):
             raise RuntimeError("the interaction's channel cannot take messages")
@@ -83,6 +86,9 @@ class _Edits:
 
     async def edit(self, handle: object, text: str) -> None:
         await _edit(cast(discord.Message | discord.WebhookMessage, handle), text)
+
+    async def room_for_edit(self) -> bool:
+        return True  # discord.py paces each route by the bucket headers Discord sends
 
 
 class ChannelReplies(_Edits):

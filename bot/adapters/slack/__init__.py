@@ -17,14 +17,12 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.app import SlackBot, create_app
 from bot.adapters.slack.http_server import listening
+from bot.adapters.slack.surface import PausingRateLimits
 from bot.config import Settings
 from bot.core.engine import ChatEngine
 from bot.core.errors import ConfigError
@@ -66,8 +64,8 @@ async def running(
     share the port) until the block ends."""
     mode = slack_mode(settings)
     client = web_client(settings)
-    await _check(client.auth_test, "SLACK_BOT_TOKEN", settings)
-    bot = SlackBot(settings, engine, client)
+    me = await _check(client.auth_test, "SLACK_BOT_TOKEN", settings)
+    bot = SlackBot(settings, engine, client, team=str(me.get("team_id") or ""))
     secret = settings.slack_signing_secret if mode == "http" else None
     app = create_app(bot, client, secret.get_secret_value() if secret else None)
     try:
@@ -109,7 +107,7 @@ def web_client(settings: Settings) -> AsyncWebClient:
         base_url=_api_url(settings),
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),  # waits as long as Retry-After says
+            PausingRateLimits(max_retry_count=3),  # waits as long as Retry-After says
         ],
     )
 

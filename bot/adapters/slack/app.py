@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import files
 from bot.adapters.slack.events import Incoming, from_mention, from_message
-from bot.adapters.slack.surface import AnswerSurfaces, Place, SlackMessages
+from bot.adapters.slack.surface import AnswerSurfaces, Pacing, PausingRateLimits, Place, SlackMessages
 from bot.config import Settings
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
@@ -28,13 +28,17 @@ RESET_COMMAND = "/reset"
 class SlackBot:
     """Everything the listeners share: settings, engine, texts, jobs, where answers stream."""
 
-    def __init__(self, settings: Settings, engine: ChatEngine, client: AsyncWebClient) -> None:
+    def __init__(self, settings: Settings, engine: ChatEngine, client: AsyncWebClient, *, team: str) -> None:
         self.settings = settings
         self.engine = engine
         self.client = client
         self.texts = texts_for(settings.bot_language)
         self.jobs = Jobs.for_settings(settings)
-        self.answers = AnswerSurfaces(client)
+        self.pacing = Pacing.from_settings(settings, engine.quotas)
+        self.answers = AnswerSurfaces(client, self.pacing)
+        for handler in client.retry_handlers:
+            if isinstance(handler, PausingRateLimits):
+                handler.budget = self.pacing.budget(team)
 
     async def on_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         incoming = from_mention(event, _team(body, context), context.bot_user_id)
@@ -85,7 +89,7 @@ class SlackBot:
             await self._say_quietly(incoming.place, self.texts.for_error(error))
 
     async def _dispatch(self, incoming: Incoming) -> None:
-        messages = SlackMessages(self.client, incoming.place)
+        messages = SlackMessages(self.client, incoming.place, self.pacing)
         command = incoming.command()
         question = flows.Question(incoming.key, incoming.text, incoming.asker)
         if command == "reset":
@@ -118,7 +122,7 @@ class SlackBot:
 
     async def _say_quietly(self, place: Place, message: str) -> None:
         try:
-            await SlackMessages(self.client, place).post(message)
+            await SlackMessages(self.client, place, self.pacing).post(message)
         except Exception:
             log.warning("could not tell %s what went wrong", place.channel, exc_info=True)
 

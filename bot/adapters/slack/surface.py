@@ -6,13 +6,20 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.config import Settings
+from bot.core.memory.quota import Quotas
 from bot.frontend.markdown import code_lines
+from bot.frontend.pacing import CallBudget, Priority
 from bot.frontend.splitting import utf8_len
 from bot.frontend.surface import GrowingMessage, MessageStyle, Surface
 
@@ -38,13 +45,34 @@ class Place:
     user: str
 
 
+@dataclass(frozen=True)
+class Pacing:
+    """Slack's rate tiers as this app spends them, per workspace (bot.frontend.pacing)."""
+
+    quotas: Quotas
+    per_minute: Mapping[str, int]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, quotas: Quotas) -> Pacing:
+        tier2, tier3, tier4 = settings.slack_tier2_per_minute, settings.slack_tier3_per_minute, settings.slack_tier4_per_minute
+        # chat.postMessage is limited per channel, about one a second with bursts allowed: the
+        # bot posts one message per answer part, so it is not counted here.
+        return cls(quotas, {"chat.startStream": tier2, "chat.stopStream": tier2, "chat.update": tier3,
+                            "chat.appendStream": tier4})  # fmt: skip
+
+    def budget(self, team: str) -> CallBudget:
+        return CallBudget(self.quotas, f"slack:{team}", self.per_minute)
+
+
 class SlackMessages:
     """Plain Slack messages in one place, posted and edited (`bot.frontend.surface.Surface`)."""
 
-    def __init__(self, client: AsyncWebClient, place: Place) -> None:
+    def __init__(self, client: AsyncWebClient, place: Place, pacing: Pacing) -> None:
         self.client = client
         self.place = place
         self.style = MESSAGE_STYLE
+        self.budget = pacing.budget(place.team)
+        self._granted = False  # room for the next edit was taken by `room_for_edit`
 
     async def post(self, text: str) -> str:
         response = await self.client.chat_postMessage(
@@ -53,7 +81,14 @@ class SlackMessages:
         )  # fmt: skip
         return str(response["ts"])
 
+    async def room_for_edit(self) -> bool:
+        self._granted = await self.budget.spend("chat.update", Priority.BETWEEN)
+        return self._granted
+
     async def edit(self, handle: object, text: str) -> None:
+        if not self._granted:
+            await self.budget.spend("chat.update", Priority.FINAL)
+        self._granted = False
         await self.client.chat_update(channel=self.place.channel, ts=str(handle), text=text)
 
 
@@ -64,44 +99,88 @@ class NativeStream:
     max_chars = STREAM_CHARS
     interval = EDIT_INTERVAL
 
-    def __init__(self, client: AsyncWebClient, place: Place) -> None:
+    def __init__(self, client: AsyncWebClient, place: Place, pacing: Pacing) -> None:
         self.client = client
         self.place = place
+        self.budget = pacing.budget(place.team)
         self.ts = ""
+        self._granted = False  # room for the next call was taken beforehand
+
+    async def open(self) -> bool:
+        """Start the stream if the workspace's chat.startStream budget has room now (then its
+        stop is not crowded out either); False: answer with plain messages instead."""
+        if not await self.budget.spend("chat.startStream", Priority.FIRST, wait=False):
+            return False
+        self._granted = True
+        await self.start("")
+        return True
 
     async def start(self, markdown: str) -> None:
+        if not self._granted:
+            await self.budget.spend("chat.startStream", Priority.FIRST)
+        self._granted = False
         response = await self.client.chat_startStream(
             channel=self.place.channel, thread_ts=self.place.thread_ts, markdown_text=markdown or None,
             recipient_team_id=self.place.team, recipient_user_id=self.place.user,
         )  # fmt: skip
         self.ts = str(response["ts"])
 
+    async def room_for_append(self) -> bool:
+        self._granted = await self.budget.spend("chat.appendStream", Priority.BETWEEN)
+        return self._granted
+
     async def append(self, markdown: str) -> None:
+        if not self._granted:
+            await self.budget.spend("chat.appendStream", Priority.FINAL)
+        self._granted = False
         await self.client.chat_appendStream(channel=self.place.channel, ts=self.ts, markdown_text=markdown)
 
     async def stop(self, markdown: str, *, failed: bool) -> None:
+        await self.budget.spend("chat.stopStream", Priority.FINAL)
         await self.client.chat_stopStream(channel=self.place.channel, ts=self.ts, markdown_text=markdown or None)
+
+
+class PausingRateLimits(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's wait on a 429 (as long as Retry-After says), and first a pause of that method
+    for the whole workspace, so that no process or replica runs into the same wall meanwhile."""
+
+    def __init__(self, max_retry_count: int) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.budget: CallBudget | None = None  # the token's workspace, known after auth.test
+
+    async def prepare_for_next_attempt_async(
+        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:  # fmt: skip
+        if self.budget is not None and response is not None:
+            retry_after = next((v[0] for k, v in response.headers.items() if k.lower() == "retry-after"), "1")
+            method = request.url.rstrip("/").rsplit("/", 1)[-1]
+            await self.budget.pause(method, float(retry_after))
+        await super().prepare_for_next_attempt_async(state=state, request=request, response=response, error=error)
 
 
 class AnswerSurfaces:
     """Where an answer streams: natively where the workspace allows it (learnt from the first
-    refusal of `chat.startStream`, per workspace), else as a message edited at most once a second."""
+    refusal of `chat.startStream`, per workspace) and its streaming budget has room, else as a
+    message edited as the budget allows."""
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, pacing: Pacing) -> None:
         self.client = client
+        self.pacing = pacing
         self._refused: set[str] = set()  # team ids
 
     async def open(self, place: Place) -> Surface | GrowingMessage:
         # Native streams are replies to a message: a DM's top level is edited instead.
         if place.thread_ts and place.team not in self._refused:
-            stream = NativeStream(self.client, place)
+            stream = NativeStream(self.client, place, self.pacing)
             try:
-                await stream.start("")
+                opened = await stream.open()
             except SlackApiError as error:
                 self._note_refusal(place.team, error)
             else:
-                return stream
-        return SlackMessages(self.client, place)
+                if opened:
+                    return stream
+        return SlackMessages(self.client, place, self.pacing)
 
     def _note_refusal(self, team: str, error: SlackApiError) -> None:
         code = error.response.get("error")

@@ -1,0 +1,71 @@
+"""Slack's rate tiers count per method per workspace, for every process of the app: the bot
+spends them on purpose (answers' final and first texts first, growing edits from what is left),
+switches from native streaming to plain messages when chat.startStream's tier is spent, and one
+429 pauses that method for the whole workspace. The fake enforces the tiers as Slack does."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fakes.sagemaker import FakeSageMaker, Reply
+from fakes.slack import FakeSlack
+from tests.slack_support import StartSlackBot, squashed
+
+ANSWER = "한강은 서울을 가로질러 흐르며 여러 공원이 강변을 따라 이어집니다. 자전거 길도 잘 되어 있습니다."
+
+
+def slowly(text: str = ANSWER, delay: float = 0.12) -> Reply:
+    return Reply(text, tokens=[text[i : i + 4] for i in range(0, len(text), 4)], token_delay=delay)
+
+
+async def test_answers_in_a_busy_workspace_all_complete_without_a_single_429(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    fake_slack.streaming_supported = False
+    fake_slack.rate_tiers["chat.update"] = 10  # Tier 3 in a workspace already busy with other apps' calls
+    sagemaker.default = slowly()  # about 3 s of tokens: each answer would edit three or four times
+    dms = [(f"U000{i}", f"D000{i}") for i in range(1, 4)]
+    async with slack_bot(slack_tier3_per_minute=10) as bot:
+        await asyncio.gather(*(bot.send(fake_slack.dm("한강 소개", user=user, channel=dm)) for user, dm in dms))
+        answers = [await bot.answered(dm, timeout=30) for _, dm in dms]
+
+    assert all(squashed(text.replace("*", "")) == squashed(ANSWER) for [text] in answers), answers
+    updates = fake_slack.calls("chat.update")
+    assert [c.status for c in updates if c.status != 200] == []  # the tier was never overrun
+    assert len(updates) <= 10
+
+
+async def test_native_streams_past_the_start_budget_answer_with_plain_messages(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    fake_slack.rate_tiers["chat.startStream"] = fake_slack.rate_tiers["chat.stopStream"] = 3
+    sagemaker.default = slowly(delay=0.02)
+    mentions = [fake_slack.mention("한강 소개", channel=f"C000{i}") for i in range(1, 4)]
+    async with slack_bot(slack_tier2_per_minute=3) as bot:
+        for mention in mentions:
+            await bot.send(mention)
+        answers = [await bot.answered(m["event"]["channel"], m["event"]["ts"], timeout=30) for m in mentions]
+
+    assert all(squashed("".join(texts).replace("*", "")) == squashed(ANSWER) for texts in answers)
+    starts = fake_slack.calls("chat.startStream")
+    assert [c.status for c in starts] == [200, 200]  # two natively; the third as a plain message
+    assert len(fake_slack.calls("chat.postMessage")) == 1
+
+
+async def test_one_429_pauses_that_method_for_the_whole_workspace(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    fake_slack.streaming_supported = False
+    fake_slack.fail_next("chat.update", retry_after=2)
+    sagemaker.default = slowly(ANSWER * 2, delay=0.1)  # both answers still growing during the pause
+    async with slack_bot() as bot:
+        for user, dm in (("U0001", "D0001"), ("U0002", "D0002")):
+            await bot.send(fake_slack.dm("한강 소개", user=user, channel=dm))
+        for dm in ("D0001", "D0002"):
+            await bot.answered(dm, timeout=30)
+
+    updates = fake_slack.calls("chat.update")
+    [limited] = [c for c in updates if c.status == 429]
+    # Calls already on their way when the 429 came may still arrive; none is sent after it.
+    meanwhile = [c for c in updates if limited.at + 0.2 < c.at < limited.at + 2 - 0.05]
+    assert meanwhile == [] and any(c.at >= limited.at + 2 - 0.05 for c in updates)
