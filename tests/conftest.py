@@ -19,7 +19,8 @@ from fakes.slack import FakeSlack
 if TYPE_CHECKING:
     from bot.core.documents import ExtractionPool
 
-pytest_plugins = ["tests.slack_support", "tests.discord_support", "tests.provider_support"]
+# provider_support first: the other two import from it.
+pytest_plugins = ["tests.provider_support", "tests.slack_support", "tests.discord_support"]
 
 
 @pytest.fixture(autouse=True)

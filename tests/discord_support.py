@@ -16,6 +16,7 @@ from bot.adapters.discord.client import DiscordBot
 from bot.core.engine import ChatEngine
 from fakes.discord import LOADING, JSON, FakeDiscord, running_fake_discord
 from fakes.sagemaker import FakeSageMaker
+from tests.provider_support import ModelServer
 from tests.support import KOREAN
 from tests.support import cli_env, make_engine
 
@@ -87,10 +88,13 @@ StartDiscordBot = Callable[..., StartedDiscordBot]
 def discord_bot(sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str) -> StartDiscordBot:
     """Starts the Discord adapter against this test's endpoint and key prefix; a test states only
     what differs: `async with discord_bot(doc_max_bytes=1024) as h` (settings as keywords).
-    `fake=` logs in to an existing fake Discord (a second replica) instead of a new one."""
+    `fake=` logs in to an existing fake Discord (a second replica) instead of a new one; `model=`
+    answers with another provider's fake."""
 
-    def start(*, fake: FakeDiscord | None = None, **overrides: Any) -> StartedDiscordBot:
-        return _running_discord_bot(sagemaker, redis_url, redis_prefix, fake=fake, **overrides)
+    def start(
+        *, fake: FakeDiscord | None = None, model: ModelServer = sagemaker, **overrides: Any
+    ) -> StartedDiscordBot:
+        return _running_discord_bot(model, redis_url, redis_prefix, fake=fake, **overrides)
 
     return start
 
@@ -104,7 +108,7 @@ async def harness(discord_bot: StartDiscordBot) -> AsyncIterator[Harness]:
 
 @contextlib.asynccontextmanager
 async def _running_discord_bot(
-    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str, *, fake: FakeDiscord | None, **overrides: Any
+    model: ModelServer, redis_url: str, redis_prefix: str, *, fake: FakeDiscord | None, **overrides: Any
 ) -> AsyncIterator[Harness]:
     """A DiscordBot logged in to a fake Discord (a new one unless `fake` is given), commands
     synced to the fake's guild unless `discord_guild_id=None` is among `overrides`."""
@@ -113,7 +117,7 @@ async def _running_discord_bot(
             fake = await stack.enter_async_context(running_fake_discord())
         # The fake serves attachments from its own origin, trusted as a Discord-compatible server's.
         defaults = {"discord_guild_id": fake.guild_id, "discord_api_url": fake.api_url}
-        engine = make_engine(sagemaker, redis_url, redis_prefix, **{**defaults, **overrides})
+        engine = make_engine(model, redis_url, redis_prefix, **{**defaults, **overrides})
         stack.push_async_callback(engine.aclose)
         # a tiny guild_ready_timeout: on_ready would otherwise wait 2 s for more guilds
         bot = DiscordBot(engine.settings, engine, guild_ready_timeout=0.01)

@@ -16,6 +16,7 @@ from bot.adapters.slack import EVENTS_PATH, Running, running
 from bot.core.engine import ChatEngine
 from fakes.sagemaker import FakeSageMaker
 from fakes.slack import ApiCall, FakeSlack
+from tests.provider_support import ModelServer
 from tests.support import cli_env, make_settings
 
 
@@ -53,20 +54,23 @@ StartSlackBot = Callable[..., StartedSlackBot]
 def slack_bot(fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str) -> StartSlackBot:
     """Starts the Slack adapter against this test's fakes and key prefix; a test states only what
     differs: `async with slack_bot(mode="socket", llm_max_retries=0) as bot` (settings as keywords,
-    `redis_url=` for another Redis). Two at once are two replicas sharing Slack and Redis."""
+    `redis_url=` for another Redis, `model=` another provider's fake). Two at once are two
+    replicas sharing Slack and Redis."""
 
-    def start(*, mode: str = "http", redis_url: str = redis_url, **overrides: Any) -> StartedSlackBot:
-        return _running_slack_bot(fake_slack, sagemaker, redis_url, redis_prefix, mode=mode, **overrides)
+    def start(
+        *, mode: str = "http", redis_url: str = redis_url, model: ModelServer = sagemaker, **overrides: Any
+    ) -> StartedSlackBot:
+        return _running_slack_bot(fake_slack, model, redis_url, redis_prefix, mode=mode, **overrides)
 
     return start
 
 
 @asynccontextmanager
 async def _running_slack_bot(
-    fake: FakeSlack, sagemaker: FakeSageMaker, redis_url: str, prefix: str, *, mode: str, **overrides: Any
+    fake: FakeSlack, model: ModelServer, redis_url: str, prefix: str, *, mode: str, **overrides: Any
 ) -> AsyncIterator[SlackBot]:
     settings = make_settings(
-        sagemaker, redis_url, prefix,
+        model, redis_url, prefix,
         slack_bot_token=fake.bot_token,
         slack_app_token=fake.app_token if mode == "socket" else None,
         slack_signing_secret=fake.signing_secret,

@@ -10,20 +10,19 @@ import asyncio
 import logging
 import re
 from contextlib import aclosing
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, AsyncIterator
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, AsyncIterator, Sequence
 
 from bot.config import Settings
 from bot.core.budget import Budget
 from bot.core.conversation import ConversationKey
-from bot.core.errors import RateLimited
+from bot.core.errors import NoTextLayer, PicturesNotSeen, RateLimited, UnsupportedDocument
 from bot.core.llm import ChatLLM, ModelFacts, build_llm
 from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory, StoredDocument
-from bot.core.memory.quota import LocalQuotas, Quotas, RedisQuotas
 from bot.core.passages import relevant_passages
 from bot.core.prompt import Turn, system_prompt, with_passages
 from bot.core.summary import Progress, Summarizer
+from bot.core.pictures import PICTURE_TOKENS, Picture, as_picture
 from bot.core.tokens import TokenCounter, token_counter
 
 if TYPE_CHECKING:
@@ -34,6 +33,9 @@ log = logging.getLogger(__name__)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _DOCUMENT_TURN = {"ko": "[문서 첨부: {name}] 이 문서를 요약해 주세요.", "en": "[Document: {name}] Please summarize it."}
+# What the user asked with a picture, as the model reads it and the conversation remembers it.
+_PICTURE_TURN = {"ko": "[사진 첨부: {name}] {question}", "en": "[Picture: {name}] {question}"}
+_PICTURE_QUESTION = {"ko": "이 사진에 무엇이 있는지 설명해 주세요.", "en": "Please describe what is in this picture."}
 
 
 @dataclass
@@ -59,13 +61,6 @@ class ChatEngine:
     def budget(self) -> Budget:
         return Budget(self.tokens, self.model.context_tokens, self.settings.llm_max_new_tokens)
 
-    @cached_property
-    def quotas(self) -> Quotas:
-        """Call quotas (a platform's rate limits) shared with every replica through Redis."""
-        if isinstance(self.memory, RedisMemory):
-            return RedisQuotas(self.memory.client, self.settings.redis_key_prefix)
-        return LocalQuotas()
-
     @property
     def limits(self) -> "ExtractionLimits":
         from bot.core.documents import ExtractionLimits
@@ -73,10 +68,11 @@ class ChatEngine:
         return ExtractionLimits.from_settings(self.settings)
 
     async def stream_reply(
-        self, key: ConversationKey, text: str, *, user: str | None = None
+        self, key: ConversationKey, text: str, *, user: str | None = None, pictures: Sequence[Picture] = ()
     ) -> AsyncIterator[str]:
         """Text deltas of the answer to `text` in conversation `key`, asked by `user` (a
-        platform-qualified id, for the per-user rate limit).
+        platform-qualified id, for the per-user rate limit), with `pictures` for a model that
+        sees them (they are not remembered; the text is).
 
         Raises BotError subclasses. The exchange is remembered only when the answer completed
         and the caller consumed it to the end; use `contextlib.aclosing` when you may stop early."""
@@ -84,18 +80,45 @@ class ChatEngine:
         await self._check_rate(user)
         async with self.memory.turn(key) as turn:
             system = self._system_for(turn.context.documents, text)
-            prompt = self.budget.fit(system, turn.context.history, text)
+            prompt = self._budget_with(pictures).fit(system, turn.context.history, text)
             parts: list[str] = []
-            async for delta in self.llm.stream(prompt):
+            async for delta in self.llm.stream(prompt, pictures=pictures):
                 parts.append(delta)
                 yield delta
             answer = "".join(parts).strip()
             if answer:
                 turn.remember(Exchange(text.strip(), answer))
 
-    async def reply(self, key: ConversationKey, text: str, *, user: str | None = None) -> str:
-        async with aclosing(self.stream_reply(key, text, user=user)) as deltas:
+    async def reply(
+        self, key: ConversationKey, text: str, *, user: str | None = None, pictures: Sequence[Picture] = ()
+    ) -> str:
+        async with aclosing(self.stream_reply(key, text, user=user, pictures=pictures)) as deltas:
             return "".join([delta async for delta in deltas]).strip()
+
+    async def answer_picture(
+        self,
+        key: ConversationKey,
+        data: bytes,
+        filename: str,
+        *,
+        question: str | None = None,
+        progress: Progress | None = None,
+        user: str | None = None,
+    ) -> str:
+        """The answer to `question` (or a description) about a picture (PNG, JPEG, GIF, WebP).
+        A model that sees pictures gets it with the text; for a text-only model the picture is
+        read as a document, its text by OCR where the documents package has it, and a picture
+        that yields no text is PicturesNotSeen."""
+        filename = well_formed(filename)
+        if not self.model.accepts_images:
+            try:
+                return await self.summarize_document(key, data, filename, question=question, progress=progress, user=user)
+            except (UnsupportedDocument, NoTextLayer) as error:
+                raise PicturesNotSeen(f"{filename}: {type(error).__name__}") from None
+        picture = as_picture(data)
+        asked = well_formed(question or "").strip() or _PICTURE_QUESTION.get(self.language, _PICTURE_QUESTION["ko"])
+        text = _PICTURE_TURN.get(self.language, _PICTURE_TURN["ko"]).format(name=filename, question=asked)
+        return await self.reply(key, text, user=user, pictures=[picture])
 
     async def summarize_document(
         self,
@@ -143,6 +166,11 @@ class ChatEngine:
         limit = self.settings.user_rate_limit_per_minute
         if limit and user and await self.memory.hit(f"user:{user}", 60) > limit:
             raise RateLimited(user)
+
+    def _budget_with(self, pictures: Sequence[Picture]) -> Budget:
+        """The budget with room kept in the context for `pictures`."""
+        budget = self.budget
+        return replace(budget, answer_tokens=budget.answer_tokens + PICTURE_TOKENS * len(pictures)) if pictures else budget
 
     def _system_for(self, documents: list[StoredDocument], question: str) -> str:
         system = system_prompt(self.language, self.settings.bot_system_prompt)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
 from bot.core.errors import BotError, LLMModelError
+from bot.core.pictures import picture_type
 from bot.frontend.jobs import log_outcome
 from bot.frontend.progress import ProgressMessage
 from bot.frontend.streaming import show_edited, show_growing
@@ -85,7 +86,9 @@ async def read_document(
 
     try:
         data = await source.fetch(limits)
-        result = await engine.summarize_document(
+        # a picture: shown to a model that sees pictures, else read for its text (bot.core.engine)
+        read = engine.answer_picture if picture_type(data) else engine.summarize_document
+        result = await read(
             question.key, data, source.name, question=question.text or None, progress=steps, user=question.asker
         )
     except Exception as error:

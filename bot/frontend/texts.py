@@ -133,7 +133,18 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "doc_nothing_recognized": {
         "ko": "그림에서 글자를 알아보지 못했습니다. 더 선명한 이미지나 글자 정보가 있는 파일을 보내 주세요.",
         "en": "No text could be recognized in the pictures. Please send a clearer image or a file with a text layer.",
-    },    "reset_done": {
+    },    "picture_not_seen": {
+        "ko": "지금 이 봇의 모델은 글만 읽을 수 있어 사진을 볼 수 없습니다(사진 속 글자도 읽어 내지 못했습니다). "
+        "궁금한 내용을 글로 적어 보내 주세요.",
+        "en": "The model behind this bot reads text only, so it cannot see pictures (and no text could be read "
+        "from this one). Please write your question out instead.",
+    },
+    "picture_too_large": {
+        "ko": "사진이 너무 큽니다. {limit_mb}MB 이하의 사진만 모델에 보여 줄 수 있습니다. 크기를 줄여 다시 보내 주세요.",
+        "en": "The picture is too large. Pictures up to {limit_mb} MB can be shown to the model; please send a "
+        "smaller one.",
+    },
+    "reset_done": {
         "ko": "대화 기록을 지웠습니다. 새로 시작해 주세요.",
         "en": "The conversation has been cleared. Let's start over.",
     },
