@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.documents import ExtractionLimits
 from bot.core.errors import DocumentTooLarge
-from bot.frontend.downloads import DownloadFailed, Origin, TrustedHosts, UntrustedSource, fetch, is_public_address
+from bot.frontend.downloads import DownloadFailed, WebOrigin, TrustedHosts, UntrustedSource, fetch, is_public_address
 from fakes.file_host import FileHost
 
 LIMITS = ExtractionLimits(max_bytes=200_000)
@@ -18,7 +18,7 @@ SECRET = {"Authorization": "Bearer xoxb-secret"}
 
 def named(*hosts: FileHost) -> TrustedHosts:
     """Hosts as the operator would configure them: loopback allowed."""
-    return TrustedHosts(named=frozenset(Origin("http", "127.0.0.1", host.port) for host in hosts))
+    return TrustedHosts(named=frozenset(WebOrigin("http", "127.0.0.1", host.port) for host in hosts))
 
 
 # "localhost" stands for a CDN name whose DNS answer was swapped for 127.0.0.1.
@@ -26,7 +26,7 @@ def named(*hosts: FileHost) -> TrustedHosts:
 async def test_a_platform_host_at_a_private_address_is_never_contacted(platform_host: str) -> None:
     async with FileHost() as host:
         host.files["/a.pdf"] = b"%PDF-1.7"
-        trusted = TrustedHosts(public=frozenset({Origin("http", platform_host, host.port)}))
+        trusted = TrustedHosts(public=frozenset({WebOrigin("http", platform_host, host.port)}))
         with pytest.raises(UntrustedSource):
             await fetch(f"http://{platform_host}:{host.port}/a.pdf", trusted, LIMITS, name="a.pdf")
 

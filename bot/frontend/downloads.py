@@ -51,13 +51,13 @@ class DownloadFailed(FileUnreadable):
 
 
 @dataclass(frozen=True)
-class Origin:
+class WebOrigin:
     scheme: str
     host: str
     port: int
 
     @classmethod
-    def of(cls, url: str | URL) -> Origin | None:
+    def of(cls, url: str | URL) -> WebOrigin | None:
         """The origin of an http(s) URL; None for anything else."""
         try:
             parsed = URL(url)
@@ -75,11 +75,11 @@ class TrustedHosts:
     public addresses; hosts the operator named (`named`: an on-premises server, a test's
     loopback) may resolve to private ones."""
 
-    public: frozenset[Origin] = field(default_factory=frozenset)
-    named: frozenset[Origin] = field(default_factory=frozenset)
+    public: frozenset[WebOrigin] = field(default_factory=frozenset)
+    named: frozenset[WebOrigin] = field(default_factory=frozenset)
 
-    def check(self, url: str | URL, name: str) -> Origin:
-        origin = Origin.of(url)
+    def check(self, url: str | URL, name: str) -> WebOrigin:
+        origin = WebOrigin.of(url)
         if origin is None or origin not in self.public | self.named or self._private_literal(origin.host):
             log.warning("refused to fetch %s from %s: not a trusted host", name, _where(url))
             raise UntrustedSource(name=name)
@@ -125,7 +125,7 @@ async def fetch(
 
 
 async def _follow(
-    session: aiohttp.ClientSession, url: URL, origin: Origin, limits: ExtractionLimits, name: str,
+    session: aiohttp.ClientSession, url: URL, origin: WebOrigin, limits: ExtractionLimits, name: str,
     headers: dict[str, str],
 ) -> Fetched:
     for _ in range(_MAX_REDIRECTS + 1):
@@ -133,7 +133,7 @@ async def _follow(
             location = response.headers.get("Location")
             if response.status in _REDIRECT_STATUSES and location:
                 url = response.url.join(URL(location))
-                if Origin.of(url) != origin:  # the credentials must not follow it elsewhere
+                if WebOrigin.of(url) != origin:  # the credentials must not follow it elsewhere
                     log.warning("refused a redirect of %s to %s", name, _where(url))
                     raise UntrustedSource(name=name)
                 continue
@@ -222,15 +222,15 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 def _proxy_hosts() -> frozenset[str]:
     proxies = urllib.request.getproxies().values()
-    return frozenset(origin.host for url in proxies if (origin := Origin.of(url)) is not None)
+    return frozenset(origin.host for url in proxies if (origin := WebOrigin.of(url)) is not None)
 
 
-def _failed(name: str, origin: Origin, why: str) -> DownloadFailed:
+def _failed(name: str, origin: WebOrigin, why: str) -> DownloadFailed:
     log.warning("download of %s from %s failed: %s", name, origin.host, why)
     return DownloadFailed(name=name)
 
 
 def _where(url: str | URL) -> str:
     """The origin of `url`, for logs: its path and query may carry signatures."""
-    origin = Origin.of(url)
+    origin = WebOrigin.of(url)
     return f"{origin.scheme}://{origin.host}:{origin.port}" if origin else "a URL that is not http(s)"

@@ -10,21 +10,21 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.config import DISCORD_CDN_HOSTS, Settings
-from bot.frontend.downloads import Origin, TrustedHosts, fetch
+from bot.frontend.downloads import WebOrigin, TrustedHosts, fetch
 
 if TYPE_CHECKING:  # the document package loads the format libraries
     from bot.core.documents import ExtractionLimits
 
-_DISCORD_CDN = frozenset(Origin("https", host, 443) for host in DISCORD_CDN_HOSTS)
+_DISCORD_CDN = frozenset(WebOrigin("https", host, 443) for host in DISCORD_CDN_HOSTS)
 
 
 def trusted_hosts(settings: Settings) -> TrustedHosts:
     """DISCORD_CDN_HOSTS over https (an entry written with http:// allows http for that host),
     and DISCORD_API_URL's origin when set (a Discord-compatible server may serve files itself).
     Discord's own CDN hosts must resolve to public addresses; hosts the operator added may not."""
-    configured = {Origin.of(entry if "://" in entry else f"https://{entry}") for entry in settings.discord_cdn_hosts}
+    configured = {WebOrigin.of(entry if "://" in entry else f"https://{entry}") for entry in settings.discord_cdn_hosts}
     if settings.discord_api_url:
-        configured.add(Origin.of(settings.discord_api_url))
+        configured.add(WebOrigin.of(settings.discord_api_url))
     origins = frozenset(origin for origin in configured if origin is not None)
     return TrustedHosts(public=origins & _DISCORD_CDN, named=origins - _DISCORD_CDN)
 

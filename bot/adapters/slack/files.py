@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import BotError
-from bot.frontend.downloads import TIMEOUT_SECONDS, DownloadFailed, Origin, TrustedHosts, fetch
+from bot.frontend.downloads import TIMEOUT_SECONDS, DownloadFailed, WebOrigin, TrustedHosts, fetch
 
 if TYPE_CHECKING:  # the document package loads the format libraries
     from bot.core.documents import ExtractionLimits
@@ -51,11 +51,11 @@ def trusted_hosts(api_url: str = SLACK_API_URL) -> TrustedHosts:
     """Slack's file host for the Web API in use (files.slack.com for slack.com, files.slack-gov.com
     for slack-gov.com), over https. An SLACK_API_URL the operator set is trusted as well, scheme
     and port included (a test's loopback): the token goes there with every call anyway."""
-    api = Origin.of(api_url)
+    api = WebOrigin.of(api_url)
     if api is None:
         return TrustedHosts()
-    files = frozenset({Origin("https", f"files.{api.host}", 443)})
-    if api == Origin.of(SLACK_API_URL):
+    files = frozenset({WebOrigin("https", f"files.{api.host}", 443)})
+    if api == WebOrigin.of(SLACK_API_URL):
         return TrustedHosts(public=files)
     return TrustedHosts(public=files, named=frozenset({api}))
 
