@@ -17,6 +17,8 @@ import docx
 import openpyxl
 import pptx
 import pypdfium2
+from pptx.chart.data import CategoryChartData
+from pptx.enum.chart import XL_CHART_TYPE
 from PIL import Image, ImageDraw, ImageFont
 from pptx.util import Inches
 
@@ -771,3 +773,145 @@ def png_claiming(width: int, height: int) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
             + chunk(b"IEND", b""))
+
+
+# --- DOCX beyond the body ---------------------------------------------------------------------------
+
+_W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+_DOCX_NAMESPACES = (
+    f'{_W} xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+    'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
+    'xmlns:v="urn:schemas-microsoft-com:vml" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+)
+_WORD_TYPES = "application/vnd.openxmlformats-officedocument.wordprocessingml"
+_WORD_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_DOCX_PARTS = {  # part name: (root element, content type, relationship type)
+    "footnotes": ("footnotes", "footnotes", "footnotes"),
+    "endnotes": ("endnotes", "endnotes", "endnotes"),
+    "header1": ("hdr", "header", "header"),
+    "header2": ("hdr", "header", "header"),
+    "footer1": ("ftr", "footer", "footer"),
+    "comments": ("comments", "comments", "comments"),
+}
+
+
+def _w_paragraph(text: str) -> str:
+    return f"<w:p><w:r><w:t xml:space=\"preserve\">{text}</w:t></w:r></w:p>"
+
+
+def _text_box(text: str) -> str:
+    """A text box as Word writes it: DrawingML in mc:Choice, the same text as VML in mc:Fallback."""
+    return (
+        "<w:r><mc:AlternateContent><mc:Choice Requires=\"wps\"><w:drawing><wps:txbx><w:txbxContent>"
+        f"{_w_paragraph(text)}</w:txbxContent></wps:txbx></w:drawing></mc:Choice><mc:Fallback><w:pict>"
+        f"<v:shape><v:textbox><w:txbxContent>{_w_paragraph(text)}</w:txbxContent></v:textbox></v:shape>"
+        "</w:pict></mc:Fallback></mc:AlternateContent></w:r>"
+    )
+
+
+def docx_with_notes() -> bytes:
+    """A DOCX with text in every place Word keeps it besides the body: footnotes (after a
+    separator), endnotes, two identical headers, a footer, comments, a text box; and tracked
+    changes (an insertion kept, a deletion to drop)."""
+    body = (
+        "<w:p><w:r><w:t>계약 기간은 </w:t></w:r><w:del><w:r><w:delText>2년</w:delText></w:r></w:del>"
+        "<w:ins><w:r><w:t>3년</w:t></w:r></w:ins><w:r><w:t>이다.</w:t></w:r>"
+        "<w:r><w:footnoteReference w:id=\"1\"/></w:r></w:p>"
+        f"<w:p><w:r><w:t>그림 설명:</w:t></w:r>{_text_box('글상자 속 안내문')}</w:p>"
+    )
+    parts = {
+        "footnotes": ('<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+                      f'<w:footnote w:id="1">{_w_paragraph("각주: 계약법 제3조")}</w:footnote>'),
+        "endnotes": f'<w:endnote w:id="1">{_w_paragraph("미주: 참고 문헌")}</w:endnote>',
+        "header1": _w_paragraph("대외비 문서"),
+        "header2": _w_paragraph("대외비 문서"),
+        "footer1": _w_paragraph("- 1 -"),
+        "comments": f'<w:comment w:id="0" w:author="검토자">{_w_paragraph("기간을 다시 확인할 것")}</w:comment>',
+    }
+    types = "".join(
+        f'<Override PartName="/word/{name}.xml" ContentType="{_WORD_TYPES}.{kind}+xml"/>'
+        for name, (_, kind, _) in _DOCX_PARTS.items()
+    )
+    rels = "".join(
+        f'<Relationship Id="rId{n}" Type="{_WORD_RELS}/{relationship}" Target="{name}.xml"/>'
+        for n, (name, (_, _, relationship)) in enumerate(_DOCX_PARTS.items(), start=1)
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", (
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            f'<Override PartName="/word/document.xml" ContentType="{_WORD_TYPES}.document.main+xml"/>'
+            f"{types}</Types>"))
+        archive.writestr("_rels/.rels", (
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{_WORD_RELS}/officeDocument" Target="word/document.xml"/>'
+            "</Relationships>"))
+        archive.writestr("word/_rels/document.xml.rels", (
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f"{rels}</Relationships>"))
+        archive.writestr("word/document.xml", (
+            f'<?xml version="1.0"?><w:document {_DOCX_NAMESPACES}><w:body>{body}<w:sectPr/></w:body></w:document>'))
+        for name, (root, _, _) in _DOCX_PARTS.items():
+            archive.writestr(f"word/{name}.xml", f'<?xml version="1.0"?><w:{root} {_W}>{parts[name]}</w:{root}>')
+    return buffer.getvalue()
+
+
+# --- PPTX charts and SmartArt -----------------------------------------------------------------------
+
+_DGM = "http://schemas.openxmlformats.org/drawingml/2006/diagram"
+_DRAWINGML = "http://schemas.openxmlformats.org/drawingml/2006/main"
+
+
+def pptx_with_chart_and_diagram() -> bytes:
+    """One slide with a titled column chart (two series) and a SmartArt diagram whose text lives
+    only in its data model part, as PowerPoint writes it."""
+    presentation = pptx.Presentation()
+    slide = presentation.slides.add_slide(presentation.slide_layouts[6])
+    data = CategoryChartData()
+    data.categories = ["1분기", "2분기"]
+    data.add_series("서울 매출", (120, 135))
+    data.add_series("부산 매출", (80, 95))
+    chart = slide.shapes.add_chart(XL_CHART_TYPE.COLUMN_CLUSTERED, Inches(1), Inches(1), Inches(6), Inches(3),
+                                   data).chart
+    chart.has_title = True
+    chart.chart_title.text_frame.text = "지역별 분기 매출"
+    package = _saved(presentation)
+    points = "".join(
+        f'<dgm:pt modelId="{n}"><dgm:t><a:bodyPr/><a:p><a:r><a:t>{text}</a:t></a:r></a:p></dgm:t></dgm:pt>'
+        for n, text in enumerate(["기획", "개발", "출시"], start=1)
+    )
+    model = (f'<?xml version="1.0"?><dgm:dataModel xmlns:dgm="{_DGM}" xmlns:a="{_DRAWINGML}"><dgm:ptLst>'
+             f"{points}</dgm:ptLst></dgm:dataModel>")
+    frame = (
+        '<p:graphicFrame><p:nvGraphicFramePr><p:cNvPr id="90" name="SmartArt"/><p:cNvGraphicFramePr/><p:nvPr/>'
+        '</p:nvGraphicFramePr><p:xfrm><a:off x="0" y="0"/><a:ext cx="1" cy="1"/></p:xfrm><a:graphic>'
+        f'<a:graphicData uri="{_DGM}"><dgm:relIds xmlns:dgm="{_DGM}" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" r:dm="rIdDiagram" '
+        'r:lo="" r:qs="" r:cs=""/></a:graphicData></a:graphic></p:graphicFrame>'
+    )
+    archive = zipfile.ZipFile(io.BytesIO(package))
+    slide_xml = archive.read("ppt/slides/slide1.xml").decode().replace("</p:spTree>", frame + "</p:spTree>")
+    rels = archive.read("ppt/slides/_rels/slide1.xml.rels").decode().replace(
+        "</Relationships>",
+        '<Relationship Id="rIdDiagram" Target="../diagrams/data1.xml" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/diagramData"/></Relationships>')
+    types = archive.read("[Content_Types].xml").decode().replace(
+        "</Types>", '<Override PartName="/ppt/diagrams/data1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.drawingml.diagramData+xml"/></Types>')
+    for name, data_bytes in [("ppt/slides/slide1.xml", slide_xml), ("ppt/slides/_rels/slide1.xml.rels", rels),
+                             ("[Content_Types].xml", types), ("ppt/diagrams/data1.xml", model)]:
+        package = replace_member(package, name, data_bytes.encode())
+    return package
+
+
+def xlsx_with_formula() -> bytes:
+    """An XLSX whose total is a formula with the value Excel cached for it."""
+    sheet = (
+        '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>인건비</t></is></c><c r="B1"><v>1200</v></c></row>'
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>합계</t></is></c><c r="B2"><f>SUM(B1:B1)*2</f><v>2400</v></c>'
+        "</row></sheetData></worksheet>"
+    )
+    return replace_member(xlsx_bytes(), "xl/worksheets/sheet1.xml", sheet.encode())
