@@ -13,6 +13,7 @@ from redis.exceptions import AuthenticationError, InvalidResponse, RedisError, R
 from bot.config import ENV_FILE, ENV_FILE_DISABLED, Settings, env_file_disabled, mask_url
 from bot.core.errors import BotError, ConfigError, LLMModelError, LLMNoCredentials
 from bot.core.llm import build_llm
+from bot.core.llm.models import model_name
 from bot.core.prompt import Turn
 from bot.core.tokens import load_token_counter, tokenizer_path
 from bot.startup import Unreachable, describe
@@ -70,6 +71,40 @@ _UNREACHABLE_ENDPOINT = Fix(
     "the endpoint cannot be reached: check AWS_REGION, AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME (if set), the "
     "network and HTTPS_PROXY, and that the endpoint is InService.",
 )
+_BEDROCK_ACCESS = Fix(
+    "AWS가 이 모델 호출을 거부했습니다: Bedrock 콘솔의 Model access에서 이 리전에 모델 사용을 켜고, 자격 증명"
+    "(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)의 사용자나 역할에 bedrock:InvokeModel과 "
+    "bedrock:InvokeModelWithResponseStream 권한을 주세요.",
+    "AWS refused to call this model: enable it under Model access in the Bedrock console for this region, and let "
+    "the credentials' user or role (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) call bedrock:InvokeModel and "
+    "bedrock:InvokeModelWithResponseStream.",
+)
+_BEDROCK_MODEL = Fix(
+    "BEDROCK_MODEL_ID와 AWS_REGION을 확인하세요: 그 리전에서 쓸 수 있는 모델 ID나 추론 프로필 ID"
+    "(예: us.meta.llama3-3-70b-instruct-v1:0)여야 합니다.",
+    "check BEDROCK_MODEL_ID and AWS_REGION: it must be a model or inference profile id available in that region "
+    "(e.g. us.meta.llama3-3-70b-instruct-v1:0).",
+)
+_BEDROCK_UNREACHABLE = Fix(
+    "Bedrock에 닿지 않습니다: AWS_REGION, AWS_ENDPOINT_URL_BEDROCK_RUNTIME(설정했다면), 네트워크와 HTTPS_PROXY를 "
+    "확인하세요.",
+    "Bedrock cannot be reached: check AWS_REGION, AWS_ENDPOINT_URL_BEDROCK_RUNTIME (if set), the network and "
+    "HTTPS_PROXY.",
+)
+_OPENAI_UNREACHABLE = Fix(
+    "모델 서버에 닿지 않습니다: 서버가 떠 있는지(Ollama라면 ollama serve) 확인하고 OPENAI_BASE_URL"
+    "(예: http://localhost:11434/v1, /v1까지)을 고치세요.",
+    "the model server cannot be reached: check that it runs (Ollama: ollama serve) and fix OPENAI_BASE_URL "
+    "(e.g. http://localhost:11434/v1, /v1 included).",
+)
+_OPENAI_REFUSED = Fix(
+    "모델 서버가 요청을 거부했습니다: OPENAI_API_KEY를 확인하세요(키가 필요 없는 서버라면 비워 두세요).",
+    "the model server refused the request: check OPENAI_API_KEY (leave it empty for a server that needs none).",
+)
+_OPENAI_MODEL = Fix(
+    "OPENAI_MODEL을 서버가 내주는 이름 중 하나로 고치거나, 모델을 받으세요(Ollama: ollama pull 모델이름).",
+    "set OPENAI_MODEL to one of the names the server lists, or fetch the model (Ollama: ollama pull NAME).",
+)
 _MISSING_SETTING = Fix(
     ".env에 값을 넣으세요(.env가 없다면 cp .env.example .env).",
     "set it in .env (no .env yet? cp .env.example .env).",
@@ -78,6 +113,8 @@ _MISSING_SETTING = Fix(
 
 async def check_llm(settings: Settings) -> Check:
     name = "LLM endpoint"
+    if settings.llm_provider == "openai":
+        return await _check_served_model(name, settings)
     try:
         quick = settings.model_copy(
             update={"llm_max_retries": 0, "llm_timeout_seconds": min(settings.llm_timeout_seconds, 15.0)}
@@ -85,15 +122,48 @@ async def check_llm(settings: Settings) -> Check:
         llm = build_llm(quick)
     except ConfigError as error:
         return Check(name, False, str(error), _MISSING_SETTING)
-    where = settings.sagemaker_endpoint_url or f"region {settings.aws_region}"
+    endpoint_url = settings.bedrock_endpoint_url if settings.llm_provider == "bedrock" else settings.sagemaker_endpoint_url
+    target = f"{model_name(settings)} at {endpoint_url or f'region {settings.aws_region}'}"
     try:
         await llm.complete([Turn("user", "ping")], max_new_tokens=1)
     except BotError as error:
-        detail = f"{settings.sagemaker_endpoint_name} at {where}: {type(error).__name__}: {error}"
-        return Check(name, False, detail, _llm_fix(error))
+        detail = f"{target}: {type(error).__name__}: {error}"
+        fix = _bedrock_fix(error) if settings.llm_provider == "bedrock" else None
+        return Check(name, False, detail, fix or _llm_fix(error))
     finally:
         await llm.aclose()
-    return Check(name, True, f"{settings.sagemaker_endpoint_name} at {where} answers")
+    return Check(name, True, f"{target} answers")
+
+
+def _bedrock_fix(error: BotError) -> Fix | None:
+    code = str(error).partition(":")[0]
+    if code in _CREDENTIAL_CODES:
+        return _BEDROCK_ACCESS
+    if code in ("ResourceNotFoundException", "ValidationException"):
+        return _BEDROCK_MODEL
+    if isinstance(error, (LLMNoCredentials, ConfigError)):
+        return None
+    return _BEDROCK_MODEL if isinstance(error, LLMModelError) else _BEDROCK_UNREACHABLE
+
+
+async def _check_served_model(name: str, settings: Settings) -> Check:
+    """An OpenAI-compatible server: OPENAI_MODEL among the models GET /v1/models lists."""
+    try:
+        settings.require_llm()
+    except ConfigError as error:
+        return Check(name, False, str(error), _MISSING_SETTING)
+    from bot.core.llm.openai_compatible import served_models, serves
+
+    where = f"{settings.openai_model} at {settings.openai_base_url}"
+    try:
+        served = await served_models(settings)
+    except BotError as error:
+        fix = _OPENAI_REFUSED if isinstance(error, ConfigError) else _OPENAI_UNREACHABLE
+        return Check(name, False, f"{where}: {type(error).__name__}: {error}", fix)
+    if not serves(served, settings.openai_model or ""):
+        listed = ", ".join(served) or "none"
+        return Check(name, False, f"{where}: not among the models the server lists ({listed})", _OPENAI_MODEL)
+    return Check(name, True, f"{where} is served")
 
 
 def _llm_fix(error: BotError) -> Fix:

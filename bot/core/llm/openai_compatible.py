@@ -12,6 +12,7 @@ from langchain_core.exceptions import ContextOverflowError
 from langchain_core.messages import BaseMessage
 from langchain_openai import ChatOpenAI
 
+from bot.config import Settings
 from bot.core.errors import ConfigError, LLMBusy, LLMError, LLMModelError, LLMTimeout
 from bot.core.llm.retrying import ContextTooLong, Retryable, RetryingChat, chat_messages, says_too_long
 from bot.core.pictures import Picture
@@ -46,6 +47,34 @@ def classify_openai_error(error: BaseException) -> LLMError | ConfigError | Retr
     return LLMError(type(error).__name__)
 
 
+def _timeout(settings: Settings) -> openai.Timeout:
+    return openai.Timeout(settings.llm_timeout_seconds, connect=settings.llm_connect_timeout_seconds)
+
+
+def _key(settings: Settings) -> str:
+    return settings.openai_api_key.get_secret_value() if settings.openai_api_key else NO_KEY
+
+
+async def served_models(settings: Settings) -> list[str]:
+    """The model names the server lists (GET /v1/models), through the openai client; the
+    failures as `classify_openai_error` names them."""
+    client = openai.AsyncOpenAI(
+        base_url=settings.openai_base_url, api_key=_key(settings), timeout=_timeout(settings), max_retries=0
+    )
+    try:
+        return [model.id async for model in client.models.list()]
+    except Exception as error:
+        verdict = classify_openai_error(error)
+        raise verdict.final if isinstance(verdict, Retryable) else verdict from None
+    finally:
+        await client.close()
+
+
+def serves(served: list[str], model: str) -> bool:
+    """Whether `model` is among `served`; Ollama lists `llama3.1` as `llama3.1:latest`."""
+    return model in served or f"{model}:latest" in served
+
+
 class OpenAICompatibleChat(RetryingChat):
     """Streams and completes answers from `OPENAI_MODEL` at `OPENAI_BASE_URL`."""
 
@@ -53,15 +82,14 @@ class OpenAICompatibleChat(RetryingChat):
 
     async def _create_model(self) -> Any:
         settings = self.settings
-        timeout = openai.Timeout(settings.llm_timeout_seconds, connect=settings.llm_connect_timeout_seconds)
+        timeout = _timeout(settings)
         # Made here, in the serving loop, and closed with the model; its pool (1,000 connections)
         # is far above LLM_MAX_CONCURRENCY, which the semaphore enforces.
         self._http = openai.DefaultAsyncHttpxClient(timeout=timeout)
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else NO_KEY
         return ChatOpenAI(
             model=settings.openai_model,
             base_url=settings.openai_base_url,
-            api_key=key,
+            api_key=_key(settings),
             temperature=settings.llm_temperature,
             top_p=settings.llm_top_p,
             timeout=timeout,
