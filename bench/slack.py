@@ -9,7 +9,12 @@ which plays Slack (fakes/slack.FakeSlack) and the users. Every conversation is a
 thread: a mention starts it, later questions mention the bot in the thread. Times are
 CLOCK_MONOTONIC, shared by the three processes. Reported per answer: event to placeholder (the
 first message call in the thread), the endpoint's first token to the first text shown, event to
-final message, and how many Slack calls it took."""
+final message, and how many Slack calls it took, by method, with the 429s received.
+
+Two kinds of rows: "many workspaces" (each conversation in a workspace of its own, so no
+workspace's rate tiers are reached: the bot's own costs) and "one workspace" (every
+conversation in ONE workspace, under Slack's rate tiers as the fake enforces them: what a busy
+real workspace gets)."""
 
 from __future__ import annotations
 
@@ -37,7 +42,16 @@ from bench.endpoint import FULL_PROFILE, QUICK_PROFILE, EndpointProcess, Profile
 
 QUESTION = "이번 분기 팀 회의에서 정리한 일정과 담당자를 다시 알려주실 수 있나요?"
 PLACEHOLDER_METHODS = frozenset({"chat.startStream", "chat.postMessage"})
-FINAL_METHODS = frozenset({"chat.stopStream"})
+CURSOR = "▌"
+
+
+def _final(call: Any) -> bool:
+    """The call that shows an answer's end: a stream's stop, or a plain message's last edit
+    (the only one without the growing answer's cursor after the placeholder)."""
+    if call.method == "chat.stopStream":
+        return True
+    text = str(call.args.get("text") or "")
+    return call.method == "chat.update" and call.ok and CURSOR not in text
 
 
 # ------------------------------------------------------------------ the bot process
@@ -144,13 +158,16 @@ def _indexed_fake() -> Any:
 
 
 async def _conversation(fake: Any, url: str, index: int, exchanges: int, offset: float, started: float,
-                        records: list[dict[str, Any]], errors: dict[str, int], timeout: float) -> None:
+                        records: list[dict[str, Any]], errors: dict[str, int], timeout: float,
+                        own_workspace: bool = True) -> None:
     channel = f"C{index:05d}"
     await asyncio.sleep(max(0.0, started + offset - time.monotonic()))
     root: str | None = None
     for exchange in range(exchanges):
         tag = f"[q{index}-{exchange}]"
         payload = fake.mention(f"{tag} {QUESTION}", channel=channel, thread_ts=root)
+        if own_workspace:
+            payload["team_id"] = payload["event"]["team"] = f"T{index:05d}"
         root = root or payload["event"]["ts"]
         seen = len(fake.by_channel[channel])
         sent = time.monotonic()
@@ -160,11 +177,11 @@ async def _conversation(fake: Any, url: str, index: int, exchanges: int, offset:
             return
         deadline = sent + timeout
         calls: list[Any] = []
-        while not any(c.method in FINAL_METHODS for c in calls):
+        while not any(_final(c) for c in calls):
             event = fake.changed[channel]
             event.clear()
             calls = fake.by_channel[channel][seen:]
-            if any(c.method in FINAL_METHODS for c in calls):
+            if any(_final(c) for c in calls):
                 break
             try:
                 await asyncio.wait_for(event.wait(), max(0.01, deadline - time.monotonic()))
@@ -174,15 +191,16 @@ async def _conversation(fake: Any, url: str, index: int, exchanges: int, offset:
         placeholder = next((c for c in calls if c.method in PLACEHOLDER_METHODS), None)
         shown = next((c for c in calls if (c.args.get("markdown_text") or c.args.get("chunks")
                                            or (c.method != "chat.startStream" and c.args.get("text")))), None)
-        final = next(c for c in calls if c.method in FINAL_METHODS)
-        failed = [c.method for c in calls if not c.ok]
+        final = next(c for c in calls if _final(c))
+        limited = [c for c in calls if c.status == 429]
+        failed = [c.method for c in calls if not c.ok and c.status != 429]
         if failed:
             errors["slack call failed"] = errors.get("slack call failed", 0) + len(failed)
         records.append({
             "tag": tag, "sent": sent, "ack_ms": ms(delivery.elapsed),
             "placeholder_at": placeholder.at if placeholder else None,
             "shown_at": shown.at if shown else None, "final_at": final.at,
-            "calls": len(calls), "methods": [c.method for c in calls],
+            "calls": len(calls), "methods": [c.method for c in calls], "limited": len(limited),
         })
 
 
@@ -193,6 +211,7 @@ async def _drive(job: dict[str, Any], endpoint: EndpointProcess, bot: BotProcess
     n, exchanges = job["conversations"], job["exchanges"]
     # Warm-up in a channel of its own: first connections, botocore's models, bolt's first event.
     await _conversation(fake, bot.url, 99999, 1, 0.0, time.monotonic(), [], {}, 60.0)
+    fake.reset_tiers()  # the warm-up's calls do not count against the run's tiers
     endpoint.timeline()
     before = command_stats(job["redis"])
     bot.go()
@@ -201,9 +220,11 @@ async def _drive(job: dict[str, Any], endpoint: EndpointProcess, bot: BotProcess
     records: list[dict[str, Any]] = []
     errors: dict[str, int] = {}
     started = time.monotonic()
-    timeout = 60.0 + 4 * profile.seconds
-    await asyncio.gather(*(_conversation(fake, bot.url, i, exchanges, offsets[i], started, records, errors, timeout)
-                           for i in range(n)))
+    own = job["workspaces"] == "many"
+    # In one workspace, answers past its tiers finish as the tiers refill, minutes later.
+    timeout = 60.0 + 4 * profile.seconds + (0 if own else 12 * n)
+    await asyncio.gather(*(_conversation(fake, bot.url, i, exchanges, offsets[i], started, records, errors, timeout,
+                                         own_workspace=own) for i in range(n)))
     actual = time.monotonic() - started
     commands = command_delta(before, command_stats(job["redis"]))
     timeline = endpoint.timeline()
@@ -216,9 +237,11 @@ async def _drive(job: dict[str, Any], endpoint: EndpointProcess, bot: BotProcess
 
 
 def run_scenario(conversations: int, exchanges: int, profile: Profile, redis_url: str,
-                 endpoint: EndpointProcess) -> dict[str, Any]:
+                 endpoint: EndpointProcess, workspaces: str = "many") -> dict[str, Any]:
     async def main() -> dict[str, Any]:
         fake = _indexed_fake()
+        if workspaces == "many":
+            fake.rate_tiers = {}  # the fake is one workspace; each of many would have its own tiers
         await fake.start()
         try:
             job = {"endpoint": endpoint.url, "redis": redis_url, "concurrency": max(64, conversations),
@@ -228,7 +251,7 @@ def run_scenario(conversations: int, exchanges: int, profile: Profile, redis_url
             await asyncio.to_thread(bot.__enter__)
             try:
                 driven = await _drive(job | {"conversations": conversations, "exchanges": exchanges,
-                                             "profile": asdict(profile)}, endpoint, bot, fake)
+                                             "profile": asdict(profile), "workspaces": workspaces}, endpoint, bot, fake)
                 driven["bot"] = await asyncio.to_thread(bot.finish)
             finally:
                 bot.__exit__()
@@ -237,7 +260,8 @@ def run_scenario(conversations: int, exchanges: int, profile: Profile, redis_url
         return driven
 
     result = asyncio.run(main())
-    result["scenario"] = {"conversations": conversations, "exchanges": exchanges, "profile": asdict(profile)}
+    result["scenario"] = {"conversations": conversations, "exchanges": exchanges, "profile": asdict(profile),
+                          "workspaces": workspaces}
     return result
 
 
@@ -249,8 +273,15 @@ def summarize(result: dict[str, Any], baseline: dict[str, Any] | None) -> dict[s
     calls = [r["calls"] for r in records]
     p, f, e = spread(placeholder), spread(first), spread(final)
     bot = result["bot"]
+    by_method: dict[str, int] = defaultdict(int)
+    for record in records:
+        for method in record["methods"]:
+            by_method[method] += 1
     row = {
+        "workspaces": result["scenario"].get("workspaces", "many"),
         "n": result["scenario"]["conversations"], "answers": len(records),
+        "limited": sum(r.get("limited", 0) for r in records),
+        "calls_by_method": {m: round(c / len(records), 2) for m, c in sorted(by_method.items())} if records else {},
         "errors": sum(result["errors"].values()), "warnings": sum(bot.get("warnings", {}).values()),
         "ph_p50": p["p50"], "ph_p99": p["p99"], "first_p50": f["p50"], "first_p99": f["p99"],
         "final_p50": e["p50"], "final_p99": e["p99"], "calls": spread(calls)["mean"],
@@ -269,7 +300,8 @@ def summarize(result: dict[str, Any], baseline: dict[str, Any] | None) -> dict[s
 
 
 COLUMNS = [
-    ("n", "N", "d"), ("answers", "answers", "d"), ("errors", "errors", "d"), ("warnings", "warnings", "d"),
+    ("workspaces", "workspaces", "s"), ("n", "N", "d"), ("answers", "answers", "d"), ("errors", "errors", "d"),
+    ("limited", "429s", "d"), ("warnings", "warnings", "d"),
     ("ph_p50", "event→placeholder p50 ms", ".0f"), ("ph_p99", "p99", ".0f"),
     ("first_p50", "1st token→1st text p50 ms", ".0f"), ("first_p99", "p99", ".0f"),
     ("final_p50", "event→final p50 ms", ".0f"), ("final_p99", "p99", ".0f"),
@@ -287,18 +319,24 @@ def run(quick: bool, output: Path | None = None, baseline: dict[str, Any] | None
         only: list[int] | None = None) -> dict[str, Any]:
     profile = QUICK_PROFILE if quick else FULL_PROFILE
     sizes = [n for n in ((1, 4) if quick else (1, 10, 50, 200, 1000)) if not only or n in only]
+    busy = [n for n in ((4,) if quick else (10, 50, 200)) if not only or n in only]
     exchanges = 2 if quick else 5
     load = None if quick else wait_for_quiet()
     results = []
     with redis_for_bench() as redis_url, EndpointProcess(profile) as endpoint:
         if baseline is None:
             baseline = original.measure(endpoint, redis_url, profile, requests=3 if quick else 10)
-        for n in sizes:
-            quiet = None if quick else wait_for_quiet()  # before each scenario: the cores are shared
-            results.append(run_scenario(n, exchanges, profile, redis_url, endpoint) | {"load_at_start": quiet})
+        for workspaces, ns in (("many", sizes), ("one", busy)):
+            for n in ns:
+                quiet = None if quick else wait_for_quiet()  # before each scenario: the cores are shared
+                scenario = run_scenario(n, exchanges, profile, redis_url, endpoint, workspaces)
+                results.append(scenario | {"load_at_start": quiet})
     rows = [summarize(r, baseline) for r in results]
-    print(f"chat through Slack (HTTP events, native streaming); endpoint: {profile.describe()}")
+    print(f"chat through Slack (HTTP events, native streaming, Slack's rate tiers in one workspace); "
+          f"endpoint: {profile.describe()}")
     print_tables(rows, COLUMNS, RATIO_COLUMNS, baseline)
+    for row in rows:
+        print(f"{row['workspaces']} workspace(s), N={row['n']}: Slack calls per answer by method {row['calls_by_method']}")
     for result in results:
         print_counts(result["scenario"]["conversations"], result["bot"].get("warnings", {}), "warning")
         print_counts(result["scenario"]["conversations"], result["errors"], "error")

@@ -655,6 +655,10 @@ class FakeSlack:
         call.status, call.response = status, payload
         return web.json_response(payload, status=status, headers=headers)
 
+    def reset_tiers(self) -> None:
+        """Forget the calls counted so far (a benchmark's warm-up)."""
+        self._tier_calls.clear()
+
     def _over_tier(self, method: str, now: float) -> float | None:
         """Seconds until `method` has room in its tier again, or None (the call counts)."""
         limit = self.rate_tiers.get(method)
