@@ -4,8 +4,10 @@
     python -m bench.extraction --quick    # seconds, for CI: checks that it runs, not how fast
 
 Pages/s for a 300-page Korean text PDF (built by fakes/documents.py) and for the corpus PDFs;
-MB/s (of input file) for the corpus HWP, HWPX, DOCX, PPTX, XLSX and text files. The extraction
-process's start-up and per-document round trip are measured apart, since they are not single-core work."""
+MB/s (of input file) for the corpus HWP, HWPX, DOCX, PPTX, XLSX, legacy Office, OpenDocument,
+HWPML and text files; OCR pages/s for the corpus pictures (Korean pages) and a synthetic scanned
+PDF. The extraction process's start-up and per-document round trip are measured apart, since they
+are not single-core work."""
 
 from __future__ import annotations
 
@@ -21,9 +23,18 @@ from pathlib import Path
 from bench.common import ROOT, script_arguments, table, write_results
 from bot.core.documents import ExtractionLimits, ExtractionPool, extract_sync
 from bot.core.documents.sniff import sniff
-from fakes.documents import korean_pdf, sample_hwpx
+from fakes.documents import SCAN_LINES, korean_pdf, sample_hwpx, scanned_pdf
 
 CORPUS = ROOT.parent / "shared" / "corpus"
+REPO_CORPUS = ROOT / "tests" / "corpus"
+# Manifests and the folder their files are in (tests/corpus/README.md).
+MANIFESTS = (
+    (CORPUS / "MANIFEST.tsv", CORPUS), (REPO_CORPUS / "MANIFEST.tsv", REPO_CORPUS),
+    (REPO_CORPUS / "MANIFEST-shared.tsv", CORPUS),
+)
+KINDS = (
+    "pdf", "hwp", "hwp3", "hwpx", "docx", "pptx", "xlsx", "doc", "xls", "ppt", "odt", "hml", "text", "image",
+)
 MIB = 1024 * 1024
 TARGET_PDF_PAGES_PER_SECOND = 100
 
@@ -47,27 +58,35 @@ class Result:
 
 
 def corpus_by_format() -> dict[str, list[tuple[str, bytes]]]:
-    """The readable corpus files (MANIFEST rows that expect phrases), grouped by what their bytes
-    are, not by their folder: hwpx/hwp5_named_hwpx.hwpx is an HWP 5 file."""
-    manifest = CORPUS / "MANIFEST.tsv"
-    if not manifest.exists():
-        return {}
-    with manifest.open(encoding="utf-8", newline="") as handle:
-        rows = [row for row in csv.DictReader(handle, delimiter="\t") if row["expected_phrases"].strip()]
+    """The readable corpus files (MANIFEST rows that expect phrases), each once, grouped by what
+    their bytes are, not by their folder: hwpx/hwp5_named_hwpx.hwpx is an HWP 5 file."""
     groups: dict[str, list[tuple[str, bytes]]] = {}
-    for row in rows:
-        data = (CORPUS / row["file"]).read_bytes()
-        groups.setdefault(sniff(data, row["file"]), []).append((row["file"], data))
+    seen: set[str] = set()
+    for manifest, folder in MANIFESTS:
+        if not (manifest.exists() and (folder / "MANIFEST.tsv").exists()):
+            continue
+        with manifest.open(encoding="utf-8", newline="") as handle:
+            rows = [row for row in csv.DictReader(handle, delimiter="\t") if row["expected_phrases"].strip()]
+        for row in rows:
+            if row["file"] in seen:
+                continue
+            seen.add(row["file"])
+            data = (folder / row["file"]).read_bytes()
+            groups.setdefault(sniff(data, row["file"]), []).append((row["file"], data))
     return groups
 
 
 def cases(quick: bool) -> dict[str, list[tuple[str, bytes]]]:
     pages = 30 if quick else 300
-    found = {f"pdf synthetic {pages}p": [(f"korean_{pages}p.pdf", korean_pdf(pages))]}
+    scans = 2 if quick else 10
+    found = {
+        f"pdf synthetic {pages}p": [(f"korean_{pages}p.pdf", korean_pdf(pages))],
+        f"ocr pdf synthetic {scans}p": [(f"scan_{scans}p.pdf", scanned_pdf([SCAN_LINES] * scans))],
+    }
     corpus = corpus_by_format()
-    for kind in ("pdf", "hwp", "hwpx", "docx", "pptx", "xlsx", "text"):
+    for kind in KINDS:
         if kind in corpus:
-            found[f"{kind} corpus"] = corpus[kind]
+            found[f"{'ocr ' if kind == 'image' else ''}{kind} corpus"] = corpus[kind]
     return found
 
 
@@ -113,7 +132,7 @@ def pin_to_one_core() -> str:
 
 COLUMNS = [
     ("case", "case", ""), ("files", "files", "d"), ("megabytes", "MB", ".2f"), ("pages", "pages", "d"),
-    ("seconds", "s/pass", ".3f"), ("megabytes_per_second", "MB/s", ".2f"), ("pages_per_second", "pages/s", ".0f"),
+    ("seconds", "s/pass", ".3f"), ("megabytes_per_second", "MB/s", ".2f"), ("pages_per_second", "pages/s", ".1f"),
 ]
 
 

@@ -708,12 +708,58 @@ HWPML_BODY = (
 )
 
 
-def hwp3_bytes(encrypted: bool = False) -> bytes:
-    """The start of an HWP 3.0 file: signature, document information (encryption flag at 96)."""
+def _hchars(text: str) -> bytes:
+    """HWP 3.0 characters: ASCII as is, Hangul as its Johab code."""
+    units = []
+    for char in text:
+        if char.isascii():
+            units.append(ord(char))
+        else:
+            high, low = char.encode("johab")
+            units.append(high << 8 | low)
+    return struct.pack(f"<{len(units)}H", *units)
+
+
+def hwp3_paragraph(text: str = "", controls: bytes = b"", control_width: int = 0) -> bytes:
+    """A paragraph: header, character shape, paragraph shape, no line info, its hchars and any
+    controls after them (`control_width`: how many hchars they count for), then the end code."""
+    chars = _hchars(text) + controls + struct.pack("<H", 13)
+    count = len(_hchars(text)) // 2 + control_width + 1
+    return struct.pack("<BHHBBIB", 0, count, 0, 0, 0, 0, 0) + bytes(31) + bytes(187) + chars
+
+
+HWP3_LIST_END = struct.pack("<BHHBBIB", 0, 0, 0, 0, 0, 0, 0) + bytes(31)
+
+
+def hwp3_table(rows: Sequence[Sequence[str]]) -> bytes:
+    """A table control (code 10): the box, one 27-byte cell record each (x and y at 4 and 6), one
+    paragraph list per cell, then an empty caption list."""
+    cells = [(column, row, text) for row, values in enumerate(rows) for column, text in enumerate(values)]
+    box = bytearray(90)
+    struct.pack_into("<HH", box, 84, 0, len(cells))  # type 0 (table), cell count
+    records = b"".join(struct.pack("<HHHHHH", 0, 0, 100 * column, 100 * row, 100, 100).ljust(27, b"\0")
+                       for column, row, _ in cells)
+    lists = b"".join(hwp3_paragraph(text) + HWP3_LIST_END for _, _, text in cells)
+    return struct.pack("<H", 10) + bytes(box) + records + lists + HWP3_LIST_END
+
+
+def hwp3_bytes(body: bytes | None = None, encrypted: bool = False, compressed: bool = True) -> bytes:
+    """An HWP 3.0 file: signature, document information, summary, no info block, then the body
+    (no fonts, no styles, the given paragraph list), raw-deflated when `compressed`."""
+    if body is None:
+        footnote = struct.pack("<H", 17) + bytes(20) + hwp3_paragraph("각주의 글") + HWP3_LIST_END
+        body = (
+            hwp3_paragraph("옛 한글 문서의 첫 문단", struct.pack("<H", 9) + bytes(6) + _hchars("탭 뒤"), 4 + 3)
+            + hwp3_paragraph("", hwp3_table([["성명", "소속"], ["홍길동", "기획팀"]]), 4)
+            + hwp3_paragraph("각주가 달린 문단", footnote, 4)
+            + HWP3_LIST_END
+        )
+    tables = bytes(2 * 7) + bytes(2)  # seven empty font lists, no styles
+    payload = _raw_deflate(tables + body) if compressed else tables + body
     info = bytearray(128)
     struct.pack_into("<H", info, 96, 1 if encrypted else 0)
-    info[124] = 1  # compressed body
-    return b"HWP Document File V3.00 \x1a\x01\x02\x03\x04\x05" + bytes(info) + bytes(1008) + bytes(64)
+    info[124] = 1 if compressed else 0
+    return b"HWP Document File V3.00 \x1a\x01\x02\x03\x04\x05" + bytes(info) + bytes(1008) + payload
 
 
 # --- Pictures (OCR) ------------------------------------------------------------------------------

@@ -207,6 +207,7 @@ SEEDS = {
     "ppt": documents.ppt_bytes([["제목", "본문"]], notes={0: "노트"}),
     "odt": documents.odf_bytes("text", documents.ODT_BODY),
     "hml": documents.hwpml_bytes(documents.HWPML_BODY),
+    "hwp3": documents.hwp3_bytes(compressed=False),
 }
 mutation = st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255), st.sampled_from("fid"))
 
