@@ -61,12 +61,8 @@ class AllowList:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AllowList:
-        return cls(
-            guilds=settings.discord_allowed_guilds,
-            channels=settings.discord_allowed_channels,
-            roles=settings.discord_allowed_roles,
-            users=settings.discord_allowed_users,
-        )
+        """DISCORD_ALLOWED_GUILDS, _CHANNELS, _ROLES and _USERS, in the fields' order."""
+        return cls(*(getattr(settings, f"discord_allowed_{kind}") for kind in ("guilds", "channels", "roles", "users")))
 
     def allows(self, origin: Origin) -> bool:
         checks = (
