@@ -37,6 +37,10 @@ from bot.core.errors import (
 )
 
 LANGUAGES = "kor+eng"
+# Tesseract's page segmentation modes: automatic for pictures (screenshots, posters, slides), one
+# column of text for scanned document pages, where the automatic mode dropped whole paragraphs of
+# a Korean press release that this mode reads.
+AUTOMATIC_LAYOUT, COLUMN_LAYOUT = "3", "4"
 # Twice the 96 dpi of screen renders, which is what most image-only PDFs wrap.
 PDF_DPI = 192
 # A picture whose longer side is below this (a 96 dpi A4 page) is upscaled 2x first.
@@ -80,12 +84,14 @@ class Page:
 class Recognizer:
     """Recognizes the pages of one document, within its page cap and before its deadline."""
 
-    def __init__(self, page_count: int, max_pages: int, timeout_seconds: float) -> None:
+    def __init__(self, page_count: int, max_pages: int, timeout_seconds: float,
+                 layout: str = AUTOMATIC_LAYOUT) -> None:
         if not available():
             raise OcrUnavailable()
         if page_count > max_pages:
             raise TooManyScannedPages(limit=max_pages)
         self._total = page_count
+        self._layout = layout
         self._done = 0
         self._deadline = time.monotonic() + timeout_seconds * (1 - _DEADLINE_MARGIN)
         self.stopped_early = False
@@ -101,7 +107,7 @@ class Recognizer:
                     raise ExtractionTimeout("no page recognized before the deadline")
                 self.stopped_early = True
                 return
-            text = _recognize(_prepared(image), remaining)
+            text = _recognize(_prepared(image), remaining, self._layout)
             self._done += 1
             if report is not None:
                 report(self._done, self._total)
@@ -134,7 +140,7 @@ def _prepared(image: Image.Image) -> Image.Image:
     return picture
 
 
-def _recognize(image: Image.Image, timeout: float) -> str:
+def _recognize(image: Image.Image, timeout: float, layout: str) -> str:
     """The page's text as Tesseract's plain-text output writes it (its word spacing is right for
     Hangul, which the per-word TSV splits syllable by syllable), or "" when the TSV's word
     confidences say it is not text."""
@@ -144,7 +150,7 @@ def _recognize(image: Image.Image, timeout: float) -> str:
         base = os.path.join(folder, "page")
         try:
             result = subprocess.run(
-                ["tesseract", "stdin", base, "-l", LANGUAGES, "txt", "tsv"],
+                ["tesseract", "stdin", base, "-l", LANGUAGES, "--psm", layout, "txt", "tsv"],
                 input=png.getvalue(), capture_output=True, timeout=timeout, env=_environment(),
             )
         except subprocess.TimeoutExpired as error:

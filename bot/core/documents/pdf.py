@@ -72,7 +72,7 @@ def _recognize(document: pypdfium2.PdfDocument, scanned: list[int], texts: list[
         return
     cap = limits.max_ocr_pages
     recognizer = ocr.Recognizer(len(scanned) if only_scans else min(len(scanned), cap), cap,
-                                limits.timeout_seconds)
+                                limits.timeout_seconds, ocr.COLUMN_LAYOUT)
     images = ((index, _render(document, index)) for index in scanned[:cap])
     for page in recognizer.pages(images):
         texts[page.number] = page.text
