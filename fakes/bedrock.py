@@ -63,7 +63,7 @@ MESSAGES = {
     "not_found": "Model not found.",
     "too_long": "This model's maximum context length is 8192 tokens. Please reduce the length of the prompt.",
     "model_error": "The model failed to process the request.",
-    "error_midway": "The system encountered an unexpected error during processing. Try your request again.",
+    "die_midway": "The system encountered an unexpected error during processing. Try your request again.",
 }
 _SIGV4 = re.compile(r"^AWS4-HMAC-SHA256 Credential=[^/]+/\d{8}/[a-z0-9-]+/bedrock/aws4_request, ")
 
@@ -112,8 +112,8 @@ class FakeBedrock(FakeModelServer):
         return _error(refused)
 
     async def _whole(self, request: web.Request, reply: ModelReply, body: Any) -> web.StreamResponse:
-        await self.pause(reply.first_token_delay)
-        if reply.fault == "die_midway":
+        await self.pause(3600 if reply.fault == "hang" else reply.first_token_delay)
+        if reply.fault == "drop_midway":
             return cut(request)
         return _json_response(_converse_answer(reply.text, body))
 
@@ -149,10 +149,10 @@ class FakeBedrock(FakeModelServer):
             async for token in self.tokens(reply):
                 count += 1
                 await response.write(_event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": token}}))
-            if reply.fault == "die_midway":
+            if reply.fault == "drop_midway":
                 return cut(request)
-            if reply.fault == "error_midway":
-                await response.write(_exception("modelStreamErrorException", reply.error_message or MESSAGES["error_midway"]))
+            if reply.fault == "die_midway":
+                await response.write(_exception("modelStreamErrorException", reply.error_message or MESSAGES["die_midway"]))
                 return response
             await response.write(_event("contentBlockStop", {"contentBlockIndex": 0}))
             await response.write(_event("messageStop", {"stopReason": "end_turn"}))

@@ -29,8 +29,10 @@ Fault = Literal[
     "not_found",  # 404: no such model
     "too_long",  # 400: the prompt does not fit the context
     "model_error",  # the model failed on this request
-    "die_midway",  # the stream stops after `die_after_tokens` tokens, its end never sent
-    "error_midway",  # an error event after `die_after_tokens` tokens
+    # The same names as the SageMaker fake's:
+    "die_midway",  # an error event after `die_after_tokens` tokens
+    "drop_midway",  # the connection is cut after `die_after_tokens` tokens
+    "hang",  # no answer at all, until the client gives up or the server stops
 ]
 
 
@@ -52,7 +54,7 @@ class ModelReply:
 
     def streamed_tokens(self) -> list[str]:
         tokens = self.token_list()
-        return tokens[: self.die_after_tokens] if self.fault in ("die_midway", "error_midway") else tokens
+        return tokens[: self.die_after_tokens] if self.fault in ("drop_midway", "die_midway") else tokens
 
 
 @dataclass
@@ -171,6 +173,8 @@ class FakeModelServer:
     async def tokens(self, reply: ModelReply) -> Any:
         """The tokens of `reply` at its pace."""
         await self.pause(reply.first_token_delay)
+        if reply.fault == "hang":
+            await self._stopping.wait()
         for i, token in enumerate(reply.streamed_tokens()):
             if i:
                 await self.pause(reply.token_delay)

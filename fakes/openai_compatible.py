@@ -45,7 +45,7 @@ MESSAGES = {
     "too_long": "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens. "
     "Please reduce the length of the messages or completion.",
     "model_error": "The model failed to process the request.",
-    "error_midway": "the model runner stopped unexpectedly",
+    "die_midway": "the model runner stopped unexpectedly",
 }
 
 
@@ -102,7 +102,7 @@ class FakeOpenAI(FakeModelServer):
     async def _respond(self, request: web.Request, reply: ModelReply, body: Any) -> web.StreamResponse:
         if body.get("stream") is True:
             return await self._stream(request, reply, body["model"])
-        await self.pause(reply.first_token_delay)
+        await self.pause(3600 if reply.fault == "hang" else reply.first_token_delay)
         return web.json_response(_completion(reply.text, body["model"]), content_type="application/json")
 
     def _check_key(self, request: web.Request) -> None:
@@ -135,10 +135,10 @@ class FakeOpenAI(FakeModelServer):
                 delta = {"role": "assistant", "content": token} if first else {"content": token}
                 first = False
                 await response.write(_sse(_chunk(chunk_id, model, delta, None)))
-            if reply.fault == "die_midway":
+            if reply.fault == "drop_midway":
                 return cut(request)
-            if reply.fault == "error_midway":
-                error = {"error": {"message": reply.error_message or MESSAGES["error_midway"], "type": "server_error"}}
+            if reply.fault == "die_midway":
+                error = {"error": {"message": reply.error_message or MESSAGES["die_midway"], "type": "server_error"}}
                 await response.write(_sse(error))
                 return response
             await response.write(_sse(_chunk(chunk_id, model, {}, "stop")))

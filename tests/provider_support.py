@@ -18,9 +18,9 @@ import pytest
 import pytest_asyncio
 
 from fakes.bedrock import FakeBedrock
-from fakes.model_server import FakeModelServer
+from fakes.model_server import FakeModelServer, ModelReply
 from fakes.openai_compatible import FakeOpenAI
-from fakes.sagemaker import FakeSageMaker
+from fakes.sagemaker import FakeSageMaker, Reply
 
 PROVIDERS = ("sagemaker", "bedrock", "openai")
 ModelServer = FakeSageMaker | FakeBedrock | FakeOpenAI
@@ -44,6 +44,17 @@ def turns_received(server: ModelServer, index: int = -1) -> list[tuple[str, Any]
     if isinstance(server, FakeModelServer):
         return server.conversation(index)  # type: ignore[attr-defined]
     return [(role, text) for role, text in _LLAMA3_TURN.findall(server.requests[index].json["inputs"])]
+
+
+def sent_text(server: ModelServer, index: int = -1) -> str:
+    """Every text of request `index`, joined: what a test looks for whatever the provider."""
+    return "\n".join(str(content) for _, content in turns_received(server, index))
+
+
+def reply_for(server: ModelServer, text: str = "안녕하세요", **fields: Any) -> Reply | ModelReply:
+    """A scripted reply of `server`'s kind; the two kinds share text, tokens, delays and the
+    faults throttle, unavailable, internal, die_midway, drop_midway and hang."""
+    return Reply(text, **fields) if isinstance(server, FakeSageMaker) else ModelReply(text, **fields)
 
 
 def model_requests(server: ModelServer) -> int:

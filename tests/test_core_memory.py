@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from bot.core.conversation import ConversationKey
 from bot.core.memory import Exchange, RedisMemory
 from fakes.sagemaker import Reply
+from tests.provider_support import reply_for, sent_text, turns_received
 from tests.support import make_engine, prompts, wait_until
 
 KEY = ConversationKey("slack", ("T123", "C456", "1700000000.0001"))
@@ -38,14 +39,14 @@ async def test_window_keeps_last_four_exchanges_with_ttl(sagemaker, redis_url, r
     assert "질문 4" not in last and all(f"질문 {i}" in last for i in range(5, 10))
 
 
-async def test_failed_answer_leaves_memory_unchanged(sagemaker, redis_url, redis_prefix, redis_client):
-    engine = make_engine(sagemaker, redis_url, redis_prefix)
+async def test_failed_answer_leaves_memory_unchanged(model_server, redis_url, redis_prefix, redis_client):
+    engine = make_engine(model_server, redis_url, redis_prefix)
     name = f"{redis_prefix.rstrip(':')}:{KEY.id}:history"
     try:
-        sagemaker.script("첫 답변")
+        model_server.script("첫 답변")
         await engine.reply(KEY, "첫 질문")
         before = await redis_client.lrange(name, 0, -1)
-        sagemaker.script(Reply("절반만 나오고 끊기는 답변입니다", fault="die_midway", die_after_tokens=2))
+        model_server.script(reply_for(model_server, "절반만 나오고 끊기는 답변입니다", fault="die_midway", die_after_tokens=2))
         try:
             await engine.reply(KEY, "두 번째 질문")
         except Exception as error:
@@ -58,15 +59,18 @@ async def test_failed_answer_leaves_memory_unchanged(sagemaker, redis_url, redis
 
 
 @pytest.mark.parametrize("with_redis", [True, False], ids=["redis", "in-process"])
-async def test_next_question_sees_the_previous_exchange(sagemaker, redis_url, redis_prefix, with_redis):
-    sagemaker.script("반가워요, 민수 님", "민수 님이라고 하셨어요")
-    engine = make_engine(sagemaker, redis_url if with_redis else None, redis_prefix)
+async def test_next_question_sees_the_previous_exchange(model_server, redis_url, redis_prefix, with_redis):
+    model_server.script("반가워요, 민수 님", "민수 님이라고 하셨어요")
+    engine = make_engine(model_server, redis_url if with_redis else None, redis_prefix)
     try:
         await engine.reply(KEY, "내 이름은 민수야")
         await engine.reply(KEY, "내 이름이 뭐였지?")
     finally:
         await engine.aclose()
-    assert "내 이름은 민수야" in prompts(sagemaker)[1] and "반가워요, 민수 님" in prompts(sagemaker)[1]
+    # the earlier exchange as real turns, on every provider
+    assert turns_received(model_server, 1)[1:] == [
+        ("user", "내 이름은 민수야"), ("assistant", "반가워요, 민수 님"), ("user", "내 이름이 뭐였지?")
+    ]
 
 
 @pytest.mark.parametrize("with_redis", [True, False], ids=["redis", "in-process"])
@@ -200,32 +204,32 @@ asyncio.run(main())
 """
 
 
-async def test_reset_forgets_the_conversation(sagemaker, redis_url, redis_prefix):
-    engine = make_engine(sagemaker, redis_url, redis_prefix)
+async def test_reset_forgets_the_conversation(model_server, redis_url, redis_prefix):
+    engine = make_engine(model_server, redis_url, redis_prefix)
     try:
         await engine.reply(KEY, "내 이름은 민수야")
         await engine.reset(KEY)
         await engine.reply(KEY, "내 이름이 뭐지?")
     finally:
         await engine.aclose()
-    assert "민수" not in prompts(sagemaker)[1]
+    assert "민수" not in sent_text(model_server, 1)
 
 
-async def test_workspaces_never_share_memory(sagemaker, redis_url, redis_prefix):
-    engine = make_engine(sagemaker, redis_url, redis_prefix)
+async def test_workspaces_never_share_memory(model_server, redis_url, redis_prefix):
+    engine = make_engine(model_server, redis_url, redis_prefix)
     try:
         await engine.reply(ConversationKey("slack", ("T1", "C1", "1.0")), "비밀 코드는 사과")
         await engine.reply(ConversationKey("slack", ("T2", "C1", "1.0")), "비밀 코드가 뭐였지?")
     finally:
         await engine.aclose()
-    assert "사과" not in prompts(sagemaker)[1]
+    assert "사과" not in sent_text(model_server, 1)
 
 
-async def test_without_redis_url_memory_lives_in_the_process(sagemaker, redis_prefix):
-    engine = make_engine(sagemaker, None, redis_prefix)
+async def test_without_redis_url_memory_lives_in_the_process(model_server, redis_prefix):
+    engine = make_engine(model_server, None, redis_prefix)
     try:
         await engine.reply(KEY, "기억해: 파란색")
         await engine.reply(KEY, "무슨 색이었지?")
     finally:
         await engine.aclose()
-    assert "파란색" in prompts(sagemaker)[1]
+    assert "파란색" in sent_text(model_server, 1)

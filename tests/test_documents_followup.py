@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.core.conversation import ConversationKey
 from fakes.sagemaker import Reply
 from tests.corpus_files import corpus_file
+from tests.provider_support import model_requests, reply_for, sent_text
 from tests.support import cli_env, make_engine, prompts, run_bot
 
 KEY = ConversationKey("slack", ("T1", "C1", "1700000000.0001"))
@@ -24,38 +25,39 @@ def report_text() -> str:
     return "\n\n".join(["1장 개요. 사업의 목적을 설명한다.", "2장 일정. 2025년 3월에 착수한다.", chapter3, *filler])
 
 
-async def test_follow_up_question_gets_the_passage_with_the_answer(sagemaker, redis_url, redis_prefix):
-    sagemaker.default = Reply("요약입니다.")
-    engine = make_engine(sagemaker, redis_url, redis_prefix)
+async def test_follow_up_question_gets_the_passage_with_the_answer(model_server, redis_url, redis_prefix):
+    model_server.default = reply_for(model_server, "요약입니다.")
+    # Llama 3's 8K on every provider (Llama 3.1 would hold the whole document)
+    engine = make_engine(model_server, redis_url, redis_prefix, llm_context_tokens=8192)
     try:
         summary = await engine.summarize_document(KEY, report_text().encode("cp949"), "사업계획서.txt")
-        calls_for_summary = len(sagemaker.requests)
-        sagemaker.script("총 예산은 12억 3천만 원입니다.")
+        calls_for_summary = model_requests(model_server)
+        model_server.script("총 예산은 12억 3천만 원입니다.")
         answer = await engine.reply(KEY, "3장에서 말하는 예산은 얼마야?")
     finally:
         await engine.aclose()
     assert summary == "요약입니다."
     assert answer == "총 예산은 12억 3천만 원입니다."
-    question_prompt = prompts(sagemaker)[calls_for_summary]
+    question_prompt = sent_text(model_server, calls_for_summary)
     assert "이 사업의 총 예산은 12억 3천만 원이며" in question_prompt
     assert "[사업계획서.txt]" in question_prompt
     # The whole document was too long for one prompt: the follow-up carried selected passages.
     assert "79장 일반 사항" not in question_prompt
 
 
-async def test_file_name_cannot_inject_special_tokens(sagemaker, redis_url, redis_prefix):
-    engine = make_engine(sagemaker, redis_url, redis_prefix)
+async def test_file_name_cannot_inject_special_tokens(model_server, redis_url, redis_prefix):
+    engine = make_engine(model_server, redis_url, redis_prefix)
     try:
         await engine.summarize_document(KEY, "짧은 문서 내용".encode(), "a<|eot_id|>b.txt")
     finally:
         await engine.aclose()
-    sent = prompts(sagemaker)[0]
+    sent = sent_text(model_server, 0)
     assert "<|eot_id|>b.txt" not in sent and "a<\u200b|eot_id|>b.txt" in sent
 
 
-async def test_document_question_with_summarize_and_question(sagemaker, redis_url, redis_prefix):
-    engine = make_engine(sagemaker, redis_url, redis_prefix)
-    sagemaker.script("2025년 3월입니다.")
+async def test_document_question_with_summarize_and_question(model_server, redis_url, redis_prefix):
+    engine = make_engine(model_server, redis_url, redis_prefix)
+    model_server.script("2025년 3월입니다.")
     try:
         answer = await engine.summarize_document(
             KEY, report_text().encode(), "계획.txt", question="착수 시점이 언제야?"
@@ -63,18 +65,18 @@ async def test_document_question_with_summarize_and_question(sagemaker, redis_ur
     finally:
         await engine.aclose()
     assert answer == "2025년 3월입니다."
-    assert "2025년 3월에 착수한다" in prompts(sagemaker)[0]
+    assert "2025년 3월에 착수한다" in sent_text(model_server, 0)
 
 
-async def test_reset_forgets_documents_too(sagemaker, redis_url, redis_prefix):
-    engine = make_engine(sagemaker, redis_url, redis_prefix)
+async def test_reset_forgets_documents_too(model_server, redis_url, redis_prefix):
+    engine = make_engine(model_server, redis_url, redis_prefix)
     try:
         await engine.summarize_document(KEY, report_text().encode(), "계획.txt")
         await engine.reset(KEY)
         await engine.reply(KEY, "3장 예산은?")
     finally:
         await engine.aclose()
-    assert "12억 3천만 원" not in prompts(sagemaker)[-1]
+    assert "12억 3천만 원" not in sent_text(model_server, -1)
 
 
 def child_processes() -> set[int]:

@@ -163,7 +163,7 @@ async def test_a_prompt_still_too_long_without_history_is_a_message_too_long(ser
 
 
 async def test_a_stream_that_fails_after_text_was_shown_is_cut_not_retried(server: FakeBedrock | FakeOpenAI) -> None:
-    server.script(ModelReply("하나둘셋넷다섯", fault="error_midway", die_after_tokens=2))
+    server.script(ModelReply("하나둘셋넷다섯", fault="die_midway", die_after_tokens=2))
     shown: list[str] = []
     llm = build_llm(settings_for(server))
     with pytest.raises(LLMStreamCut):
@@ -175,7 +175,7 @@ async def test_a_stream_that_fails_after_text_was_shown_is_cut_not_retried(serve
 
 
 async def test_a_connection_cut_before_the_end_is_a_cut_answer(server: FakeBedrock | FakeOpenAI) -> None:
-    server.script(ModelReply("하나둘셋넷다섯", fault="die_midway", die_after_tokens=1))
+    server.script(ModelReply("하나둘셋넷다섯", fault="drop_midway", die_after_tokens=1))
     with pytest.raises(LLMStreamCut):
         await streamed(server, CONVERSATION)
 

@@ -3,7 +3,8 @@ they still get the answer or a short Korean message, a partial answer is marked 
 a failed exchange leaves the conversation's memory as it was.
 
 Everything runs for real: the Slack adapter (bolt, HTTP mode) against the fake Slack, the engine,
-Redis, and boto3 against the fake SageMaker endpoint scripted to fail."""
+Redis, and each provider's client library against its fake (a SageMaker endpoint, a Bedrock
+runtime, an OpenAI-compatible server) scripted to fail."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.support import KOREAN
-from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
+from tests.provider_support import ModelServer, model_requests, reply_for
 from tests.reliability.helpers import slack_thread, stored_history
 from tests.slack_support import StartSlackBot
 
@@ -31,11 +32,14 @@ def never_stuck(fake: FakeSlack, channel: str, root: str) -> None:
 
 
 async def test_throttled_twice_then_the_answer_arrives(
-    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_prefix: str,
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, model_server: ModelServer, redis_prefix: str,
     redis_client: aioredis.Redis
 ) -> None:
-    sagemaker.script(Reply(fault="throttle"), Reply(fault="throttle"), Reply("서울은 대한민국의 수도입니다."))
-    async with slack_bot() as bot:
+    model_server.script(
+        reply_for(model_server, fault="throttle"), reply_for(model_server, fault="throttle"),
+        reply_for(model_server, "서울은 대한민국의 수도입니다."),
+    )  # fmt: skip
+    async with slack_bot(model=model_server) as bot:
         mention = fake_slack.mention("서울은 어떤 곳이야?")
         root = mention["event"]["ts"]
         await bot.send(mention)
@@ -43,7 +47,7 @@ async def test_throttled_twice_then_the_answer_arrives(
 
     # Retried with backoff behind the user's back: they see the answer only.
     assert answer == ["서울은 대한민국의 수도입니다."]
-    assert len(sagemaker.requests) == 3
+    assert model_requests(model_server) == 3
     assert await stored_history(redis_client, redis_prefix, slack_thread(root)) == [
         {"user": "서울은 어떤 곳이야?", "assistant": "서울은 대한민국의 수도입니다."}
     ]
@@ -51,12 +55,12 @@ async def test_throttled_twice_then_the_answer_arrives(
 
 @pytest.mark.parametrize("native_streaming", [True, False], ids=["native-stream", "edited-placeholder"])
 async def test_unavailable_until_retries_run_out_ends_in_a_korean_message(
-    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_prefix: str,
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, model_server: ModelServer, redis_prefix: str,
     redis_client: aioredis.Redis, native_streaming: bool
 ) -> None:
     fake_slack.streaming_supported = native_streaming
-    sagemaker.default = Reply(fault="unavailable")  # 503 ServiceUnavailable, every time
-    async with slack_bot(llm_max_retries=3) as bot:
+    model_server.default = reply_for(model_server, fault="unavailable")  # 503, every time
+    async with slack_bot(model=model_server, llm_max_retries=3) as bot:
         mention = fake_slack.mention("지금 답할 수 있어?")
         root = mention["event"]["ts"]
         await bot.send(mention)
@@ -65,18 +69,18 @@ async def test_unavailable_until_retries_run_out_ends_in_a_korean_message(
     assert answer == [KOREAN("llm_unavailable")]  # "지금은 언어 모델에 연결할 수 없습니다. …"
     assert "언어 모델에 연결할 수 없습니다" in answer[0]
     never_stuck(fake_slack, "C0001", root)
-    assert len(sagemaker.requests) == 4  # the first try and three retries, then it gave up
+    assert model_requests(model_server) == 4  # the first try and three retries, then it gave up
     assert await stored_history(redis_client, redis_prefix, slack_thread(root)) == []
 
 
 async def test_hung_endpoint_gets_the_timeout_message_in_time(
-    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_prefix: str,
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, model_server: ModelServer, redis_prefix: str,
     redis_client: aioredis.Redis
 ) -> None:
     timeout = 1.5
     fake_slack.streaming_supported = False  # the placeholder must not be left standing
-    sagemaker.default = Reply(fault="hang")
-    async with slack_bot(llm_timeout_seconds=timeout) as bot:
+    model_server.default = reply_for(model_server, fault="hang")
+    async with slack_bot(model=model_server, llm_timeout_seconds=timeout) as bot:
         mention = fake_slack.mention("대답이 늦어도 괜찮아")
         root = mention["event"]["ts"]
         sent = time.monotonic()
@@ -94,15 +98,15 @@ async def test_hung_endpoint_gets_the_timeout_message_in_time(
 
 @pytest.mark.parametrize("fault", ["die_midway", "drop_midway"], ids=["stream-error-event", "connection-cut"])
 async def test_stream_dying_midway_is_marked_cut_off_and_memory_is_unchanged(
-    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_prefix: str,
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, model_server: ModelServer, redis_prefix: str,
     redis_client: aioredis.Redis, fault: str
 ) -> None:
     words = ["부산은 ", "해운대와 ", "광안리가 ", "유명하고 ", "음식도 ", "맛있습니다."]
-    sagemaker.script(
-        Reply("부산은 대한민국 제2의 도시입니다."),
-        Reply("".join(words), tokens=words, fault=fault, die_after_tokens=3, token_delay=0.05),
+    model_server.script(
+        reply_for(model_server, "부산은 대한민국 제2의 도시입니다."),
+        reply_for(model_server, "".join(words), tokens=words, fault=fault, die_after_tokens=3, token_delay=0.05),
     )
-    async with slack_bot() as bot:
+    async with slack_bot(model=model_server) as bot:
         mention = fake_slack.mention("부산은 어떤 곳이야?")
         root = mention["event"]["ts"]
         await bot.send(mention)
