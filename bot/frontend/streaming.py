@@ -88,8 +88,7 @@ async def show_edited(deltas: AsyncIterator[str], surface: Surface, texts: Texts
     stream = _EditedAnswer(surface)
     reader = asyncio.create_task(stream.read(deltas))  # the model starts while the placeholder posts
     try:
-        await stream.show(texts("thinking"))
-        stream.current.answering = False  # type: ignore[union-attr]
+        await stream.post(stream.style.format(texts("thinking")), answering=False)
         await stream.follow(reader)
         await stream.conclude(reader, texts)
     except asyncio.CancelledError:
@@ -233,10 +232,10 @@ class _EditedAnswer:
                 return
             current.at, current.text = now(), text
 
-    async def post(self, text: str) -> None:
+    async def post(self, text: str, *, answering: bool = True) -> None:
         handle = await persist(lambda: self.surface.post(text), "posting an answer")
         self.handles.append(handle)
-        self.current = _Message(handle, text, now())
+        self.current = _Message(handle, text, now(), answering)
 
     async def post_anew(self, text: str) -> None:
         """`text` in new messages: whole if the platform takes it, else in halves (it may count
