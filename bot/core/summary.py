@@ -16,6 +16,7 @@ from bot.core.budget import Budget
 from bot.core.chunking import chunk_text
 from bot.core.errors import LLMError
 from bot.core.llm import ChatLLM
+from bot.core.places import carry_places
 from bot.core.prompt import Turn
 
 Progress = Callable[[int, int], Awaitable[None]]
@@ -25,12 +26,14 @@ _INSTRUCTIONS = {
         "system": "당신은 문서를 정확하게 요약하는 비서입니다. 문서에 없는 내용은 지어내지 마세요.",
         "final": (
             "문서 '{name}'의 내용을 아래 형식 그대로 한국어로 요약하세요.\n\n"
-            "한 줄 요약: (문서 전체를 한 문장으로)\n\n주요 내용:\n- (핵심 내용 3~7개)\n\n"
+            "한 줄 요약: (문서 전체를 한 문장으로)\n\n"
+            "주요 내용:\n- (핵심 내용 3~7개, 나온 쪽·슬라이드·시트 표시가 있으면 괄호로)\n\n"
             "주요 숫자·날짜·이름:\n- (금액, 수치, 날짜, 기관, 사람 이름)\n\n{label}\n{body}"
         ),
         "map": (
             "다음은 문서 '{name}'의 {index}/{total}번째 부분입니다. 이 부분의 핵심 내용과 중요한 "
-            "숫자·날짜·이름을 빠짐없이 한국어로 간결하게 정리하세요.\n\n{body}"
+            "숫자·날짜·이름을 빠짐없이 한국어로 간결하게 정리하세요. [p. 3], [슬라이드 2], [시트: 이름] 같은 "
+            "표시가 있으면 각 내용이 나온 쪽·슬라이드·시트를 괄호로 함께 적으세요.\n\n{body}"
         ),
         "combine": (
             "다음은 문서 '{name}'의 여러 부분을 각각 요약한 것입니다. 하나의 요약으로 합치되 "
@@ -45,12 +48,15 @@ _INSTRUCTIONS = {
         "system": "You summarize documents accurately. Never add anything the document does not say.",
         "final": (
             "Summarize the document '{name}' in English, in exactly this shape.\n\n"
-            "Gist: (the whole document in one sentence)\n\nKey points:\n- (3 to 7 points)\n\n"
+            "Gist: (the whole document in one sentence)\n\n"
+            "Key points:\n- (3 to 7 points, with their page, slide or sheet in brackets where marked)\n\n"
             "Numbers, dates and names:\n- (amounts, figures, dates, organisations, people)\n\n{label}\n{body}"
         ),
         "map": (
             "This is part {index} of {total} of the document '{name}'. Note its key points and every "
-            "important number, date and name, concisely, in English.\n\n{body}"
+            "important number, date and name, concisely, in English. Where markers such as [p. 3], "
+            "[슬라이드 2] (slide) or [시트: name] (sheet) appear, give in brackets the page, slide or "
+            "sheet each point comes from.\n\n{body}"
         ),
         "combine": (
             "These are summaries of consecutive parts of the document '{name}'. Merge them into one "
@@ -103,7 +109,8 @@ class Summarizer:
         if self.budget.counter.count(text) <= whole:
             return SummaryPlan([text], group_size=1)
         chunk_tokens = self.budget.context_tokens - self.partial_tokens - self._overhead()
-        chunks = chunk_text(text, self.budget.counter, chunk_tokens)
+        # Every chunk keeps the page, slide or sheet it continues, for the model to cite.
+        chunks = carry_places(chunk_text(text, self.budget.counter, chunk_tokens))
         # Each partial summary is at most `partial_tokens` long; a group must fit one prompt.
         group = max(2, (self.budget.prompt_tokens - self._overhead()) // (self.partial_tokens + 8))
         return SummaryPlan(chunks, group_size=group)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from bot.core.places import PLACE_MARKER
+
 CELL_SEPARATOR = " | "
 
 # Controls other than tab and newline: PDF producers and HWP leave some behind, and they only
@@ -17,7 +19,7 @@ _TRAILING_SPACES = re.compile(r"[^\S\n]+$", re.MULTILINE)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _ANY_WHITESPACE = re.compile(r"\s+")
 # The lines that page_marker & co. write: structure, not content.
-_MARKER_LINE = re.compile(r"^\[(?:p\. \d+|슬라이드 \d+|시트: [^\n]*|노트)\]$", re.MULTILINE)
+_MARKER_LINE = re.compile(rf"^(?:{PLACE_MARKER}|\[노트\])$", re.MULTILINE)
 NOTES_MARKER = "[노트]"
 
 
