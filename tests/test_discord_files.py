@@ -10,7 +10,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot.adapters.discord.files import download, trusted_hosts
+from bot.adapters.discord.events import download, trusted_hosts
 from bot.config import Settings
 from bot.core.documents import ExtractionLimits
 from bot.core.errors import DocumentTooLarge

@@ -12,8 +12,7 @@ import discord.http
 import yarl
 
 from bot.adapters.discord.commands import CommandTree
-from bot.adapters.discord.events import AllowList, Origin
-from bot.adapters.discord.files import AttachedFile
+from bot.adapters.discord.events import AllowList, AttachedFile, Origin
 from bot.adapters.discord.surface import ChannelReplies
 from bot.config import Settings
 from bot.core.engine import ChatEngine

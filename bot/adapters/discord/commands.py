@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, cast
 import discord
 from discord import app_commands
 
-from bot.adapters.discord.events import Origin
-from bot.adapters.discord.files import AttachedFile
+from bot.adapters.discord.events import AttachedFile, Origin
 from bot.adapters.discord.surface import FollowUps
 from bot.frontend import flows
 from bot.frontend.surface import Surface
