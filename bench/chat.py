@@ -3,6 +3,7 @@ history, against the endpoint process and a real Redis.
 
     python -m bench.chat                  # full run: 1, 10, 50, 200, 1000 at once + overhead runs
     python -m bench.chat --quick          # seconds: proves it runs and reports
+    python -m bench.chat --providers bedrock,openai   # only the rows of those model providers
 
 Each scenario runs in a fresh bot process (`--child`), so its peak RSS is its own. Reported per
 scenario: per-reply overhead (end-to-end time of `ChatEngine.stream_reply` minus the endpoint's own
@@ -14,6 +15,7 @@ and CPU time of the bot process; and the same workload's figures for the origina
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -32,7 +34,7 @@ from bench.common import (
     print_counts, print_tables, ratio, redis_for_bench, run_in_bot_process, script_arguments, send_result, spread,
     wait_for_quiet, words, write_results,
 )
-from bench.endpoint import FULL_PROFILE, QUICK_PROFILE, EndpointProcess, Profile
+from bench.endpoint import FULL_PROFILE, QUICK_PROFILE, EndpointProcess, Profile, provider_settings
 from bot import eventloop
 
 # One sentence of an ordinary Korean question, repeated to size a message in tokens.
@@ -50,6 +52,7 @@ class Scenario:
     arrival: str = "spread"     # "spread": starts spread over one endpoint time; "burst": all at t=0
     max_concurrency: int = 0    # LLM_MAX_CONCURRENCY; 0: max(64, conversations per process)
     processes: int = 1          # bot processes sharing the conversations (and Redis), started together
+    provider: str = "sagemaker"  # whose wire protocol the endpoint process speaks (LLM_PROVIDER)
 
     @property
     def concurrency(self) -> int:
@@ -105,7 +108,8 @@ async def _run_scenario(
     from bot.core.prompt import system_prompt
 
     prefix = f"bench:{uuid.uuid4().hex[:8]}"
-    engine = ChatEngine.from_settings(bot_settings(endpoint_url, redis_url, prefix, spec.concurrency))
+    settings = bot_settings(endpoint_url, redis_url, prefix, spec.concurrency, **provider_settings(spec.provider, endpoint_url))
+    engine = ChatEngine.from_settings(settings)
     settle_heap()  # as `python -m bot` does for a serving process
     profile = spec.profile
     answer = "".join(profile.token_list())
@@ -195,7 +199,8 @@ def child_main(payload: str) -> int:
         counter = WarningCounter()
         logging.getLogger().addHandler(counter)
         try:
-            result = eventloop.run(_run_scenario(spec, job["endpoint"], job["redis"], job.get("part", 0), job.get("start_at")))
+            endpoint = job["endpoints"][spec.provider]
+            result = eventloop.run(_run_scenario(spec, endpoint, job["redis"], job.get("part", 0), job.get("start_at")))
         finally:
             logging.getLogger().removeHandler(counter)
         results.append(result | {"warnings": counter.counts})
@@ -278,6 +283,7 @@ def scenarios(quick: bool) -> list[Scenario]:
             Scenario("load", 5, 2, p),
             Scenario("overhead", 3, 2, p, history=4, prompt_tokens=400),
             Scenario("replicas", 4, 2, p, processes=2),
+            *(Scenario("load", 3, 2, p, provider=provider) for provider in ("bedrock", "openai")),
         ]
     p = FULL_PROFILE
     load = [Scenario("load", n, 5, p) for n in (1, 10, 50, 200, 1000)]
@@ -292,7 +298,14 @@ def scenarios(quick: bool) -> list[Scenario]:
     # One process tops out near one core; two bot processes on this 2-core machine, sharing Redis
     # as replicas do, answer the same 1,000 conversations.
     replicas = [Scenario("replicas", 1000, 5, p, processes=2), Scenario("replicas", 1000, 5, p, arrival="burst", processes=2)]
-    return load + overhead + burst + inflight + replicas
+    # The same method for the other providers: the overhead target's workload and 200 at once.
+    providers = [
+        scenario
+        for provider in ("bedrock", "openai")
+        for scenario in (Scenario("overhead", 50, 5, p, history=4, prompt_tokens=1000, provider=provider),
+                         Scenario("load", 200, 5, p, provider=provider))
+    ]  # fmt: skip
+    return load + overhead + burst + inflight + replicas + providers
 
 
 def summarize(result: dict[str, Any], baseline: dict[str, Any] | None) -> dict[str, Any]:
@@ -300,6 +313,7 @@ def summarize(result: dict[str, Any], baseline: dict[str, Any] | None) -> dict[s
     over, first = spread(result["overhead_ms"]), spread(result["first_text_ms"])
     row = {
         "scenario": spec["name"],
+        "provider": spec.get("provider", "sagemaker"),
         "n": spec["conversations"],
         "procs": spec.get("processes", 1),
         "arrival": spec["arrival"],
@@ -333,7 +347,7 @@ def summarize(result: dict[str, Any], baseline: dict[str, Any] | None) -> dict[s
 
 
 COLUMNS = [
-    ("scenario", "scenario", ""), ("n", "N", "d"), ("procs", "bot procs", "d"), ("arrival", "arrival", ""), ("prompt", "prompt tok", "d"),
+    ("scenario", "scenario", ""), ("provider", "provider", ""), ("n", "N", "d"), ("procs", "bot procs", "d"), ("arrival", "arrival", ""), ("prompt", "prompt tok", "d"),
     ("done", "replies", "d"), ("errors", "errors", "d"), ("warnings", "warnings", "d"),
     ("over_p50", "overhead p50 ms", ".1f"), ("over_p95", "p95", ".1f"), ("over_p99", "p99", ".1f"),
     ("first_p50", "1st text-TTFT p50 ms", ".1f"), ("first_p99", "p99", ".1f"),
@@ -341,7 +355,7 @@ COLUMNS = [
     ("rss_mb", "peak RSS MB", ".0f"), ("cpu_ms", "CPU ms/ex", ".2f"), ("load", "load", ".2f"),
 ]
 RATIO_COLUMNS = [
-    ("scenario", "scenario", ""), ("n", "N", "d"),
+    ("scenario", "scenario", ""), ("provider", "provider", ""), ("n", "N", "d"),
     ("x_over_p50", "overhead p50 ÷ baseline", ".3f"), ("x_over_p99", "overhead p99 ÷ baseline", ".3f"),
     ("x_first", "time to 1st text ÷ baseline", ".3f"), ("x_time", "total time ÷ baseline", ".5f"),
     ("x_rss", "RSS ÷ baseline", ".2f"),
@@ -349,18 +363,25 @@ RATIO_COLUMNS = [
 
 
 def run(quick: bool, output: Any = None, baseline: dict[str, Any] | None = None, only: list[int] | None = None,
-        names: list[str] | None = None) -> dict[str, Any]:
+        names: list[str] | None = None, providers: list[str] | None = None) -> dict[str, Any]:
     """All chat scenarios; `baseline` (bench.baseline.measure for the same profile) adds ratios."""
-    chosen = [s for s in scenarios(quick) if (not only or s.conversations in only) and (not names or s.name in names)]
+    chosen = [
+        s for s in scenarios(quick)
+        if (not only or s.conversations in only) and (not names or s.name in names)
+        and (not providers or s.provider in providers)
+    ]  # fmt: skip
     profile = chosen[0].profile
     load = None if quick else wait_for_quiet()
     results: list[dict[str, Any]] = []  # each records the load it started under
     endpoint_stats: list[dict[str, Any]] = []
-    with redis_for_bench() as redis_url, EndpointProcess(profile) as endpoint:
+    protocols = list(dict.fromkeys(["sagemaker", *(s.provider for s in chosen)]))
+    with redis_for_bench() as redis_url, contextlib.ExitStack() as stack:
+        endpoints = {name: stack.enter_context(EndpointProcess(profile, name)) for name in protocols}
         if baseline is None:
-            baseline = original.measure(endpoint, redis_url, profile, requests=3 if quick else 10)
-        endpoint.stats()
-        endpoint.timeline()
+            baseline = original.measure(endpoints["sagemaker"], redis_url, profile, requests=3 if quick else 10)
+        for each in endpoints.values():
+            each.stats()
+            each.timeline()
         # A fresh bot process per full scenario; quick ones share one, except those that need several.
         single = [s for s in chosen if s.processes == 1]
         shared = [single] if quick and single else [[s] for s in single]
@@ -369,19 +390,22 @@ def run(quick: bool, output: Any = None, baseline: dict[str, Any] | None = None,
             # Before every full scenario, not just the first: the cores are shared, and someone
             # else's test run starting mid-way would be measured as our overhead.
             quiet = None if quick else wait_for_quiet()
-            endpoint.set_profile(group[0].profile)
-            job = {"endpoint": endpoint.url, "redis": redis_url, "scenarios": [asdict(s) for s in group]}
+            used = [endpoints[name] for name in dict.fromkeys(s.provider for s in group)]
+            for endpoint in used:
+                endpoint.set_profile(group[0].profile)
+            job = {"endpoints": {name: e.url for name, e in endpoints.items()}, "redis": redis_url,
+                   "scenarios": [asdict(s) for s in group]}  # fmt: skip
             done = run_in_bot_processes(job, group[0].processes, setup_seconds=8.0 if quick else 20.0)
             for result in done:
                 result["load_at_start"] = quiet
-            timeline = endpoint.timeline()
+            timeline = {tag: times for endpoint in used for tag, times in endpoint.timeline().items()}
             for result in done:
                 charge(result, timeline)
-            stats = endpoint.stats()
+            stats = [endpoint.stats() for endpoint in used]
             for result in done:
-                result["endpoint_max_concurrent"] = stats["max_concurrent"]
+                result["endpoint_max_concurrent"] = max(each["max_concurrent"] for each in stats)
             results += done
-            endpoint_stats.append(stats)
+            endpoint_stats += stats
     rows = [summarize(r, baseline) for r in results]
     print(f"chat through the core; endpoint: {profile.describe()}")
     print_tables(rows, COLUMNS, RATIO_COLUMNS, baseline)
@@ -400,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", type=numbers, help="comma-separated N values to run (e.g. 200,1000)")
     parser.add_argument("--scenarios", dest="names", type=words,
                         help="comma-separated scenario names to run (load, overhead, burst, in-flight, replicas)")
+    parser.add_argument("--providers", type=words, help="comma-separated providers to run (sagemaker, bedrock, openai)")
     return part_main(parser, argv, run, child_main)
 
 

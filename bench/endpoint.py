@@ -1,8 +1,10 @@
 """A SageMaker-protocol endpoint with a set latency and token rate, in its own process.
 
     python -m bench.endpoint --ttft 0.5 --tps 20 --tokens 31   # prints "READY <url>" (a free port), then serves
+    python -m bench.endpoint --protocol bedrock                # the same as a Bedrock runtime (or openai)
 
-It is fakes/sagemaker.FakeSageMaker, run in a separate process so that its event loop and
+It is fakes/sagemaker.FakeSageMaker (fakes/bedrock.FakeBedrock, fakes/openai_compatible.FakeOpenAI
+with `--protocol`), run in a separate process so that its event loop and
 its share of the GIL are not charged to the bot being measured. The parent steers it with JSON
 lines on stdin (`{"cmd": "profile", ...}`, `{"cmd": "stats"}`) and reads one JSON line back for
 each; closing stdin stops it.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import json
 import os
@@ -85,9 +88,79 @@ def _reply(profile: Profile) -> Any:
     )
 
 
+PROTOCOLS = ("sagemaker", "bedrock", "openai")
+
+
+def provider_settings(protocol: str, url: str) -> dict[str, Any]:
+    """What points the bot at this endpoint speaking `protocol`, besides the SageMaker settings
+    (bench.common.bot_settings): a Llama 3 model on each, counted and sized alike."""
+    if protocol == "bedrock":
+        return {"llm_provider": "bedrock", "bedrock_model_id": "us.meta.llama3-3-70b-instruct-v1:0", "bedrock_endpoint_url": url}
+    if protocol == "openai":
+        return {"llm_provider": "openai", "openai_model": "llama3.1:8b", "openai_base_url": f"{url}/v1"}
+    return {}
+
+
+def _model_reply(profile: Profile) -> Any:
+    from fakes.model_server import ModelReply
+
+    tokens = profile.token_list()
+    return ModelReply("".join(tokens), tokens=tokens, first_token_delay=profile.ttft, token_delay=1 / profile.tps)
+
+
+def _timed_model_server(protocol: str, profile: Profile) -> Any:
+    """The Bedrock or OpenAI-compatible fake, timed as TimedFake below times the SageMaker one."""
+    from fakes.bedrock import FakeBedrock
+    from fakes.openai_compatible import FakeOpenAI
+
+    base = FakeBedrock if protocol == "bedrock" else FakeOpenAI
+
+    class TimedModelServer(base):  # type: ignore[valid-type,misc]
+        def __init__(self) -> None:
+            super().__init__(_model_reply(profile))
+            self.profile = profile
+            self.service: list[float] = []
+            self.timeline: dict[str, tuple[float, float | None, float]] = {}
+
+        def set_profile(self, new: Profile) -> None:
+            self.profile, self.default = new, _model_reply(new)
+
+        async def answer(self, request: Any, answer: Any) -> Any:
+            request["received"] = time.monotonic()  # before the body is read: all of it is ours
+            return await super().answer(request, answer)
+
+        @contextlib.contextmanager
+        def recorded(self, request: Any, parsed: Any) -> Any:
+            tags = TAG.findall(json.dumps(parsed, ensure_ascii=False))
+            started = request.get("received", time.monotonic())
+            try:
+                with super().recorded(request, parsed):
+                    yield
+            finally:
+                finished = time.monotonic()
+                self.service.append(finished - started)
+                if tags:  # the last tag is the question being answered, as for SageMaker
+                    self.timeline[tags[-1]] = (started, request.get("first"), finished)
+
+        async def tokens(self, request: Any, reply: Any) -> Any:
+            """On an absolute schedule, as TimedFake._stream; the first token's time is taken
+            once it has been written."""
+            loop = asyncio.get_running_loop()
+            start = loop.time() + reply.first_token_delay
+            for i, token in enumerate(reply.streamed_tokens()):
+                wait = start + i * reply.token_delay - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                yield token
+                if i == 0:
+                    request["first"] = time.monotonic()
+
+    return TimedModelServer()
+
+
 # ------------------------------------------------------------------ the server process
 
-def _serve(profile: Profile) -> None:
+def _serve(profile: Profile, protocol: str = "sagemaker") -> None:
     """Serve on 127.0.0.1:<free port> until stdin closes."""
     from fakes.sagemaker import FakeSageMaker
 
@@ -136,8 +209,11 @@ def _serve(profile: Profile) -> None:
                 if request.get("tag"):
                     self.timeline[request["tag"]] = (started, request.get("first"), finished)
 
+        def set_profile(self, new: Profile) -> None:
+            self.profile, self.default = new, _reply(new)
+
     async def main() -> None:
-        fake = TimedFake()
+        fake = TimedFake() if protocol == "sagemaker" else _timed_model_server(protocol, profile)
         await fake.start()
         loop = asyncio.get_running_loop()
         done = asyncio.Event()
@@ -145,8 +221,7 @@ def _serve(profile: Profile) -> None:
         def command(line: str) -> dict[str, Any]:
             message = json.loads(line)
             if message["cmd"] == "profile":
-                fake.profile = Profile(**message["profile"])
-                fake.default = _reply(fake.profile)
+                fake.set_profile(Profile(**message["profile"]))
                 return {"ok": True}
             if message["cmd"] == "stats":
                 nominal = fake.profile.seconds
@@ -154,7 +229,7 @@ def _serve(profile: Profile) -> None:
                     "requests": len(fake.requests),
                     "streaming": sum(1 for r in fake.requests if r.streaming),
                     "max_concurrent": fake.max_concurrent_seen,
-                    "prompt_chars": spread([len((r.json or {}).get("inputs", "")) for r in fake.requests]),
+                    "prompt_chars": spread([_prompt_chars(r.json) for r in fake.requests]),
                     "lateness_ms": spread([(s - nominal) * 1000 for s in fake.service]),
                 }
                 if message.get("reset", True):
@@ -185,6 +260,13 @@ def _serve(profile: Profile) -> None:
     eventloop.run(main())
 
 
+def _prompt_chars(body: Any) -> int:
+    """The length of a SageMaker `inputs` prompt, or of a Converse or chat completion request."""
+    if isinstance(body, dict) and "inputs" in body:
+        return len(body["inputs"])
+    return len(json.dumps(body, ensure_ascii=False)) if body else 0
+
+
 @functools.lru_cache(maxsize=4096)
 def _encoded(event: bytes) -> bytes:
     from fakes.sagemaker import payload_part
@@ -201,13 +283,15 @@ async def _call(command: Any, line: str) -> Any:
 class EndpointProcess:
     """Starts `python -m bench.endpoint` and steers it. Use as a context manager."""
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, protocol: str = "sagemaker") -> None:
         self.profile = profile
+        self.protocol = protocol
         self.url = ""
         self._proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> "EndpointProcess":
-        args = ["--ttft", str(self.profile.ttft), "--tps", str(self.profile.tps), "--tokens", str(self.profile.tokens)]
+        args = ["--ttft", str(self.profile.ttft), "--tps", str(self.profile.tps), "--tokens", str(self.profile.tokens),
+                "--protocol", self.protocol]  # fmt: skip
         self._proc, self.url = start_serving("bench.endpoint", args, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         return self
 
@@ -254,8 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ttft", type=float, default=Profile.ttft, help="seconds to the first token")
     parser.add_argument("--tps", type=float, default=Profile.tps, help="tokens per second after it")
     parser.add_argument("--tokens", type=int, default=Profile.tokens, help="answer length in tokens")
+    parser.add_argument("--protocol", choices=PROTOCOLS, default="sagemaker", help="which provider's wire protocol")
     args = parser.parse_args(argv)
-    _serve(Profile(args.ttft, args.tps, args.tokens))
+    _serve(Profile(args.ttft, args.tps, args.tokens), args.protocol)
     return 0
 
 

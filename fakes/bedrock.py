@@ -146,7 +146,7 @@ class FakeBedrock(FakeModelServer):
             await response.prepare(request)
             await response.write(_event("messageStart", {"role": "assistant"}))
             count = 0
-            async for token in self.tokens(reply):
+            async for token in self.tokens(request, reply):
                 count += 1
                 await response.write(_event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": token}}))
             if reply.fault == "drop_midway":

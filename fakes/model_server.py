@@ -65,6 +65,11 @@ class RecordedRequest:
     json: Any
     received_at: float
 
+    @property
+    def streaming(self) -> bool:
+        """ConverseStream, or a chat completion asked with `"stream": true`."""
+        return self.path.endswith("-stream") or (isinstance(self.json, dict) and self.json.get("stream") is True)
+
 
 Answer = Callable[[web.Request, ModelReply, Any], Awaitable[web.StreamResponse]]
 
@@ -170,8 +175,8 @@ class FakeModelServer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), seconds)
 
-    async def tokens(self, reply: ModelReply) -> Any:
-        """The tokens of `reply` at its pace."""
+    async def tokens(self, request: web.Request, reply: ModelReply) -> Any:
+        """The tokens of `reply` at its pace, answering `request`."""
         await self.pause(reply.first_token_delay)
         if reply.fault == "hang":
             await self._stopping.wait()

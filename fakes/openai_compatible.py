@@ -131,7 +131,7 @@ class FakeOpenAI(FakeModelServer):
         try:
             await response.prepare(request)
             first = True
-            async for token in self.tokens(reply):
+            async for token in self.tokens(request, reply):
                 delta = {"role": "assistant", "content": token} if first else {"content": token}
                 first = False
                 await response.write(_sse(_chunk(chunk_id, model, delta, None)))
