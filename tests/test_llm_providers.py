@@ -270,3 +270,22 @@ async def test_a_long_conversation_fits_the_context_of_each_provider(model_serve
     assert sent[-1][1].startswith("7번째 질문")
     assert 2 < len(sent) < 17  # some history kept, the oldest gone
     assert engine.budget.count([Turn(role, text) for role, text in sent]) <= 1024 - 256
+
+
+@pytest.mark.parametrize(("model", "chunks"), [("llama3.1:8b", 1), ("qwen2.5:7b", 7)])
+async def test_summaries_are_cut_by_the_models_own_context_and_count(model: str, chunks: int) -> None:
+    """A Llama 3.1 reads a 30,000-character Korean document in one call (128K, exact tokens); a
+    model the bot has no tokenizer for gets chunks its 8,192 tokens hold by the estimate."""
+    from bot.core.engine import ChatEngine
+    from bot.core.summary import Summarizer
+    from bot.core.tokens import EstimatedTokens
+
+    async with FakeOpenAI(models={model: False}) as server:
+        engine = ChatEngine.from_settings(settings_for(server, openai_model=model))
+        try:
+            plan = Summarizer(engine.llm, engine.budget).plan("가나다라마바사아자차. " * 2700)
+        finally:
+            await engine.aclose()
+    assert len(plan.chunks) == chunks
+    assert isinstance(engine.tokens, EstimatedTokens) == (model == "qwen2.5:7b")
+    assert all(engine.tokens.count(chunk) < engine.budget.context_tokens for chunk in plan.chunks)
