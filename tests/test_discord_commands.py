@@ -143,7 +143,8 @@ async def test_a_result_later_than_the_interaction_token_arrives_in_the_channel_
         h.fake.interaction_token_lifetime = 1.0  # Discord's 15 minutes, shortened
         await h.command("ask", {"질문": "천천히 답해 줘"}, user_id=42)
         late = await h.fake.wait_for(
-            lambda: [m for m in h.fake.channel_messages(h.fake.channel_id) if m.startswith("<@42> ")], 15
+            lambda: [m for m in h.fake.channel_messages(h.fake.channel_id) if m == "<@42> 늦었지만 답입니다."], 15
         )
     assert late == ["<@42> 늦었지만 답입니다."]
+    assert [m for m in h.fake.channel_messages(h.fake.channel_id) if m.startswith("<@42>")] == late  # one message
     assert any(r.status == 401 for r in h.fake.requests_to("/webhooks/*"))  # the token was refused, as it is

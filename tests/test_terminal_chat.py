@@ -35,9 +35,10 @@ class Terminal:
     def type(self, keys: str) -> None:
         os.write(self.master, keys.encode())
 
-    def wait_for(self, text: str, timeout: float = 20.0) -> None:
+    def wait_for(self, text: str, timeout: float = 20.0, *, since: int = 0) -> None:
+        """Until `text` shows on the screen (after its first `since` characters)."""
         deadline = time.monotonic() + timeout
-        while text not in self.screen:
+        while text not in self.screen[since:]:
             left = deadline - time.monotonic()
             assert left > 0, f"{text!r} never appeared; the screen:\n{self.screen}"
             if select.select([self.master], [], [], left)[0]:
@@ -69,7 +70,7 @@ def test_ctrl_c_stops_the_answer_then_leaves_at_the_prompt(sagemaker_thread, red
         terminal.type("다음 질문\r")  # the chat goes on
         terminal.wait_for("두 번째 답변입니다.")
         assert terminal.process.poll() is None
-        terminal.wait_for("> ")
+        terminal.wait_for("> ", since=terminal.screen.index("두 번째 답변입니다."))
         terminal.type("\x03")  # Ctrl-C at the prompt leaves, without waiting for Enter
         assert terminal.process.wait(timeout=10) == 0
         assert "Traceback" not in terminal.screen and "Event loop is closed" not in terminal.screen
