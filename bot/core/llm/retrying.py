@@ -74,7 +74,7 @@ def without_oldest_history(turns: Sequence[Turn]) -> list[Turn] | None:
     history = [i for i, turn in enumerate(turns) if turn.role == "assistant"]
     if not history:
         return None
-    cut = history[(len(history) - 1) // 2]  # the newest exchange ending there goes too
+    cut = history[(len(history) - 1) // 2]  # the answer ending the older half
     return [turns[0], *turns[cut + 1 :]] if turns[0].role == "system" else list(turns[cut + 1 :])
 
 
@@ -90,7 +90,7 @@ def _shorter(turns: Sequence[Turn], trimmed: bool) -> list[Turn]:
 
 def text_of(output: Any) -> str:
     """LLMs answer a str, chat models a message (streaming: a message chunk)."""
-    return output if isinstance(output, str) else output.text
+    return output if isinstance(output, str) else str(output.text)
 
 
 class RetryingChat(ABC):
