@@ -5,7 +5,9 @@ provider's failures reach the user as the same kinds of message."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import threading
 
 import pytest
 
@@ -20,7 +22,7 @@ from fakes.bedrock import LLAMA_TEXT, LLAMA_VISION, FakeBedrock
 from fakes.model_server import ModelReply
 from fakes.openai_compatible import TEXT_MODEL, VISION_MODEL, FakeOpenAI
 from tests.provider_support import model_requests, new_model_server, turns_received
-from tests.support import make_engine, make_settings
+from tests.support import make_engine, make_settings, wait_until
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
 CONVERSATION = [
@@ -289,3 +291,19 @@ async def test_summaries_are_cut_by_the_models_own_context_and_count(model: str,
     assert len(plan.chunks) == chunks
     assert isinstance(engine.tokens, EstimatedTokens) == (model == "qwen2.5:7b")
     assert all(engine.tokens.count(chunk) < engine.budget.context_tokens for chunk in plan.chunks)
+
+
+async def test_two_hundred_open_answers_do_not_take_a_thread_each(server: FakeBedrock | FakeOpenAI, redis_url: str, redis_prefix: str) -> None:
+    """Bedrock's answers stream through the async botocore client and the openai client is async:
+    two hundred answers held open at once are sockets, not threads."""
+    server.default = ModelReply("기다렸다가 답합니다", first_token_delay=1.0)
+    engine = make_engine(server, redis_url, redis_prefix, llm_max_concurrency=200)
+    try:
+        calls = [asyncio.create_task(engine.reply(ConversationKey("test", ("C1", str(i))), "질문")) for i in range(200)]
+        await wait_until(lambda: server.max_concurrent_seen == 200, timeout=20)
+        threads_while_open = threading.active_count()
+        answers = await asyncio.gather(*calls)
+    finally:
+        await engine.aclose()
+    assert answers == ["기다렸다가 답합니다"] * 200
+    assert threads_while_open < 20
