@@ -1,6 +1,7 @@
 """Pictures dropped in Slack or Discord: a model that sees pictures gets the picture with the
-user's text, on every provider that can carry one; a text-only model's users are told clearly
-that it cannot see pictures, and the model is not asked."""
+user's text, on every provider that can carry one; a text-only model gets the text OCR reads in
+the picture, and for a picture without any its users are told clearly that it cannot see
+pictures, the model not asked."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from fakes.discord import FakeDiscord
 from fakes.openai_compatible import VISION_MODEL, FakeOpenAI
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
+from tests.corpus_files import corpus_file
 from tests.discord_support import StartDiscordBot
 from tests.provider_support import model_requests, turns_received
 from tests.slack_support import StartSlackBot
@@ -122,3 +124,19 @@ async def test_a_picture_reaches_a_sagemaker_messages_api_endpoint_as_openai_con
         {"type": "image_url", "image_url": {"url": "data:image/gif;base64," + base64.b64encode(GIF).decode()}},
         {"type": "text", "text": "[사진 첨부: 도표.gif] 추세를 알려 주세요"},
     ]
+
+
+async def test_a_text_only_model_gets_the_text_read_from_a_picture(redis_url: str, redis_prefix: str) -> None:
+    """OCR (Tesseract, in the extraction process) reads the picture; the model gets its text."""
+    page = corpus_file("image/nuri_press_page1.jpg").read_bytes()
+    async with FakeOpenAI() as server:
+        server.script("공모전에는 1만 건 이상이 응모했습니다.")
+        engine = make_engine(server, redis_url, redis_prefix)
+        try:
+            answer = await engine.answer_picture(KEY, page, "보도자료.jpg", question="공모전에 몇 건이 응모했나요?")
+        finally:
+            await engine.aclose()
+    assert answer == "공모전에는 1만 건 이상이 응모했습니다."
+    [request] = server.completions()
+    sent = " ".join(message["content"] for message in request["messages"])  # text only: no picture part
+    assert "1만건 이상 응모" in sent.replace("1만 건", "1만건") and "공모전에 몇 건이 응모했나요?" in sent
