@@ -133,7 +133,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "doc_nothing_recognized": {
         "ko": "그림에서 글자를 알아보지 못했습니다. 더 선명한 이미지나 글자 정보가 있는 파일을 보내 주세요.",
         "en": "No text could be recognized in the pictures. Please send a clearer image or a file with a text layer.",
-    },    "picture_not_seen": {
+    },
+    "picture_not_seen": {
         "ko": "지금 이 봇의 모델은 글만 읽을 수 있어 사진을 볼 수 없습니다(사진 속 글자도 읽어 내지 못했습니다). "
         "궁금한 내용을 글로 적어 보내 주세요.",
         "en": "The model behind this bot reads text only, so it cannot see pictures (and no text could be read "
