@@ -144,28 +144,11 @@ async def test_truncated_legacy_files_are_damaged(extraction_pool: ExtractionPoo
 # --- through `python -m bot summarize` ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("name", "data", "phrase"),
-    [("회의록.doc", documents.doc_bytes(MINUTES), "예산 검토 | 홍길동 | 3월 2일"),
-     ("예산.xls", documents.xls_bytes({"예산": [["항목", "금액"], ["인건비", 1200.0]]}), "인건비 | 1200"),
-     ("실적.ppt", documents.ppt_bytes([["분기 실적 보고"]], notes={0: "질문을 받는다"}), "질문을 받는다")],
-)
-def test_summarize_command_reads_legacy_office_files(
-    sagemaker_thread, tmp_path: Path, name: str, data: bytes, phrase: str
-) -> None:
-    sagemaker_thread.default = Reply("요약: 옛 오피스 문서입니다.")
-    path = tmp_path / name
-    path.write_bytes(data)
+def test_summarize_command_reads_a_doc_with_its_table(sagemaker_thread, tmp_path: Path) -> None:
+    sagemaker_thread.default = Reply("요약: 회의록입니다.")
+    path = tmp_path / "회의록.doc"
+    path.write_bytes(documents.doc_bytes(MINUTES))
     result = run_bot("summarize", str(path), env=cli_env(sagemaker_thread))
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "요약: 옛 오피스 문서입니다.\n"
-    assert any(phrase in prompt for prompt in prompts(sagemaker_thread))
-
-
-def test_summarize_command_says_a_locked_doc_needs_its_password(sagemaker_thread, tmp_path: Path) -> None:
-    path = tmp_path / "잠금.doc"
-    path.write_bytes(documents.doc_bytes(["비밀"], encrypted=True))
-    result = run_bot("summarize", str(path), env=cli_env(sagemaker_thread))
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == KOREAN.for_error(EncryptedDocument())
-    assert sagemaker_thread.requests == []
+    assert result.stdout == "요약: 회의록입니다.\n"
+    assert any("예산 검토 | 홍길동 | 3월 2일" in prompt for prompt in prompts(sagemaker_thread))
