@@ -75,3 +75,18 @@ def setup_logging(settings: Settings, level: int = logging.INFO, worker: Worker 
     root.setLevel(level)
     # langchain-aws logs a full traceback for every failed call; ours are classified and logged.
     logging.getLogger("langchain_aws").setLevel(logging.CRITICAL)
+    logging.getLogger("slack_bolt").addFilter(_Dropped("`token` will be unused"))
+    logging.getLogger("discord.client").addFilter(_Dropped("voice will NOT be supported"))
+
+
+class _Dropped(logging.Filter):
+    """Warnings a library gives at every start that say nothing to this bot's operator: bolt
+    reads SLACK_BOT_TOKEN by itself and warns that the client's (the same) token wins; discord.py
+    warns that voice libraries are missing from a bot that never speaks."""
+
+    def __init__(self, words: str) -> None:
+        super().__init__()
+        self.words = words
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.words not in record.getMessage()

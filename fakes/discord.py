@@ -242,6 +242,12 @@ class FakeDiscord:
         self.gateway_sent: list[JSON] = []  # every payload sent (before compression)
         self.identify: JSON | None = None  # last IDENTIFY `d`
         self.identifies: list[JSON] = []  # every IDENTIFY `d`, in order
+        # Discord takes one IDENTIFY per 5 s per `max_concurrency` bucket (shard_id % it); one
+        # sooner is answered with INVALID_SESSION (op 9) and counted here.
+        self.max_concurrency = 1
+        self.identify_interval = 5.0
+        self.identified_at: dict[int, float] = {}
+        self.identifies_too_soon = 0
         self.commands: dict[int | None, list[JSON]] = {}  # guild id (None: global) -> last sync
 
         # World state.
@@ -811,6 +817,12 @@ class FakeDiscord:
         if self.token is not None and d.get("token") != self.token:
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return
+        bucket, now = (d.get("shard") or [0, 1])[0] % self.max_concurrency, time.monotonic()
+        if now - self.identified_at.get(bucket, -math.inf) < self.identify_interval:
+            self.identifies_too_soon += 1
+            await self._send(conn, {"op": 9, "s": None, "t": None, "d": False})
+            return
+        self.identified_at[bucket] = now
         conn.intents = int(d.get("intents", 0))
         if conn.intents & PRIVILEGED and not self.privileged_intents:
             await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
@@ -912,7 +924,7 @@ class FakeDiscord:
         body: JSON = {"url": self.gateway_url}
         if rec.path.endswith("/bot"):
             body |= {"shards": 1, "session_start_limit": {
-                "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}}
+                "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": self.max_concurrency}}
         return 200, body
 
     def _get_me(self, rec: Recorded) -> tuple[int, Any]:
