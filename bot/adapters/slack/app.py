@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack import files
+from bot.adapters.slack.files import SharedFile
 from bot.adapters.slack.events import Incoming, from_mention, from_message
 from bot.adapters.slack.surface import AnswerSurfaces, Pacing, PausingRateLimits, Place, SlackMessages
 from bot.config import Settings
@@ -98,7 +98,7 @@ class SlackBot:
             await messages.post(self.texts("slack_help"))
         elif incoming.files:
             for file in incoming.files:
-                source = files.SharedFile(self.client, file)
+                source = SharedFile(self.client, file)
                 await flows.read_document(self.engine, self.texts, question, source, messages)
         else:
             await flows.answer(self.engine, self.texts, question, await self.answers.open(incoming.place))
