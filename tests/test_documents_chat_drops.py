@@ -31,7 +31,8 @@ async def test_locked_xls_dropped_in_slack_says_password(
 ) -> None:
     async with slack_bot() as bot:
         locked = documents.xls_bytes({"s": [["비밀"]]}, encrypted=True)
-        mention = fake_slack.mention("", files=[fake_slack.add_file(locked, "예산.xls", "application/vnd.ms-excel", "xls")])
+        file = fake_slack.add_file(locked, "예산.xls", "application/vnd.ms-excel", "xls")
+        mention = fake_slack.mention("", files=[file])
         await bot.send(mention)
         [answer] = await bot.answered("C0001", mention["event"]["ts"], timeout=20)
     assert answer == KOREAN("doc_encrypted")

@@ -51,8 +51,8 @@ def test_opendocument_limits_and_hostile_content() -> None:
     deck = documents.odf_bytes("presentation", "<draw:page/>" * 5)
     with pytest.raises(TooManyPages):
         extract_sync(deck, "long.odp", ExtractionLimits(max_pages=4))
-    laughs = documents.replace_member(
-        documents.odf_bytes("text", "<text:p>x</text:p>"), "content.xml", documents.billion_laughs("office:document-content"))
+    laughs = documents.replace_member(documents.odf_bytes("text", "<text:p>x</text:p>"), "content.xml",
+                                      documents.billion_laughs("office:document-content"))
     with bounded(seconds=2.0), pytest.raises(CorruptDocument):
         extract_sync(laughs, "laughs.odt")
     bomb = documents.add_zeros_member(documents.odf_bytes("text", "<text:p>x</text:p>"), "Pictures/z.bin", 64 * MIB)
