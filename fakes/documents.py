@@ -961,3 +961,30 @@ def xlsx_with_formula() -> bytes:
         "</row></sheetData></worksheet>"
     )
     return replace_member(xlsx_bytes(), "xl/worksheets/sheet1.xml", sheet.encode())
+
+
+def stamped_scan_pdf(lines: Sequence[str], stamp: str) -> bytes:
+    """One A4 page that is a scan (a JPEG of `lines` over the whole page) with a short `stamp` in
+    its text layer, as scanners and fax gateways add a page number or a header."""
+    page = Image.new("RGB", (1240, 1754), "white")
+    page.paste(text_image(lines), (0, 100))
+    jpeg = io.BytesIO()
+    page.save(jpeg, "JPEG", quality=90)
+    writer = _PdfWriter()
+    catalog = writer.add(b"")
+    tree = writer.add(b"")
+    font = _add_font(writer, stamp)
+    image = writer.add(
+        b"<< /Type /XObject /Subtype /Image /Width 1240 /Height 1754 /ColorSpace /DeviceRGB"
+        b" /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n%s\nendstream"
+        % (len(jpeg.getvalue()), jpeg.getvalue())
+    )
+    stamp_text = b"BT /F1 9 Tf 40 20 Td <%s> Tj ET" % stamp.encode("utf-16-be").hex().encode()
+    contents = writer.add(_stream(b"q 595 0 0 842 0 0 cm /Im1 Do Q\n" + stamp_text))
+    kid = writer.add(
+        b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R"
+        b" /Resources << /Font << /F1 %d 0 R >> /XObject << /Im1 %d 0 R >> >> >>" % (tree, contents, font, image)
+    )
+    writer.set(catalog, b"<< /Type /Catalog /Pages %d 0 R >>" % tree)
+    writer.set(tree, b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % kid)
+    return writer.finish(catalog)

@@ -54,6 +54,11 @@ def test_pdf_mixing_text_and_scanned_pages_gets_both() -> None:
     assert document.text == f"[p. 1]\n텍스트가 있는 쪽입니다.\n\n[p. 2]\n{READ}"
 
 
+def test_scanned_page_with_only_a_stamp_in_its_text_layer_is_read_too() -> None:
+    document = extract_sync(documents.stamped_scan_pdf(documents.SCAN_LINES, "팩스 수신 1/1"), "fax.pdf")
+    assert document.text.startswith(f"[p. 1]\n팩스 수신 1/1\n{READ}")
+
+
 def test_picture_without_text_says_nothing_was_recognized() -> None:
     with pytest.raises(NothingRecognized) as caught:
         extract_sync(documents.noise_picture(), "noise.png")

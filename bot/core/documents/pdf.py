@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import dataclass
 
 import pypdfium2
+import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 from bot.core.documents import ocr
@@ -22,6 +24,10 @@ _PDFIUM_LOCK = threading.Lock()
 # A page rendered for OCR has at most this many pixels (A4 at 192 dpi has 3.6 million; a poster
 # page is rendered at a lower resolution instead of into gigabytes).
 _MAX_RENDER_PIXELS = 16_000_000
+# A page with less text than this over a picture covering this share of it is a scan whose text
+# layer holds only a stamp (a page number, a fax header): it is read by OCR too.
+_STAMP_CHARS = 40
+_SCAN_SHARE = 0.5
 NO_OCR_NOTE = "[그림으로 된 쪽: 문자 인식(OCR) 프로그램이 없어 읽지 못함]"
 OCR_CAP_NOTE = "[그림으로 된 쪽: 문자 인식(OCR)은 {limit}쪽까지만 하여 읽지 않음]"
 
@@ -52,8 +58,9 @@ def _read(document: pypdfium2.PdfDocument, limits: ExtractionLimits) -> tuple[st
         raise TooManyPages(limit=limits.max_pages)
     if count == 0:
         raise CorruptDocument("PDF without pages")
-    texts = [_page_text(document, index) for index in range(count)]
-    scanned = [index for index, text in enumerate(texts) if not text.strip()]
+    layers = [_text_layer(document, index) for index in range(count)]
+    texts = [layer.text for layer in layers]
+    scanned = [index for index, layer in enumerate(layers) if layer.scanned]
     if scanned:
         _recognize(document, scanned, texts, limits)
     pages = (f"{page_marker(number)}\n{text}" for number, text in enumerate(texts, start=1))
@@ -68,20 +75,26 @@ def _recognize(document: pypdfium2.PdfDocument, scanned: list[int], texts: list[
     only_scans = len(scanned) == len(texts)
     if not only_scans and not ocr.available():
         for index in scanned:
-            texts[index] = NO_OCR_NOTE
+            texts[index] = _with_note(texts[index], NO_OCR_NOTE)
         return
     cap = limits.max_ocr_pages
     recognizer = ocr.Recognizer(len(scanned) if only_scans else min(len(scanned), cap), cap,
                                 limits.timeout_seconds, ocr.COLUMN_LAYOUT)
     images = ((index, _render(document, index)) for index in scanned[:cap])
+    recognized = 0
     for page in recognizer.pages(images):
-        texts[page.number] = page.text
-    if only_scans and not any(text.strip() for text in texts):
+        texts[page.number] = _with_note(texts[page.number], page.text)  # after any stamp
+        recognized += 1
+    if only_scans and not recognized:
         raise NothingRecognized()
     for index in scanned[cap:]:
-        texts[index] = OCR_CAP_NOTE.format(limit=cap)
+        texts[index] = _with_note(texts[index], OCR_CAP_NOTE.format(limit=cap))
     if recognizer.stopped_early:
-        texts[scanned[-1]] = (texts[scanned[-1]] + "\n" + ocr.TIME_LIMIT_NOTE).strip()
+        texts[scanned[-1]] = _with_note(texts[scanned[-1]], ocr.TIME_LIMIT_NOTE)
+
+
+def _with_note(text: str, addition: str) -> str:
+    return f"{text.strip()}\n{addition}".strip()
 
 
 def _render(document: pypdfium2.PdfDocument, index: int) -> Image.Image:
@@ -94,16 +107,34 @@ def _render(document: pypdfium2.PdfDocument, index: int) -> Image.Image:
         page.close()
 
 
-def _page_text(document: pypdfium2.PdfDocument, index: int) -> str:
+@dataclass(frozen=True)
+class _TextLayer:
+    text: str
+    scanned: bool  # no text, or a stamp over a picture that fills the page: read by OCR too
+
+
+def _text_layer(document: pypdfium2.PdfDocument, index: int) -> _TextLayer:
     try:
         page = document[index]
     except pypdfium2.PdfiumError:
-        return ""  # one damaged page should not cost the reader the rest of the document
+        return _TextLayer("", False)  # one damaged page should not cost the reader the rest
     try:
         text_page = page.get_textpage()
         try:
-            return text_page.get_text_range()
+            text = text_page.get_text_range()
         finally:
             text_page.close()
+        stamp = 0 < len(text.strip()) < _STAMP_CHARS
+        return _TextLayer(text, not text.strip() or (stamp and _picture_share(page) >= _SCAN_SHARE))
     finally:
         page.close()
+
+
+def _picture_share(page: pypdfium2.PdfPage) -> float:
+    """How much of the page its pictures cover (overlaps counted twice, at most 1)."""
+    width, height = page.get_size()
+    covered = 0.0
+    for picture in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+        left, bottom, right, top = picture.get_bounds()
+        covered += max(0.0, min(right, width) - max(left, 0.0)) * max(0.0, min(top, height) - max(bottom, 0.0))
+    return min(1.0, covered / max(width * height, 1.0))
