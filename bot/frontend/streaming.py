@@ -331,16 +331,17 @@ class _GrowingAnswer:
             # Expired or stopped by the platform (Slack: message_not_in_streaming_state): the
             # answer goes on in a new message, which starts with the text that did not get in.
             log.warning("the streamed message took no more text: continuing in a new one", exc_info=True)
-            await persist(lambda: self.message.start(text), "starting a new message")
+            await self.message.start("")
             self.shown = ""
+            await persist(lambda: self.message.append(text), "starting a new message")
 
     async def stop(self, text: str, *, failed: bool) -> None:
         try:
             await persist(lambda: self.message.stop(text, failed=failed), "ending an answer")
         except Exception:
             log.warning("the streamed message could not be ended: ending the answer in a new one", exc_info=True)
-            await persist(lambda: self.message.start(text), "starting a new message")
-            await persist(lambda: self.message.stop("", failed=failed), "ending an answer")
+            await self.message.start("")
+            await persist(lambda: self.message.stop(text, failed=failed), "ending an answer")
 
     async def next_message(self, head: str) -> None:
         opener = open_fence(self.shown + head)

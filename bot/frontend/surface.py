@@ -52,13 +52,14 @@ class Surface(Protocol):
 @runtime_checkable
 class GrowingMessage(Protocol):
     """One answer that only grows and renders Markdown itself: Slack's native AI streaming, a
-    terminal. `start` has been called (with "") before the flow gets it."""
+    terminal. The first `append` (or `stop`) opens it with the first text; `start` begins
+    the next message, where the previous one is full, with the text given (a reopened fence)."""
 
     max_chars: int | None  # per message; None: no limit, never cut
     interval: float  # seconds between calls
 
     async def start(self, markdown: str) -> None:
-        """Open a new message (after `stop`, for text that outgrew the previous one)."""
+        """Begin a new message (after `stop`, for text that outgrew the previous one)."""
         ...
 
     async def append(self, markdown: str) -> None: ...

@@ -86,7 +86,7 @@ async def test_a_stop_stream_429_storm_still_ends_the_stream_with_the_whole_answ
 async def test_a_stream_that_expires_mid_answer_continues_in_a_new_message(
     slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
-    sagemaker.script(slowly(ANSWER, 0.08))
+    sagemaker.script(slowly(ANSWER, 0.2))  # long enough for appends after the stream's first text
     async with slack_bot() as bot:
         mention = fake_slack.mention("경주 소개")
         await bot.send(mention)

@@ -17,7 +17,7 @@ from tests.support import KOREAN
 from fakes.slack import FakeSlack
 from tests.provider_support import ModelServer, model_requests, reply_for
 from tests.reliability.helpers import slack_thread, stored_history
-from tests.slack_support import StartSlackBot
+from tests.slack_support import StartSlackBot, message_calls
 
 THINKING = KOREAN("thinking")
 CUT = KOREAN("llm_stream_cut")
@@ -78,7 +78,7 @@ async def test_hung_endpoint_gets_the_timeout_message_in_time(
     redis_client: aioredis.Redis
 ) -> None:
     timeout = 1.5
-    fake_slack.streaming_supported = False  # the placeholder must not be left standing
+    fake_slack.streaming_supported = False  # plain messages: nothing may be left standing
     model_server.default = reply_for(model_server, fault="hang")
     async with slack_bot(model=model_server, llm_timeout_seconds=timeout) as bot:
         mention = fake_slack.mention("대답이 늦어도 괜찮아")
@@ -89,7 +89,7 @@ async def test_hung_endpoint_gets_the_timeout_message_in_time(
 
     assert answer == [KOREAN("llm_timeout")]
     [message] = fake_slack.message_records("C0001", root)
-    told = [c for c in fake_slack.calls("chat.update") if c.ok and c.args.get("ts") == message.ts][-1]
+    told = message_calls(fake_slack, "C0001", message.ts)[-1]  # posted, or a placeholder edited
     assert told.args["text"] == KOREAN("llm_timeout")
     assert told.at - sent <= timeout + 1.0, told.at - sent
     never_stuck(fake_slack, "C0001", root)

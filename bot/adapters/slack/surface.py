@@ -94,50 +94,112 @@ class SlackMessages:
 
 class NativeStream:
     """One answer through Slack's streaming methods, which render Markdown themselves
-    (`bot.frontend.surface.GrowingMessage`)."""
+    (`bot.frontend.surface.GrowingMessage`). A stream opens with its first text, never empty
+    (Slack's own SDKs do the same; `streaming_mode_mismatch` is what an empty start risks). If
+    the workspace turns out to have no native streaming, the answer goes on in plain messages."""
 
-    max_chars = STREAM_CHARS
     interval = EDIT_INTERVAL
 
-    def __init__(self, client: AsyncWebClient, place: Place, pacing: Pacing) -> None:
+    def __init__(self, client: AsyncWebClient, place: Place, pacing: Pacing, refused: Callable[[SlackApiError], None]) -> None:
         self.client = client
         self.place = place
+        self.pacing = pacing
         self.budget = pacing.budget(place.team)
-        self.ts = ""
+        self.refused = refused
+        self.ts = ""  # the open stream; "" until its first text
+        self._opening = ""  # what the next stream starts with (a reopened code fence)
         self._granted = False  # room for the next call was taken beforehand
+        self._plain: PlainGrowing | None = None  # no native streaming here after all
 
-    async def open(self) -> bool:
-        """Start the stream if the workspace's chat.startStream budget has room now (then its
-        stop is not crowded out either); False: answer with plain messages instead."""
-        if not await self.budget.spend("chat.startStream", Priority.FIRST, wait=False):
-            return False
-        self._granted = True
-        await self.start("")
-        return True
+    @property
+    def max_chars(self) -> int:
+        return self._plain.max_chars if self._plain else STREAM_CHARS
+
+    async def reserve(self) -> bool:
+        """Take room in the workspace's chat.startStream budget now; False: answer with plain
+        messages instead."""
+        self._granted = await self.budget.spend("chat.startStream", Priority.FIRST, wait=False)
+        return self._granted
 
     async def start(self, markdown: str) -> None:
-        if not self._granted:
-            await self.budget.spend("chat.startStream", Priority.FIRST)
-        self._granted = False
-        response = await self.client.chat_startStream(
-            channel=self.place.channel, thread_ts=self.place.thread_ts, markdown_text=markdown or None,
-            recipient_team_id=self.place.team, recipient_user_id=self.place.user,
-        )  # fmt: skip
-        self.ts = str(response["ts"])
+        if self._plain:
+            return await self._plain.start(markdown)
+        self.ts, self._opening = "", markdown
 
     async def room_for_append(self) -> bool:
+        if self._plain:
+            return await self._plain.room_for_append()
         self._granted = await self.budget.spend("chat.appendStream", Priority.BETWEEN)
         return self._granted
 
     async def append(self, markdown: str) -> None:
-        if not self._granted:
-            await self.budget.spend("chat.appendStream", Priority.FINAL)
-        self._granted = False
-        await self.client.chat_appendStream(channel=self.place.channel, ts=self.ts, markdown_text=markdown)
+        if not self.ts and not self._plain:
+            await self._open(markdown)
+        elif self._plain:
+            await self._plain.append(markdown)
+        else:
+            if not self._granted:
+                await self.budget.spend("chat.appendStream", Priority.FINAL)
+            self._granted = False
+            await self.client.chat_appendStream(channel=self.place.channel, ts=self.ts, markdown_text=markdown)
 
     async def stop(self, markdown: str, *, failed: bool) -> None:
+        if not self.ts and not self._plain:
+            await self._open(markdown)
+            markdown = ""
+        if self._plain:
+            return await self._plain.stop(markdown, failed=failed)
         await self.budget.spend("chat.stopStream", Priority.FINAL)
         await self.client.chat_stopStream(channel=self.place.channel, ts=self.ts, markdown_text=markdown or None)
+
+    async def _open(self, markdown: str) -> None:
+        if not self._granted:
+            await self.budget.spend("chat.startStream", Priority.FIRST)
+        self._granted = False
+        text = self._opening + markdown
+        try:
+            response = await self.client.chat_startStream(
+                channel=self.place.channel, thread_ts=self.place.thread_ts, markdown_text=text,
+                recipient_team_id=self.place.team, recipient_user_id=self.place.user,
+            )  # fmt: skip
+        except SlackApiError as error:
+            if error.response.get("error") not in _NO_STREAMING:
+                raise
+            self.refused(error)
+            self._plain = PlainGrowing(SlackMessages(self.client, self.place, self.pacing))
+            await self._plain.append(text)
+            return
+        self.ts = str(response["ts"])
+
+
+class PlainGrowing:
+    """A growing answer on plain messages (`bot.frontend.surface.GrowingMessage`), where a
+    native stream was refused: posted with its first text, then edited as the budget allows."""
+
+    max_chars = MESSAGE_BYTES // 3  # in characters: a Hangul syllable is 3 UTF-8 bytes
+    interval = EDIT_INTERVAL
+
+    def __init__(self, messages: SlackMessages) -> None:
+        self.messages = messages
+        self.handle: object | None = None
+        self.text = ""
+
+    async def start(self, markdown: str) -> None:
+        self.handle, self.text = None, markdown  # posted with its first text
+
+    async def room_for_append(self) -> bool:
+        return await self.messages.room_for_edit()
+
+    async def append(self, markdown: str) -> None:
+        self.text += markdown
+        if self.handle is None:
+            self.handle = await self.messages.post(to_mrkdwn(self.text))
+        else:
+            await self.messages.edit(self.handle, to_mrkdwn(self.text))
+
+    async def stop(self, markdown: str, *, failed: bool) -> None:
+        if markdown or self.handle is None:
+            await self.append(markdown)
 
 
 class PausingRateLimits(AsyncRateLimitErrorRetryHandler):
@@ -172,21 +234,14 @@ class AnswerSurfaces:
     async def open(self, place: Place) -> Surface | GrowingMessage:
         # Native streams are replies to a message: a DM's top level is edited instead.
         if place.thread_ts and place.team not in self._refused:
-            stream = NativeStream(self.client, place, self.pacing)
-            try:
-                opened = await stream.open()
-            except SlackApiError as error:
-                self._note_refusal(place.team, error)
-            else:
-                if opened:
-                    return stream
+            stream = NativeStream(self.client, place, self.pacing, lambda error: self._note_refusal(place.team, error))
+            if await stream.reserve():
+                return stream
         return SlackMessages(self.client, place, self.pacing)
 
     def _note_refusal(self, team: str, error: SlackApiError) -> None:
-        code = error.response.get("error")
-        if code in _NO_STREAMING:
-            self._refused.add(team)
-        log.info("chat.startStream refused (%s) in %s: editing messages instead", code, team)
+        self._refused.add(team)
+        log.info("chat.startStream refused (%s) in %s: plain messages instead", error.response.get("error"), team)
 
 
 # ------------------------------------------------------------------ Markdown → mrkdwn
