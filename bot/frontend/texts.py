@@ -75,8 +75,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "Only files uploaded to the chat itself can be read.",
     },
     "doc_unsupported": {
-        "ko": "지원하지 않는 파일 형식입니다. PDF, HWP, HWPX, Word, PowerPoint, Excel, 텍스트 파일을 보내 주세요.",
-        "en": "This file type is not supported. Please send PDF, HWP, HWPX, Word, PowerPoint, Excel or text.",
+        "ko": "지원하지 않는 파일 형식입니다. PDF, 한글(HWP·HWPX), Word, PowerPoint, Excel, OpenDocument, 텍스트, 사진·스캔 파일을 보내 주세요.",
+        "en": "This file type is not supported. Please send PDF, HWP/HWPX, Word, PowerPoint, Excel, OpenDocument, text, or a picture or scan.",
     },
     "doc_encrypted": {
         "ko": "암호가 걸린 문서는 읽을 수 없습니다. 암호를 해제한 뒤 다시 보내 주세요.",
@@ -170,14 +170,14 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "저는 한국어로 답하는 Llama 3 챗봇이에요.\n"
         "• 채널에서 `@봇 질문`처럼 부르면 스레드에 답하고, 그 스레드에서는 멘션 없이 대화를 이어 갈 수 있어요.\n"
         "• DM에서는 모든 메시지에 답해요.\n"
-        "• 문서(PDF, HWP, HWPX, Word, PowerPoint, Excel, 텍스트)를 올리면 요약해 드리고, 같은 스레드에서 "
+        "• 문서(PDF, 한글, Word, PowerPoint, Excel, OpenDocument, 텍스트, 사진·스캔)를 올리면 요약해 드리고, 같은 스레드에서 "
         "문서에 대해 물어볼 수 있어요. 파일과 함께 질문을 쓰면 그 질문에 답해요.\n"
         "• `초기화`(또는 `/reset`)는 대화 기록을 지우고, `도움말`은 이 안내를 보여 줘요.",
         "en": "I'm a Llama 3 chatbot that answers in Korean first.\n"
         "• Mention me in a channel (`@bot question`) and I answer in a thread; keep talking there without "
         "mentioning me.\n"
         "• In a DM I answer every message.\n"
-        "• Drop a document (PDF, HWP, HWPX, Word, PowerPoint, Excel, text) and I summarize it; ask about it in "
+        "• Drop a document (PDF, HWP, Word, PowerPoint, Excel, OpenDocument, text, pictures and scans) and I summarize it; ask about it in "
         "the same thread. Text sent with the file is taken as your question about it.\n"
         "• `reset` (or `/reset`) clears the conversation; `help` shows this message.",
     },
@@ -199,13 +199,13 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "discord_help": {
         "ko": "**사용법**\n"
         "`/ask 질문` — 질문에 답해요. 같은 채널(스레드에서는 스레드 전체)에서 이어 물으면 앞의 대화를 기억해요.\n"
-        "`/summarize 파일 [질문]` — 올린 문서(PDF, HWP, HWPX, Word, PowerPoint, Excel, 텍스트)를 요약하거나, "
+        "`/summarize 파일 [질문]` — 올린 문서(PDF, 한글, Word, PowerPoint, Excel, OpenDocument, 텍스트, 사진·스캔)를 요약하거나, "
         "질문을 함께 쓰면 문서에 대해 답해요. 그다음 `/ask`로 문서에 대해 더 물어볼 수 있어요.\n"
         "`/reset` — 이 대화의 기록과 올린 문서를 지워요.\n"
         "`/help` — 이 안내를 보여 줘요.",
         "en": "**How to use me**\n"
         "`/ask question` — I answer; ask again in the same channel (or thread) and I remember the conversation.\n"
-        "`/summarize file [question]` — I summarize the document (PDF, HWP, HWPX, Word, PowerPoint, Excel, text), "
+        "`/summarize file [question]` — I summarize the document (PDF, HWP, Word, PowerPoint, Excel, OpenDocument, text, pictures and scans), "
         "or answer the question about it; then `/ask` more about it.\n"
         "`/reset` — clears this conversation and its documents.\n"
         "`/help` — shows this message.",

@@ -70,7 +70,7 @@ async def ask(interaction: discord.Interaction, question: str) -> None:
 @app_commands.command(name="summarize", description="첨부한 문서를 요약하거나, 문서에 대한 질문에 답합니다.")
 @app_commands.rename(file="파일", question="질문")
 @app_commands.describe(
-    file="PDF, HWP, HWPX, Word, PowerPoint, Excel, 텍스트 문서", question="문서에 대해 물어볼 내용 (비우면 요약)"
+    file="PDF, 한글, Word, PowerPoint, Excel, OpenDocument, 텍스트, 사진·스캔 문서", question="문서에 대해 물어볼 내용 (비우면 요약)"
 )
 async def summarize(interaction: discord.Interaction, file: discord.Attachment, question: str | None = None) -> None:
     bot = _bot(interaction)
