@@ -112,7 +112,7 @@ def test_summarize_command_prints_summary_and_progress(sagemaker_thread, tmp_pat
     result = run_bot("summarize", str(path), env=cli_env(sagemaker_thread))
     assert result.returncode == 0, result.stderr
     assert result.stdout == "한 줄 요약: 문서 요약입니다.\n"
-    assert "문서를 읽고 요약하는 중이에요… (1/" in result.stderr
+    assert "문서를 읽고 요약하는 중이에요… (" in result.stderr  # the steps of a long summary
     assert len(sagemaker_thread.requests) > 1  # long enough for map and combine calls
 
 

@@ -108,6 +108,15 @@ def test_summarize_command_reads_a_scanned_picture(sagemaker_thread, tmp_path: P
     assert any("Personnel costs rose by twelve percent" in prompt for prompt in prompts(sagemaker_thread))
 
 
+def test_summarize_command_shows_the_scanned_pages_as_they_are_read(sagemaker_thread, tmp_path: Path) -> None:
+    sagemaker_thread.default = Reply("요약: 두 쪽짜리 스캔입니다.")
+    path = tmp_path / "스캔.tif"
+    path.write_bytes(documents.picture_bytes("TIFF", [["First page of the scan"], ["Second page of the scan"]]))
+    result = run_bot("summarize", str(path), env=cli_env(sagemaker_thread))
+    assert result.returncode == 0, result.stderr
+    assert KOREAN("doc_ocr_progress", done=1, total=2) in result.stderr  # while page 2 was read
+
+
 def test_without_tesseract_the_bot_says_so(sagemaker_thread, tmp_path: Path) -> None:
     path = tmp_path / "스캔.png"
     path.write_bytes(documents.picture_bytes("PNG"))

@@ -27,6 +27,7 @@ from bot.core.tokens import TokenCounter, token_counter
 
 if TYPE_CHECKING:
     from bot.core.documents import ExtractedDocument, ExtractionLimits, ExtractionPool
+    from bot.core.documents.sandbox import PageProgress
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class ChatEngine:
         *,
         question: str | None = None,
         progress: Progress | None = None,
+        reading: PageProgress | None = None,
         user: str | None = None,
     ) -> str:
         """The answer to `question` (or a description) about a picture (PNG, JPEG, GIF, WebP).
@@ -112,7 +114,9 @@ class ChatEngine:
         filename = well_formed(filename)
         if not self.model.accepts_images:
             try:
-                return await self.summarize_document(key, data, filename, question=question, progress=progress, user=user)
+                return await self.summarize_document(
+                    key, data, filename, question=question, progress=progress, reading=reading, user=user
+                )
             except (UnsupportedDocument, NoTextLayer) as error:
                 raise PicturesNotSeen(f"{filename}: {type(error).__name__}") from None
         picture = as_picture(data)
@@ -128,13 +132,15 @@ class ChatEngine:
         *,
         question: str | None = None,
         progress: Progress | None = None,
+        reading: PageProgress | None = None,
         user: str | None = None,
     ) -> str:
         """Read a whole document, keep it with the conversation for follow-up questions, and
-        return its summary (or, with `question`, the answer to that question about it)."""
+        return its summary (or, with `question`, the answer to that question about it).
+        `reading(done, total)` follows the pages read by OCR, `progress` the summary's steps."""
         filename = well_formed(filename)
         await self._check_rate(user)
-        document = await self.read_document(data, filename)
+        document = await self.read_document(data, filename, reading)
         await self.memory.save_document(key, StoredDocument(filename, document.text))
         if question:
             # Already counted against `user`'s rate above: one dropped file is one request.
@@ -146,14 +152,17 @@ class ChatEngine:
             turn.remember(Exchange(asked, summary))
         return summary
 
-    async def read_document(self, data: bytes, filename: str) -> "ExtractedDocument":
-        """The text of a document, read in an extraction process within the configured limits."""
+    async def read_document(
+        self, data: bytes, filename: str, reading: "PageProgress | None" = None
+    ) -> "ExtractedDocument":
+        """The text of a document, read in an extraction process within the configured limits;
+        `reading(done, total)` is called for each page read by OCR."""
         if self._extraction is None:
             # Imported here: the format libraries (pdfium, office readers) are only loaded for files.
             from bot.core.documents import ExtractionPool
 
             self._extraction = ExtractionPool()
-        return await self._extraction.extract(data, filename, self.limits)
+        return await self._extraction.extract(data, filename, self.limits, reading)
 
     async def reset(self, key: ConversationKey) -> None:
         await self.memory.clear(key)

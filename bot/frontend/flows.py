@@ -84,12 +84,16 @@ async def read_document(
         if total > 1:  # a one-step summary needs no count: its answer comes about as fast
             await progress.update(texts.document_progress(done, total))
 
+    def pages(done: int, total: int) -> None:  # called on the loop, page by page, while OCR reads
+        progress.update_soon(texts("doc_ocr_progress", done=done, total=total))
+
     try:
         data = await source.fetch(limits)
         # a picture: shown to a model that sees pictures, else read for its text (bot.core.engine)
         read = engine.answer_picture if picture_type(data) else engine.summarize_document
         result = await read(
-            question.key, data, source.name, question=question.text or None, progress=steps, user=question.asker
+            question.key, data, source.name, question=question.text or None, progress=steps, reading=pages,
+            user=question.asker,
         )
     except Exception as error:
         log_outcome(error)
@@ -111,4 +115,3 @@ async def reset(engine: ChatEngine, texts: Texts, key: ConversationKey, surface:
     await engine.reset(key)
     await surface.post(texts("reset_done"))
     return True
-

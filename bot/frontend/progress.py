@@ -25,6 +25,7 @@ class ProgressMessage:
         self._result = result or surface
         self._interval = surface.style.edit_interval
         self._handle: object | None = None
+        self._posted = False  # a surface's handle may be None (a terminal's line)
         self._shown = ""
         self._latest = ""
         self._sent_at = 0.0
@@ -38,10 +39,17 @@ class ProgressMessage:
             return
         self._latest = text
         async with self._posting:
-            if self._handle is None:
+            if not self._posted:
                 await self._post(text)
                 return
-        if self._flusher is None or self._flusher.done():
+        self.update_soon(text)
+
+    def update_soon(self, text: str) -> None:
+        """`update` from a plain callback, once the message is posted: shown by the next edit."""
+        if self._finished:
+            return
+        self._latest = text
+        if self._posted and (self._flusher is None or self._flusher.done()):
             self._flusher = asyncio.create_task(self._flush())
 
     async def finish(self, text: str) -> None:
@@ -66,7 +74,7 @@ class ProgressMessage:
             await on.post(text)
             return
         async with self._posting:
-            if self._handle is None:
+            if not self._posted:
                 await self._post(text)
                 return
         await sleep_until(self._sent_at + self._interval)
@@ -85,6 +93,7 @@ class ProgressMessage:
 
     async def _post(self, text: str) -> None:
         self._handle = await self._surface.post(text)
+        self._posted = True
         self._sent_at = now()  # after the call: a surface may retry inside it
         self._shown = text
 

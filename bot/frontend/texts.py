@@ -157,6 +157,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "문서를 읽고 있어요…",
         "en": "Reading the document…",
     },
+    "doc_ocr_progress": {
+        "ko": "스캔한 쪽의 글자를 읽고 있어요… ({done}/{total}쪽)",
+        "en": "Reading the text of the scanned pages… (page {done} of {total})",
+    },
     "doc_progress": {
         "ko": "문서를 읽고 요약하는 중이에요… ({done}/{total})",
         "en": "Reading and summarizing the document… ({done}/{total})",
