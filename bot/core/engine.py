@@ -11,6 +11,7 @@ import logging
 import re
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, AsyncIterator, Sequence
 
 from bot.config import Settings
@@ -19,6 +20,7 @@ from bot.core.conversation import ConversationKey
 from bot.core.errors import NoTextLayer, PicturesNotSeen, RateLimited, UnsupportedDocument
 from bot.core.llm import ChatLLM, ModelFacts, build_llm
 from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory, StoredDocument
+from bot.core.memory.quota import LocalQuotas, Quotas, RedisQuotas
 from bot.core.passages import relevant_passages
 from bot.core.prompt import Turn, system_prompt, with_passages
 from bot.core.summary import Progress, Summarizer
@@ -61,6 +63,13 @@ class ChatEngine:
     @property
     def budget(self) -> Budget:
         return Budget(self.tokens, self.model.context_tokens, self.settings.llm_max_new_tokens)
+
+    @cached_property
+    def quotas(self) -> Quotas:
+        """Call quotas (a platform's rate limits) shared with every replica through Redis."""
+        if isinstance(self.memory, RedisMemory):
+            return RedisQuotas(self.memory.client, self.settings.redis_key_prefix)
+        return LocalQuotas()
 
     @property
     def limits(self) -> "ExtractionLimits":
