@@ -91,6 +91,17 @@ class Settings(BaseSettings):
     redis_key_prefix: str = "koreanbot"
     memory_window: int = Field(default=4, ge=0, le=100)
     memory_ttl_seconds: int = Field(default=2 * 24 * 3600, ge=60)
+    # One Redis command's limit: a stalled Redis counts as unreachable after it. Below Slack's 3 s
+    # for acknowledging an event, which waits for the question to be recorded.
+    redis_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    # A question a replica took in and stopped answering (it died, or lost Redis) is taken over by
+    # another after this long; the conversation's next question keeps its place meanwhile.
+    job_takeover_seconds: float = Field(default=10.0, ge=0.5, le=300)
+    # How long a question, even first in its conversation, waits for earlier ones still on their
+    # way from the platform, counted from when it was asked (0: no wait).
+    turn_order_grace_seconds: float = Field(default=0.2, ge=0, le=10)
+    # The longest a question waits for the one before it in its conversation to end.
+    turn_max_wait_seconds: float = Field(default=600.0, gt=0)
 
     # --- Behaviour --------------------------------------------------------------------------
     bot_language: Literal["ko", "en"] = "ko"

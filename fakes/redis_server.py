@@ -65,7 +65,7 @@ class RedisServer:
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", self.dir, "--logfile", logfile,
-             "--daemonize", "no"],
+             "--daemonize", "no", *self._debug_command()],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.dir)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -76,6 +76,13 @@ class RedisServer:
             time.sleep(0.02)
         self.stop()
         return False
+
+    def _debug_command(self) -> list[str]:
+        """Redis 7 refuses DEBUG (tests stall the server with DEBUG SLEEP) unless allowed; older
+        servers allow it and know no such option."""
+        version = subprocess.run([self.binary, "--version"], capture_output=True, text=True).stdout
+        major = version.partition(" v=")[2].partition(".")[0]
+        return ["--enable-debug-command", "local"] if major.isdigit() and int(major) >= 7 else []
 
     def _log(self) -> str:
         try:

@@ -221,13 +221,19 @@ def well_formed(text: str) -> str:
 def build_memory(settings: Settings) -> Memory:
     if not settings.redis_url:
         log.warning("REDIS_URL is not set: conversations are kept in this process only")
-        return LocalMemory(settings.memory_window, settings.doc_max_stored_chars)
+        return LocalMemory(
+            settings.memory_window, settings.doc_max_stored_chars, max_wait=settings.turn_max_wait_seconds
+        )
     return RedisMemory.from_url(
         settings.redis_url,
         # Every answer in flight may be touching Redis at the same moment.
         max_connections=max(100, settings.llm_max_concurrency),
+        timeout_seconds=settings.redis_timeout_seconds,
         prefix=settings.redis_key_prefix,
         window=settings.memory_window,
         ttl_seconds=settings.memory_ttl_seconds,
         max_document_chars=settings.doc_max_stored_chars,
+        # Longer than a takeover: a question taken over keeps its place in its conversation.
+        lease_seconds=2 * settings.job_takeover_seconds,
+        max_wait_seconds=settings.turn_max_wait_seconds,
     )

@@ -49,6 +49,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "(답변이 중간에 끊겼습니다. 다시 시도해 주세요.)",
         "en": "(The answer was cut off. Please try again.)",
     },
+    "taken_over": {
+        "ko": "(이 답변을 쓰던 서버가 멈춰, 다른 서버가 아래에 새로 답합니다.)",
+        "en": "(The server writing this answer stopped; another one answers below.)",
+    },
     "llm_empty": {
         "ko": "(모델이 빈 답변을 보냈습니다. 다시 시도해 주세요.)",
         "en": "(The model returned an empty answer. Please try again.)",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Coroutine
 from typing import Any
 
 import discord
@@ -13,11 +12,13 @@ import yarl
 
 from bot.adapters.discord.commands import CommandTree
 from bot.adapters.discord.events import AllowList, AttachedFile, Origin
+from bot.adapters.discord.recorded import Asked, Payload, asked_at, asked_in_message, message_id
 from bot.adapters.discord.surface import ChannelReplies
 from bot.config import Settings
 from bot.core.engine import ChatEngine
 from bot.frontend import flows
-from bot.frontend.jobs import Jobs
+from bot.frontend.jobs import Job, Jobs
+from bot.frontend.opened import NotedSurface
 from bot.frontend.surface import Surface
 from bot.frontend.texts import texts_for
 
@@ -47,10 +48,11 @@ class DiscordBot(discord.Client):
         self.engine = engine
         self.texts = texts_for(settings.bot_language)
         self.allow_list = AllowList.from_settings(settings)
-        self.jobs = Jobs.for_settings(settings)
+        self.jobs = Jobs.for_settings(settings, engine.memory, "discord")
         self.tree = CommandTree(self)
 
     async def setup_hook(self) -> None:
+        self.jobs.serve(self._run)  # after login: jobs are answered through the REST API
         if not self.shard_id:  # the commands are the application's: one shard registers them
             await self.tree.sync_to(self.settings.discord_guild_id)
 
@@ -59,9 +61,32 @@ class DiscordBot(discord.Client):
         await self.jobs.drain(self.settings.shutdown_grace_seconds)
         await super().close()
 
-    async def run(self, surface: Surface, flow: Coroutine[Any, Any, object]) -> None:
-        """Run a flow in the background, or say the bot is busy when too many are running."""
-        await self.jobs.spawn_or_refuse(flow, lambda: surface.post(self.texts("llm_busy")))
+    async def accept(
+        self, event: str | None, snowflake: int, origin: Origin, payload: Payload, surface: Surface
+    ) -> None:
+        """Record a question as a job (`event` de-duplicates it among replicas; None when that
+        was done already), in its conversation's order by the time in `snowflake`."""
+        await self.jobs.accept(
+            event, origin.key, asked_at(snowflake), payload, lambda: surface.post(self.texts("llm_busy"))
+        )
+
+    async def _run(self, job: Job) -> None:
+        """Answer a recorded question, on whichever replica took the job."""
+        asked = Asked.of(job.payload)
+        if job.opened:
+            await asked.close(self, job.opened, self.texts("taken_over"))
+        surface = NotedSurface(asked.surface(self), job.note_opened, message_id)
+        if not self.allow_list.allows(asked.origin):
+            await surface.post(self.texts("not_allowed"))
+            return
+        question = asked.origin.question(asked.text)
+        if file := asked.file(self):
+            source = AttachedFile(file, self.settings)
+            await flows.read_document(self.engine, self.texts, question, source, surface)  # type: ignore[arg-type]
+        elif question.text:
+            await flows.answer(self.engine, self.texts, question, surface)  # type: ignore[arg-type]
+        else:
+            await surface.post(self.help_text())
 
     def help_text(self) -> str:
         parts = [self.texts("discord_help")]
@@ -72,22 +97,11 @@ class DiscordBot(discord.Client):
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or message.type not in _CHAT or not self._addressed(message):
             return
-        if not self.jobs.accepting or not await self.engine.claim_event(f"discord:{message.id}"):
-            return
         guild_id = message.guild.id if message.guild else None
-        where, surface = Origin.of(message.author, guild_id, message.channel), ChannelReplies(message)
-        if not self.allow_list.allows(where):
-            await surface.post(self.texts("not_allowed"))
-            return
-        question = where.question(re.sub(rf"<@!?{self._me.id}>", "", message.content).strip())
-        engine, texts = self.engine, self.texts
-        if message.attachments:
-            file = AttachedFile(message.attachments[0], self.settings)
-            await self.run(surface, flows.read_document(engine, texts, question, file, surface))
-        elif question.text:
-            await self.run(surface, flows.answer(engine, texts, question, surface))
-        else:
-            await surface.post(self.help_text())
+        origin = Origin.of(message.author, guild_id, message.channel)
+        text = re.sub(rf"<@!?{self._me.id}>", "", message.content).strip()
+        payload = asked_in_message(message, origin, text)
+        await self.accept(f"discord:{message.id}", message.id, origin, payload, ChannelReplies(message))
 
     @property
     def _me(self) -> discord.ClientUser:

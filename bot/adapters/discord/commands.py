@@ -7,14 +7,11 @@ from typing import TYPE_CHECKING, cast
 import discord
 from discord import app_commands
 
-from bot.adapters.discord.events import AttachedFile, Origin
+from bot.adapters.discord.events import Origin
+from bot.adapters.discord.recorded import asked_by_command
 from bot.adapters.discord.surface import FollowUps
-from bot.frontend import flows
-from bot.frontend.surface import Surface
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
     from bot.adapters.discord.client import DiscordBot
 
 
@@ -52,19 +49,20 @@ def _bot(interaction: discord.Interaction) -> DiscordBot:
     return cast("DiscordBot", interaction.client)
 
 
-async def _deferred(interaction: discord.Interaction, flow: Callable[[Surface], Awaitable[object]]) -> None:
-    # Deferred at once: Discord's 3 seconds never run out, the answer has 15 minutes.
+async def _deferred(interaction: discord.Interaction, text: str, file: discord.Attachment | None = None) -> None:
+    """Deferred at once (Discord's 3 seconds never run out, the answer has 15 minutes), then
+    recorded as a job any replica may answer (claimed already: `interaction_check`)."""
     await interaction.response.defer(thinking=True)
-    surface = FollowUps(interaction)
-    await _bot(interaction).run(surface, flow(surface))
+    bot, where = _bot(interaction), origin(interaction)
+    payload = asked_by_command(interaction, where, text, file)
+    await bot.accept(None, interaction.id, where, payload, FollowUps(interaction))
 
 
 @app_commands.command(name="ask", description="질문에 답합니다. 이어서 물으면 앞의 대화를 기억합니다.")
 @app_commands.rename(question="질문")
 @app_commands.describe(question="물어볼 내용")
 async def ask(interaction: discord.Interaction, question: str) -> None:
-    bot, asked = _bot(interaction), origin(interaction).question(question)
-    await _deferred(interaction, lambda surface: flows.answer(bot.engine, bot.texts, asked, surface))
+    await _deferred(interaction, question)
 
 
 @app_commands.command(name="summarize", description="첨부한 문서를 요약하거나, 문서에 대한 질문에 답합니다.")
@@ -73,11 +71,7 @@ async def ask(interaction: discord.Interaction, question: str) -> None:
     file="PDF, 한글, Word, PowerPoint, Excel, OpenDocument, 텍스트, 사진·스캔 문서", question="문서에 대해 물어볼 내용 (비우면 요약)"
 )
 async def summarize(interaction: discord.Interaction, file: discord.Attachment, question: str | None = None) -> None:
-    bot = _bot(interaction)
-    asked, source = origin(interaction).question(question or ""), AttachedFile(file, bot.settings)
-    await _deferred(
-        interaction, lambda surface: flows.read_document(bot.engine, bot.texts, asked, source, surface)
-    )
+    await _deferred(interaction, question or "", file)
 
 
 @app_commands.command(name="reset", description="이 대화의 기록과 올린 문서를 지웁니다.")

@@ -1,13 +1,16 @@
 """The bolt app: listeners that pick out the messages meant for the bot, drop duplicates and
-noise, and run the shared flows in background jobs so every event is acknowledged at once."""
+noise, and record each question as a job before its event is acknowledged; the shared flows then
+answer it in the background, on whichever replica takes the job (bot.frontend.jobs)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.files import SharedFile
@@ -17,7 +20,8 @@ from bot.config import Settings
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
 from bot.frontend import flows
-from bot.frontend.jobs import Jobs
+from bot.frontend.jobs import Job, Jobs
+from bot.frontend.opened import NotedSurface, noted
 from bot.frontend.texts import texts_for
 
 log = logging.getLogger(__name__)
@@ -33,12 +37,13 @@ class SlackBot:
         self.engine = engine
         self.client = client
         self.texts = texts_for(settings.bot_language)
-        self.jobs = Jobs.for_settings(settings)
+        self.jobs = Jobs.for_settings(settings, engine.memory, "slack")
         self.pacing = Pacing.from_settings(settings, engine.quotas)
         self.answers = AnswerSurfaces(client, self.pacing)
         for handler in client.retry_handlers:
             if isinstance(handler, PausingRateLimits):
                 handler.budget = self.pacing.budget(team)
+        self.jobs.serve(self._run)
 
     async def on_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         incoming = from_mention(event, _team(body, context), context.bot_user_id)
@@ -65,15 +70,38 @@ class SlackBot:
             await respond(self.texts("slack_reset_in_thread"))
 
     async def _accept(self, body: dict[str, Any], incoming: Incoming) -> None:
-        # Slack retries unacknowledged deliveries and every replica receives them: first claim wins.
-        if not self.jobs.accepting or not await self.engine.claim_event(f"slack:{body['event_id']}"):
+        """Record the question before the event is acknowledged (the listeners run before the
+        acknowledgement: `create_app`). Slack retries unacknowledged deliveries and every replica
+        receives them: the first to record the event answers it."""
+        accepted = await self.jobs.accept(
+            f"slack:{body['event_id']}", incoming.key, float(incoming.ts), asdict(incoming),
+            lambda: self._say_quietly(incoming.place, self.texts("llm_busy")),
+        )  # fmt: skip
+        if not accepted:
             log.info("event %s already taken", body["event_id"])
-            return
-        await self.jobs.spawn_or_refuse(
-            self._respond(incoming), lambda: self._say_quietly(incoming.place, self.texts("llm_busy"))
-        )
 
-    async def _respond(self, incoming: Incoming) -> None:
+    async def _run(self, job: Job) -> None:
+        """Answer a recorded question, on whichever replica took the job."""
+        incoming = Incoming(**{**job.payload, "files": tuple(job.payload["files"])})
+        if job.opened:
+            await self._close(incoming.place, job.opened)
+        await self._respond(incoming, job)
+
+    async def _close(self, place: Place, opened: tuple[str, ...]) -> None:
+        """Close what a replica that stopped had opened for this question: its stream ends with a
+        note, its placeholder or partial answer becomes the note. One it had ended is left."""
+        note = self.texts("taken_over")
+        for handle in opened:
+            kind, _, ts = handle.partition(":")
+            try:
+                if kind == "stream":
+                    await self.client.chat_stopStream(channel=place.channel, ts=ts, markdown_text=f"\n\n{note}")
+                else:
+                    await self.client.chat_update(channel=place.channel, ts=ts, text=note)
+            except SlackApiError as error:
+                log.info("could not close message %s of a job taken over (%s)", ts, error.response.get("error"))
+
+    async def _respond(self, incoming: Incoming, job: Job) -> None:
         if not self._allowed(incoming.channel, incoming.user):
             log.info("refused %s in %s (allow-lists)", incoming.user, incoming.channel)
             if self.settings.slack_refusal == "polite":
@@ -82,14 +110,14 @@ class SlackBot:
         if not incoming.is_dm:
             await self._join(incoming.key)
         try:
-            await self._dispatch(incoming)
+            await self._dispatch(incoming, job)
         except Exception as error:
             # Reached only when Slack itself failed: say so if we can.
             log.exception("reply in %s failed", incoming.channel)
             await self._say_quietly(incoming.place, self.texts.for_error(error))
 
-    async def _dispatch(self, incoming: Incoming) -> None:
-        messages = SlackMessages(self.client, incoming.place, self.pacing)
+    async def _dispatch(self, incoming: Incoming, job: Job) -> None:
+        messages = NotedSurface(SlackMessages(self.client, incoming.place, self.pacing), job.note_opened, _message)
         command = incoming.command()
         question = flows.Question(incoming.key, incoming.text, incoming.asker)
         if command == "reset":
@@ -101,7 +129,10 @@ class SlackBot:
                 source = SharedFile(self.client, file)
                 await flows.read_document(self.engine, self.texts, question, source, messages)
         else:
-            await flows.answer(self.engine, self.texts, question, await self.answers.open(incoming.place))
+            where = await noted(
+                await self.answers.open(incoming.place), job.note_opened, message=_message, stream=_stream
+            )
+            await flows.answer(self.engine, self.texts, question, where)
 
     # A channel thread joins when the bot is mentioned in it and stays joined as long as the
     # conversation's memory lives, so follow-ups there need no mention; the mark is in the
@@ -134,6 +165,21 @@ def _team(body: dict[str, Any], context: AsyncBoltContext) -> str:
     return str(context.team_id or body.get("team_id") or "")
 
 
+def _message(ts: str) -> str:
+    """A posted message as a job notes it (`SlackBot._close` reads it back)."""
+    return f"message:{ts}"
+
+
+def _stream(stream: Any) -> str | None:
+    """The message a native stream is writing, as a job notes it: the stream by the ts Slack gave
+    it when it opened (with its first text), or, where the workspace turned out to have no
+    native streaming, the plain message it carries on in; None before either exists."""
+    if stream.ts:
+        return f"stream:{stream.ts}"
+    plain = getattr(getattr(stream, "_plain", None), "handle", None)
+    return _message(str(plain)) if plain else None
+
+
 def create_app(bot: SlackBot, client: AsyncWebClient, signing_secret: str | None) -> AsyncApp:
     """The bolt app; `signing_secret` None for Socket Mode, where requests are not signed."""
     app = AsyncApp(
@@ -141,6 +187,9 @@ def create_app(bot: SlackBot, client: AsyncWebClient, signing_secret: str | None
         signing_secret=signing_secret or "",
         request_verification_enabled=signing_secret is not None,
         logger=logging.getLogger("slack_bolt"),
+        # Listeners run before the acknowledgement (bolt's listener runner acks after them), so
+        # an acknowledged question is already recorded. They return at once: answers run in jobs.
+        process_before_response=True,
     )
 
     @app.event("app_mention")

@@ -1,14 +1,29 @@
-"""Per-conversation memory: the last N exchanges, and the turn order of a conversation.
+"""Per-conversation memory in Redis: the last N exchanges, the documents, and the turn order of a
+conversation, shared by every process.
 
-In Redis, a conversation's history is one list of JSON exchanges, appended, trimmed to the window
-and given a fresh TTL by the script that ends the exchange's turn. An exchange is written only when
-its turn ends normally, so a failed or cancelled answer leaves memory as it was.
+A conversation's history is one list of JSON exchanges, appended, trimmed to the window and given
+a fresh TTL by the script that ends the exchange's turn. An exchange is written only when its turn
+ends normally, so a failed or cancelled answer leaves memory as it was.
 
-Messages of one conversation are answered one at a time, in arrival order, across every process
-sharing the Redis: each turn takes a ticket in a per-conversation queue and waits until it is at
-the head. Every waiting or running turn keeps a short lease alive, so a crashed process's tickets
-are skipped instead of blocking the conversation forever."""
+Questions of one conversation are answered one at a time, in the platform's order: each turn has
+a ticket in the conversation's sorted set `turns`, scored by the platform's time of its question
+(`bot.core.memory.order`), and starts once no earlier ticket is left. A recorded job's ticket
+joins when the job is accepted (`bot.core.memory.jobs`), so an earlier question is in the queue
+from the moment it reached any replica. A question that comes after a later one has already
+started waits for nothing: it starts at once, with the history as it stands.
 
+Every wait has a deadline (the values are settings; see README "Replicas"):
+- an earlier turn that is running: as long as its process keeps its lease alive (renewed every
+  third of `lease_seconds`), and never longer than `max_wait_seconds`;
+- an earlier turn whose process died: until its lease runs out (`lease_seconds`); a recorded job
+  is taken over before that (`JOB_TAKEOVER_SECONDS` < `lease_seconds`) and keeps its place;
+- an earlier turn accepted but not yet started: the lease set at acceptance, `lease_seconds`;
+- the queue vanished (FLUSHALL, eviction, a failover that lost writes), or the turn's own ticket
+  was dropped because its lease lapsed: at once, at the next check (every 20-250 ms);
+- at the head, for earlier questions still on their way from the platform: until the job's
+  `not_before` (at most `TURN_ORDER_GRACE_SECONDS` after the question was asked);
+- Redis unreachable or stalled: one command's socket timeout (`REDIS_TIMEOUT_SECONDS`), after
+  which the turn goes on in this process's own order (`LocalMemory`)."""
 
 from __future__ import annotations
 
@@ -16,53 +31,59 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import AsyncIterator
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.core.conversation import ConversationKey
+from bot.core.memory.health import REDIS_DOWN, RedisHealth
 from bot.core.memory.local import LocalMemory
 from bot.core.memory.model import Context, Exchange, StoredDocument, TurnHandle, keep_within
+from bot.core.memory.order import TurnOrder, current_order
 
 log = logging.getLogger(__name__)
 
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
-
-
-_HEAD_CHECK = """
-local function at_head(queue, ticket, lease_prefix)
+# The milliseconds a turn still has to wait: -1 while an earlier ticket holds a live lease, else
+# what is left of its `not_before`, 0 to go. Heads whose lease has lapsed are dropped on the way;
+# a ticket no longer in the queue (it vanished, or its lease lapsed) waits for nothing.
+_WAIT = """
+local function wait_ms(turns, ticket, lease_prefix, not_before)
+  if not redis.call('ZSCORE', turns, ticket) then return 0 end
   while true do
-    local head = redis.call('LINDEX', queue, 0)
-    if not head then return false end
-    if head == ticket then return true end
-    if redis.call('EXISTS', lease_prefix .. head) == 1 then return false end
-    redis.call('LPOP', queue)
+    local head = redis.call('ZRANGE', turns, 0, 0)[1]
+    if head == ticket then break end
+    if redis.call('EXISTS', lease_prefix .. head) == 1 then return -1 end
+    redis.call('ZREM', turns, head)
   end
+  local now = redis.call('TIME')
+  return math.max(0, not_before - (tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)))
 end
 """
 
-# KEYS[1] queue; ARGV[1] own ticket; ARGV[2] lease key prefix.
-_AT_HEAD = _HEAD_CHECK + "return at_head(KEYS[1], ARGV[1], ARGV[2]) and 1 or 0"
+# KEYS[1] turns; ARGV[1] ticket, ARGV[2] lease prefix, ARGV[3] not_before (Redis ms).
+_AT_HEAD = _WAIT + "return wait_ms(KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]))"
 
-# Joining the queue, the first head check and, at the head, reading the context, in one round
-# trip: most turns find the queue empty. KEYS[1] queue, KEYS[2] own lease, KEYS[3] history,
-# KEYS[4] documents; ARGV[1] ticket, ARGV[2] lease prefix, ARGV[3] lease ms, ARGV[4] queue TTL ms.
-_ENTER = _HEAD_CHECK + """
+# Taking (or keeping: a job joined at acceptance) its place, the first check and, when it may go,
+# the context, in one round trip: most turns find nothing before them. KEYS[1] turns, KEYS[2] own
+# lease, KEYS[3] history, KEYS[4] documents; ARGV[1] ticket, ARGV[2] lease prefix, ARGV[3] lease
+# ms, ARGV[4] queue TTL ms, ARGV[5] position, ARGV[6] not_before.
+_ENTER = _WAIT + """
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
-redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-if not at_head(KEYS[1], ARGV[1], ARGV[2]) then return {0} end
-return {1, redis.call('LRANGE', KEYS[3], 0, -1), redis.call('LRANGE', KEYS[4], 0, -1)}
+local wait = wait_ms(KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[6]))
+if wait ~= 0 then return {wait} end
+return {0, redis.call('LRANGE', KEYS[3], 0, -1), redis.call('LRANGE', KEYS[4], 0, -1)}
 """
 
 # Appending the turn's exchange (if any) and leaving the queue in one step: the next turn, in any
 # process, starts only once the exchange is in the history it reads.
-# KEYS[1] queue, KEYS[2] own lease, KEYS[3] history; ARGV[1] ticket, ARGV[2] exchange (JSON, or ''
+# KEYS[1] turns, KEYS[2] own lease, KEYS[3] history; ARGV[1] ticket, ARGV[2] exchange (JSON, or ''
 # for none), ARGV[3] window, ARGV[4] history TTL seconds.
 _LEAVE = """
 if ARGV[2] ~= '' then
@@ -70,7 +91,7 @@ if ARGV[2] ~= '' then
   redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
   redis.call('EXPIRE', KEYS[3], ARGV[4])
 end
-redis.call('LREM', KEYS[1], 1, ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2])
 return 1
 """
@@ -92,8 +113,9 @@ class RedisMemory:
         window: int,
         ttl_seconds: int,
         max_document_chars: int = 2_000_000,
-        lease_seconds: float = 10.0,
+        lease_seconds: float = 15.0,
         wait_poll_seconds: float = 0.02,
+        max_wait_seconds: float = 600.0,
     ) -> None:
         self.client = client
         self.prefix = prefix
@@ -102,29 +124,19 @@ class RedisMemory:
         self.max_document_chars = max_document_chars
         self.lease_ms = int(lease_seconds * 1000)
         self.poll = wait_poll_seconds
+        self.max_wait = max_wait_seconds
+        self.health = RedisHealth()
         self._at_head = client.register_script(_AT_HEAD)
         self._enter = client.register_script(_ENTER)
         self._leave = client.register_script(_LEAVE)
-        self._degraded = False
-        self._local = LocalMemory(window, max_document_chars)
+        self._local = LocalMemory(window, max_document_chars, max_wait=max_wait_seconds)
 
     @classmethod
-    def from_url(cls, url: str, *, max_connections: int = 100, **kwargs: object) -> "RedisMemory":
-        # A blocking pool: past `max_connections` commands wait for a free connection. redis-py's
-        # default pool raises MaxConnectionsError instead (a ConnectionError), which would read as
-        # "Redis is down" and drop memory whenever more turns touch Redis at once than it has
-        # connections. The wait is long because running out of connections only happens under
-        # load (a Redis that is down refuses connections at once), and memory must outlast load.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=max_connections,
-            timeout=30,
-            decode_responses=True,
-            socket_timeout=5,
-            socket_connect_timeout=3,
-            health_check_interval=30,
-        )
-        return cls(aioredis.Redis.from_pool(pool), **kwargs)  # type: ignore[arg-type]
+    def from_url(
+        cls, url: str, *, max_connections: int = 100, timeout_seconds: float = 2.0, **kwargs: object
+    ) -> "RedisMemory":
+        client = connect(url, max_connections=max_connections, timeout_seconds=timeout_seconds)
+        return cls(client, **kwargs)  # type: ignore[arg-type]
 
     def history_key(self, key: ConversationKey) -> str:
         return f"{self.prefix}:{key.id}:history"
@@ -132,21 +144,12 @@ class RedisMemory:
     def documents_key(self, key: ConversationKey) -> str:
         return f"{self.prefix}:{key.id}:documents"
 
-    def _queue_key(self, key: ConversationKey) -> str:
-        return f"{self.prefix}:{key.id}:turns"
+    def turn_keys(self, key_id: str, ticket: str) -> tuple[str, str]:
+        """A conversation's turn queue, and the lease that keeps `ticket`'s place in it."""
+        return f"{self.prefix}:{key_id}:turns", f"{self._lease_prefix(key_id)}{ticket}"
 
-    def _lease_prefix(self, key: ConversationKey) -> str:
-        return f"{self.prefix}:{key.id}:lease:"
-
-    def _down(self, error: BaseException) -> None:
-        if not self._degraded:
-            log.warning("Redis unreachable (%s): answering without memory until it is back", type(error).__name__)
-        self._degraded = True
-
-    def _up(self) -> None:
-        if self._degraded:
-            log.warning("Redis is back: memory restored")
-        self._degraded = False
+    def _lease_prefix(self, key_id: str) -> str:
+        return f"{self.prefix}:{key_id}:lease:"
 
     async def context(self, key: ConversationKey) -> Context:
         try:
@@ -158,16 +161,18 @@ class RedisMemory:
                 pipe.lrange(self.documents_key(key), 0, -1)
                 history, documents = await pipe.execute()
         except REDIS_DOWN as error:
-            self._down(error)
+            self.health.lost(error)
             return Context([], [])
-        self._up()
+        self.health.ok()
         return _parsed(history, documents)
 
     async def clear(self, key: ConversationKey) -> None:
         try:
             await self.client.delete(self.history_key(key), self.documents_key(key))
         except REDIS_DOWN as error:
-            self._down(error)
+            self.health.lost(error)
+            return
+        self.health.ok()
 
     async def save_document(self, key: ConversationKey, document: StoredDocument) -> None:
         """Keep the document with the conversation (same TTL), newest first within the size cap."""
@@ -180,15 +185,29 @@ class RedisMemory:
                 pipe.expire(name, self.ttl)
                 await pipe.execute()
         except REDIS_DOWN as error:
-            self._down(error)
+            self.health.lost(error)
+            return
+        self.health.ok()
 
     async def claim(self, name: str, ttl_seconds: int) -> bool:
-        """True for the first caller (any process) to claim `name` within the TTL."""
+        """True for the first caller (any process) to claim `name` within the TTL. While Redis is
+        unreachable, the first in this process: every claim is also remembered here."""
+        if not await self._local.claim(name, ttl_seconds):
+            return False
         try:
-            return bool(await self.client.set(f"{self.prefix}:claim:{name}", "1", nx=True, ex=ttl_seconds))
+            taken = await self.client.set(self.claim_key(name), "1", nx=True, ex=ttl_seconds)
         except REDIS_DOWN as error:
-            self._down(error)
-            return await self._local.claim(name, ttl_seconds)
+            self.health.lost(error)
+            return True
+        self.health.ok()
+        return bool(taken)
+
+    async def claim_here(self, name: str, ttl_seconds: int) -> bool:
+        """Claim `name` in this process only (the job store claims it in Redis itself)."""
+        return await self._local.claim(name, ttl_seconds)
+
+    def claim_key(self, name: str) -> str:
+        return f"{self.prefix}:claim:{name}"
 
     async def mark(self, name: str, ttl_seconds: int) -> None:
         """Remember that `name` holds (e.g. "the bot takes part in this thread") for a while,
@@ -197,14 +216,18 @@ class RedisMemory:
         try:
             await self.client.set(f"{self.prefix}:mark:{name}", "1", ex=ttl_seconds)
         except REDIS_DOWN as error:
-            self._down(error)
+            self.health.lost(error)
+            return
+        self.health.ok()
 
     async def is_marked(self, name: str) -> bool:
         try:
-            return bool(await self.client.exists(f"{self.prefix}:mark:{name}"))
+            marked = bool(await self.client.exists(f"{self.prefix}:mark:{name}"))
         except REDIS_DOWN as error:
-            self._down(error)
+            self.health.lost(error)
             return await self._local.is_marked(name)
+        self.health.ok()
+        return marked
 
     async def hit(self, name: str, window_seconds: int) -> int:
         """How many times `name` was hit in the current fixed window, this hit included."""
@@ -216,8 +239,9 @@ class RedisMemory:
                 pipe.expire(counter, window_seconds * 2)
                 count, _ = await pipe.execute()
         except REDIS_DOWN as error:
-            self._down(error)
+            self.health.lost(error)
             return await self._local.hit(name, window_seconds)
+        self.health.ok()
         return int(count)
 
     async def ping(self) -> bool:
@@ -228,30 +252,31 @@ class RedisMemory:
 
     @asynccontextmanager
     async def turn(self, key: ConversationKey) -> AsyncIterator[TurnHandle]:
-        ticket = uuid.uuid4().hex
-        queue, lease = self._queue_key(key), self._lease_prefix(key) + ticket
+        order = current_order()
+        queue, lease = self.turn_keys(key.id, order.ticket)
         try:
             entered = await self._enter(
                 keys=[queue, lease, self.history_key(key), self.documents_key(key)],
-                args=[ticket, lease[: -len(ticket)], self.lease_ms, self.ttl * 1000],
-            )
+                args=[order.ticket, self._lease_prefix(key.id), self.lease_ms, self.ttl * 1000, repr(order.position),
+                      order.not_before_ms],
+            )  # fmt: skip
         except REDIS_DOWN as error:
-            self._down(error)
+            self.health.lost(error)
             # Ordered within this process only; the exchange is dropped, as there is no memory to
             # keep it in until Redis is back.
             async with self._local.turn(key):
                 yield TurnHandle()
             return
-        self._up()
+        self.health.ok()
         turn = TurnHandle()
         finished: Exchange | None = None
         done = asyncio.Event()
         keeper = asyncio.create_task(self._keep_lease(lease, done))
         try:
-            if entered[0]:
+            if entered[0] == 0:
                 turn.context = _parsed(entered[1], entered[2])
             else:
-                await self._wait_for_head(queue, lease, ticket)
+                await self._wait_for_head(queue, order, self._lease_prefix(key.id), int(entered[0]))
                 turn.context = await self.context(key)
             yield turn
             finished = turn.exchange  # not reached when the turn raised
@@ -261,7 +286,7 @@ class RedisMemory:
             done.set()
             # The keeper winds down while the turn ends: a PEXPIRE of its racing the DEL of the
             # lease is harmless either way round.
-            await self._end_turn(queue, lease, ticket, self.history_key(key), finished)
+            await self._end_turn(queue, lease, order.ticket, self.history_key(key), finished)
             await asyncio.shield(keeper)
 
     async def _end_turn(self, queue: str, lease: str, ticket: str, history: str, exchange: Exchange | None) -> None:
@@ -269,22 +294,26 @@ class RedisMemory:
         try:
             await self._leave(keys=[queue, lease, history], args=[ticket, item, self.window, self.ttl])
         except REDIS_DOWN as error:
-            self._down(error)
+            self.health.lost(error)
             return
-        self._up()
+        self.health.ok()
 
-    async def _wait_for_head(self, queue: str, lease: str, ticket: str) -> None:
+    async def _wait_for_head(self, queue: str, order: TurnOrder, lease_prefix: str, wait: int) -> None:
+        """Wait while `wait` says so (see `_WAIT`), asking again; bounded by `max_wait`."""
         delay = self.poll
-        lease_prefix = lease[: -len(ticket)]
-        while True:
-            try:
-                if await self._at_head(keys=[queue], args=[ticket, lease_prefix]):
-                    return
-            except REDIS_DOWN as error:
-                self._down(error)
+        deadline = time.monotonic() + self.max_wait
+        while wait != 0:
+            if time.monotonic() >= deadline:
+                log.warning("a turn waited %.0f s for the one before it: going on beside it", self.max_wait)
                 return
-            await asyncio.sleep(delay)
+            await asyncio.sleep(wait / 1000 if wait > 0 else delay)
             delay = min(delay * 1.5, 0.25)
+            try:
+                wait = int(await self._at_head(keys=[queue], args=[order.ticket, lease_prefix, order.not_before_ms]))
+            except REDIS_DOWN as error:
+                self.health.lost(error)
+                return
+            self.health.ok()
 
     async def _keep_lease(self, lease: str, done: asyncio.Event) -> None:
         while True:
@@ -296,7 +325,32 @@ class RedisMemory:
             try:
                 await self.client.pexpire(lease, self.lease_ms)
             except REDIS_DOWN as error:
-                self._down(error)
+                self.health.lost(error)
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def connect(url: str, *, max_connections: int, timeout_seconds: float) -> aioredis.Redis:
+    """A client on a blocking pool whose commands give up after `timeout_seconds`, and whose
+    connection broken by a Redis restart is retried once before the command counts as failed.
+
+    Blocking: past `max_connections` commands wait for a free connection. redis-py's default pool
+    raises MaxConnectionsError instead (a ConnectionError), which would read as "Redis is down"
+    whenever more turns touch Redis at once than it has connections; the wait is long because
+    running out of connections only happens under load (a Redis that is down refuses connections
+    at once). A timeout is not retried: a stalled Redis would only be waited for twice."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=30,
+        decode_responses=True,
+        socket_timeout=timeout_seconds,
+        socket_connect_timeout=min(timeout_seconds, 3.0),
+        health_check_interval=30,
+        # redis-py retries through `retry` only the errors it lists (redis/asyncio/retry.py):
+        # a pooled connection that a restart closed fails once with a ConnectionError, then the
+        # retry reconnects.
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    )
+    return aioredis.Redis.from_pool(pool)

@@ -1,0 +1,107 @@
+"""A replica killed mid-answer (SIGKILL: no drain, no goodbye) loses nothing it had accepted: the
+other replica takes its questions over within the takeover time, closes the streams and messages
+it left open with a note, and answers each question once, in each conversation's order; on Slack
+and on Discord (slash commands answered through the interaction's token, mentions as replies)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fakes.discord import LOADING, FakeDiscord, running_fake_discord
+from fakes.sagemaker import FakeSageMaker, Reply
+from fakes.slack import FakeSlack
+from tests.reliability.helpers import (
+    answer_to, busiest, last_question, replicas, roomy_workspace, seen_in_slack, settled, streamed, under_way,
+)
+from tests.discord_support import discord_env
+from tests.slack_support import socket_mode_env
+from tests.support import KOREAN
+
+THREADS = 6
+FAST_TAKEOVER = {"JOB_TAKEOVER_SECONDS": "1"}
+
+
+def answering(body: dict[str, Any]) -> Reply:
+    """First questions stream for a few seconds (in flight at the kill); the others are quick."""
+    question = last_question(body)
+    return streamed(answer_to(question), 3.0 if question.endswith("-1") else 0.2)
+
+
+async def test_a_killed_replica_leaves_no_question_lost_doubled_or_open(
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> None:
+    sagemaker.responder(answering)
+    async with FakeSlack() as fake:
+        env = {**socket_mode_env(fake, sagemaker, redis_url, redis_prefix), **FAST_TAKEOVER, **roomy_workspace(fake)}
+        async with replicas(2, "slack", env=env, ready=lambda: fake.open_sockets == 2) as bots:
+            roots = []
+            for i in range(THREADS):  # each replica's connection gets half the first questions
+                asked = fake.mention(f"질문 {i}-1")
+                roots.append(asked["event"]["ts"])
+                await fake.wait_ack(await fake.push_socket_event(asked, connection=i % 2))
+            await fake.wait_for(
+                lambda: sum(m.stream_state == "streaming" for m in fake.message_records("C0001")) == THREADS,
+                timeout=15, what="every first answer streaming",
+            )  # fmt: skip
+            for i, root in enumerate(roots):  # follow-ups, each queued behind its thread's answer
+                follow_up = fake.mention(f"질문 {i}-2", thread_ts=root)
+                await fake.wait_ack(await fake.push_socket_event(follow_up, connection=(i + 1) % 2))
+            victim = await busiest(bots, redis_url, redis_prefix, "slack")
+            victim.kill()
+            [survivor] = [bot for bot in bots if bot is not victim]
+
+            asked = [f"질문 {i}-{n}" for i in range(THREADS) for n in (1, 2)]
+            await settled(fake, "C0001", asked, timeout=30, bots=[survivor])
+            for i, root in enumerate(roots):  # and every conversation goes on
+                later = fake.mention(f"질문 {i}-3", thread_ts=root)
+                await fake.wait_ack(await fake.push_socket_event(later, connection=0))
+            asked += [f"질문 {i}-3" for i in range(THREADS)]
+            await fake.wait_for(lambda: not seen_in_slack(fake, "C0001", asked).lost, timeout=20, what="later answers")
+            await survivor.stop()
+
+    seen = seen_in_slack(fake, "C0001", asked)
+    assert (seen.lost, seen.doubled, seen.unfinished) == ([], [], [])
+    # The streams the killed replica left were closed with the note, after what they had shown.
+    closed = [m.text for m in fake.message_records("C0001") if KOREAN("taken_over") in m.text]
+    assert closed and all(text.endswith(KOREAN("taken_over")) for text in closed), closed
+    # Each conversation in its order: every follow-up's prompt held its thread's first answer.
+    for i in range(THREADS):
+        follow_ups = [r.json["inputs"] for r in sagemaker.requests if last_question(r.json) == f"질문 {i}-2"]
+        assert follow_ups and all(answer_to(f"질문 {i}-1") in p for p in follow_ups), (i, follow_ups)
+
+
+async def test_discord_questions_of_a_killed_replica_are_answered_once_by_the_other(
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> None:
+    sagemaker.responder(lambda body: streamed(answer_to(last_question(body)), 3.0))
+    async with running_fake_discord() as fake:
+        env = {**discord_env(fake, sagemaker, redis_url, redis_prefix), **FAST_TAKEOVER}
+        async with replicas(2, "discord", env=env, ready=lambda: len(fake.ready_shards) == 2) as bots:
+            commands = [fake.interaction_create("ask", {"질문": f"명령 질문 {n}"}, user_id=5) for n in (1, 2)]
+            mentions = [fake.message_create(f"<@{fake.bot_id}> 멘션 질문 {n}", author_id=42) for n in (1, 2)]
+            events = [("INTERACTION_CREATE", c) for c in commands] + [("MESSAGE_CREATE", m) for m in mentions]
+            for event, payload in events:
+                assert await fake.dispatch(event, payload) == 2  # every replica sees every event
+            asked = [f"명령 질문 {n}" for n in (1, 2)] + [f"멘션 질문 {n}" for n in (1, 2)]
+            await fake.wait_for(lambda: len(sagemaker.requests) == len(asked), timeout=15)
+            await fake.wait_for(lambda: len(_bot_messages(fake)) == len(asked), timeout=15)  # all under way
+            victim = await busiest(bots, redis_url, redis_prefix, "discord")
+            victim.kill()
+
+            def seen() -> tuple[dict[str, int], list[str]]:
+                mine = _bot_messages(fake)
+                unfinished = [m["content"] for m in mine if m["flags"] & LOADING or under_way(m["content"])]
+                return {q: sum(answer_to(q) in m["content"] for m in mine) for q in asked}, unfinished
+
+            await fake.wait_for(lambda: all(seen()[0].values()) and not seen()[1], timeout=30)
+            await [bot for bot in bots if bot is not victim][0].stop()
+
+    answers, unfinished = seen()
+    assert (answers, unfinished) == ({q: 1 for q in asked}, [])
+    assert any(m["content"] == KOREAN("taken_over") for m in _bot_messages(fake))  # what the victim opened
+
+
+def _bot_messages(fake: FakeDiscord) -> list[dict[str, Any]]:
+    return [m for m in fake.messages(fake.channel_id) if m["author"]["id"] == str(fake.bot_id)]
+
+
