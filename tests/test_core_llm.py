@@ -229,14 +229,13 @@ async def test_answers_left_half_read_give_their_connection_back(sagemaker, redi
 
 
 async def test_two_hundred_open_answers_do_not_take_a_thread_each(sagemaker, redis_url, redis_prefix):
-    sagemaker.default = Reply("기다렸다가 답합니다", first_token_delay=1.0)
+    sagemaker.default = Reply("기다렸다가 답합니다", first_token_delay=3.0)  # longer than 200 take to open on a busy machine
     engine = make_engine(sagemaker, redis_url, redis_prefix, llm_max_concurrency=200)
     try:
         calls = [
             asyncio.create_task(engine.reply(ConversationKey("slack", ("T1", "C1", str(i))), "질문"))
             for i in range(200)
         ]
-        # Bounded by the machine: on two cores shared with other test runs, 200 requests took over 5 s to open.
         await wait_until(lambda: sagemaker.max_concurrent_seen == 200, timeout=20)
         threads_while_open = threading.active_count()
         answers = await asyncio.gather(*calls)
