@@ -100,7 +100,7 @@ async def test_a_picture_with_no_question_is_described(model_server, redis_url: 
     model = {"bedrock_model_id": LLAMA_VISION} if isinstance(model_server, FakeBedrock) else {"openai_model": VISION_MODEL}
     engine = make_engine(model_server, redis_url, redis_prefix, llm_accepts_images=True, **model)
     try:
-        answer = await engine.answer_picture(KEY, WEBP, "고양이.webp")
+        answer = await engine.summarize_document(KEY, WEBP, "고양이.webp")
     finally:
         await engine.aclose()
     assert answer == "안녕하세요"
@@ -116,7 +116,7 @@ async def test_a_picture_reaches_a_sagemaker_messages_api_endpoint_as_openai_con
     sagemaker.default = Reply("상승 추세입니다.", schema="messages")
     engine = make_engine(sagemaker, redis_url, redis_prefix, sagemaker_payload_schema="messages", llm_accepts_images=True)
     try:
-        assert await engine.answer_picture(KEY, GIF, "도표.gif", question="추세를 알려 주세요") == "상승 추세입니다."
+        assert await engine.summarize_document(KEY, GIF, "도표.gif", question="추세를 알려 주세요") == "상승 추세입니다."
     finally:
         await engine.aclose()
     content = sagemaker.requests[-1].json["messages"][-1]["content"]
@@ -133,7 +133,7 @@ async def test_a_text_only_model_gets_the_text_read_from_a_picture(redis_url: st
         server.script("공모전에는 1만 건 이상이 응모했습니다.")
         engine = make_engine(server, redis_url, redis_prefix)
         try:
-            answer = await engine.answer_picture(KEY, page, "보도자료.jpg", question="공모전에 몇 건이 응모했나요?")
+            answer = await engine.summarize_document(KEY, page, "보도자료.jpg", question="공모전에 몇 건이 응모했나요?")
         finally:
             await engine.aclose()
     assert answer == "공모전에는 1만 건 이상이 응모했습니다."

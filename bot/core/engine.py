@@ -24,7 +24,7 @@ from bot.core.memory.quota import LocalQuotas, Quotas, RedisQuotas
 from bot.core.passages import relevant_passages
 from bot.core.prompt import Turn, system_prompt, with_passages
 from bot.core.summary import Progress, Summarizer
-from bot.core.pictures import PICTURE_TOKENS, Picture, as_picture
+from bot.core.pictures import PICTURE_TOKENS, Picture, as_picture, picture_type
 from bot.core.tokens import TokenCounter, token_counter
 
 if TYPE_CHECKING:
@@ -105,34 +105,6 @@ class ChatEngine:
         async with aclosing(self.stream_reply(key, text, user=user, pictures=pictures)) as deltas:
             return "".join([delta async for delta in deltas]).strip()
 
-    async def answer_picture(
-        self,
-        key: ConversationKey,
-        data: bytes,
-        filename: str,
-        *,
-        question: str | None = None,
-        progress: Progress | None = None,
-        reading: PageProgress | None = None,
-        user: str | None = None,
-    ) -> str:
-        """The answer to `question` (or a description) about a picture (PNG, JPEG, GIF, WebP).
-        A model that sees pictures gets it with the text; for a text-only model the picture is
-        read as a document, its text by OCR where the documents package has it, and a picture
-        that yields no text is PicturesNotSeen."""
-        filename = well_formed(filename)
-        if not self.model.accepts_images:
-            try:
-                return await self.summarize_document(
-                    key, data, filename, question=question, progress=progress, reading=reading, user=user
-                )
-            except (UnsupportedDocument, NoTextLayer) as error:
-                raise PicturesNotSeen(f"{filename}: {type(error).__name__}") from None
-        picture = as_picture(data)
-        asked = well_formed(question or "").strip() or _PICTURE_QUESTION.get(self.language, _PICTURE_QUESTION["ko"])
-        text = _PICTURE_TURN.get(self.language, _PICTURE_TURN["ko"]).format(name=filename, question=asked)
-        return await self.reply(key, text, user=user, pictures=[picture])
-
     async def summarize_document(
         self,
         key: ConversationKey,
@@ -146,8 +118,33 @@ class ChatEngine:
     ) -> str:
         """Read a whole document, keep it with the conversation for follow-up questions, and
         return its summary (or, with `question`, the answer to that question about it).
-        `reading(done, total)` follows the pages read by OCR, `progress` the summary's steps."""
+        `reading(done, total)` follows the pages read by OCR, `progress` the summary's steps.
+
+        A picture (PNG, JPEG, GIF, WebP) goes with the question to a model that sees pictures;
+        for a text-only model it is read as a document, its text by OCR, and a picture that
+        yields no text is PicturesNotSeen."""
         filename = well_formed(filename)
+        if picture_type(data):
+            if self.model.accepts_images:
+                return await self._answer_picture(key, data, filename, question, user)
+            try:
+                return await self._summarize(key, data, filename, question, progress, reading, user)
+            except (UnsupportedDocument, NoTextLayer) as error:
+                raise PicturesNotSeen(f"{filename}: {type(error).__name__}") from None
+        return await self._summarize(key, data, filename, question, progress, reading, user)
+
+    async def _answer_picture(
+        self, key: ConversationKey, data: bytes, filename: str, question: str | None, user: str | None
+    ) -> str:
+        picture = as_picture(data)
+        asked = well_formed(question or "").strip() or _PICTURE_QUESTION.get(self.language, _PICTURE_QUESTION["ko"])
+        text = _PICTURE_TURN.get(self.language, _PICTURE_TURN["ko"]).format(name=filename, question=asked)
+        return await self.reply(key, text, user=user, pictures=[picture])
+
+    async def _summarize(
+        self, key: ConversationKey, data: bytes, filename: str, question: str | None,
+        progress: Progress | None, reading: PageProgress | None, user: str | None,
+    ) -> str:  # fmt: skip
         await self._check_rate(user)
         document = await self.read_document(data, filename, reading)
         await self.memory.save_document(key, StoredDocument(filename, document.text))

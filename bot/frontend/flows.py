@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Protocol
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
 from bot.core.errors import BotError, LLMModelError
-from bot.core.pictures import picture_type
 from bot.frontend.jobs import log_outcome
 from bot.frontend.progress import ProgressMessage
 from bot.frontend.streaming import show_edited, show_growing
@@ -89,9 +88,7 @@ async def read_document(
 
     try:
         data = await source.fetch(limits)
-        # a picture: shown to a model that sees pictures, else read for its text (bot.core.engine)
-        read = engine.answer_picture if picture_type(data) else engine.summarize_document
-        result = await read(
+        result = await engine.summarize_document(
             question.key, data, source.name, question=question.text or None, progress=steps, reading=pages,
             user=question.asker,
         )
