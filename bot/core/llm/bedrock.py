@@ -71,12 +71,9 @@ class AsyncChatBedrockConverse(ChatBedrockConverse):
         raise AssertionError("ChatBedrockConverse sent no request")
 
     async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:  # fmt: skip
         response = await self.aclient.converse_stream(**self.request(messages, stop, **kwargs))
         stream = response["stream"]
         finished = False
@@ -97,12 +94,9 @@ class AsyncChatBedrockConverse(ChatBedrockConverse):
             raise StreamEndedEarly("the event stream ended before messageStop")
 
     async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any,
+    ) -> ChatResult:  # fmt: skip
         response = await self.aclient.converse(**self.request(messages, stop, **kwargs))
         blocks = response["output"]["message"]["content"]
         text = "".join(block.get("text", "") for block in blocks)
