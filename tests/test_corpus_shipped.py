@@ -16,8 +16,8 @@ REDISTRIBUTABLE = ("Apache-2.0", "MIT")
 NOT_DOCUMENTS = {"MANIFEST.tsv", "MANIFEST-shared.tsv", "README.md", "LICENSE-Apache-2.0.txt"}
 
 
-def _manifest(folder: Path) -> list[dict[str, str]]:
-    with (folder / "MANIFEST.tsv").open(encoding="utf-8", newline="") as handle:
+def _manifest(folder: Path, name: str = "MANIFEST.tsv") -> list[dict[str, str]]:
+    with (folder / name).open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
@@ -31,7 +31,10 @@ def test_every_shipped_document_is_listed_with_a_licence_that_allows_it():
 
 def test_shipped_rows_are_the_shared_corpus_rows_unchanged():
     corpus_files.require_shared()
-    shared = {row["file"]: row for row in _manifest(SHARED_CORPUS)}
+    # A wave-2 row moves into the shipped manifest once its format is read (shared/ itself is
+    # read-only here): it must match its row in either of the shared manifests.
+    rows = _manifest(SHARED_CORPUS) + _manifest(SHARED_CORPUS, "MANIFEST-wave2.tsv")
+    shared = {row["file"]: row for row in rows}
     for row in _manifest(REPO_CORPUS):
         assert shared[row["file"]] == row
         assert (REPO_CORPUS / row["file"]).read_bytes() == (SHARED_CORPUS / row["file"]).read_bytes()
