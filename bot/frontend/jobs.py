@@ -52,12 +52,14 @@ async def _nowhere(_: str) -> None:
 @dataclass(frozen=True)
 class Job:
     """What an adapter gets to answer: the payload it recorded, the messages a replica that
-    stopped had opened for it (to close with a note first), and where to note each message it
-    opens, as soon as it exists."""
+    stopped had opened for it (to close with a note first), where to note each message it opens
+    as soon as it exists, and, when that replica had the whole answer already (it is in the
+    conversation's memory), that answer: to be shown, not asked for again."""
 
     payload: Any
     opened: tuple[str, ...] = ()
     note_opened: Callable[[str], Awaitable[None]] = _nowhere
+    answered: str | None = None
 
 
 Runner = Callable[[Job], Coroutine[Any, Any, object]]
@@ -131,8 +133,8 @@ class Jobs:
         elif self.stopped or (event and not await self._memory.claim(f"event:{event}", CLAIM_TTL)):
             return False  # when stopping, left unclaimed: another replica answers it
         assert self._runner is not None, "serve() first"
-        await self.spawn_or_refuse(self._run_here(self._runner, payload, position), refuse)
-        return True
+        ran = await self.spawn_or_refuse(self._run_here(self._runner, payload, position), refuse)
+        return ran or not self.stopped  # turned away as busy, the user was told
 
     @staticmethod
     async def _run_here(runner: Runner, payload: Any, position: float) -> None:
@@ -185,7 +187,7 @@ class Jobs:
 
     async def _run_recorded(self, runner: Runner, record: JobRecord) -> None:
         assert self._store is not None
-        job = Job(record.payload, record.opened, functools.partial(self._note_opened, record.id))
+        job = Job(record.payload, record.opened, functools.partial(self._note_opened, record.id), record.answered)
         try:
             with in_order(record.order):
                 await runner(job)

@@ -76,3 +76,21 @@ async def noted(
         await growing.note_new()
         return growing  # type: ignore[return-value]
     return NotedSurface(where, note, message)
+
+
+def unshown(answer: str, shown: str) -> str | None:
+    """What of `answer` a message showing `shown` still lacks ("" for nothing), when `shown` is
+    the answer's beginning (whitespace aside: a platform may trim it); None when it is not."""
+    at = 0
+    for char in shown:
+        if char.isspace():
+            continue
+        while at < len(answer) and answer[at].isspace():
+            at += 1
+        if at == len(answer) or answer[at] != char:
+            return None
+        at += 1
+    if shown[-1:].isspace():  # the space after the last word was shown too
+        while at < len(answer) and answer[at].isspace():
+            at += 1
+    return answer[at:]

@@ -73,6 +73,9 @@ class DiscordBot(discord.Client):
     async def _run(self, job: Job) -> None:
         """Answer a recorded question, on whichever replica took the job."""
         asked = Asked.of(job.payload)
+        if job.answered is not None:
+            await asked.show_answered(self, job.opened, job.answered, self.texts("taken_over"))
+            return
         if job.opened:
             await asked.close(self, job.opened, self.texts("taken_over"))
         surface = NotedSurface(asked.surface(self), job.note_opened, message_id)

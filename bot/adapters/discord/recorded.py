@@ -13,7 +13,8 @@ from typing import Any
 import discord
 
 from bot.adapters.discord.events import Origin
-from bot.adapters.discord.surface import ChannelReplies, FollowUps
+from bot.adapters.discord.surface import MESSAGE_CHARS, ChannelReplies, FollowUps
+from bot.frontend.splitting import split_message
 
 log = logging.getLogger(__name__)
 
@@ -83,18 +84,36 @@ class Asked:
         """Replace the messages a replica that stopped had opened for this question (its
         placeholder, or its partial answer) with `note`."""
         for handle in opened:
-            try:
-                if self.interaction is not None:
-                    await _Interaction.of(client, self.interaction, self.origin.user).followup.edit_message(
-                        int(handle), content=note
-                    )
-                else:
-                    assert self.reply_to is not None
-                    channel = client.get_partial_messageable(self.reply_to["channel"], guild_id=self.reply_to["guild"])
-                    # PartialMessage.edit sends no flags, so the answer's SUPPRESS_EMBEDS stays
-                    await channel.get_partial_message(int(handle)).edit(content=note)
-            except discord.HTTPException as error:
-                log.info("could not close message %s of a job taken over (%s)", handle, error.status)
+            await self.replace(client, handle, note)
+
+    async def show_answered(self, client: discord.Client, opened: tuple[str, ...], answer: str, note: str) -> None:
+        """A replica that stopped had the whole answer (it is in the conversation's memory): its
+        one message becomes the answer; failing that, the note closes what it opened and the
+        answer follows."""
+        if len(opened) == 1 and len(answer) <= MESSAGE_CHARS and await self.replace(client, opened[0], answer):
+            return
+        await self.close(client, opened, note)
+        surface = self.surface(client)
+        for part in split_message(answer, surface.style.max_len, surface.style.formatted_len):
+            await surface.post(surface.style.format(part))
+
+    async def replace(self, client: discord.Client, handle: str, text: str) -> bool:
+        """Make message `handle` (one this question's answer opened) read `text`; False if
+        Discord refused."""
+        try:
+            if self.interaction is not None:
+                await _Interaction.of(client, self.interaction, self.origin.user).followup.edit_message(
+                    int(handle), content=text
+                )
+            else:
+                assert self.reply_to is not None
+                channel = client.get_partial_messageable(self.reply_to["channel"], guild_id=self.reply_to["guild"])
+                # PartialMessage.edit sends no flags, so the answer's SUPPRESS_EMBEDS stays
+                await channel.get_partial_message(int(handle)).edit(content=text)
+        except discord.HTTPException as error:
+            log.info("could not change message %s of a job taken over (%s)", handle, error.status)
+            return False
+        return True
 
 
 def message_id(message: discord.Message | discord.WebhookMessage) -> str:

@@ -5,6 +5,7 @@ answer it in the background, on whichever replica takes the job (bot.frontend.jo
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import asdict
 from typing import Any
 
@@ -15,13 +16,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.files import SharedFile
 from bot.adapters.slack.events import Incoming, from_mention, from_message
-from bot.adapters.slack.surface import AnswerSurfaces, Pacing, PausingRateLimits, Place, SlackMessages
+from bot.adapters.slack.surface import AnswerSurfaces, Pacing, PausingRateLimits, Place, SlackMessages, to_mrkdwn
 from bot.config import Settings
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
 from bot.frontend import flows
 from bot.frontend.jobs import Job, Jobs
-from bot.frontend.opened import NotedSurface, noted
+from bot.frontend.opened import NotedSurface, noted, unshown
+from bot.frontend.splitting import split_message
 from bot.frontend.texts import texts_for
 
 log = logging.getLogger(__name__)
@@ -83,9 +85,42 @@ class SlackBot:
     async def _run(self, job: Job) -> None:
         """Answer a recorded question, on whichever replica took the job."""
         incoming = Incoming(**{**job.payload, "files": tuple(job.payload["files"])})
+        if job.answered is not None:
+            await self._show_answered(incoming.place, job.opened, job.answered)
+            return
         if job.opened:
             await self._close(incoming.place, job.opened)
         await self._respond(incoming, job)
+
+    async def _show_answered(self, place: Place, opened: tuple[str, ...], answer: str) -> None:
+        """A replica that stopped had the whole answer (it is in the conversation's memory) but
+        may not have shown all of it: its stream gets what it lacks, its one message becomes the
+        answer; failing that, the note closes what it opened and the answer follows."""
+        kind, _, ts = opened[-1].partition(":") if opened else ("", "", "")
+        try:
+            shown = await self._shown(place, ts) if kind == "stream" else None
+            if shown is not None and (rest := unshown(answer, shown)) is not None:
+                with suppress(SlackApiError):  # a stream that shows it all may have been stopped already
+                    await self.client.chat_stopStream(channel=place.channel, ts=ts, markdown_text=rest or None)
+                    return
+                if not rest:
+                    return
+            if kind == "message" and len(opened) == 1:
+                await self.client.chat_update(channel=place.channel, ts=ts, text=to_mrkdwn(answer))
+                return
+        except SlackApiError as error:
+            log.info("could not finish message %s of a job taken over (%s)", ts, error.response.get("error"))
+        await self._close(place, opened)
+        messages = SlackMessages(self.client, place, self.pacing)
+        for part in split_message(answer, messages.style.max_len, messages.style.formatted_len):
+            await messages.post(messages.style.format(part))
+
+    async def _shown(self, place: Place, ts: str) -> str | None:
+        """The text message `ts` shows now (None: not found)."""
+        found = await self.client.conversations_replies(
+            channel=place.channel, ts=place.thread_ts or ts, oldest=ts, latest=ts, inclusive=True
+        )
+        return next((str(m.get("text", "")) for m in found.get("messages", []) if m.get("ts") == ts), None)
 
     async def _close(self, place: Place, opened: tuple[str, ...]) -> None:
         """Close what a replica that stopped had opened for this question: its stream ends with a

@@ -59,7 +59,8 @@ return 1
 """
 
 # KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3] min idle ms, ARGV[4] count, ARGV[5]
-# prefix of the opened-lists. Each entry taken over, with its delivery count and what it opened.
+# prefix of the opened-lists, ARGV[6] prefix of the answers kept. Each entry taken over, with its
+# delivery count, the messages opened for it, and its answer if it was complete.
 _TAKE_OVER = """
 local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', ARGV[4])
 local out = {}
@@ -69,7 +70,10 @@ for _, entry in ipairs(claimed[2]) do
     local id = entry[1]
     local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
     local runs = pending[1] and pending[1][4] or 1
-    table.insert(out, {id, entry[2], runs, redis.call('LRANGE', ARGV[5] .. id, 0, -1)})
+    local fields, ticket = entry[2], ''
+    for i = 1, #fields, 2 do if fields[i] == 'ticket' then ticket = fields[i + 1] end end
+    table.insert(out, {id, fields, runs, redis.call('LRANGE', ARGV[5] .. id, 0, -1),
+                       redis.call('GET', ARGV[6] .. ticket) or ''})
   end
 end
 return out
@@ -109,6 +113,7 @@ class JobRecord:
     payload: Any  # what the front end recorded (JSON)
     runs: int = 1  # deliveries so far: more than one when taken over
     opened: tuple[str, ...] = ()  # messages opened for it by the runs before
+    answered: str | None = None  # its complete answer, if a run before got that far
 
 
 def consumer_name() -> str:
@@ -184,13 +189,17 @@ class RedisJobs:
         """Up to `count` jobs whose replica has not kept them for `takeover_seconds`."""
         try:
             reply = await self._take_over(
-                keys=[self.stream], args=[GROUP, self.consumer, self.takeover_ms, count, self._opened_key("")]
+                keys=[self.stream],
+                args=[GROUP, self.consumer, self.takeover_ms, count, self._opened_key(""), self.memory.answer_key("")],
             )
         except ResponseError as error:
             if "NOGROUP" not in str(error):
                 raise
             return []
-        return [_record(entry, _pairs(fields), int(runs), tuple(opened)) for entry, fields, runs, opened in reply]
+        return [
+            _record(entry, _pairs(fields), int(runs), tuple(opened), answered or None)
+            for entry, fields, runs, opened, answered in reply
+        ]
 
     async def keep(self, entries: list[str]) -> list[str]:
         """Refresh the jobs this replica runs; return those another replica has taken over."""
@@ -210,7 +219,7 @@ class RedisJobs:
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.xack(self.stream, GROUP, record.id)
             pipe.xdel(self.stream, record.id)
-            pipe.delete(self._opened_key(record.id), lease)
+            pipe.delete(self._opened_key(record.id), lease, self.memory.answer_key(record.order.ticket))
             pipe.zrem(turns, record.order.ticket)
             await pipe.execute()
 
@@ -219,7 +228,9 @@ def _pairs(flat: list[str]) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2]))
 
 
-def _record(entry: str, fields: dict[str, str], runs: int = 1, opened: tuple[str, ...] = ()) -> JobRecord:
-    order = TurnOrder(fields["ticket"], float(fields["position"]), int(fields["not_before"]))
+def _record(
+    entry: str, fields: dict[str, str], runs: int = 1, opened: tuple[str, ...] = (), answered: str | None = None
+) -> JobRecord:
+    order = TurnOrder(fields["ticket"], float(fields["position"]), int(fields["not_before"]), recorded=True)
     payload = json.loads(fields["payload"])
-    return JobRecord(entry, fields["event"], fields["key"], order, payload, runs, opened)
+    return JobRecord(entry, fields["event"], fields["key"], order, payload, runs, opened, answered)

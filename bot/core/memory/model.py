@@ -57,7 +57,8 @@ def keep_within(documents: list[StoredDocument], max_chars: int) -> list[StoredD
 class Memory(Protocol):
     async def context(self, key: ConversationKey) -> Context: ...
 
-    # The handle's `context` is read once the turn is the conversation's to answer.
+    # The handle's `context` is read once the turn is the conversation's to answer; where it stands
+    # in the conversation's queue, the caller's context says (bot.core.memory.order.in_order).
     def turn(self, key: ConversationKey) -> AbstractAsyncContextManager[TurnHandle]: ...
 
     async def clear(self, key: ConversationKey) -> None: ...

@@ -22,6 +22,9 @@ class TurnOrder:
     # Redis time (ms) before which, even at the head of its conversation, it waits for earlier
     # questions still on their way from the platform (0: no such wait).
     not_before_ms: int = 0
+    # A recorded job's: its answer is kept beside the job once complete, for a replica that may
+    # have to take the job over after the answer was written but before all of it was shown.
+    recorded: bool = False
 
 
 _CURRENT: ContextVar[TurnOrder | None] = ContextVar("turn_order", default=None)

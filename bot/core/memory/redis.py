@@ -82,19 +82,24 @@ return {0, redis.call('LRANGE', KEYS[3], 0, -1), redis.call('LRANGE', KEYS[4], 0
 """
 
 # Appending the turn's exchange (if any) and leaving the queue in one step: the next turn, in any
-# process, starts only once the exchange is in the history it reads.
-# KEYS[1] turns, KEYS[2] own lease, KEYS[3] history; ARGV[1] ticket, ARGV[2] exchange (JSON, or ''
-# for none), ARGV[3] window, ARGV[4] history TTL seconds.
+# process, starts only once the exchange is in the history it reads. A recorded job's answer is
+# kept beside it too, in the same step: whoever takes the job over finds it there and shows it
+# rather than answering again (the job store deletes it with the job).
+# KEYS[1] turns, KEYS[2] own lease, KEYS[3] history, KEYS[4] the answer kept; ARGV[1] ticket,
+# ARGV[2] exchange (JSON, or '' for none), ARGV[3] window, ARGV[4] history TTL seconds, ARGV[5]
+# the answer to keep ('' for none), ARGV[6] how long it is kept (seconds).
 _LEAVE = """
 if ARGV[2] ~= '' then
   redis.call('RPUSH', KEYS[3], ARGV[2])
   redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
   redis.call('EXPIRE', KEYS[3], ARGV[4])
 end
+if ARGV[5] ~= '' then redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6]) end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2])
 return 1
 """
+ANSWER_TTL = 24 * 3600  # seconds: an answer is of use only until its job is done or taken over
 
 
 def _parsed(history: list[str], documents: list[str]) -> Context:
@@ -147,6 +152,10 @@ class RedisMemory:
     def turn_keys(self, key_id: str, ticket: str) -> tuple[str, str]:
         """A conversation's turn queue, and the lease that keeps `ticket`'s place in it."""
         return f"{self.prefix}:{key_id}:turns", f"{self._lease_prefix(key_id)}{ticket}"
+
+    def answer_key(self, ticket: str) -> str:
+        """Where a recorded job's complete answer waits until the job is done."""
+        return f"{self.prefix}:answer:{ticket}"
 
     def _lease_prefix(self, key_id: str) -> str:
         return f"{self.prefix}:{key_id}:lease:"
@@ -286,13 +295,19 @@ class RedisMemory:
             done.set()
             # The keeper winds down while the turn ends: a PEXPIRE of its racing the DEL of the
             # lease is harmless either way round.
-            await self._end_turn(queue, lease, order.ticket, self.history_key(key), finished)
+            await self._end_turn(queue, lease, order, self.history_key(key), finished)
             await asyncio.shield(keeper)
 
-    async def _end_turn(self, queue: str, lease: str, ticket: str, history: str, exchange: Exchange | None) -> None:
+    async def _end_turn(
+        self, queue: str, lease: str, order: TurnOrder, history: str, exchange: Exchange | None
+    ) -> None:
         item = json.dumps(asdict(exchange), ensure_ascii=False) if exchange and self.window else ""
+        answer = exchange.assistant if exchange and order.recorded else ""
         try:
-            await self._leave(keys=[queue, lease, history], args=[ticket, item, self.window, self.ttl])
+            await self._leave(
+                keys=[queue, lease, history, self.answer_key(order.ticket)],
+                args=[order.ticket, item, self.window, self.ttl, answer, ANSWER_TTL],
+            )
         except REDIS_DOWN as error:
             self.health.lost(error)
             return
