@@ -110,6 +110,8 @@ class Reply:
     error_message: str | None = None
     original_status: int = 500       # ModelError's OriginalStatusCode
     content_type: str = "application/json"
+    # answer only once this holds: a test holds the model until the bot has shown something
+    until: Callable[[], bool] | None = None
 
     def token_list(self) -> list[str]:
         if self.tokens is not None:
@@ -308,6 +310,12 @@ class FakeSageMaker:
             "x-amzn-errortype": f"{code}:http://internal.amazon.com/coral/com.amazon.sagemaker/",
             "x-amzn-RequestId": str(uuid.uuid4()), "Content-Type": "application/json"})
 
+    async def _wait_until(self, condition: Callable[[], bool]) -> None:
+        assert self._stopping is not None
+        while not condition() and not self._stopping.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), 0.02)
+
     async def _hang(self, request: web.Request) -> web.Response:
         # Never answer: wait until the client goes away or the server stops.
         assert self._stopping is not None
@@ -321,6 +329,8 @@ class FakeSageMaker:
 
     async def _respond(self, request: web.Request, reply: Reply, endpoint: str, parsed: Any,
                        streaming: bool) -> web.StreamResponse:
+        if reply.until is not None:
+            await self._wait_until(reply.until)
         if reply.fault in ERRORS:
             if reply.delay:
                 await asyncio.sleep(reply.delay)
