@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from fakes.sagemaker import FakeSageMaker
+from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
 from tests.slack_support import StartSlackBot
 from tests.support import prompts
@@ -33,6 +33,28 @@ async def test_mention_is_answered_in_its_thread_and_the_thread_continues_withou
     assert "서울은 어떤 곳이야?" in second and "서울은 대한민국의 수도입니다." in second and "인구는?" in second
     keys = [k.decode() async for k in redis_client.scan_iter(match=f"{redis_prefix}*history")]
     assert any(f"slack:T0001:C0001:{root}:history" in k for k in keys), keys
+
+
+async def test_a_follow_up_sent_while_the_bot_is_busy_is_answered_after_the_mention(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    # One model call at a time, so at most 4 answers run and the rest wait in Redis as jobs.
+    released: list[bool] = []
+    sagemaker.default = Reply("답입니다.", until=lambda: bool(released))
+    async with slack_bot(llm_max_concurrency=1) as bot:
+        for channel in ("C0101", "C0102", "C0103", "C0104"):
+            await bot.send(fake_slack.mention("먼저 물어봐요", channel=channel))
+        await fake_slack.wait_for(lambda: len(bot.service.bot.jobs) == 4, what="4 answers running")
+
+        mention = fake_slack.mention("서울은 어떤 곳이야?")
+        root = mention["event"]["ts"]
+        await bot.send(mention)
+        await bot.send(fake_slack.thread_message("인구는?", root))  # its job has not started yet
+        released.append(True)
+        assert await bot.answered("C0001", root, count=2, timeout=20) == ["답입니다.", "답입니다."]
+
+    last = prompts(sagemaker)[-1]
+    assert "서울은 어떤 곳이야?" in last and "인구는?" in last
 
 
 async def test_dm_is_one_conversation_per_user(

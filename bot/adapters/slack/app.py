@@ -74,7 +74,11 @@ class SlackBot:
     async def _accept(self, body: dict[str, Any], incoming: Incoming) -> None:
         """Record the question before the event is acknowledged (the listeners run before the
         acknowledgement: `create_app`). Slack retries unacknowledged deliveries and every replica
-        receives them: the first to record the event answers it."""
+        receives them: the first to record the event answers it. The thread is joined first: a
+        follow-up may come before this question's job runs (the bot busy), and a replica that
+        dies between the two steps has not acknowledged the event, which then comes again."""
+        if not incoming.is_dm and self._allowed(incoming.channel, incoming.user):
+            await self._join(incoming.key)
         accepted = await self.jobs.accept(
             f"slack:{body['event_id']}", incoming.key, float(incoming.ts), asdict(incoming),
             lambda: self._say_quietly(incoming.place, self.texts("llm_busy")),
@@ -142,8 +146,6 @@ class SlackBot:
             if self.settings.slack_refusal == "polite":
                 await self._say_quietly(incoming.place, self.texts("not_allowed"))
             return
-        if not incoming.is_dm:
-            await self._join(incoming.key)
         try:
             await self._dispatch(incoming, job)
         except Exception as error:
@@ -171,7 +173,7 @@ class SlackBot:
 
     # A channel thread joins when the bot is mentioned in it and stays joined as long as the
     # conversation's memory lives, so follow-ups there need no mention; the mark is in the
-    # engine's memory, shared by every replica.
+    # engine's memory (Redis), shared by every replica, and set when a question is accepted.
     async def _join(self, key: ConversationKey) -> None:
         await self.engine.memory.mark(f"slack-thread:{key.id}", self.settings.memory_ttl_seconds)
 
