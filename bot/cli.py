@@ -111,9 +111,13 @@ async def _serve(settings: Settings, names: list[str], worker: Worker) -> int:
     if orphaned:
         orphaned.add_done_callback(lambda done: done.cancelled() or terminate(": the supervisor has gone"))
 
-    def serve(engine: ChatEngine) -> Awaitable[int]:
+    async def serve(engine: ChatEngine) -> int:
         settle_heap()
-        return serve_adapters(names, settings, engine, worker)
+        collector = asyncio.create_task(collect_garbage())
+        try:
+            return await serve_adapters(names, settings, engine, worker)
+        finally:
+            collector.cancel()
 
     try:
         return await _with_engine(settings, serve)
@@ -137,6 +141,23 @@ def settle_heap() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 50, 100)
+
+
+# How long garbage in reference cycles may wait for a full collection in a serving process.
+FULL_COLLECTION_SECONDS = 60.0
+
+
+async def collect_garbage(every: float = FULL_COLLECTION_SECONDS) -> None:
+    """The thresholds of `settle_heap` count net allocations, and a steady bot allocates almost as
+    much as it frees: at 50 conversations the older generations came round every 20 minutes and
+    about 35 hours. Meanwhile each answer left cycles the young collections had seen alive (the
+    SDKs' response parsers, exceptions with their frames) to pile up: RSS rose by about a MB a
+    minute, and a full collection found it all garbage (BENCHMARKS.md, the soak). So a full
+    collection comes every `every` seconds whatever the load; it walks only what is not frozen
+    (a few ms at that load)."""
+    while True:
+        await asyncio.sleep(every)
+        gc.collect()
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
