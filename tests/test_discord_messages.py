@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fakes.discord import SUPPRESS_EMBEDS
+from fakes.discord import SUPPRESS_EMBEDS, running_fake_discord
 from fakes.sagemaker import FakeSageMaker, Reply
 from tests.discord_support import Harness, StartDiscordBot, open_thread
 from tests.support import prompts
@@ -27,6 +27,22 @@ async def test_mention_is_answered_as_a_reply_and_replies_and_threads_on_it_cont
     thread = await open_thread(fake, owner_id=42, on_message=int(answer["id"]))
     await harness.message("스레드에서 계속", author_id=42, channel_id=thread)
     assert (await harness.replies(thread))[0]["content"] == "해변 말고 산도 있습니다."
+
+
+async def test_a_thread_on_an_answer_from_before_a_restart_needs_no_mention(
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker
+) -> None:
+    sagemaker.script(Reply("부산은 해운대가 유명합니다."), Reply("광안리도 좋습니다."))
+    async with running_fake_discord() as fake:
+        fake.identify_interval = 0.0  # the restart may come within Discord's 5 s: only answers count here
+        async with discord_bot(fake=fake) as harness:
+            question = await harness.message(f"<@{fake.bot_id}> 부산 여행지 추천해 줘", author_id=42)
+            answer = await harness.reply_to(question)
+        # Restarted (or another replica): the answer is in no message cache of this process.
+        async with discord_bot(fake=fake) as harness:
+            thread = await open_thread(fake, owner_id=42, on_message=int(answer["id"]))
+            await harness.message("스레드에서 계속", author_id=42, channel_id=thread)
+            assert (await harness.replies(thread))[0]["content"] == "광안리도 좋습니다."
 
 
 async def test_direct_message_is_answered_and_remembered(harness: Harness, sagemaker: FakeSageMaker) -> None:

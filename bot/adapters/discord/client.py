@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from typing import Any
 
@@ -16,13 +18,18 @@ from bot.adapters.discord.recorded import Asked, Payload, asked_at, asked_in_mes
 from bot.adapters.discord.surface import ChannelReplies
 from bot.config import Settings
 from bot.core.engine import ChatEngine
+from bot.core.memory.local import Expiring
 from bot.frontend import flows
 from bot.frontend.jobs import Job, Jobs
 from bot.frontend.opened import NotedSurface
 from bot.frontend.surface import Surface
 from bot.frontend.texts import texts_for
 
+log = logging.getLogger(__name__)
+
 _CHAT = (discord.MessageType.default, discord.MessageType.reply)  # not joins, pins, thread notices
+# How long asking Discord for a thread's starter message may take (it blocks only that message).
+_LOOKUP_SECONDS = 10.0
 
 
 def intents(settings: Settings) -> discord.Intents:
@@ -50,6 +57,7 @@ class DiscordBot(discord.Client):
         self.allow_list = AllowList.from_settings(settings)
         self.jobs = Jobs.for_settings(settings, engine.memory, "discord")
         self.tree = CommandTree(self)
+        self._not_ours = Expiring()  # threads (by mark name) not started on one of the bot's messages
 
     async def setup_hook(self) -> None:
         self.jobs.serve(self._run)  # after login: jobs are answered through the REST API
@@ -98,7 +106,7 @@ class DiscordBot(discord.Client):
         return "\n".join(parts)
 
     async def on_message(self, message: discord.Message) -> None:
-        if message.author.bot or message.type not in _CHAT or not self._addressed(message):
+        if message.author.bot or message.type not in _CHAT or not await self._addressed(message):
             return
         guild_id = message.guild.id if message.guild else None
         origin = Origin.of(message.author, guild_id, message.channel)
@@ -111,7 +119,7 @@ class DiscordBot(discord.Client):
         assert self.user is not None, "messages arrive only after login"
         return self.user
 
-    def _addressed(self, message: discord.Message) -> bool:
+    async def _addressed(self, message: discord.Message) -> bool:
         """DMs, mentions of the bot (not @everyone), replies to it, and threads it started or
         that were started on one of its answers."""
         if message.guild is None or any(user.id == self._me.id for user in message.mentions):
@@ -122,5 +130,32 @@ class DiscordBot(discord.Client):
         thread = message.channel
         if not isinstance(thread, discord.Thread):
             return False
-        starter = thread.starter_message  # from the message cache, which holds the bot's answers
-        return thread.owner_id == self._me.id or (starter is not None and starter.author.id == self._me.id)
+        return thread.owner_id == self._me.id or await self._started_on_ours(thread)
+
+    async def _started_on_ours(self, thread: discord.Thread) -> bool:
+        """Whether `thread` was started on one of the bot's messages (it then has that message's
+        id). The message cache has the bot's recent messages, but none from before a restart and
+        only the last `max_messages`: then the mark in Redis, set the first time any replica
+        asked Discord (a thread's starter never changes); threads found not to be the bot's are
+        remembered here, so each costs Discord one request per process."""
+        starter = thread.starter_message
+        if starter is not None:
+            return starter.author.id == self._me.id
+        mark, ttl = f"discord-thread:{thread.id}", self.settings.memory_ttl_seconds
+        if self._not_ours.holds(mark):
+            return False
+        if await self.engine.memory.is_marked(mark):
+            return True
+        try:
+            async with asyncio.timeout(_LOOKUP_SECONDS):
+                starter = await self.get_partial_messageable(thread.parent_id).fetch_message(thread.id)
+        except (discord.NotFound, discord.Forbidden):
+            starter = None  # not started on a message, or on one since deleted or out of sight
+        except (discord.HTTPException, TimeoutError) as error:
+            log.warning("could not tell whether thread %s is on the bot's message (%s)", thread.id, error)
+            return False
+        if starter is None or starter.author.id != self._me.id:
+            self._not_ours.add(mark, ttl)
+            return False
+        await self.engine.memory.mark(mark, ttl)
+        return True
