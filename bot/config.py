@@ -173,6 +173,8 @@ class Settings(BaseSettings):
     discord_allowed_users: Annotated[frozenset[int], NoDecode] = frozenset()
     # Mentions, DMs, replies and bot threads; needs the privileged Message Content intent.
     discord_listen_messages: bool = True
+    # Answers to the message menus (요약하기, 번역하기) only the user who chose them sees.
+    discord_menu_ephemeral: bool = True
 
     @field_validator(
         "sagemaker_endpoint_url", "bedrock_endpoint_url", "bedrock_model_id", "openai_base_url",

@@ -160,6 +160,8 @@ class _Interaction:
     acked: bool = False
     original_id: int | None = None
     followup_ids: list[int] = field(default_factory=list)
+    command_type: int | None = None  # data.type of a command: 1 slash, 3 message context menu
+    message_id: int | None = None  # a component's: the message it sits on
     thinking: bool = False  # deferred with type 5 and no follow-up or edit yet
 
 
@@ -480,6 +482,13 @@ class FakeDiscord:
         it = self._find_interaction(interaction)
         return self._messages.get(it.original_id) if it and it.original_id else None
 
+    def interaction_messages(self, interaction: int | str | JSON) -> list[JSON]:
+        """The messages an interaction's answer made (its original response, then its
+        follow-ups), as they are now; deleted ones are gone."""
+        it = self._find_interaction(interaction)
+        ids = [] if it is None else [i for i in [it.original_id, *it.followup_ids] if i is not None]
+        return [self._messages[i] for i in ids if i in self._messages]
+
     def command_id(self, name: str, guild_id: int | None = None, type: int = 1) -> int | None:
         return self._command_ids.get((guild_id, name, type))
 
@@ -606,6 +615,42 @@ class FakeDiscord:
             data["guild_id"] = str(synced_in)
         return self._interaction(2, data, user_id, gid, channel_id, locale)
 
+    def message_command(
+        self, command_name: str, message: JSON, *, user_id: int = 5, locale: str = "ko",
+    ) -> JSON:
+        """A MESSAGE context-menu command (interaction type 2, data.type 3) on `message` (a stored
+        message object, e.g. from `message_create`), as Discord sends it: `target_id` and the whole
+        message under `resolved.messages`, whatever the intents (Discord's docs: message commands
+        receive the message's content without the Message Content intent)."""
+        channel_id, gid = self._where(int(message["channel_id"]), None)
+        synced_in = gid if self.command_id(command_name, gid, 3) else None
+        cmd_id = self.command_id(command_name, synced_in, 3) or self.snowflake()
+        target = {k: v for k, v in message.items() if k not in ("guild_id", "member")}
+        data: JSON = {
+            "id": str(cmd_id), "name": command_name, "type": 3, "target_id": message["id"],
+            "resolved": {"messages": {message["id"]: target}},
+        }
+        if synced_in is not None:
+            data["guild_id"] = str(synced_in)
+        return self._interaction(2, data, user_id, gid, channel_id, locale)
+
+    def component_interaction(self, message: JSON | int | str, custom_id: str, *, user_id: int = 5) -> JSON:
+        """A MESSAGE_COMPONENT interaction (type 3): `user_id` pressed the button `custom_id` on a
+        message the bot sent (its current state is sent along, as Discord does). A custom_id the
+        message does not carry is refused here: Discord cannot send one."""
+        msg = self._messages[int(message["id"] if isinstance(message, dict) else message)]
+        buttons = {c.get("custom_id"): c for row in msg["components"] for c in row.get("components", [])}
+        if custom_id not in buttons:
+            raise ValueError(f"message {msg['id']} has no component {custom_id!r}")
+        if buttons[custom_id].get("disabled"):
+            raise ValueError(f"component {custom_id!r} is disabled: Discord sends no interaction for it")
+        channel_id, gid = self._where(int(msg["channel_id"]), None)
+        data = {"custom_id": custom_id, "component_type": buttons[custom_id]["type"]}
+        payload = self._interaction(3, data, user_id, gid, channel_id, "ko")
+        payload["message"] = msg
+        self._interactions[payload["token"]].message_id = int(msg["id"])
+        return payload
+
     def message_create(
         self, content: str, *, author_id: int, channel_id: int | None = None,
         guild_id: int | None = None, mentions: list[int] | None = None,
@@ -674,7 +719,8 @@ class FakeDiscord:
                 "authorizing_integration_owners": {"0": str(self.app_id)},
             }
         self._interactions[token] = _Interaction(
-            iid, token, itype, channel_id, guild_id, self.user(user_id), time.monotonic())
+            iid, token, itype, channel_id, guild_id, self.user(user_id), time.monotonic(),
+            command_type=data.get("type") if itype == 2 else None)
         return payload
 
     def _guild_create(self, guild: JSON) -> JSON:
@@ -951,6 +997,8 @@ class FakeDiscord:
         rec.kind = "commands"
         if rec.method == "GET":
             return 200, self.commands.get(gid, [])
+        if err := _command_errors(rec.json or []):
+            return err
         out = []
         for cmd in rec.json or []:
             key = (gid, cmd["name"], cmd.get("type", 1))
@@ -958,6 +1006,7 @@ class FakeDiscord:
             cid = self._command_ids.setdefault(key, self.snowflake())
             out.append({
                 "type": 1, "options": [], "default_member_permissions": None, "nsfw": False,
+                "description": "", "integration_types": [0], "contexts": None,
                 **cmd, "id": str(cid), "application_id": str(self.app_id), "version": str(cid),
                 **({"guild_id": str(gid)} if gid else {}),
             })
@@ -975,14 +1024,27 @@ class FakeDiscord:
             return _error(400, 40060, "Interaction has already been acknowledged.")
         body = rec.json or {}
         rtype, data = body.get("type"), body.get("data") or {}
+        if rtype not in _CALLBACKS.get(it.type, ()):
+            # e.g. UPDATE_MESSAGE (7) answers only a component or a modal, not a command
+            return _invalid("type", "INTERACTION_RESPONSE_TYPE_INVALID", "Invalid interaction response type")
         resource: JSON = {"type": rtype}
         flags = int(data.get("flags") or 0)
-        if rtype in (4, 5):
+        if rtype in (6, 7):  # the response is the message the component sits on
+            it.original_id = it.message_id
+            if rtype == 7:
+                if err := self._validate(data, rec.files, edit=True):
+                    return err
+                status, edited = self._edit(it.message_id or 0, data, rec.files, count=False)
+                resource["message"] = edited
+        elif rtype == 9:
+            if err := _modal_errors(data):
+                return err
+        elif rtype in (4, 5):
             if rtype == 4 and (err := self._validate(data, rec.files)):
                 return err
             msg = self._new_message(
                 it.channel_id, self.users[self.bot_id], self._body(data, rec.files, it.channel_id),
-                type=20, flags=LOADING if rtype == 5 else 0,
+                type=23 if it.command_type == 3 else 20, flags=LOADING if rtype == 5 else 0,
                 extra={"webhook_id": str(self.app_id), "application_id": str(self.app_id),
                        "interaction_metadata": self._metadata(it)})
             self._store(msg)
@@ -1052,10 +1114,7 @@ class FakeDiscord:
             return _error(404, 10003, "Unknown Channel")
         if rec.method == "GET":
             rec.kind = "get"
-            limit = int(rec.query.get("limit", 50))
-            before = int(rec.query.get("before", 1 << 63))
-            found = [m for m in self.messages(channel_id) if int(m["id"]) < before]
-            return 200, list(reversed(found))[:limit]  # newest first, as Discord
+            return self._history(channel_id, rec.query)
         rec.kind = "message"
         data = rec.json or {}
         if err := self._validate(data, rec.files):
@@ -1067,6 +1126,67 @@ class FakeDiscord:
         self._store(msg)
         self._echo("MESSAGE_CREATE", msg)
         return 200, msg
+
+    def _history(self, channel_id: int, query: dict[str, str]) -> tuple[int, Any]:
+        """GET /channels/{id}/messages as Discord answers it: `limit` 1 to 100 (default 50), at
+        most one of `before`, `after`, `around`; always newest first. With `after`, the
+        `limit` messages right after it (so a client pages forward from the newest of them);
+        without any, the latest. The bot needs to be in the channel's guild (50001)."""
+        channel = self.channels[channel_id]
+        if channel.get("guild_id") and self.bot_id not in self.guilds[int(channel["guild_id"])]["members"]:
+            return _error(403, 50001, "Missing Access")
+        anchors = [k for k in ("before", "after", "around") if k in query]
+        if len(anchors) > 1:
+            return _invalid(anchors[1], "BASE_TYPE_BAD_VALUE", "Only one of before, after and around may be given.")
+        limit = query.get("limit", "50")
+        if not limit.isdigit() or not 1 <= int(limit) <= 100:
+            return _invalid("limit", "NUMBER_TYPE_MAX", "int value should be between 1 and 100.")
+        n, ordered = int(limit), self.messages(channel_id)  # oldest first
+        if "after" in query:
+            found = [m for m in ordered if int(m["id"]) > int(query["after"])][:n]
+        elif "around" in query:
+            pivot = int(query["around"])
+            older = [m for m in ordered if int(m["id"]) <= pivot][-(n - n // 2):]
+            found = older + [m for m in ordered if int(m["id"]) > pivot][: n // 2]
+        else:
+            before = int(query.get("before", 1 << 63))
+            found = [m for m in ordered if int(m["id"]) < before][-n:]
+        return 200, list(reversed(found))
+
+    def _start_thread(self, rec: Recorded, cid: str, mid: str) -> tuple[int, Any]:
+        """POST /channels/{id}/messages/{id}/threads: a public thread on a message of a text or
+        announcement channel, its id the message's. `name` 1 to 100 characters is required;
+        `auto_archive_duration` one of 60, 1440, 4320, 10080 minutes; one thread per message."""
+        rec.kind = "thread"
+        channel = self.channels.get(int(cid))
+        msg = self._messages.get(int(mid))
+        if channel is None:
+            return _error(404, 10003, "Unknown Channel")
+        if msg is None or msg["channel_id"] != cid:
+            return _error(404, 10008, "Unknown Message")
+        if channel["type"] not in (0, 5):
+            return _error(400, 50024, "Cannot execute action on this channel type")
+        data = rec.json or {}
+        if not 1 <= len(data.get("name") or "") <= 100:
+            return _invalid("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+        if data.get("auto_archive_duration", 1440) not in (60, 1440, 4320, 10080):
+            return _invalid("auto_archive_duration", "BASE_TYPE_CHOICES", "Value must be one of (60, 1440, 4320, 10080).")
+        if int(mid) in self.channels:
+            return _error(400, 160004, "A thread has already been created for this message")
+        thread: JSON = {
+            "id": mid, "type": 11, "guild_id": channel["guild_id"], "parent_id": cid,
+            "owner_id": str(self.bot_id), "name": data["name"], "last_message_id": None,
+            "rate_limit_per_user": data.get("rate_limit_per_user") or 0, "message_count": 0,
+            "member_count": 1, "total_message_sent": 0, "flags": 0,
+            "thread_metadata": {
+                "archived": False, "auto_archive_duration": data.get("auto_archive_duration", 1440),
+                "locked": False, "archive_timestamp": _now_iso(), "create_timestamp": _now_iso(),
+            },
+        }
+        self.channels[int(mid)] = thread
+        msg["thread"] = thread
+        self._outbox.append(("THREAD_CREATE", thread | {"newly_created": True}))
+        return 201, thread
 
     def _channel_message(self, rec: Recorded, cid: str, mid: str) -> tuple[int, Any]:
         msg = self._messages.get(int(mid))
@@ -1117,6 +1237,7 @@ class FakeDiscord:
         ("GET|PATCH|DELETE", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", _channel_message),
         ("PUT|DELETE", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)/reactions/(?P<emoji>[^/]+)/@me",
          _reaction),
+        ("POST", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)/threads", _start_thread),
         ("GET", r"/channels/(?P<cid>\d+)", _get_channel),
         ("POST", r"/channels/(?P<cid>\d+)/typing", _typing),
     ]
@@ -1127,12 +1248,16 @@ class FakeDiscord:
         return {"id": str(it.id), "type": it.type, "user": it.user,
                 "authorizing_integration_owners": {"0": str(it.guild_id or self.app_id)}}
 
-    def _validate(self, data: JSON, files: list[UploadedFile]) -> tuple[int, Any] | None:
+    def _validate(self, data: JSON, files: list[UploadedFile], *, edit: bool = False) -> tuple[int, Any] | None:
+        """A message body as Discord checks it: content length, components, not empty (an edit
+        may leave out what it does not change)."""
         content = data.get("content") or ""
         if len(content) > MESSAGE_LIMIT:
             return _too_long()
-        if not (content or data.get("embeds") or files or data.get("components")
-                or data.get("sticker_ids") or data.get("poll")):
+        if err := _component_errors(data.get("components") or []):
+            return err
+        if not edit and not (content or data.get("embeds") or files or data.get("components")
+                             or data.get("sticker_ids") or data.get("poll")):
             return _error(400, 50006, "Cannot send an empty message")
         return None
 
@@ -1168,8 +1293,8 @@ class FakeDiscord:
             recent = sorted(e.time for e in self.edits if e.channel_id == channel_id and e.time > now - per)
             if len(recent) >= limit:
                 return 429, *_rate_limited(max(0.01, recent[-limit] + per - now), False)
-        if len(data.get("content") or "") > MESSAGE_LIMIT:
-            return _too_long()
+        if err := self._validate(data, files, edit=True):
+            return err
         body = self._body(data, files, channel_id, msg["attachments"])
         if "content" in body and body["content"] is None:
             body["content"] = ""
@@ -1246,6 +1371,124 @@ def _rate_limited(retry_after: float, global_: bool) -> tuple[JSON, dict[str, st
     if global_:
         headers["X-RateLimit-Global"] = "true"
     return body, headers
+
+
+# Which callback types answer which interaction types (Discord's "Responding to an
+# Interaction"): 2 command, 3 component, 4 autocomplete, 5 modal submit.
+_CALLBACKS = {2: (4, 5, 9), 3: (4, 5, 6, 7, 9), 4: (8,), 5: (4, 5, 6, 7)}
+
+# Message components (Discord's "Component Reference"): at most 5 action rows of at most 5
+# buttons; a button's custom_id at most 100 characters and unique in its message, its label at
+# most 80; a link button (style 5) has a url and no custom_id, the others the other way round.
+ACTION_ROW, BUTTON, TEXT_INPUT = 1, 2, 4
+CUSTOM_ID_LIMIT, LABEL_LIMIT = 100, 80
+
+
+def _component_errors(rows: list[JSON]) -> tuple[int, JSON] | None:
+    if len(rows) > 5:
+        return _invalid("components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.")
+    seen: set[str] = set()
+    for r, row in enumerate(rows):
+        items = row.get("components") or []
+        if row.get("type") != ACTION_ROW or not 1 <= len(items) <= 5:
+            return _invalid(f"components.{r}", "COMPONENT_LAYOUT_WIDTH_EXCEEDED", "Invalid action row")
+        for i, item in enumerate(items):
+            where = f"components.{r}.components.{i}"
+            if item.get("type") != BUTTON:
+                continue  # selects are not used by this bot; Discord checks them too
+            link = item.get("style") == 5
+            custom_id = item.get("custom_id")
+            if item.get("style") not in (1, 2, 3, 4, 5, 6) or link != ("url" in item) or link == (custom_id is not None):
+                return _invalid(where, "BUTTON_COMPONENT_INVALID", "Invalid button")
+            if not link and not 1 <= len(custom_id) <= CUSTOM_ID_LIMIT:
+                return _invalid(f"{where}.custom_id", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+            if custom_id in seen:
+                return _invalid(f"{where}.custom_id", "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated")
+            seen.add(custom_id or "")
+            if len(item.get("label") or "") > LABEL_LIMIT or not (item.get("label") or item.get("emoji")):
+                return _invalid(f"{where}.label", "BASE_TYPE_MAX_LENGTH", "Must be 80 or fewer in length.")
+    return None
+
+
+# Application commands (Discord's "Application Commands" docs): a slash command's and an
+# option's name matches this and is lower case; a slash command and an option need a description
+# of 1 to 100 characters, a context-menu command an empty one and a name of 1 to 32 characters
+# of any kind; at most 100 slash, 15 user and 15 message commands; names unique per type.
+_SLASH_NAME = re.compile(r"^[-_'\w\u0900-\u097F\u0E00-\u0E7F]{1,32}$")
+_COMMANDS_PER_TYPE = {1: 100, 2: 15, 3: 15}
+INTEGRATION_TYPES, CONTEXTS = (0, 1), (0, 1, 2)
+
+
+def _command_errors(commands: list[JSON]) -> tuple[int, JSON] | None:
+    seen: dict[int, set[str]] = {}
+    for n, cmd in enumerate(commands):
+        kind, name = cmd.get("type", 1), cmd.get("name") or ""
+        if kind not in _COMMANDS_PER_TYPE:
+            return _invalid(f"{n}.type", "BASE_TYPE_CHOICES", "Value must be one of (1, 2, 3).")
+        if name in seen.setdefault(kind, set()):
+            return _invalid(f"{n}.name", "APPLICATION_COMMANDS_DUPLICATE_NAME", f"Application command names must be unique: {name}")
+        seen[kind].add(name)
+        if len(seen[kind]) > _COMMANDS_PER_TYPE[kind]:
+            return _invalid(str(n), "APPLICATION_COMMANDS_TOO_MANY", "Too many application commands of this type.")
+        if err := _named(f"{n}", cmd, slash=kind == 1):
+            return err
+        for field_name, allowed in (("integration_types", INTEGRATION_TYPES), ("contexts", CONTEXTS)):
+            values = cmd.get(field_name)
+            if values is not None and (not values or len(set(values)) != len(values) or not set(values) <= set(allowed)):
+                return _invalid(f"{n}.{field_name}", "BASE_TYPE_CHOICES", f"Value must be among {allowed}.")
+        options = cmd.get("options") or []
+        if kind != 1 and options:
+            return _invalid(f"{n}.options", "APPLICATION_COMMAND_OPTIONS_NOT_ALLOWED", "Only slash commands take options.")
+        if len(options) > 25:
+            return _invalid(f"{n}.options", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+        required = [bool(o.get("required")) for o in options]
+        if required != sorted(required, reverse=True):
+            return _invalid(f"{n}.options", "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID", "Required options must be placed before non-required options")
+        for i, option in enumerate(options):
+            if err := _named(f"{n}.options.{i}", option, slash=True):
+                return err
+    return None
+
+
+def _named(path: str, item: JSON, *, slash: bool) -> tuple[int, JSON] | None:
+    name, description = item.get("name") or "", item.get("description")
+    if slash and (not _SLASH_NAME.match(name) or name != name.lower()):
+        return _invalid(f"{path}.name", "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+    if not slash and not 1 <= len(name) <= 32:
+        return _invalid(f"{path}.name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
+    if slash and not 1 <= len(description or "") <= 100:
+        return _invalid(f"{path}.description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+    if not slash and description:
+        return _invalid(f"{path}.description", "APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION", "Context menu commands cannot have description")
+    return None
+
+
+def _modal_errors(data: JSON) -> tuple[int, JSON] | None:
+    """A modal: custom_id up to 100 characters, title up to 45, one to five rows of text inputs
+    (custom_id, a label up to 45 characters, style 1 short or 2 paragraph)."""
+    if not 1 <= len(data.get("custom_id") or "") <= CUSTOM_ID_LIMIT:
+        return _invalid("data.custom_id", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+    if not 1 <= len(data.get("title") or "") <= 45:
+        return _invalid("data.title", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 45 in length.")
+    rows = data.get("components") or []
+    if not 1 <= len(rows) <= 5:
+        return _invalid("data.components", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
+    for r, row in enumerate(rows):
+        inputs = row.get("components") or []
+        if row.get("type") != ACTION_ROW or len(inputs) != 1 or inputs[0].get("type") != TEXT_INPUT:
+            return _invalid(f"data.components.{r}", "COMPONENT_LAYOUT_WIDTH_EXCEEDED", "Invalid action row")
+        text = inputs[0]
+        if not text.get("custom_id") or text.get("style") not in (1, 2) or not 1 <= len(text.get("label") or "") <= 45:
+            return _invalid(f"data.components.{r}.components.0", "TEXT_INPUT_INVALID", "Invalid text input")
+    return None
+
+
+def _invalid(path: str, code: str, message: str) -> tuple[int, JSON]:
+    """Discord's 400 Invalid Form Body (50035), the offending field under `errors` by its path."""
+    errors: JSON = {"_errors": [{"code": code, "message": message}]}
+    for part in reversed(path.split(".")):
+        errors = {part: errors}
+    return 400, {"message": "Invalid Form Body", "code": 50035, "errors": errors}
 
 
 def _too_long() -> tuple[int, JSON]:

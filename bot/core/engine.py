@@ -26,6 +26,7 @@ from bot.core.prompt import Turn, system_prompt, with_passages
 from bot.core.summary import Progress, Summarizer
 from bot.core.pictures import PICTURE_TOKENS, Picture, as_picture, picture_type
 from bot.core.tokens import TokenCounter, token_counter
+from bot.core.translation import translation_system
 
 if TYPE_CHECKING:
     from bot.core.documents import ExtractedDocument, ExtractionLimits, ExtractionPool
@@ -98,6 +99,16 @@ class ChatEngine:
             answer = "".join(parts).strip()
             if answer:
                 turn.remember(Exchange(text.strip(), answer))
+
+    async def translate(self, text: str, *, user: str | None = None) -> AsyncIterator[str]:
+        """Text deltas of `text` translated between Korean and English (either way, read from
+        the text); not part of any conversation, so nothing is remembered. MessageTooLong when
+        the text cannot fit the context with its translation."""
+        text = well_formed(text)
+        await self._check_rate(user)
+        turns = self.budget.fit(translation_system(text), [], text)
+        async for delta in self.llm.stream(turns):
+            yield delta
 
     async def reply(
         self, key: ConversationKey, text: str, *, user: str | None = None, pictures: Sequence[Picture] = ()

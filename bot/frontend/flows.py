@@ -47,9 +47,39 @@ class DocumentSource(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class TextSource:
+    """Text already in hand (a chat message) read as a document: summarized like a file, and
+    kept with the conversation for follow-up questions the same way."""
+
+    name: str  # a .txt name: the reader goes by it
+    text: str
+
+    @property
+    def declared_size(self) -> int:
+        return len(self.text.encode())
+
+    async def fetch(self, limits: ExtractionLimits) -> bytes:
+        if self.declared_size > limits.max_bytes:
+            raise limits.too_large()
+        return self.text.encode()
+
+
 async def answer(engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage) -> bool:
     """Stream the answer to `question` onto `where` (edited messages, or one growing message)."""
-    deltas = engine.stream_reply(question.key, question.text, user=question.asker)
+    return await _stream(engine.stream_reply(question.key, question.text, user=question.asker), where, texts)
+
+
+async def translate(engine: ChatEngine, texts: Texts, question: Question, where: Surface) -> bool:
+    """Stream the question's text translated between Korean and English onto `where` (not
+    remembered: a translation is no turn of the conversation)."""
+    if not question.text.strip():
+        await where.post(texts("nothing_to_translate"))
+        return False
+    return await _stream(engine.translate(question.text, user=question.asker), where, texts)
+
+
+async def _stream(deltas: AsyncIterator[str], where: Surface | GrowingMessage, texts: Texts) -> bool:
     try:
         async with aclosing(deltas):
             await _show(deltas, where, texts)

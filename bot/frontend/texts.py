@@ -57,6 +57,18 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "(모델이 빈 답변을 보냈습니다. 다시 시도해 주세요.)",
         "en": "(The model returned an empty answer. Please try again.)",
     },
+    "nothing_to_translate": {
+        "ko": "번역할 글이 없는 메시지입니다.",
+        "en": "That message has no text to translate.",
+    },
+    "nothing_to_summarize": {
+        "ko": "요약할 글이나 파일이 없는 메시지입니다.",
+        "en": "That message has no text or file to summarize.",
+    },
+    "message_document": {
+        "ko": "메시지.txt",
+        "en": "message.txt",
+    },
     "empty_question": {
         "ko": "질문이 비어 있습니다. 물어볼 내용을 적어 주세요.",
         "en": "The question is empty. Please write what you want to ask.",

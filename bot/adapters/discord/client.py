@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -82,12 +83,26 @@ class DiscordBot(discord.Client):
         if not self.allow_list.allows(asked.origin):
             await surface.post(self.texts("not_allowed"))
             return
+        await self._answer(asked, surface)  # type: ignore[arg-type]
+
+    async def _answer(self, asked: Asked, surface: Surface) -> None:
+        """What the question asks for: every file read, a summary of a message's text, a
+        translation, or an answer (help when there is nothing to answer)."""
         question = asked.origin.question(asked.text)
-        if file := asked.file(self):
-            source = AttachedFile(file, self.settings)
-            await flows.read_document(self.engine, self.texts, question, source, surface)  # type: ignore[arg-type]
+        if asked.action == "translate":
+            await flows.translate(self.engine, self.texts, question, surface)
+        elif files := asked.files(self):
+            # the text is the question about each file; a summary has none
+            about = question if asked.action == "answer" else replace(question, text="")
+            for file in files:
+                await flows.read_document(self.engine, self.texts, about, AttachedFile(file, self.settings), surface)
+        elif asked.action == "summarize" and question.text.strip():
+            source = flows.TextSource(self.texts("message_document"), question.text)
+            await flows.read_document(self.engine, self.texts, replace(question, text=""), source, surface)
+        elif asked.action == "summarize":
+            await surface.post(self.texts("nothing_to_summarize"))
         elif question.text:
-            await flows.answer(self.engine, self.texts, question, surface)  # type: ignore[arg-type]
+            await flows.answer(self.engine, self.texts, question, surface)
         else:
             await surface.post(self.help_text())
 

@@ -1,14 +1,15 @@
-"""The slash commands: /ask, /summarize, /reset, /help."""
+"""The slash commands (/ask, /summarize, /reset, /help) and the message menus (요약하기, 번역하기)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 import discord
 from discord import app_commands
 
 from bot.adapters.discord.events import Origin
-from bot.adapters.discord.recorded import asked_by_command
+from bot.adapters.discord.recorded import Action, asked_by_command
 from bot.adapters.discord.surface import FollowUps
 
 if TYPE_CHECKING:
@@ -17,8 +18,15 @@ if TYPE_CHECKING:
 
 class CommandTree(app_commands.CommandTree["DiscordBot"]):
     def __init__(self, bot: DiscordBot) -> None:
-        super().__init__(bot)
-        for command in (ask, summarize, reset, help_):
+        # A user-installable app: every command can also be installed by a person (integration
+        # type 1) and used in any server, in the bot's DM and in other DMs and group DMs
+        # (contexts 0, 1, 2), also where the bot itself is not installed.
+        super().__init__(
+            bot,
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
+            allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True),
+        )
+        for command in (ask, summarize, reset, help_, summarize_message, translate_message):
             self.add_command(command)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
@@ -49,13 +57,16 @@ def _bot(interaction: discord.Interaction) -> DiscordBot:
     return cast("DiscordBot", interaction.client)
 
 
-async def _deferred(interaction: discord.Interaction, text: str, file: discord.Attachment | None = None) -> None:
+async def _deferred(
+    interaction: discord.Interaction, text: str, files: Sequence[discord.Attachment] = (),
+    action: Action = "answer", *, ephemeral: bool = False,
+) -> None:  # fmt: skip
     """Deferred at once (Discord's 3 seconds never run out, the answer has 15 minutes), then
     recorded as a job any replica may answer (claimed already: `interaction_check`)."""
-    await interaction.response.defer(thinking=True)
+    await interaction.response.defer(thinking=True, ephemeral=ephemeral)
     bot, where = _bot(interaction), origin(interaction)
-    payload = asked_by_command(interaction, where, text, file)
-    await bot.accept(None, interaction.id, where, payload, FollowUps(interaction))
+    payload = asked_by_command(interaction, where, text, files, action, ephemeral=ephemeral)
+    await bot.accept(None, interaction.id, where, payload, FollowUps(interaction, ephemeral=ephemeral))
 
 
 @app_commands.command(name="ask", description="질문에 답합니다. 이어서 물으면 앞의 대화를 기억합니다.")
@@ -71,7 +82,26 @@ async def ask(interaction: discord.Interaction, question: str) -> None:
     file="PDF, 한글, Word, PowerPoint, Excel, OpenDocument, 텍스트, 사진·스캔 문서", question="문서에 대해 물어볼 내용 (비우면 요약)"
 )
 async def summarize(interaction: discord.Interaction, file: discord.Attachment, question: str | None = None) -> None:
-    await _deferred(interaction, question or "", file)
+    await _deferred(interaction, question or "", [file])
+
+
+# Message context-menu commands (Apps → …): they receive the whole message, its content
+# included, without the Message Content intent.
+
+
+async def _summarize_message(interaction: discord.Interaction, message: discord.Message) -> None:
+    """Its files, each read as a document; a message without any: its text."""
+    private = _bot(interaction).settings.discord_menu_ephemeral
+    await _deferred(interaction, message.content, message.attachments, "summarize", ephemeral=private)
+
+
+async def _translate_message(interaction: discord.Interaction, message: discord.Message) -> None:
+    private = _bot(interaction).settings.discord_menu_ephemeral
+    await _deferred(interaction, message.content, (), "translate", ephemeral=private)
+
+
+summarize_message = app_commands.ContextMenu(name="요약하기", callback=_summarize_message)
+translate_message = app_commands.ContextMenu(name="번역하기", callback=_translate_message)
 
 
 @app_commands.command(name="reset", description="이 대화의 기록과 올린 문서를 지웁니다.")

@@ -6,9 +6,10 @@ messages one that stopped had opened for it."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import discord
 
@@ -21,26 +22,35 @@ log = logging.getLogger(__name__)
 Payload = dict[str, Any]
 
 
+# What a question asks for: an answer (with files: each read, the text a question about it), a
+# summary (of its files, else of its text), a translation of its text.
+Action = Literal["answer", "summarize", "translate"]
+
+
 def asked_in_message(message: discord.Message, origin: Origin, text: str) -> Payload:
     where = {"id": message.id, "channel": message.channel.id, "guild": origin.guild}
-    return _payload(origin, text, message.attachments[0] if message.attachments else None, reply_to=where)
+    return _payload(origin, text, message.attachments, "answer", reply_to=where)
 
 
 def asked_by_command(
-    interaction: discord.Interaction, origin: Origin, text: str, file: discord.Attachment | None
-) -> Payload:
+    interaction: discord.Interaction, origin: Origin, text: str, files: Sequence[discord.Attachment],
+    action: Action, *, ephemeral: bool = False,
+) -> Payload:  # fmt: skip
     where = {
         "id": interaction.id, "application": interaction.application_id, "token": interaction.token,
-        "channel": interaction.channel_id, "guild": interaction.guild_id,
+        "channel": interaction.channel_id, "guild": interaction.guild_id, "ephemeral": ephemeral,
     }  # fmt: skip
-    return _payload(origin, text, file, interaction=where)
+    return _payload(origin, text, files, action, interaction=where)
 
 
-def _payload(origin: Origin, text: str, file: discord.Attachment | None, **where: dict[str, Any]) -> Payload:
+def _payload(
+    origin: Origin, text: str, files: Sequence[discord.Attachment], action: Action, **where: dict[str, Any]
+) -> Payload:
     return {
         "origin": {**asdict(origin), "roles": sorted(origin.roles)},
         "text": text,
-        "attachment": file.to_dict() if file else None,
+        "attachments": [file.to_dict() for file in files],
+        "action": action,
         **where,
     }
 
@@ -56,25 +66,28 @@ class Asked:
 
     origin: Origin
     text: str
-    attachment: Payload | None
+    attachments: list[Payload]
+    action: Action
     reply_to: Payload | None  # a message's: id, channel, guild
-    interaction: Payload | None  # a command's: id, application, token, channel, guild
+    interaction: Payload | None  # a command's: id, application, token, channel, guild, ephemeral
 
     @classmethod
     def of(cls, payload: Payload) -> Asked:
         origin = Origin(**{**payload["origin"], "roles": frozenset(payload["origin"]["roles"])})
-        return cls(origin, payload["text"], payload["attachment"], payload.get("reply_to"), payload.get("interaction"))
+        # a job recorded by the previous release (one file, no action) is still answered
+        files = payload["attachments"] if "attachments" in payload else [f for f in [payload["attachment"]] if f]
+        action = payload.get("action", "answer")
+        return cls(origin, payload["text"], files, action, payload.get("reply_to"), payload.get("interaction"))
 
-    def file(self, client: discord.Client) -> discord.Attachment | None:
+    def files(self, client: discord.Client) -> list[discord.Attachment]:
         # discord.py builds an Attachment from its payload and the client's connection state,
         # as it does for a message it receives (Message.__init__).
-        if self.attachment is None:
-            return None
-        return discord.Attachment(data=self.attachment, state=client._connection)  # type: ignore[arg-type]
+        return [discord.Attachment(data=file, state=client._connection) for file in self.attachments]  # type: ignore[arg-type]
 
     def surface(self, client: discord.Client) -> ChannelReplies | FollowUps:
         if self.interaction is not None:
-            return FollowUps(_Interaction.of(client, self.interaction, self.origin.user))  # type: ignore[arg-type]
+            ephemeral = bool(self.interaction.get("ephemeral"))
+            return FollowUps(_Interaction.of(client, self.interaction, self.origin.user), ephemeral=ephemeral)  # type: ignore[arg-type]
         assert self.reply_to is not None
         channel = client.get_partial_messageable(self.reply_to["channel"], guild_id=self.reply_to["guild"])
         # a partial message has what ChannelReplies reads of a message: its channel, a reference

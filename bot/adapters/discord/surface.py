@@ -37,7 +37,8 @@ class FollowUps:
     # room for the mention that a late message starts with
     style = MessageStyle(max_len=MESSAGE_CHARS - 32, edit_interval=EDIT_INTERVAL)
 
-    def __init__(self, interaction: discord.Interaction) -> None:
+    def __init__(self, interaction: discord.Interaction, *, ephemeral: bool = False) -> None:
+        self._ephemeral = ephemeral  # only the user who asked sees the answer
         self._webhook = interaction.followup
         self._channel = interaction.channel
         self._mention = interaction.user.mention
@@ -47,7 +48,7 @@ class FollowUps:
     async def post(self, text: str) -> discord.WebhookMessage | discord.Message:
         if time.time() < self._expires:
             try:
-                return await self._webhook.send(text, wait=True, suppress_embeds=True)
+                return await self._webhook.send(text, wait=True, suppress_embeds=True, ephemeral=self._ephemeral)
             except discord.HTTPException as error:
                 if error.code != _TOKEN_EXPIRED:
                     raise
