@@ -203,6 +203,42 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "This file is stored outside Slack (Google Drive or similar), so the bot does not read it: {name}. "
         "Please download it and upload it to Slack directly.",
     },
+    # --- team features (every front end) ---------------------------------------------------
+    "answer_stopped": {"ko": "(사용자가 답변을 중지했습니다.)", "en": "(Stopped by the user.)"},
+    "nothing_to_regenerate": {
+        "ko": "다시 만들 답변이 없습니다. 먼저 질문해 주세요.",
+        "en": "There is no answer to regenerate. Please ask something first.",
+    },
+    "nothing_to_summarize": {
+        "ko": "요약할 메시지가 없습니다: {title}",
+        "en": "There are no messages to summarize: {title}",
+    },
+    "chat_reading": {"ko": "메시지를 읽는 중이에요…", "en": "Reading the messages…"},
+    "chat_progress": {"ko": "대화를 요약하는 중이에요… ({done}/{total})", "en": "Summarizing the conversation… ({done}/{total})"},
+    "feedback_thanks": {"ko": "의견 고맙습니다!", "en": "Thanks for the feedback!"},
+    "feedback_note_title": {"ko": "무엇이 문제였나요?", "en": "What went wrong?"},
+    "feedback_note_label": {"ko": "아쉬웠던 점 (선택)", "en": "What was wrong (optional)"},
+    "feedback_note_submit": {"ko": "보내기", "en": "Send"},
+    "feedback_unavailable": {
+        "ko": "지금은 의견을 저장할 수 없습니다. 잠시 후 다시 눌러 주세요.",
+        "en": "Feedback cannot be saved right now. Please try again in a moment.",
+    },
+    "stop_button": {"ko": "중지", "en": "Stop"},
+    "regenerate_button": {"ko": "다시 생성", "en": "Regenerate"},
+    "settings_saved": {"ko": "이 채널의 설정을 바꿨습니다.\n{summary}", "en": "This channel's settings were changed.\n{summary}"},
+    "settings_summary": {
+        "ko": "• 페르소나: {persona}\n• 답변 언어: {language}\n• 스레드 후속 질문에 멘션 필요: {mention}",
+        "en": "• Persona: {persona}\n• Answer language: {language}\n• Thread follow-ups need a mention: {mention}",
+    },
+    "settings_default": {"ko": "(기본값)", "en": "(default)"},
+    "settings_admins_only": {
+        "ko": "채널 설정은 워크스페이스 관리자나 지정된 관리자만 바꿀 수 있습니다.",
+        "en": "Only workspace admins or configured admins can change the channel settings.",
+    },
+    "settings_unavailable": {
+        "ko": "지금은 설정을 저장할 수 없습니다. 잠시 후 다시 시도해 주세요.",
+        "en": "The settings cannot be saved right now. Please try again in a moment.",
+    },
     # --- Discord -------------------------------------------------------------------------
     "discord_help": {
         "ko": "**사용법**\n"

@@ -139,6 +139,8 @@ class LocalMemory:
             # Not reached when the turn raised: a failed answer is not remembered.
             if turn.exchange is not None and self.window:
                 items = self._histories[key.id]
+                if turn.replaces_last and items:
+                    items.pop()
                 items.append(turn.exchange)
                 del items[: -self.window]
 
