@@ -40,8 +40,10 @@ class Question:
     key: ConversationKey  # the conversation it belongs to
     text: str  # plain text for the model ("" with a file: summarize it)
     asker: str | None = None  # platform-qualified user id, for the per-user rate limit
-    # The answer's id, for stopping it and for feedback on it ("": neither).
+    # The answer's id, for stopping it and for feedback on it ("": neither), and where it is
+    # written, for a platform's stop button that names the place (a thread) rather than the answer.
     answer_id: str = ""
+    place: str = ""
     channel: ChannelSettings = ChannelSettings()  # the channel's persona and language
 
 
@@ -89,7 +91,7 @@ async def _answered(
     where: Surface | GrowingMessage, stops: Stops | None,
 ) -> bool:  # fmt: skip
     if stops is not None and question.answer_id:
-        deltas = stops.until_stopped(question.answer_id, deltas)
+        deltas = stops.until_stopped(question.answer_id, deltas, question.place)
     said: list[str] = []
     try:
         async with aclosing(deltas):

@@ -37,6 +37,17 @@ class Stops:
             event.set()
         await self.memory.mark(self._mark(answer_id), STOP_TTL)
 
+    async def request_in(self, place: str) -> str | None:
+        """Stop the answer being written in `place` (a platform's thread: its native stop button
+        names the thread, not the answer); its id, or None when none is."""
+        answer_id = await self.memory.marked(self._place(place))
+        if answer_id:
+            await self.request(answer_id)
+        return answer_id
+
+    def _place(self, place: str) -> str:
+        return f"answer-in:{place}"
+
     async def is_stopped(self, answer_id: str) -> bool:
         return await self.memory.is_marked(self._mark(answer_id))
 
@@ -44,9 +55,12 @@ class Stops:
         """Whether the answer is being written in this process now."""
         return answer_id in self._here
 
-    async def until_stopped(self, answer_id: str, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
+    async def until_stopped(self, answer_id: str, deltas: AsyncIterator[str], place: str = "") -> AsyncIterator[str]:
         """`deltas` until the answer is stopped: then the model's call is cancelled and
-        AnswerStopped raised. Closing this iterator closes `deltas`."""
+        AnswerStopped raised. Closing this iterator closes `deltas`. With `place`, the answer
+        can also be stopped by naming where it is written (`request_in`)."""
+        if place:
+            await self.memory.mark(self._place(place), STOP_TTL, answer_id)
         stopped = self._here.setdefault(answer_id, asyncio.Event())
         watcher = asyncio.create_task(self._watch(answer_id, stopped))
         waiting = asyncio.create_task(stopped.wait())

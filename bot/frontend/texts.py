@@ -231,6 +231,12 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "• Persona: {persona}\n• Answer language: {language}\n• Thread follow-ups need a mention: {mention}",
     },
     "settings_default": {"ko": "(기본값)", "en": "(default)"},
+    "settings_usage": {
+        "ko": "사용법: `{command}` (현재 설정 보기), `{command} 페르소나 <설명>`, `{command} 언어 ko|en`, "
+        "`{command} 멘션 필요|불필요`, `{command} 초기화`",
+        "en": "Usage: `{command}` (show), `{command} persona <description>`, `{command} language ko|en`, "
+        "`{command} mention on|off`, `{command} reset`",
+    },
     "settings_admins_only": {
         "ko": "채널 설정은 워크스페이스 관리자나 지정된 관리자만 바꿀 수 있습니다.",
         "en": "Only workspace admins or configured admins can change the channel settings.",

@@ -220,12 +220,12 @@ class RedisMemory:
     def claim_key(self, name: str) -> str:
         return f"{self.prefix}:claim:{name}"
 
-    async def mark(self, name: str, ttl_seconds: int) -> None:
-        """Remember that `name` holds (e.g. "the bot takes part in this thread") for a while,
-        for every replica."""
-        await self._local.mark(name, ttl_seconds)
+    async def mark(self, name: str, ttl_seconds: int, value: str = "1") -> None:
+        """Remember that `name` holds (e.g. "the bot takes part in this thread"), with `value`,
+        for a while, for every replica."""
+        await self._local.mark(name, ttl_seconds, value)
         try:
-            await self.client.set(f"{self.prefix}:mark:{name}", "1", ex=ttl_seconds)
+            await self.client.set(f"{self.prefix}:mark:{name}", value, ex=ttl_seconds)
         except REDIS_DOWN as error:
             self.health.lost(error)
             return
@@ -239,6 +239,16 @@ class RedisMemory:
             return await self._local.is_marked(name)
         self.health.ok()
         return marked
+
+    async def marked(self, name: str) -> str | None:
+        """The value `name` was marked with, while the mark holds."""
+        try:
+            value = await self.client.get(f"{self.prefix}:mark:{name}")
+        except REDIS_DOWN as error:
+            self.health.lost(error)
+            return await self._local.marked(name)
+        self.health.ok()
+        return value
 
     async def hit(self, name: str, window_seconds: int) -> int:
         """How many times `name` was hit in the current fixed window, this hit included."""
