@@ -4,6 +4,7 @@ tests/conftest.py) and what tests read back from the fake."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -26,9 +27,13 @@ class SlackBot:
     service: Running
 
     async def send(self, payload: dict[str, Any], **options: Any) -> None:
-        """Deliver an event (or, with `envelope_type="slash_commands"`, a command) as Slack does."""
+        """Deliver an event (or, with `envelope_type="slash_commands"`, a command; with
+        "interactive", a click, a modal sent or a shortcut) as Slack does."""
         if self.service.url is not None:
-            form = options.pop("envelope_type", None) == "slash_commands"
+            kind = options.pop("envelope_type", None)
+            if kind == "interactive":  # over HTTP: a form whose `payload` field holds the JSON
+                payload = {"payload": json.dumps(payload, ensure_ascii=False)}
+            form = kind in ("slash_commands", "interactive")
             delivery = await self.fake.send_http_event(self.service.url + EVENTS_PATH, payload, form=form, **options)
             assert delivery.status == 200, delivery
         else:

@@ -121,7 +121,8 @@ async def test_a_300_message_thread_summary_reads_every_message_across_chunks(sa
 async def test_channel_persona_and_language_reach_the_prompt(sagemaker, redis_url, redis_prefix):
     engine = make_engine(sagemaker, redis_url, redis_prefix)
     try:
-        await engine.channel_settings.put("slack:T1:C1", ChannelSettings().with_changes(persona="해적처럼 말하기", language="en"))
+        await engine.channel_settings.change("slack:T1:C1", {"persona": " 해적처럼 말하기 "})
+        await engine.channel_settings.change("slack:T1:C1", {"language": "en"})
         channel = await engine.channel_settings.get("slack:T1:C1")
         async for _ in engine.stream_reply(KEY, "안녕", channel=channel):
             pass

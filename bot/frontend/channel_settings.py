@@ -4,8 +4,10 @@ the words that name each setting, parsing a change ("언어 en", "페르소나 �
 
 from __future__ import annotations
 
-from bot.core.memory.channels import ChannelSettings
+from bot.core.memory.channels import ChannelSettings, Changes
 from bot.frontend.texts import Texts
+
+RESET = "reset"
 
 _PERSONA = ("persona", "페르소나", "말투")
 _LANGUAGE = ("language", "언어")
@@ -16,18 +18,19 @@ _NO = ("off", "no", "false", "불필요", "끄기")
 _LANGUAGES = {"ko": "ko", "한국어": "ko", "en": "en", "english": "en", "영어": "en"}
 
 
-def changed(settings: ChannelSettings, command: str) -> ChannelSettings | None:
-    """`settings` with the change `command` asks for; None when it asks for none this knows."""
+def requested(command: str) -> Changes | str | None:
+    """The change `command` asks for, RESET for all back to the defaults, None when it asks for
+    nothing this knows."""
     name, _, value = command.strip().partition(" ")
     name, value = name.lower(), value.strip()
     if name in _RESET:
-        return ChannelSettings()
+        return RESET
     if name in _PERSONA:
-        return settings.with_changes(persona=value)
+        return {"persona": value}
     if name in _LANGUAGE and value.lower() in _LANGUAGES:
-        return settings.with_changes(language=_LANGUAGES[value.lower()])
+        return {"language": _LANGUAGES[value.lower()]}
     if name in _MENTION and value.lower() in _YES + _NO:
-        return settings.with_changes(followups_need_mention=value.lower() in _YES)
+        return {"followups_need_mention": value.lower() in _YES}
     return None
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from typing import Literal, Protocol
 
 import redis.asyncio as aioredis
@@ -27,29 +28,38 @@ class ChannelSettings:
     language: AnswerLanguage | None = None
     followups_need_mention: bool | None = None
 
-    def with_changes(self, **changes: object) -> ChannelSettings:
-        if isinstance(persona := changes.get("persona"), str):
-            changes["persona"] = persona.strip()[:MAX_PERSONA_CHARS]
-        return replace(self, **changes)  # type: ignore[arg-type]
+    def with_changes(self, changes: Changes) -> ChannelSettings:
+        return replace(self, **cleaned(changes))  # type: ignore[arg-type]
 
     def language_or(self, default: str) -> str:
         return self.language or default
 
     @classmethod
-    def parsed(cls, raw: str | None) -> ChannelSettings:
-        if not raw:
-            return cls()
-        data = json.loads(raw)
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+    def parsed(cls, stored: Mapping[str, str]) -> ChannelSettings:
+        """From the fields as stored (each a JSON value); unknown fields are left out."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{name: json.loads(value) for name, value in stored.items() if name in names})
 
-    def dumps(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+
+Changes = Mapping[str, object]  # setting name → new value (None: back to the bot's own)
+
+
+def cleaned(changes: Changes) -> dict[str, object]:
+    changes = dict(changes)
+    if isinstance(persona := changes.get("persona"), str):
+        changes["persona"] = persona.strip()[:MAX_PERSONA_CHARS]
+    return changes
 
 
 class ChannelSettingsStore(Protocol):
     async def get(self, channel: str) -> ChannelSettings: ...
 
-    async def put(self, channel: str, settings: ChannelSettings) -> None: ...
+    async def change(self, channel: str, changes: Changes) -> ChannelSettings:
+        """Apply `changes` (only those fields: two admins changing two settings at once both
+        stick) and return the channel's settings after them."""
+        ...
+
+    async def reset(self, channel: str) -> None: ...
 
 
 class LocalChannelSettings:
@@ -60,7 +70,14 @@ class LocalChannelSettings:
     async def get(self, channel: str) -> ChannelSettings:
         return self._settings.get(channel, ChannelSettings())
 
-    async def put(self, channel: str, settings: ChannelSettings) -> None:
+    async def change(self, channel: str, changes: Changes) -> ChannelSettings:
+        self.keep(channel, (await self.get(channel)).with_changes(changes))
+        return self._settings[channel]
+
+    async def reset(self, channel: str) -> None:
+        self._settings.pop(channel, None)
+
+    def keep(self, channel: str, settings: ChannelSettings) -> None:
         self._settings[channel] = settings
         self._settings.move_to_end(channel)
         while len(self._settings) > self.cap:
@@ -68,8 +85,9 @@ class LocalChannelSettings:
 
 
 class RedisChannelSettings:
-    """`{prefix}:channel-settings:{channel}` as JSON. While Redis is unreachable, reads give what
-    this process last read or wrote (else the defaults), and writes raise: an admin is told."""
+    """The hash `{prefix}:channel-settings:{channel}`, a field per setting (a JSON value). While
+    Redis is unreachable, reads give what this process last read (else the defaults), and
+    changes raise: the admin is told."""
 
     def __init__(self, client: aioredis.Redis, prefix: str) -> None:
         self.client = client
@@ -81,12 +99,22 @@ class RedisChannelSettings:
 
     async def get(self, channel: str) -> ChannelSettings:
         try:
-            settings = ChannelSettings.parsed(await self.client.get(self.key(channel)))
+            settings = ChannelSettings.parsed(await self.client.hgetall(self.key(channel)))
         except REDIS_DOWN:
             return await self._seen.get(channel)
-        await self._seen.put(channel, settings)
+        self._seen.keep(channel, settings)
         return settings
 
-    async def put(self, channel: str, settings: ChannelSettings) -> None:
-        await self.client.set(self.key(channel), settings.dumps())
-        await self._seen.put(channel, settings)
+    async def change(self, channel: str, changes: Changes) -> ChannelSettings:
+        values = {name: json.dumps(value, ensure_ascii=False) for name, value in cleaned(changes).items()}
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(self.key(channel), mapping=values)
+            pipe.hgetall(self.key(channel))
+            _, stored = await pipe.execute()
+        settings = ChannelSettings.parsed(stored)
+        self._seen.keep(channel, settings)
+        return settings
+
+    async def reset(self, channel: str) -> None:
+        await self.client.delete(self.key(channel))
+        await self._seen.reset(channel)
