@@ -4,6 +4,7 @@ place (any workspace), or Slack's native AI streaming (`chat.startStream` / `app
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -76,21 +77,28 @@ class SlackMessages:
         self.budget = pacing.budget(place.team)
         self._granted = False  # room for the next edit was taken by `room_for_edit`
         self.last: tuple[str, str] | None = None  # the newest message and its text
+        self._changed_at = float("-inf")  # loop time the newest message was posted or edited
 
     async def post(self, text: str) -> str:
         response = await self.client.chat_postMessage(
             channel=self.place.channel, thread_ts=self.place.thread_ts, text=text,
             unfurl_links=False, unfurl_media=False,
         )  # fmt: skip
-        self.last = (str(response["ts"]), text)
+        self.last, self._changed_at = (str(response["ts"]), text), asyncio.get_running_loop().time()
         return str(response["ts"])
 
     async def attach(self, blocks: list[dict[str, Any]]) -> None:
-        """Put `blocks` under the newest message's text (the footer of a finished answer)."""
+        """Put `blocks` under the newest message's text (the footer of a finished answer), if
+        the workspace's chat.update budget has room: answers come first, and a footer waiting
+        a minute for room would hold its job that long."""
         if self.last is None:
             return
         ts, text = self.last
-        await self.budget.spend("chat.update", Priority.FINAL)
+        # A change like any other: Slack takes about one a second per message.
+        await asyncio.sleep(max(0.0, self._changed_at + self.style.edit_interval - asyncio.get_running_loop().time()))
+        if not await self.budget.spend("chat.update", Priority.BETWEEN):
+            log.info("no room in chat.update's budget: message %s left without its footer", ts)
+            return
         await self.client.chat_update(channel=self.place.channel, ts=ts, text=text, blocks=with_text(text, blocks))
 
     async def room_for_edit(self) -> bool:
@@ -103,7 +111,7 @@ class SlackMessages:
         self._granted = False
         await self.client.chat_update(channel=self.place.channel, ts=str(handle), text=text)
         if self.last is not None and self.last[0] == str(handle):
-            self.last = (str(handle), text)
+            self.last, self._changed_at = (str(handle), text), asyncio.get_running_loop().time()
 
 
 class NativeStream:
