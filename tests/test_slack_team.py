@@ -194,3 +194,23 @@ async def test_the_app_home_shows_how_to_use_the_bot(slack_bot: StartSlackBot, f
         await fake_slack.wait_for(lambda: "U0003" in fake_slack.home_views, 5, what="the App Home")
     texts = json.dumps(fake_slack.home_views["U0003"]["blocks"], ensure_ascii=False)
     assert "이 스레드 요약해줘" in texts and "/봇설정" in texts
+
+
+def test_the_manifest_asks_for_what_the_app_listens_to() -> None:
+    import yaml
+
+    from bot.adapters.slack.app import RESET_COMMAND, SETTINGS_COMMAND, THREAD_SHORTCUT
+    from tests.support import ROOT
+
+    manifest = yaml.safe_load((ROOT / "slack" / "manifest.yml").read_text())
+    features, settings = manifest["features"], manifest["settings"]
+    assert set(settings["event_subscriptions"]["bot_events"]) == {
+        "app_mention", "message.channels", "message.groups", "message.im", "app_home_opened",
+        "assistant_thread_started", "assistant_thread_context_changed", "agent_session_stopped",
+    }  # fmt: skip
+    assert {c["command"] for c in features["slash_commands"]} == {RESET_COMMAND, SETTINGS_COMMAND}
+    assert [s["callback_id"] for s in features["shortcuts"]] == [THREAD_SHORTCUT]
+    assert "agent_view" in features and "assistant_view" not in features
+    assert len(features["agent_view"]["suggested_prompts"]) <= 4
+    assert settings["interactivity"]["is_enabled"] and features["app_home"]["home_tab_enabled"]
+    assert "users:read" in manifest["oauth_config"]["scopes"]["bot"]
