@@ -12,14 +12,17 @@ import re
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, AsyncIterator, Sequence
+from typing import TYPE_CHECKING, AsyncIterator, Callable, Sequence
 
 from bot.config import Settings
 from bot.core.budget import Budget
 from bot.core.conversation import ConversationKey
-from bot.core.errors import NoTextLayer, PicturesNotSeen, RateLimited, UnsupportedDocument
+from bot.core.chat_summary import ChatLine, transcript, with_links
+from bot.core.errors import NothingToRegenerate, NothingToSummarize, NoTextLayer, PicturesNotSeen, RateLimited, UnsupportedDocument
 from bot.core.llm import ChatLLM, ModelFacts, build_llm
-from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory, StoredDocument
+from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory, StoredDocument, TurnHandle
+from bot.core.memory.channels import ChannelSettings, ChannelSettingsStore, LocalChannelSettings, RedisChannelSettings
+from bot.core.memory.feedback import FeedbackStore, LocalFeedback, RedisFeedback
 from bot.core.memory.quota import LocalQuotas, Quotas, RedisQuotas
 from bot.core.passages import relevant_passages
 from bot.core.prompt import Turn, system_prompt, with_passages
@@ -72,6 +75,20 @@ class ChatEngine:
             return RedisQuotas(self.memory.client, self.settings.redis_key_prefix)
         return LocalQuotas()
 
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        """What users said of answers (bot.core.memory.feedback)."""
+        if isinstance(self.memory, RedisMemory):
+            return RedisFeedback(self.memory.client, self.settings.redis_key_prefix)
+        return LocalFeedback()
+
+    @cached_property
+    def channel_settings(self) -> ChannelSettingsStore:
+        """Per-channel persona, language and follow-up rule (bot.core.memory.channels)."""
+        if isinstance(self.memory, RedisMemory):
+            return RedisChannelSettings(self.memory.client, self.settings.redis_key_prefix)
+        return LocalChannelSettings()
+
     @property
     def limits(self) -> "ExtractionLimits":
         from bot.core.documents import ExtractionLimits
@@ -79,26 +96,49 @@ class ChatEngine:
         return ExtractionLimits.from_settings(self.settings)
 
     async def stream_reply(
-        self, key: ConversationKey, text: str, *, user: str | None = None, pictures: Sequence[Picture] = ()
-    ) -> AsyncIterator[str]:
+        self, key: ConversationKey, text: str, *, user: str | None = None, pictures: Sequence[Picture] = (),
+        channel: ChannelSettings = ChannelSettings(),
+    ) -> AsyncIterator[str]:  # fmt: skip
         """Text deltas of the answer to `text` in conversation `key`, asked by `user` (a
         platform-qualified id, for the per-user rate limit), with `pictures` for a model that
-        sees them (they are not remembered; the text is).
+        sees them (they are not remembered; the text is), in the `channel`'s language and persona.
 
         Raises BotError subclasses. The exchange is remembered only when the answer completed
         and the caller consumed it to the end; use `contextlib.aclosing` when you may stop early."""
         text = well_formed(text)
         await self._check_rate(user)
         async with self.memory.turn(key) as turn:
-            system = self._system_for(turn.context.documents, text)
-            prompt = self._budget_with(pictures).fit(system, turn.context.history, text)
-            parts: list[str] = []
-            async for delta in self.llm.stream(prompt, pictures=pictures):
-                parts.append(delta)
+            async for delta in self._answer(turn, turn.context.history, text, pictures, channel, turn.remember):
                 yield delta
-            answer = "".join(parts).strip()
-            if answer:
-                turn.remember(Exchange(text.strip(), answer))
+
+    async def regenerate(
+        self, key: ConversationKey, *, user: str | None = None, channel: ChannelSettings = ChannelSettings()
+    ) -> AsyncIterator[str]:
+        """A new answer to the conversation's last question, which, once complete, takes the old
+        answer's place in memory (the memory keeps only the answer shown last). Raises
+        NothingToRegenerate when the conversation remembers no answer."""
+        await self._check_rate(user)
+        async with self.memory.turn(key) as turn:
+            if not turn.context.history:
+                raise NothingToRegenerate(key.id)
+            *earlier, last = turn.context.history
+            async for delta in self._answer(turn, earlier, last.user, (), channel, turn.replace_last):
+                yield delta
+
+    async def _answer(
+        self, turn: TurnHandle, history: list[Exchange], text: str, pictures: Sequence[Picture],
+        channel: ChannelSettings, keep: Callable[[Exchange], None],
+    ) -> AsyncIterator[str]:  # fmt: skip
+        """The model's answer to `text` after `history`, kept by `keep` once complete."""
+        system = self._system_for(turn.context.documents, text, channel)
+        prompt = self._budget_with(pictures).fit(system, history, text)
+        parts: list[str] = []
+        async for delta in self.llm.stream(prompt, pictures=pictures):
+            parts.append(delta)
+            yield delta
+        answer = "".join(parts).strip()
+        if answer:
+            keep(Exchange(text.strip(), answer))
 
     async def translate(self, text: str, *, user: str | None = None) -> AsyncIterator[str]:
         """Text deltas of `text` translated between Korean and English (either way, read from
@@ -169,6 +209,24 @@ class ChatEngine:
             turn.remember(Exchange(asked, summary))
         return summary
 
+    async def summarize_conversation(
+        self, key: ConversationKey, lines: Sequence[ChatLine], title: str, *, asked: str,
+        progress: Progress | None = None, user: str | None = None, channel: ChannelSettings = ChannelSettings(),
+    ) -> str:  # fmt: skip
+        """A summary of chat `lines` (all of them, chunk by chunk when long) with who said what
+        and Markdown links to the key messages; remembered in conversation `key` as the answer to
+        `asked`, for follow-up questions. NothingToSummarize when `lines` is empty."""
+        if not lines:
+            raise NothingToSummarize(title)
+        await self._check_rate(user)
+        language = channel.language_or(self.language)
+        summarizer = Summarizer(self.llm, self.budget, language, kind="conversation")
+        text = well_formed(transcript(lines))
+        summary = with_links((await summarizer.summarize(text, well_formed(title), progress)).strip(), lines)
+        async with self.memory.turn(key) as turn:
+            turn.remember(Exchange(well_formed(asked).strip(), summary))
+        return summary
+
     async def read_document(
         self, data: bytes, filename: str, reading: "PageProgress | None" = None
     ) -> "ExtractedDocument":
@@ -198,15 +256,18 @@ class ChatEngine:
         budget = self.budget
         return replace(budget, answer_tokens=budget.answer_tokens + PICTURE_TOKENS * len(pictures)) if pictures else budget
 
-    def _system_for(self, documents: list[StoredDocument], question: str) -> str:
-        system = system_prompt(self.language, self.settings.bot_system_prompt)
+    def _system_for(
+        self, documents: list[StoredDocument], question: str, channel: ChannelSettings = ChannelSettings()
+    ) -> str:
+        language = channel.language_or(self.language)
+        system = system_prompt(language, self.settings.bot_system_prompt, channel.persona)
         if not documents:
             return system
         # Passages take at most half of what is left after the system prompt and the question,
         # leaving the rest to the conversation's history.
         spare = self.budget.prompt_tokens - self.budget.count([Turn("system", system), Turn("user", question)])
         passages = relevant_passages(documents, question, self.tokens, max(spare // 2, 0))
-        return with_passages(system, self.language, passages)
+        return with_passages(system, language, passages)
 
     async def aclose(self) -> None:
         if self._extraction is not None:

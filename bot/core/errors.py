@@ -145,3 +145,21 @@ class TooManyScannedPages(TooManyPages):
 
 class ImageTooLarge(DocumentTooLarge):
     code = "doc_image_too_large"
+
+
+class AnswerStopped(BotError):
+    """The user stopped the answer while it was being written."""
+
+    code = "answer_stopped"
+
+
+class NothingToRegenerate(BotError):
+    """A regenerate with no answer in the conversation's memory to replace."""
+
+    code = "nothing_to_regenerate"
+
+
+class NothingToSummarize(BotError):
+    """A thread or channel summary found no message in the asked range."""
+
+    code = "nothing_to_summarize"

@@ -9,16 +9,22 @@ the user got what they asked for."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from bot.core.chat_summary import ChatLine
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
 from bot.core.errors import BotError, LLMModelError
+from bot.core.memory import REDIS_DOWN
+from bot.core.memory.channels import ChannelSettings
+from bot.core.memory.feedback import AnswerRecord
 from bot.frontend.jobs import log_outcome
 from bot.frontend.progress import ProgressMessage
+from bot.frontend.stopping import Stops
 from bot.frontend.streaming import show_edited, show_growing
 from bot.frontend.surface import GrowingMessage, Surface
 from bot.frontend.texts import Texts
@@ -34,6 +40,19 @@ class Question:
     key: ConversationKey  # the conversation it belongs to
     text: str  # plain text for the model ("" with a file: summarize it)
     asker: str | None = None  # platform-qualified user id, for the per-user rate limit
+    # The answer's id, for stopping it and for feedback on it ("": neither), and where it is
+    # written, for a platform's stop button that names the place (a thread) rather than the answer.
+    answer_id: str = ""
+    place: str = ""
+    channel: ChannelSettings = ChannelSettings()  # the channel's persona and language
+
+
+class ChatSource(Protocol):
+    """The messages of a thread or a channel, not yet read from the platform."""
+
+    title: str  # what the summary is of ("#general, 오늘"), for the model
+
+    async def lines(self) -> Sequence[ChatLine]: ...
 
 
 class DocumentSource(Protocol):
@@ -65,28 +84,67 @@ class TextSource:
         return self.text.encode()
 
 
-async def answer(engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage) -> bool:
-    """Stream the answer to `question` onto `where` (edited messages, or one growing message)."""
-    return await _stream(engine.stream_reply(question.key, question.text, user=question.asker), where, texts)
+async def answer(
+    engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage, stops: Stops | None = None
+) -> bool:
+    """Stream the answer to `question` onto `where` (edited messages, or one growing message);
+    with `stops` and an answer id, the user may stop it; a complete answer is kept for feedback."""
+    deltas = engine.stream_reply(question.key, question.text, user=question.asker, channel=question.channel)
+    return await _answered(engine, texts, question, question.text, deltas, where, stops)
 
 
-async def translate(engine: ChatEngine, texts: Texts, question: Question, where: Surface) -> bool:
+async def regenerate(
+    engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage, stops: Stops | None = None
+) -> bool:
+    """A new answer to the conversation's last question, replacing the old one in memory
+    (`question.text` is unused: the question is the one remembered)."""
+    history = (await engine.memory.context(question.key)).history
+    asked = history[-1].user if history else ""
+    deltas = engine.regenerate(question.key, user=question.asker, channel=question.channel)
+    return await _answered(engine, texts, question, asked, deltas, where, stops)
+
+
+async def translate(
+    engine: ChatEngine, texts: Texts, question: Question, where: Surface, stops: Stops | None = None
+) -> bool:
     """Stream the question's text translated between Korean and English onto `where` (not
     remembered: a translation is no turn of the conversation)."""
     if not question.text.strip():
         await where.post(texts("nothing_to_translate"))
         return False
-    return await _stream(engine.translate(question.text, user=question.asker), where, texts)
+    deltas = engine.translate(question.text, user=question.asker)
+    return await _answered(engine, texts, question, question.text, deltas, where, stops)
 
 
-async def _stream(deltas: AsyncIterator[str], where: Surface | GrowingMessage, texts: Texts) -> bool:
+async def _answered(
+    engine: ChatEngine, texts: Texts, question: Question, asked: str, deltas: AsyncIterator[str],
+    where: Surface | GrowingMessage, stops: Stops | None,
+) -> bool:  # fmt: skip
+    if stops is not None and question.answer_id:
+        deltas = stops.until_stopped(question.answer_id, deltas, question.place)
+    said: list[str] = []
     try:
         async with aclosing(deltas):
-            await _show(deltas, where, texts)
+            await _show(_kept(deltas, said), where, texts)
     except Exception as error:  # already shown where the answer was to be
         log_outcome(error)
         return False
+    if question.answer_id and (text := "".join(said).strip()):
+        await _keep_for_feedback(engine, AnswerRecord(question.answer_id, asked, text, time.time()))
     return True
+
+
+async def _kept(deltas: AsyncIterator[str], said: list[str]) -> AsyncIterator[str]:
+    async for delta in deltas:
+        said.append(delta)
+        yield delta
+
+
+async def _keep_for_feedback(engine: ChatEngine, record: AnswerRecord) -> None:
+    try:
+        await engine.feedback.remember_answer(record)
+    except REDIS_DOWN:  # the answer was shown: feedback on it will lack its text, nothing worse
+        log.warning("could not keep answer %s for feedback: Redis unreachable", record.answer_id)
 
 
 async def _show(deltas: AsyncIterator[str], where: Surface | GrowingMessage, texts: Texts) -> None:
@@ -129,6 +187,32 @@ async def read_document(
         await progress.fail(texts("llm_model_error_summary") if summarizing else texts.for_error(error))
         return False
     await progress.finish(result or texts("llm_empty"))
+    return True
+
+
+async def summarize_chat(
+    engine: ChatEngine, texts: Texts, question: Question, source: ChatSource, surface: Surface
+) -> bool:
+    """A summary of a thread's or a channel's messages, after a progress message that becomes
+    it; remembered in the question's conversation, for follow-up questions."""
+    progress = ProgressMessage(surface)
+    await progress.update(texts("chat_reading"))
+
+    async def steps(done: int, total: int) -> None:
+        if total > 1:
+            await progress.update(texts("chat_progress", done=done, total=total))
+
+    try:
+        lines = await source.lines()
+        summary = await engine.summarize_conversation(
+            question.key, lines, source.title, asked=question.text, progress=steps, user=question.asker,
+            channel=question.channel,
+        )  # fmt: skip
+    except Exception as error:
+        log_outcome(error)
+        await progress.fail(texts.for_error(error))
+        return False
+    await progress.finish(summary or texts("llm_empty"))
     return True
 
 

@@ -4,10 +4,12 @@ place (any workspace), or Slack's native AI streaming (`chat.startStream` / `app
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -16,6 +18,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack.blocks import with_text
 from bot.config import Settings
 from bot.core.memory.quota import Quotas
 from bot.frontend.markdown import code_lines
@@ -73,13 +76,30 @@ class SlackMessages:
         self.style = MESSAGE_STYLE
         self.budget = pacing.budget(place.team)
         self._granted = False  # room for the next edit was taken by `room_for_edit`
+        self.last: tuple[str, str] | None = None  # the newest message and its text
+        self._changed_at = float("-inf")  # loop time the newest message was posted or edited
 
     async def post(self, text: str) -> str:
         response = await self.client.chat_postMessage(
             channel=self.place.channel, thread_ts=self.place.thread_ts, text=text,
             unfurl_links=False, unfurl_media=False,
         )  # fmt: skip
+        self.last, self._changed_at = (str(response["ts"]), text), asyncio.get_running_loop().time()
         return str(response["ts"])
+
+    async def attach(self, blocks: list[dict[str, Any]]) -> None:
+        """Put `blocks` under the newest message's text (the footer of a finished answer), if
+        the workspace's chat.update budget has room: answers come first, and a footer waiting
+        a minute for room would hold its job that long."""
+        if self.last is None:
+            return
+        ts, text = self.last
+        # A change like any other: Slack takes about one a second per message.
+        await asyncio.sleep(max(0.0, self._changed_at + self.style.edit_interval - asyncio.get_running_loop().time()))
+        if not await self.budget.spend("chat.update", Priority.BETWEEN):
+            log.info("no room in chat.update's budget: message %s left without its footer", ts)
+            return
+        await self.client.chat_update(channel=self.place.channel, ts=ts, text=text, blocks=with_text(text, blocks))
 
     async def room_for_edit(self) -> bool:
         self._granted = await self.budget.spend("chat.update", Priority.BETWEEN)
@@ -90,6 +110,8 @@ class SlackMessages:
             await self.budget.spend("chat.update", Priority.FINAL)
         self._granted = False
         await self.client.chat_update(channel=self.place.channel, ts=str(handle), text=text)
+        if self.last is not None and self.last[0] == str(handle):
+            self.last, self._changed_at = (str(handle), text), asyncio.get_running_loop().time()
 
 
 class NativeStream:
@@ -110,6 +132,8 @@ class NativeStream:
         self._opening = ""  # what the next stream starts with (a reopened code fence)
         self._granted = False  # room for the next call was taken beforehand
         self._plain: PlainGrowing | None = None  # no native streaming here after all
+        self.footer: list[dict[str, Any]] = []  # blocks under the answer once it is complete
+        self.sent = ""  # the open stream's Markdown so far
 
     @property
     def max_chars(self) -> int:
@@ -142,15 +166,31 @@ class NativeStream:
                 await self.budget.spend("chat.appendStream", Priority.FINAL)
             self._granted = False
             await self.client.chat_appendStream(channel=self.place.channel, ts=self.ts, markdown_text=markdown)
+            self.sent += markdown
 
     async def stop(self, markdown: str, *, failed: bool) -> None:
         if not self.ts and not self._plain:
             await self._open(markdown)
             markdown = ""
+        footer = self.footer if not failed else []
         if self._plain:
-            return await self._plain.stop(markdown, failed=failed)
+            await self._plain.stop(markdown, failed=failed)
+            if footer:
+                await self._plain.messages.attach(footer)
+            return
         await self.budget.spend("chat.stopStream", Priority.FINAL)
-        await self.client.chat_stopStream(channel=self.place.channel, ts=self.ts, markdown_text=markdown or None)
+        try:
+            await self.client.chat_stopStream(
+                channel=self.place.channel, ts=self.ts, markdown_text=markdown or None, blocks=footer or None
+            )
+        except SlackApiError as error:
+            if error.response.get("error") != "message_not_in_streaming_state":
+                raise
+            # Stopped by Slack already (the user pressed its stop button: agent_session_stopped):
+            # the message is complete, so its ending is written in by an edit.
+            text = to_mrkdwn(self.sent + markdown)
+            await self.budget.spend("chat.update", Priority.FINAL)
+            await self.client.chat_update(channel=self.place.channel, ts=self.ts, text=text, blocks=with_text(text, footer))
 
     async def _open(self, markdown: str) -> None:
         if not self._granted:
@@ -169,7 +209,7 @@ class NativeStream:
             self._plain = PlainGrowing(SlackMessages(self.client, self.place, self.pacing))
             await self._plain.append(text)
             return
-        self.ts = str(response["ts"])
+        self.ts, self.sent = str(response["ts"]), text
 
 
 class PlainGrowing:
