@@ -251,6 +251,7 @@ class FakeDiscord:
         self.identified_at: dict[int, float] = {}
         self.identifies_too_soon = 0
         self.commands: dict[int | None, list[JSON]] = {}  # guild id (None: global) -> last sync
+        self.modals: list[JSON] = []  # every modal a MODAL (9) callback opened, with its channel
 
         # World state.
         self.users: dict[int, JSON] = {}
@@ -651,6 +652,22 @@ class FakeDiscord:
         self._interactions[payload["token"]].message_id = int(msg["id"])
         return payload
 
+    def modal_submit(self, custom_id: str, values: dict[str, str], *, user_id: int = 5) -> JSON:
+        """A MODAL_SUBMIT interaction (type 5): `user_id` sent the modal `custom_id` (opened
+        before by a MODAL callback, else refused here: Discord cannot send one) with `values`
+        by text input custom_id."""
+        modal = next((m for m in reversed(self.modals) if m["custom_id"] == custom_id), None)
+        if modal is None:
+            raise ValueError(f"no modal {custom_id!r} was opened")
+        inputs = [row["components"][0] for row in modal["components"]]
+        unknown = set(values) - {i["custom_id"] for i in inputs}
+        if unknown:
+            raise ValueError(f"modal {custom_id!r} has no inputs {unknown}")
+        rows = [{"type": ACTION_ROW, "components": [{"type": TEXT_INPUT, "custom_id": i["custom_id"],
+                                                     "value": values.get(i["custom_id"], "")}]} for i in inputs]
+        channel_id, gid = self._where(modal["channel_id"], None)
+        return self._interaction(5, {"custom_id": custom_id, "components": rows}, user_id, gid, channel_id, "ko")
+
     def message_create(
         self, content: str, *, author_id: int, channel_id: int | None = None,
         guild_id: int | None = None, mentions: list[int] | None = None,
@@ -1039,6 +1056,7 @@ class FakeDiscord:
         elif rtype == 9:
             if err := _modal_errors(data):
                 return err
+            self.modals.append({**data, "channel_id": it.channel_id})
         elif rtype in (4, 5):
             if rtype == 4 and (err := self._validate(data, rec.files)):
                 return err

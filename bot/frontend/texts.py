@@ -287,6 +287,11 @@ _MESSAGES: dict[str, dict[str, str]] = {
     },
     "stop_button": {"ko": "중지", "en": "Stop"},
     "regenerate_button": {"ko": "다시 생성", "en": "Regenerate"},
+    "stop_button": {"ko": "중지", "en": "Stop"},
+    "answer_not_yours": {
+        "ko": "질문한 분만 누를 수 있는 버튼이에요.",
+        "en": "Only the person who asked can use this button.",
+    },
     "settings_saved": {"ko": "이 채널의 설정을 바꿨습니다.\n{summary}", "en": "This channel's settings were changed.\n{summary}"},
     "settings_summary": {
         "ko": "• 페르소나: {persona}\n• 답변 언어: {language}\n• 스레드 후속 질문에 멘션 필요: {mention}",

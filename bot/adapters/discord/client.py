@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import replace
 from typing import Any
 
@@ -11,15 +12,18 @@ import discord.gateway
 import discord.http
 import yarl
 
+from bot.adapters.discord import buttons
+from bot.adapters.discord.buttons import AnswerButton, Press, WithButtons
 from bot.adapters.discord.commands import CommandTree
 from bot.adapters.discord.events import AllowList, AttachedFile, Origin
-from bot.adapters.discord.recorded import Asked, Payload, asked_at, asked_in_message, message_id
-from bot.adapters.discord.surface import ChannelReplies
+from bot.adapters.discord.recorded import Asked, Payload, asked_at, asked_by_command, asked_in_message, message_id
+from bot.adapters.discord.surface import ChannelReplies, FollowUps
 from bot.config import Settings
 from bot.core.engine import ChatEngine
-from bot.frontend import flows
+from bot.frontend import feedback, flows
 from bot.frontend.jobs import Job, Jobs
 from bot.frontend.opened import NotedSurface
+from bot.frontend.stopping import Stops
 from bot.frontend.surface import Surface
 from bot.frontend.texts import texts_for
 
@@ -50,9 +54,11 @@ class DiscordBot(discord.Client):
         self.texts = texts_for(settings.bot_language)
         self.allow_list = AllowList.from_settings(settings)
         self.jobs = Jobs.for_settings(settings, engine.memory, "discord")
+        self.stops = Stops(engine.memory)
         self.tree = CommandTree(self)
 
     async def setup_hook(self) -> None:
+        self.add_dynamic_items(AnswerButton)  # the buttons under answers, whoever sent them
         self.jobs.serve(self._run)  # after login: jobs are answered through the REST API
         if not self.shard_id:  # the commands are the application's: one shard registers them
             await self.tree.sync_to(self.settings.discord_guild_id)
@@ -66,7 +72,9 @@ class DiscordBot(discord.Client):
         self, event: str | None, snowflake: int, origin: Origin, payload: Payload, surface: Surface
     ) -> None:
         """Record a question as a job (`event` de-duplicates it among replicas; None when that
-        was done already), in its conversation's order by the time in `snowflake`."""
+        was done already), in its conversation's order by the time in `snowflake`; its answer
+        gets an id (stop and feedback name it)."""
+        payload = {**payload, "answer_id": uuid.uuid4().hex}
         await self.jobs.accept(
             event, origin.key, asked_at(snowflake), payload, lambda: surface.post(self.texts("llm_busy"))
         )
@@ -77,20 +85,24 @@ class DiscordBot(discord.Client):
         if job.answered is not None:
             await asked.show_answered(self, job.opened, job.answered, self.texts("taken_over"))
             return
+        if job.opened and await self.stops.is_stopped(asked.answer_id):
+            # its user stopped it before the replica writing it went away: not asked again
+            await asked.close(self, job.opened, self.texts("answer_stopped"))
+            return
         if job.opened:
             await asked.close(self, job.opened, self.texts("taken_over"))
         surface = NotedSurface(asked.surface(self), job.note_opened, message_id)
         if not self.allow_list.allows(asked.origin):
             await surface.post(self.texts("not_allowed"))
             return
-        await self._answer(asked, surface)  # type: ignore[arg-type]
+        await self._answer(asked, job, surface)  # type: ignore[arg-type]
 
-    async def _answer(self, asked: Asked, surface: Surface) -> None:
+    async def _answer(self, asked: Asked, job: Job, surface: Surface) -> None:
         """What the question asks for: every file read, a summary of a message's text, a
         translation, or an answer (help when there is nothing to answer)."""
-        question = asked.origin.question(asked.text)
+        question = replace(asked.origin.question(asked.text), answer_id=asked.answer_id)
         if asked.action == "translate":
-            await flows.translate(self.engine, self.texts, question, surface)
+            await flows.translate(self.engine, self.texts, question, surface, self.stops)
         elif files := asked.files(self):
             # the text is the question about each file; a summary has none
             about = question if asked.action == "answer" else replace(question, text="")
@@ -101,10 +113,54 @@ class DiscordBot(discord.Client):
             await flows.read_document(self.engine, self.texts, replace(question, text=""), source, surface)
         elif asked.action == "summarize":
             await surface.post(self.texts("nothing_to_summarize"))
-        elif question.text:
-            await flows.answer(self.engine, self.texts, question, surface)
+        elif question.text or asked.action == "regenerate":
+            await self._answer_with_buttons(asked, question, job)
         else:
             await surface.post(self.help_text())
+
+    async def _answer_with_buttons(self, asked: Asked, question: flows.Question, job: Job) -> None:
+        """An answer (or, for "다시 생성", a new one to the conversation's last question) with
+        "중지" under it while it is written, then "다시 생성", 👍 and 👎 once it is complete."""
+        who = (asked.answer_id, asked.origin.user, self.texts)
+        shown = WithButtons(asked.surface(self), buttons.while_writing(*who))  # type: ignore[arg-type]
+        flow = flows.regenerate if asked.action == "regenerate" else flows.answer
+        noted = NotedSurface(shown, job.note_opened, message_id)  # type: ignore[arg-type]
+        done = await flow(self.engine, self.texts, question, noted, self.stops)  # type: ignore[arg-type]
+        await shown.finish(buttons.when_done(*who) if done else None)
+
+    async def on_answer_button(self, interaction: discord.Interaction, press: Press, answer_id: str, asker: int) -> None:
+        """A button under an answer (every replica sees the click: the one that claims it acts).
+        Stop and regenerate are the asker's; anyone may say 👍 or 👎."""
+        if not self.jobs.accepting or not await self.engine.claim_event(f"discord:{interaction.id}"):
+            return
+        if press in ("stop", "regen") and interaction.user.id != asker:
+            await interaction.response.send_message(self.texts("answer_not_yours"), ephemeral=True)
+        elif press == "stop":
+            await interaction.response.defer()  # DEFERRED_UPDATE_MESSAGE: the answer changes by itself
+            await self.stops.request(answer_id)
+        elif press == "regen":
+            # the old answer loses its buttons at once; the new one follows as a job
+            await interaction.response.edit_message(view=None)
+            where = Origin.of(interaction.user, interaction.guild_id, interaction.channel)
+            payload = asked_by_command(interaction, where, "", (), "regenerate")
+            await self.accept(None, interaction.id, where, payload, FollowUps(interaction))
+        elif press == "down":
+            said = await feedback.judge(self.engine, self.texts, answer_id, f"discord:{interaction.user.id}", "down")
+            if said == self.texts("feedback_thanks"):
+                await interaction.response.send_modal(buttons.note_modal(answer_id, self.texts))
+            else:
+                await interaction.response.send_message(said, ephemeral=True)
+        else:
+            said = await feedback.judge(self.engine, self.texts, answer_id, f"discord:{interaction.user.id}", "up")
+            await interaction.response.send_message(said, ephemeral=True)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """The note of a 👎 (a modal any replica may receive: the one that claims it stores it)."""
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        if interaction.type is not discord.InteractionType.modal_submit or not custom_id.startswith(buttons.NOTE_PREFIX):
+            return
+        if self.jobs.accepting and await self.engine.claim_event(f"discord:{interaction.id}"):
+            await buttons.on_note(self, interaction)
 
     def help_text(self) -> str:
         parts = [self.texts("discord_help")]

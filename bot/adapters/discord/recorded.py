@@ -23,8 +23,9 @@ Payload = dict[str, Any]
 
 
 # What a question asks for: an answer (with files: each read, the text a question about it), a
-# summary (of its files, else of its text), a translation of its text.
-Action = Literal["answer", "summarize", "translate"]
+# summary (of its files, else of its text), a translation of its text, a new answer to the
+# conversation's last question.
+Action = Literal["answer", "summarize", "translate", "regenerate"]
 
 
 def asked_in_message(message: discord.Message, origin: Origin, text: str) -> Payload:
@@ -70,6 +71,7 @@ class Asked:
     action: Action
     reply_to: Payload | None  # a message's: id, channel, guild
     interaction: Payload | None  # a command's: id, application, token, channel, guild, ephemeral
+    answer_id: str  # what stop and feedback name the answer by
 
     @classmethod
     def of(cls, payload: Payload) -> Asked:
@@ -77,7 +79,10 @@ class Asked:
         # a job recorded by the previous release (one file, no action) is still answered
         files = payload["attachments"] if "attachments" in payload else [f for f in [payload["attachment"]] if f]
         action = payload.get("action", "answer")
-        return cls(origin, payload["text"], files, action, payload.get("reply_to"), payload.get("interaction"))
+        return cls(
+            origin, payload["text"], files, action, payload.get("reply_to"), payload.get("interaction"),
+            payload.get("answer_id", ""),
+        )
 
     def files(self, client: discord.Client) -> list[discord.Attachment]:
         # discord.py builds an Attachment from its payload and the client's connection state,

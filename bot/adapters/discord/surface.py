@@ -45,14 +45,18 @@ class FollowUps:
         self._expires = interaction.created_at.timestamp() + TOKEN_SECONDS
         self._moved: dict[int, discord.Message] = {}  # a follow-up's id → the message carrying on for it
 
-    async def post(self, text: str) -> discord.WebhookMessage | discord.Message:
+    async def post(self, text: str, *, view: discord.ui.View | None = None) -> discord.WebhookMessage | discord.Message:
+        """A new message (with `view`'s buttons under it)."""
+        buttons = {"view": view} if view else {}
         if time.time() < self._expires:
             try:
-                return await self._webhook.send(text, wait=True, suppress_embeds=True, ephemeral=self._ephemeral)
+                return await self._webhook.send(
+                    text, wait=True, suppress_embeds=True, ephemeral=self._ephemeral, **buttons
+                )
             except discord.HTTPException as error:
                 if error.code != _TOKEN_EXPIRED:
                     raise
-        return await self._late(text)
+        return await self._late(text, **buttons)
 
     async def edit(self, handle: object, text: str) -> None:
         message = cast(discord.Message | discord.WebhookMessage, handle)
@@ -74,11 +78,12 @@ class FollowUps:
     async def room_for_edit(self) -> bool:
         return True  # discord.py paces each route by the bucket headers Discord sends
 
-    async def _late(self, text: str) -> discord.Message:
+    async def _late(self, text: str, **buttons: discord.ui.View) -> discord.Message:
         if not isinstance(self._channel, discord.abc.Messageable):
             raise RuntimeError("the interaction's channel cannot take messages")
         return await self._channel.send(
-            f"{self._mention} {text}", suppress_embeds=True, allowed_mentions=discord.AllowedMentions(users=True)
+            f"{self._mention} {text}", suppress_embeds=True, allowed_mentions=discord.AllowedMentions(users=True),
+            **buttons,
         )
 
 
@@ -100,7 +105,9 @@ class ChannelReplies(_Edits):
         # a question deleted meanwhile must not make the answer fail
         self._reference: discord.MessageReference | None = message.to_reference(fail_if_not_exists=False)
 
-    async def post(self, text: str) -> discord.Message:
-        sent = await self._channel.send(text, reference=self._reference, suppress_embeds=True)  # type: ignore[arg-type]
+    async def post(self, text: str, *, view: discord.ui.View | None = None) -> discord.Message:
+        """A new message (with `view`'s buttons under it)."""
+        buttons = {"view": view} if view else {}
+        sent = await self._channel.send(text, reference=self._reference, suppress_embeds=True, **buttons)  # type: ignore[arg-type]
         self._reference = None
         return sent

@@ -1,0 +1,126 @@
+"""The buttons under an answer: "중지" while it is written, then "다시 생성", 👍 and 👎; and the
+note a 👎 asks for. Their custom_ids carry all they need (the answer's id, who asked), so any
+replica handles a click: discord.py's DynamicItem parses them, and no view is kept per message.
+
+Discord: a custom_id holds at most 100 characters; a component interaction is answered within
+3 s, by DEFERRED_UPDATE_MESSAGE (6), UPDATE_MESSAGE (7), a message or a modal (9)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import discord
+
+from bot.frontend import feedback
+from bot.frontend.surface import Surface
+from bot.frontend.texts import Texts
+
+if TYPE_CHECKING:
+    from bot.adapters.discord.client import DiscordBot
+
+log = logging.getLogger(__name__)
+
+Press = Literal["stop", "regen", "up", "down"]
+NOTE_PREFIX = "answer-note:"
+_NOTE_FIELD = "note"
+_NOTE_CHARS = 1000
+_MODAL_SECONDS = 600  # how long discord.py keeps the modal it sent; a submit reaches any replica anyway
+
+
+class AnswerButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"answer:(?P<press>stop|regen|up|down):(?P<answer>[0-9a-f]{32}):(?P<asker>\d+)",
+):
+    def __init__(self, press: Press, answer_id: str, asker: int, texts: Texts | None = None) -> None:
+        label, emoji, style = _LOOKS[press]
+        super().__init__(
+            discord.ui.Button(
+                custom_id=f"answer:{press}:{answer_id}:{asker}", style=style, emoji=emoji,
+                label=texts(label) if texts and label else None,
+            )
+        )  # fmt: skip
+        self.press, self.answer_id, self.asker = press, answer_id, asker
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> AnswerButton:
+        return cls(cast(Press, match["press"]), match["answer"], int(match["asker"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await cast("DiscordBot", interaction.client).on_answer_button(interaction, self.press, self.answer_id, self.asker)
+
+
+_LOOKS: dict[Press, tuple[str | None, str | None, discord.ButtonStyle]] = {
+    "stop": ("stop_button", "⏹️", discord.ButtonStyle.danger),
+    "regen": ("regenerate_button", "🔄", discord.ButtonStyle.secondary),
+    "up": (None, "👍", discord.ButtonStyle.secondary),
+    "down": (None, "👎", discord.ButtonStyle.secondary),
+}
+
+
+def _view(*buttons: AnswerButton) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for button in buttons:
+        view.add_item(button)
+    return view
+
+
+def while_writing(answer_id: str, asker: int, texts: Texts) -> discord.ui.View:
+    return _view(AnswerButton("stop", answer_id, asker, texts))
+
+
+def when_done(answer_id: str, asker: int, texts: Texts) -> discord.ui.View:
+    return _view(*(AnswerButton(press, answer_id, asker, texts) for press in ("regen", "up", "down")))
+
+
+class WithButtons:
+    """A Discord surface whose answer carries `first` under its first message while it is
+    written; `finish` then moves the buttons under its last message (or takes them away)."""
+
+    def __init__(self, surface: Surface, first: discord.ui.View) -> None:
+        self._surface = surface
+        self._first: discord.ui.View | None = first
+        self.handles: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._surface, name)
+
+    async def post(self, text: str) -> object:
+        view, self._first = self._first, None
+        handle = await self._surface.post(text, view=view)  # type: ignore[call-arg]
+        self.handles.append(handle)
+        return handle
+
+    async def finish(self, last: discord.ui.View | None) -> None:
+        """`last` under the last message, none under the others (None: no buttons at all)."""
+        try:
+            if len(self.handles) > 1:
+                await self.handles[0].edit(view=None)
+            if self.handles:
+                await self.handles[-1].edit(view=last)
+        except discord.HTTPException as error:  # the answer is shown; only its buttons are off
+            log.info("could not change the buttons of an answer (%s)", error.status)
+
+
+def note_modal(answer_id: str, texts: Texts) -> discord.ui.Modal:
+    """What went wrong, asked after a 👎 (optional: an empty note keeps the 👎 as it is)."""
+    modal = discord.ui.Modal(title=texts("feedback_note_title")[:45], custom_id=f"{NOTE_PREFIX}{answer_id}",
+                             timeout=_MODAL_SECONDS)  # fmt: skip
+    modal.add_item(discord.ui.TextInput(
+        label=texts("feedback_note_label")[:45], custom_id=_NOTE_FIELD, style=discord.TextStyle.paragraph,
+        required=False, max_length=_NOTE_CHARS,
+    ))  # fmt: skip
+    return modal
+
+
+async def on_note(bot: DiscordBot, interaction: discord.Interaction) -> None:
+    """A 👎's note was sent: it joins the verdict; the user reads the thanks (only they see it)."""
+    data = cast(dict[str, Any], interaction.data or {})
+    answer_id = str(data.get("custom_id", ""))[len(NOTE_PREFIX):]
+    fields = [item for row in data.get("components", []) for item in row.get("components", [])]
+    note = next((str(item.get("value") or "") for item in fields if item.get("custom_id") == _NOTE_FIELD), "")
+    said = await feedback.add_note(bot.engine, bot.texts, answer_id, f"discord:{interaction.user.id}", note)
+    await interaction.response.send_message(said, ephemeral=True)
