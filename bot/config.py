@@ -177,6 +177,8 @@ class Settings(BaseSettings):
     discord_listen_messages: bool = True
     # Answers to the message menus (요약하기, 번역하기) only the user who chose them sees.
     discord_menu_ephemeral: bool = True
+    # A mention in a server's text channel is answered in a thread opened on it.
+    discord_mention_threads: bool = True
 
     @field_validator(
         "sagemaker_endpoint_url", "bedrock_endpoint_url", "bedrock_model_id", "openai_base_url",

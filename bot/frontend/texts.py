@@ -286,6 +286,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "Feedback cannot be saved right now. Please try again in a moment.",
     },
     "stop_button": {"ko": "중지", "en": "Stop"},
+    "thread_name": {"ko": "질문", "en": "Question"},
     "regenerate_button": {"ko": "다시 생성", "en": "Regenerate"},
     "stop_button": {"ko": "중지", "en": "Stop"},
     "answer_not_yours": {

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import deque
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import discord
 
+from bot.adapters.discord.surface import EDIT_WINDOW, EDITS_PER_WINDOW, edit_view
 from bot.frontend import feedback
+from bot.frontend.streaming import now, sleep_until
 from bot.frontend.surface import Surface
 from bot.frontend.texts import Texts
 
@@ -78,12 +81,14 @@ def when_done(answer_id: str, asker: int, texts: Texts) -> discord.ui.View:
 
 class WithButtons:
     """A Discord surface whose answer carries `first` under its first message while it is
-    written; `finish` then moves the buttons under its last message (or takes them away)."""
+    written; `finish` then moves the buttons under its last message (or takes them away), with
+    those edits kept within the channel's edit limit the answer's own edits have been using."""
 
     def __init__(self, surface: Surface, first: discord.ui.View) -> None:
         self._surface = surface
         self._first: discord.ui.View | None = first
         self.handles: list[Any] = []
+        self._edited: deque[float] = deque(maxlen=EDITS_PER_WINDOW)  # when the last edits were made
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._surface, name)
@@ -94,15 +99,24 @@ class WithButtons:
         self.handles.append(handle)
         return handle
 
+    async def edit(self, handle: object, text: str) -> None:
+        await self._surface.edit(handle, text)
+        self._edited.append(now())
+
     async def finish(self, last: discord.ui.View | None) -> None:
         """`last` under the last message, none under the others (None: no buttons at all)."""
+        changes = ([(self.handles[0], None)] if len(self.handles) > 1 else []) + [(self.handles[-1], last)]
         try:
-            if len(self.handles) > 1:
-                await self.handles[0].edit(view=None)
-            if self.handles:
-                await self.handles[-1].edit(view=last)
+            for message, view in changes if self.handles else []:
+                await self._within_limit()
+                await edit_view(message, view)
+                self._edited.append(now())
         except discord.HTTPException as error:  # the answer is shown; only its buttons are off
             log.info("could not change the buttons of an answer (%s)", error.status)
+
+    async def _within_limit(self) -> None:
+        if len(self._edited) == EDITS_PER_WINDOW:
+            await sleep_until(self._edited[0] + EDIT_WINDOW)
 
 
 def note_modal(answer_id: str, texts: Texts) -> discord.ui.Modal:

@@ -36,6 +36,12 @@ def intents(settings: Settings) -> discord.Intents:
     return discord.Intents(guilds=True, guild_messages=listen, dm_messages=listen, message_content=listen)
 
 
+def thread_name(question: str, default: str) -> str:
+    """A thread's name from the question's first line (Discord takes 1 to 100 characters)."""
+    first = question.strip().splitlines()[0].strip() if question.strip() else ""
+    return (first[:80] + "…" if len(first) > 80 else first) or default
+
+
 def use_endpoints(settings: Settings) -> None:
     """Point discord.py at a Discord-compatible server instead of Discord, when one is set."""
     if settings.discord_api_url:
@@ -91,10 +97,13 @@ class DiscordBot(discord.Client):
             return
         if job.opened:
             await asked.close(self, job.opened, self.texts("taken_over"))
-        surface = NotedSurface(asked.surface(self), job.note_opened, message_id)
         if not self.allow_list.allows(asked.origin):
-            await surface.post(self.texts("not_allowed"))
+            refusal = NotedSurface(asked.in_channel().surface(self), job.note_opened, message_id)
+            await refusal.post(self.texts("not_allowed"))
             return
+        if asked.in_thread:
+            asked = await asked.open_thread(self, thread_name(asked.text, self.texts("thread_name")))
+        surface = NotedSurface(asked.surface(self), job.note_opened, message_id)
         await self._answer(asked, job, surface)  # type: ignore[arg-type]
 
     async def _answer(self, asked: Asked, job: Job, surface: Surface) -> None:
@@ -174,8 +183,17 @@ class DiscordBot(discord.Client):
         guild_id = message.guild.id if message.guild else None
         origin = Origin.of(message.author, guild_id, message.channel)
         text = re.sub(rf"<@!?{self._me.id}>", "", message.content).strip()
-        payload = asked_in_message(message, origin, text)
+        thread = self._opens_thread(message)
+        if thread:  # the thread opened on a message has the message's id: its conversation is known now
+            origin = replace(origin, channel=message.id, parent=message.channel.id)
+        payload = asked_in_message(message, origin, text, thread=thread)
         await self.accept(f"discord:{message.id}", message.id, origin, payload, ChannelReplies(message))
+
+    def _opens_thread(self, message: discord.Message) -> bool:
+        """A mention in a server's text channel is answered in a thread opened on it (as people
+        expect in busy channels), unless DISCORD_MENTION_THREADS=false."""
+        mentioned = any(user.id == self._me.id for user in message.mentions)
+        return self.settings.discord_mention_threads and mentioned and isinstance(message.channel, discord.TextChannel)
 
     @property
     def _me(self) -> discord.ClientUser:

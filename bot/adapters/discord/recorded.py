@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -19,6 +19,8 @@ from bot.frontend.splitting import split_message
 
 log = logging.getLogger(__name__)
 
+_THREAD_EXISTS = 160004  # "A thread has already been created for this message"
+
 Payload = dict[str, Any]
 
 
@@ -28,8 +30,9 @@ Payload = dict[str, Any]
 Action = Literal["answer", "summarize", "translate", "regenerate"]
 
 
-def asked_in_message(message: discord.Message, origin: Origin, text: str) -> Payload:
-    where = {"id": message.id, "channel": message.channel.id, "guild": origin.guild}
+def asked_in_message(message: discord.Message, origin: Origin, text: str, *, thread: bool = False) -> Payload:
+    """`thread`: answered in a thread opened on the message (whose id the thread shares)."""
+    where = {"id": message.id, "channel": message.channel.id, "guild": origin.guild, "thread": thread}
     return _payload(origin, text, message.attachments, "answer", reply_to=where)
 
 
@@ -89,14 +92,38 @@ class Asked:
         # as it does for a message it receives (Message.__init__).
         return [discord.Attachment(data=file, state=client._connection) for file in self.attachments]  # type: ignore[arg-type]
 
+    @property
+    def in_thread(self) -> bool:
+        """Whether it is answered in a thread opened on its message."""
+        return bool(self.reply_to and self.reply_to.get("thread"))
+
     def surface(self, client: discord.Client) -> ChannelReplies | FollowUps:
         if self.interaction is not None:
             ephemeral = bool(self.interaction.get("ephemeral"))
             return FollowUps(_Interaction.of(client, self.interaction, self.origin.user), ephemeral=ephemeral)  # type: ignore[arg-type]
         assert self.reply_to is not None
+        if self.in_thread:
+            return ChannelReplies.within(client.get_partial_messageable(self.reply_to["id"], guild_id=self.reply_to["guild"]))
         channel = client.get_partial_messageable(self.reply_to["channel"], guild_id=self.reply_to["guild"])
         # a partial message has what ChannelReplies reads of a message: its channel, a reference
         return ChannelReplies(channel.get_partial_message(self.reply_to["id"]))  # type: ignore[arg-type]
+
+    async def open_thread(self, client: discord.Client, name: str) -> Asked:
+        """Open the thread it is to be answered in (a replica that stopped may have opened it
+        already); the question answered in its channel instead when Discord refuses."""
+        assert self.reply_to is not None
+        channel = client.get_partial_messageable(self.reply_to["channel"], guild_id=self.reply_to["guild"])
+        try:
+            await channel.get_partial_message(self.reply_to["id"]).create_thread(name=name, auto_archive_duration=1440)
+        except discord.HTTPException as error:
+            if error.code != _THREAD_EXISTS:
+                log.info("could not open a thread on message %s (%s): answering in the channel", self.reply_to["id"], error.status)
+                return self.in_channel()
+        return self
+
+    def in_channel(self) -> Asked:
+        """Answered by a reply in its message's channel, not in a thread."""
+        return replace(self, reply_to={**self.reply_to, "thread": False}) if self.reply_to else self
 
     async def close(self, client: discord.Client, opened: tuple[str, ...], note: str) -> None:
         """Replace the messages a replica that stopped had opened for this question (its

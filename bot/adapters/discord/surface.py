@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import cast
+from typing import Any, cast
 
 import discord
 
@@ -11,6 +11,7 @@ from bot.frontend.surface import MessageStyle
 
 MESSAGE_CHARS = 2000
 # Discord allows about 5 edits per 5 s per channel, and an answer edits one message at a time.
+EDITS_PER_WINDOW, EDIT_WINDOW = 5, 5.0
 EDIT_INTERVAL = 1.2
 STYLE = MessageStyle(max_len=MESSAGE_CHARS, edit_interval=EDIT_INTERVAL)
 
@@ -21,12 +22,21 @@ _TOKEN_EXPIRED = 50027  # "Invalid Webhook Token"
 
 
 async def _edit(message: discord.Message | discord.WebhookMessage, text: str) -> None:
+    await _changed(message, content=text)
+
+
+async def edit_view(message: discord.Message | discord.WebhookMessage, view: discord.ui.View | None) -> None:
+    """Replace the buttons under a message (None: take them away)."""
+    await _changed(message, view=view)
+
+
+async def _changed(message: discord.Message | discord.WebhookMessage, **change: Any) -> None:
     if isinstance(message, discord.WebhookMessage):  # its edits leave the flags alone
-        await message.edit(content=text)
+        await message.edit(**change)
     else:
         # Message.edit sends `flags` every time (discord/message.py, `suppress=False` by
         # default): without this every edited answer would get its link previews back.
-        await message.edit(content=text, suppress=True)
+        await message.edit(**change, suppress=True)
 
 
 class FollowUps:
@@ -101,9 +111,16 @@ class ChannelReplies(_Edits):
     """Answers to a message: the first part replies to it, later parts follow in its channel."""
 
     def __init__(self, message: discord.Message) -> None:
-        self._channel = message.channel
+        self._channel: discord.abc.Messageable = message.channel
         # a question deleted meanwhile must not make the answer fail
         self._reference: discord.MessageReference | None = message.to_reference(fail_if_not_exists=False)
+
+    @classmethod
+    def within(cls, channel: discord.abc.Messageable) -> ChannelReplies:
+        """Answers in a channel of their own (a thread opened for the question): no reference."""
+        replies = cls.__new__(cls)
+        replies._channel, replies._reference = channel, None
+        return replies
 
     async def post(self, text: str, *, view: discord.ui.View | None = None) -> discord.Message:
         """A new message (with `view`'s buttons under it)."""
