@@ -196,6 +196,10 @@ def _now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat()
 
 
+def _iso(at: float) -> str:
+    return dt.datetime.fromtimestamp(at, dt.timezone.utc).isoformat()
+
+
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
@@ -339,10 +343,11 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ world building
 
-    def snowflake(self) -> int:
-        """A fresh, increasing snowflake built from the current time, like Discord's."""
+    def snowflake(self, at: float | None = None) -> int:
+        """A fresh snowflake built from the current time (or `at`, seconds since the epoch),
+        like Discord's."""
         self._seq_id += 1
-        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        ms = int((time.time() if at is None else at) * 1000) - DISCORD_EPOCH_MS
         return (ms << 22) | (self._seq_id & 0x3FFFFF)
 
     def add_user(self, user_id: int, name: str | None = None, *, bot: bool = False) -> JSON:
@@ -672,9 +677,10 @@ class FakeDiscord:
         self, content: str, *, author_id: int, channel_id: int | None = None,
         guild_id: int | None = None, mentions: list[int] | None = None,
         attachments: list[JSON] | None = None, bot: bool = False,
-        message_reference: int | JSON | None = None,
+        message_reference: int | JSON | None = None, at: float | None = None,
     ) -> JSON:
-        """A MESSAGE_CREATE payload from a user (stored, so replies and fetches find it).
+        """A MESSAGE_CREATE payload from a user (stored, so replies and fetches find it); `at`:
+        sent then (seconds since the epoch) rather than now.
 
         Where: as for `interaction_create` (a `dm_channel()` id makes a DM message, no guild_id).
         `mentions`: user ids (`<@id>` in `content` count too); `attachments`: objects from
@@ -684,7 +690,7 @@ class FakeDiscord:
         author = self.user(author_id) | ({"bot": True} if bot else {})
         msg = self._new_message(
             channel_id, author, {"content": content, "attachments": attachments or []},
-            mentions=mentions, reference=message_reference,
+            mentions=mentions, reference=message_reference, at=at,
         )
         self._store(msg)
         event = dict(msg)
@@ -766,13 +772,13 @@ class FakeDiscord:
     def _new_message(
         self, channel_id: int, author: JSON, body: JSON, *, mentions: list[int] | None = None,
         reference: int | JSON | None = None, type: int = 0, flags: int = 0,
-        extra: JSON | None = None,
+        extra: JSON | None = None, at: float | None = None,
     ) -> JSON:
         content = body.get("content") or ""
         ids = set(mentions or []) | {int(m) for m in re.findall(r"<@!?(\d+)>", content)}
         msg: JSON = {
-            "id": str(self.snowflake()), "channel_id": str(channel_id), "author": author,
-            "content": content, "timestamp": _now_iso(), "edited_timestamp": None, "tts": False,
+            "id": str(self.snowflake(at)), "channel_id": str(channel_id), "author": author,
+            "content": content, "timestamp": _now_iso() if at is None else _iso(at), "edited_timestamp": None, "tts": False,
             "mention_everyone": False, "mentions": [self.user(i) for i in sorted(ids)],
             "mention_roles": [], "attachments": body.get("attachments") or [],
             "embeds": body.get("embeds") or [], "components": body.get("components") or [],
@@ -1159,7 +1165,7 @@ class FakeDiscord:
         limit = query.get("limit", "50")
         if not limit.isdigit() or not 1 <= int(limit) <= 100:
             return _invalid("limit", "NUMBER_TYPE_MAX", "int value should be between 1 and 100.")
-        n, ordered = int(limit), self.messages(channel_id)  # oldest first
+        n, ordered = int(limit), sorted(self.messages(channel_id), key=lambda m: int(m["id"]))  # oldest first
         if "after" in query:
             found = [m for m in ordered if int(m["id"]) > int(query["after"])][:n]
         elif "around" in query:

@@ -115,5 +115,5 @@ async def test_menus_on_a_message_without_text_say_so(harness: Harness, sagemake
     assert await harness.answered(translate) == KOREAN("nothing_to_translate")
     summarize = harness.fake.message_command("요약하기", message, user_id=42)
     await harness.fake.dispatch("INTERACTION_CREATE", summarize)
-    assert await harness.answered(summarize) == KOREAN("nothing_to_summarize")
+    assert await harness.answered(summarize) == KOREAN("message_nothing_to_summarize")
     assert sagemaker.requests == []

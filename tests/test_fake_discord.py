@@ -272,3 +272,79 @@ async def test_gateway_protocol_with_and_without_zlib(compress: str | None) -> N
             await fake.dispatch("TYPING_START", {"channel_id": "200", "user_id": "5", "timestamp": 0})
             assert (await receive())["s"] == 3
 
+
+
+# ------------------------------------------------------------------ what Discord refuses
+
+
+async def _rest(fake: FakeDiscord, method: str, path: str, body: object = None) -> tuple[int, dict]:
+    headers = {"Authorization": f"Bot {fake.token}"}
+    async with aiohttp.ClientSession() as session:
+        async with session.request(method, f"{fake.api_url}{path}", json=body, headers=headers) as response:
+            return response.status, await response.json(content_type=None) if response.content_length else {}
+
+
+async def test_history_pages_as_discord_does_and_refuses_what_it_refuses() -> None:
+    async with running_fake_discord() as fake:
+        ids = [int(fake.message_create(f"m{n}", author_id=5)["id"]) for n in range(5)]
+        path = f"/channels/{fake.channel_id}/messages"
+        status, newest = await _rest(fake, "GET", f"{path}?limit=2")
+        assert status == 200 and [m["content"] for m in newest] == ["m4", "m3"]
+        status, after = await _rest(fake, "GET", f"{path}?limit=2&after={ids[0]}")
+        assert [m["content"] for m in after] == ["m2", "m1"]  # right after it, newest first
+        status, before = await _rest(fake, "GET", f"{path}?before={ids[2]}")
+        assert [m["content"] for m in before] == ["m1", "m0"]
+        assert (await _rest(fake, "GET", f"{path}?limit=101"))[1]["code"] == 50035
+        assert (await _rest(fake, "GET", f"{path}?limit=0"))[1]["code"] == 50035
+        assert (await _rest(fake, "GET", f"{path}?before={ids[3]}&after={ids[0]}"))[1]["code"] == 50035
+
+
+async def test_threads_on_messages_are_checked_as_discord_checks_them() -> None:
+    async with running_fake_discord() as fake:
+        message = fake.message_create("질문", author_id=5)
+        path = f"/channels/{fake.channel_id}/messages/{message['id']}/threads"
+        assert (await _rest(fake, "POST", path, {}))[1]["code"] == 50035  # a name is required
+        assert (await _rest(fake, "POST", path, {"name": "x" * 101}))[1]["code"] == 50035
+        assert (await _rest(fake, "POST", path, {"name": "t", "auto_archive_duration": 30}))[1]["code"] == 50035
+        status, thread = await _rest(fake, "POST", path, {"name": "스레드"})
+        assert status == 201 and thread["id"] == message["id"] and thread["parent_id"] == str(fake.channel_id)
+        assert (await _rest(fake, "POST", path, {"name": "again"}))[1]["code"] == 160004
+        in_thread = fake.message_create("스레드 안", author_id=5, channel_id=int(thread["id"]))
+        nested = f"/channels/{thread['id']}/messages/{in_thread['id']}/threads"
+        assert (await _rest(fake, "POST", nested, {"name": "t"}))[1]["code"] == 50024
+
+
+async def test_components_and_commands_are_checked_as_discord_checks_them() -> None:
+    async with running_fake_discord() as fake:
+        path = f"/channels/{fake.channel_id}/messages"
+
+        def button(custom_id: str, **more: object) -> dict:
+            return {"type": 2, "style": 1, "label": "ok", "custom_id": custom_id, **more}
+
+        def row(*buttons: dict) -> dict:
+            return {"type": 1, "components": list(buttons)}
+
+        assert (await _rest(fake, "POST", path, {"components": [row(button("a"))]}))[0] == 200
+        refused = [
+            [row(button("x" * 101))],  # custom_id over 100 characters
+            [row(button("a"), button("a"))],  # the same custom_id twice
+            [row(*[button(str(n)) for n in range(6)])],  # six buttons in a row
+            [row(button(str(n))) for n in range(6)],  # six rows
+            [row(button("a", label="x" * 81))],
+            [row({"type": 2, "style": 5, "label": "link", "custom_id": "a"})],  # a link has a url
+        ]
+        for components in refused:
+            assert (await _rest(fake, "POST", path, {"content": "x", "components": components}))[1]["code"] == 50035
+
+        commands = f"/applications/{fake.app_id}/guilds/{fake.guild_id}/commands"
+        good = {"name": "ask", "description": "묻기", "integration_types": [0, 1], "contexts": [0, 1, 2]}
+        assert (await _rest(fake, "PUT", commands, [good, {"name": "요약하기", "type": 3}]))[0] == 200
+        for bad in (
+            [good | {"name": "Ask"}],  # a slash command's name is lower case
+            [good | {"integration_types": [2]}],
+            [good | {"contexts": []}],
+            [{"name": "요약하기", "type": 3, "description": "설명"}],  # a menu has no description
+            [{"name": f"메뉴{n}", "type": 3} for n in range(16)],  # at most 15 message commands
+            [good, good],
+        ):
+            assert (await _rest(fake, "PUT", commands, bad))[1]["code"] == 50035

@@ -61,7 +61,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "번역할 글이 없는 메시지입니다.",
         "en": "That message has no text to translate.",
     },
-    "nothing_to_summarize": {
+    "message_nothing_to_summarize": {
         "ko": "요약할 글이나 파일이 없는 메시지입니다.",
         "en": "That message has no text or file to summarize.",
     },
@@ -274,6 +274,13 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "There are no messages to summarize: {title}",
     },
     "chat_thread": {"ko": "이 스레드", "en": "this thread"},
+    "chat_recent": {"ko": "이 채널의 최근 {hours}시간", "en": "this channel's last {hours} hours"},
+    "chat_summary_request": {"ko": "{what} 요약해 줘", "en": "Summarize {what}"},
+    "discord_history_unreadable": {
+        "ko": "이 채널의 메시지를 읽을 수 없어요. 저를 서버에 추가하고 메시지 기록 보기 권한을 주면 요약할 수 있어요.",
+        "en": "I can't read this channel's messages. Add me to the server with the Read Message History "
+        "permission and I can summarize it.",
+    },
     "slack_shortcut_question": {"ko": "이 스레드 요약해줘", "en": "summarize this thread"},
     "chat_reading": {"ko": "메시지를 읽는 중이에요…", "en": "Reading the messages…"},
     "chat_progress": {"ko": "대화를 요약하는 중이에요… ({done}/{total})", "en": "Summarizing the conversation… ({done}/{total})"},

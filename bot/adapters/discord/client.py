@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import discord
@@ -14,6 +15,7 @@ import yarl
 
 from bot.adapters.discord import buttons
 from bot.adapters.discord.buttons import AnswerButton, Press, WithButtons
+from bot.adapters.discord.chats import ChannelHistory
 from bot.adapters.discord.commands import CommandTree
 from bot.adapters.discord.events import AllowList, AttachedFile, Origin
 from bot.adapters.discord.recorded import Asked, Payload, asked_at, asked_by_command, asked_in_message, message_id
@@ -112,6 +114,8 @@ class DiscordBot(discord.Client):
         question = replace(asked.origin.question(asked.text), answer_id=asked.answer_id)
         if asked.action == "translate":
             await flows.translate(self.engine, self.texts, question, surface, self.stops)
+        elif asked.action == "summarize_chat":
+            await self._summarize_chat(asked, question, surface)
         elif files := asked.files(self):
             # the text is the question about each file; a summary has none
             about = question if asked.action == "answer" else replace(question, text="")
@@ -121,11 +125,22 @@ class DiscordBot(discord.Client):
             source = flows.TextSource(self.texts("message_document"), question.text)
             await flows.read_document(self.engine, self.texts, replace(question, text=""), source, surface)
         elif asked.action == "summarize":
-            await surface.post(self.texts("nothing_to_summarize"))
+            await surface.post(self.texts("message_nothing_to_summarize"))
         elif question.text or asked.action == "regenerate":
             await self._answer_with_buttons(asked, question, job)
         else:
             await surface.post(self.help_text())
+
+    async def _summarize_chat(self, asked: Asked, question: flows.Question, surface: Surface) -> None:
+        """The thread asked in, whole, or the channel's last `hours`."""
+        assert asked.interaction is not None
+        if asked.hours is None:
+            title, after = self.texts("chat_thread"), None
+        else:
+            title, after = self.texts("chat_recent", hours=asked.hours), discord.utils.utcnow() - timedelta(hours=asked.hours)
+        source = ChannelHistory(self, asked.interaction["channel"], asked.origin.guild, after, title, asked.interaction["id"])
+        request = question.text or self.texts("chat_summary_request", what=title)
+        await flows.summarize_chat(self.engine, self.texts, replace(question, text=request), source, surface)
 
     async def _answer_with_buttons(self, asked: Asked, question: flows.Question, job: Job) -> None:
         """An answer (or, for "다시 생성", a new one to the conversation's last question) with

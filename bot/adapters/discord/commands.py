@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from bot.adapters.discord.client import DiscordBot
 
 
+DEFAULT_HOURS, MAX_HOURS = 24, 24 * 7  # how far back /summarize reads a channel
+
+
 class CommandTree(app_commands.CommandTree["DiscordBot"]):
     def __init__(self, bot: DiscordBot) -> None:
         # A user-installable app: every command can also be installed by a person (integration
@@ -59,13 +62,13 @@ def _bot(interaction: discord.Interaction) -> DiscordBot:
 
 async def _deferred(
     interaction: discord.Interaction, text: str, files: Sequence[discord.Attachment] = (),
-    action: Action = "answer", *, ephemeral: bool = False,
+    action: Action = "answer", *, ephemeral: bool = False, hours: int | None = None,
 ) -> None:  # fmt: skip
     """Deferred at once (Discord's 3 seconds never run out, the answer has 15 minutes), then
     recorded as a job any replica may answer (claimed already: `interaction_check`)."""
     await interaction.response.defer(thinking=True, ephemeral=ephemeral)
     bot, where = _bot(interaction), origin(interaction)
-    payload = asked_by_command(interaction, where, text, files, action, ephemeral=ephemeral)
+    payload = asked_by_command(interaction, where, text, files, action, ephemeral=ephemeral) | {"hours": hours}
     await bot.accept(None, interaction.id, where, payload, FollowUps(interaction, ephemeral=ephemeral))
 
 
@@ -76,13 +79,23 @@ async def ask(interaction: discord.Interaction, question: str) -> None:
     await _deferred(interaction, question)
 
 
-@app_commands.command(name="summarize", description="첨부한 문서를 요약하거나, 문서에 대한 질문에 답합니다.")
-@app_commands.rename(file="파일", question="질문")
+@app_commands.command(name="summarize", description="첨부한 문서를 요약하거나, 파일이 없으면 이 스레드나 채널의 최근 대화를 요약합니다.")
+@app_commands.rename(file="파일", question="질문", hours="시간")
 @app_commands.describe(
-    file="PDF, 한글, Word, PowerPoint, Excel, OpenDocument, 텍스트, 사진·스캔 문서", question="문서에 대해 물어볼 내용 (비우면 요약)"
+    file="PDF, 한글, Word, PowerPoint, Excel, OpenDocument, 텍스트, 사진·스캔 문서 (비우면 대화 요약)",
+    question="문서에 대해 물어볼 내용 (비우면 요약)",
+    hours=f"채널 대화를 몇 시간 전부터 요약할지 (기본 {DEFAULT_HOURS}시간, 스레드는 처음부터)",
 )
-async def summarize(interaction: discord.Interaction, file: discord.Attachment, question: str | None = None) -> None:
-    await _deferred(interaction, question or "", [file])
+async def summarize(
+    interaction: discord.Interaction, file: discord.Attachment | None = None, question: str | None = None,
+    hours: app_commands.Range[int, 1, MAX_HOURS] | None = None,
+) -> None:  # fmt: skip
+    if file is not None:
+        await _deferred(interaction, question or "", [file])
+        return
+    # In a thread: all of it; in a channel (or a DM): the last `hours`.
+    thread = isinstance(interaction.channel, discord.Thread)
+    await _deferred(interaction, question or "", (), "summarize_chat", hours=None if thread else hours or DEFAULT_HOURS)
 
 
 # Message context-menu commands (Apps → …): they receive the whole message, its content

@@ -26,8 +26,8 @@ Payload = dict[str, Any]
 
 # What a question asks for: an answer (with files: each read, the text a question about it), a
 # summary (of its files, else of its text), a translation of its text, a new answer to the
-# conversation's last question.
-Action = Literal["answer", "summarize", "translate", "regenerate"]
+# conversation's last question, a summary of the thread or the channel's last hours.
+Action = Literal["answer", "summarize", "translate", "regenerate", "summarize_chat"]
 
 
 def asked_in_message(message: discord.Message, origin: Origin, text: str, *, thread: bool = False) -> Payload:
@@ -75,6 +75,7 @@ class Asked:
     reply_to: Payload | None  # a message's: id, channel, guild
     interaction: Payload | None  # a command's: id, application, token, channel, guild, ephemeral
     answer_id: str  # what stop and feedback name the answer by
+    hours: int | None = None  # a channel summary's: how far back (None: a whole thread)
 
     @classmethod
     def of(cls, payload: Payload) -> Asked:
@@ -84,7 +85,7 @@ class Asked:
         action = payload.get("action", "answer")
         return cls(
             origin, payload["text"], files, action, payload.get("reply_to"), payload.get("interaction"),
-            payload.get("answer_id", ""),
+            payload.get("answer_id", ""), payload.get("hours"),
         )
 
     def files(self, client: discord.Client) -> list[discord.Attachment]:
