@@ -25,7 +25,7 @@ async def test_identify_intents_and_korean_commands_synced_to_the_guild(harness:
     assert None not in fake.commands  # nothing global: guild commands appear at once
     assert all(HANGUL.search(c["description"] or c["name"]) for c in commands.values())
     assert [(o["name"], o["type"], o["required"]) for o in commands["summarize"]["options"]] == [
-        ("파일", 11, True), ("질문", 3, False)]
+        ("파일", 11, False), ("질문", 3, False), ("시간", 4, False)]  # no file: the thread or channel
     assert [o["name"] for o in commands["ask"]["options"]] == ["질문"]
 
 

@@ -326,20 +326,26 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "`/ask 질문` — 질문에 답해요. 같은 채널(스레드에서는 스레드 전체)에서 이어 물으면 앞의 대화를 기억해요.\n"
         "`/summarize 파일 [질문]` — 올린 문서(PDF, 한글, Word, PowerPoint, Excel, OpenDocument, 텍스트, 사진·스캔)를 요약하거나, "
         "질문을 함께 쓰면 문서에 대해 답해요. 그다음 `/ask`로 문서에 대해 더 물어볼 수 있어요.\n"
+        "`/summarize [시간]` (파일 없이) — 스레드에서는 스레드 전체를, 채널에서는 최근 대화(기본 24시간)를 요약해요.\n"
+        "메시지 메뉴 → 앱 → `요약하기` · `번역하기` — 그 메시지(첨부 파일까지)를 요약하거나 한국어↔영어로 번역해요.\n"
+        "답변 아래 버튼 — `중지`(쓰는 중), `다시 생성`, 👍 · 👎(무엇이 아쉬웠는지 남길 수 있어요).\n"
         "`/reset` — 이 대화의 기록과 올린 문서를 지워요.\n"
         "`/help` — 이 안내를 보여 줘요.",
         "en": "**How to use me**\n"
         "`/ask question` — I answer; ask again in the same channel (or thread) and I remember the conversation.\n"
         "`/summarize file [question]` — I summarize the document (PDF, HWP, Word, PowerPoint, Excel, OpenDocument, text, pictures and scans), "
         "or answer the question about it; then `/ask` more about it.\n"
+        "`/summarize [hours]` (no file) — summarizes the whole thread, or the channel's recent messages (24 hours by default).\n"
+        "Message menu → Apps → `요약하기` (summarize) · `번역하기` (translate) — that message (its files too), or it in Korean ↔ English.\n"
+        "Buttons under answers — stop (while writing), regenerate, 👍 · 👎 (say what went wrong).\n"
         "`/reset` — clears this conversation and its documents.\n"
         "`/help` — shows this message.",
     },
     "discord_help_messages": {
-        "ko": "채널에서 저를 멘션하거나 DM을 보내도 답하고, 제 답변에 답장하면 대화가 이어져요. "
-        "파일을 함께 올리면 그 문서를 요약해요.",
-        "en": "You can also mention me in a channel or DM me; reply to my answer to keep the conversation "
-        "going. Attach a file and I summarize it.",
+        "ko": "채널에서 저를 멘션하거나 DM을 보내도 답하고(채널에서는 그 메시지에 스레드를 열어 답해요), "
+        "제 답변에 답장하거나 스레드에서 이어 말하면 대화가 이어져요. 파일을 함께 올리면 모두 요약해요.",
+        "en": "You can also mention me in a channel (I answer in a thread opened on your message) or DM me; "
+        "reply to my answer or go on in the thread to keep the conversation going. Attach files and I summarize each.",
     },
 }
 
