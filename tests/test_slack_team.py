@@ -164,6 +164,39 @@ async def test_a_channel_summary_needs_the_bot_in_the_channel(
     assert refused == KOREAN("slack_not_in_channel")
 
 
+async def test_what_i_missed_reads_the_channel_since_my_last_message(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    now = time.time()
+    for offset, user, text in ((300, "U0002", "어제 논의한 예산안"), (200, "U0001", "제가 확인할게요"),
+                               (100, "U0003", "배포는 금요일로 미뤘습니다")):  # fmt: skip
+        fake_slack.seed_message("C0001", text, user=user, ts=f"{now - offset:.6f}")
+    async with slack_bot() as bot:
+        mention = fake_slack.mention("내가 놓친 것", user="U0001")
+        await bot.send(mention)
+        await bot.answered("C0001", mention["event"]["ts"])
+
+    (prompt,) = prompts(sagemaker)
+    assert "배포는 금요일로 미뤘습니다" in prompt
+    assert "어제 논의한 예산안" not in prompt and "제가 확인할게요" not in prompt
+
+
+async def test_this_channel_from_the_ai_panel_is_the_channel_being_viewed(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    fake_slack.seed_message("C0042", "신규 입사자 환영회는 목요일입니다.", user="U0002", ts=f"{time.time() - 60:.6f}")
+    async with slack_bot() as bot:
+        started = fake_slack.assistant_thread_started("D0001", context_channel="C0042")
+        thread_ts = started["event"]["assistant_thread"]["thread_ts"]
+        await bot.send(started)
+        await bot.answered("D0001", thread_ts)  # the greeting
+        await bot.send(fake_slack.dm("이 채널 요약", thread_ts=thread_ts))
+        await bot.answered("D0001", thread_ts, count=2)
+
+    (prompt,) = prompts(sagemaker)
+    assert "신규 입사자 환영회는 목요일입니다." in prompt
+
+
 async def test_channel_settings_are_set_by_admins_and_change_the_answers(
     slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
