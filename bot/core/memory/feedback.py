@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
+import secrets
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
@@ -55,6 +55,11 @@ class FeedbackStore(Protocol):
 
     def everything(self) -> AsyncIterator[tuple[Judgement, AnswerRecord | None]]: ...
 
+    async def salt(self) -> str:
+        """A secret kept with the feedback, mixed into exported user ids: without it a list of
+        the workspace's user ids would undo the hashing."""
+        ...
+
 
 def hashed_user(user: str, salt: str = "") -> str:
     """A stable pseudonym for a user id: the same user reads the same in every export."""
@@ -74,13 +79,9 @@ def export_row(judgement: Judgement, answer: AnswerRecord | None, salt: str = ""
     }
 
 
-def now() -> float:
-    return time.time()
-
-
-async def export(store: FeedbackStore, out: TextIO, salt: str = "") -> int:
+async def export(store: FeedbackStore, out: TextIO) -> int:
     """Every verdict with its question and answer as JSON lines on `out`; how many were written."""
-    count = 0
+    count, salt = 0, await store.salt()
     async for judgement, answer in store.everything():
         out.write(json.dumps(export_row(judgement, answer, salt), ensure_ascii=False) + "\n")
         count += 1
@@ -92,6 +93,7 @@ class LocalFeedback:
 
     def __init__(self, cap: int = LOCAL_CAP) -> None:
         self.cap = cap
+        self._salt = secrets.token_hex(16)
         self._answers: OrderedDict[str, AnswerRecord] = OrderedDict()
         self._judgements: OrderedDict[tuple[str, str], Judgement] = OrderedDict()
 
@@ -110,6 +112,9 @@ class LocalFeedback:
 
     async def judgement(self, answer_id: str, user: str) -> Judgement | None:
         return self._judgements.get((answer_id, user))
+
+    async def salt(self) -> str:
+        return self._salt
 
     async def everything(self) -> AsyncIterator[tuple[Judgement, AnswerRecord | None]]:
         for judgement in list(self._judgements.values()):
@@ -162,6 +167,12 @@ class RedisFeedback:
     async def judgement(self, answer_id: str, user: str) -> Judgement | None:
         raw = await self.client.hget(self.judgements_key, f"{answer_id}|{user}")
         return Judgement(**json.loads(raw)) if raw else None
+
+    async def salt(self) -> str:
+        """Made once, by whichever process asks first, and kept (no expiry)."""
+        key = f"{self.prefix}:feedback:salt"
+        await self.client.set(key, secrets.token_hex(16), nx=True)
+        return str(await self.client.get(key))
 
     async def everything(self) -> AsyncIterator[tuple[Judgement, AnswerRecord | None]]:
         async for _, raw in self.client.hscan_iter(self.judgements_key, count=500):
