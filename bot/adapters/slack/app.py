@@ -420,7 +420,7 @@ def create_app(bot: SlackBot, client: AsyncWebClient, signing_secret: str | None
         process_before_response=True,
     )
 
-    app.assistant(assistant_middleware(bot.assistant, bot.texts))
+    app.assistant(assistant_middleware(bot.assistant, bot.texts, bot.engine))
 
     @app.event("app_mention")
     async def mention(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
