@@ -103,6 +103,26 @@ async def test_slacks_stop_button_cancels_the_model_call_and_keeps_the_partial_t
     assert not bot.service.bot.jobs
 
 
+async def test_the_stop_button_of_a_plain_answer_stops_it_and_gives_way_to_the_footer(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    fake_slack.streaming_supported = False
+    sagemaker.script(Reply("천천히 쓰는 답변입니다. " * 60, token_delay=0.05))
+    async with slack_bot() as bot:
+        await bot.send(fake_slack.dm("긴 답을 써 줘"))
+        await fake_slack.wait_for(lambda: fake_slack.calls("chat.update"), 10, what="the answer growing")
+        (answer,) = fake_slack.message_records("D0001")
+        stop = footer_of(fake_slack, "D0001", answer.ts)["answer_stop"]
+        await bot.send(fake_slack.block_action("D0001", answer.ts, "answer_stop", stop["value"]),
+                       envelope_type="interactive")  # fmt: skip
+        await fake_slack.wait_for(lambda: sagemaker.closed_by_client == 1, 10, what="the model's stream closed")
+        (text,) = await bot.answered("D0001")
+
+    shown, _, note = text.rpartition("\n\n")
+    assert note == KOREAN("answer_stopped") and shown.startswith("천천") and len(shown) < 100
+    assert "answer_stop" not in footer_of(fake_slack, "D0001", answer.ts)  # a stopped answer has no stop
+
+
 async def test_regenerate_replaces_the_remembered_answer(
     slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
@@ -119,8 +139,13 @@ async def test_regenerate_replaces_the_remembered_answer(
         answers = await bot.answered("C0001", root, count=2)
         await bot.send(fake_slack.thread_message("고마워", root))
         await bot.answered("C0001", root, count=3)
+        # The first answer is no longer the last one remembered: it cannot be replaced.
+        await bot.send(fake_slack.block_action("C0001", first.ts, "answer_regenerate", button["value"]),
+                       envelope_type="interactive")  # fmt: skip
+        refused = (await bot.answered("C0001", root, count=4))[-1]
 
     assert answers == ["첫 답변입니다.", "새로 만든 답변입니다."]
+    assert refused == KOREAN("not_the_last_answer") and len(prompts(sagemaker)) == 3
     regenerated, followup = prompts(sagemaker)[1:]
     assert "좋은 이름 하나 지어 줘" in regenerated and "첫 답변입니다." not in regenerated
     assert "새로 만든 답변입니다." in followup and "첫 답변입니다." not in followup

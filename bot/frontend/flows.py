@@ -76,13 +76,19 @@ async def answer(
 
 
 async def regenerate(
-    engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage, stops: Stops | None = None
-) -> bool:
+    engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage, stops: Stops | None = None,
+    *, replacing: str = "",
+) -> bool:  # fmt: skip
     """A new answer to the conversation's last question, replacing the old one in memory
-    (`question.text` is unused: the question is the one remembered)."""
+    (`question.text` is unused: the question is the one remembered). With `replacing` (the id of
+    the answer whose button was pressed), only if that answer is the last one remembered."""
     history = (await engine.memory.context(question.key)).history
     asked = history[-1].user if history else ""
-    deltas = engine.regenerate(question.key, user=question.asker, channel=question.channel)
+    expected = None
+    if replacing:
+        record = await engine.feedback.answer(replacing)
+        expected = record.answer if record else ""  # never kept (stopped, failed): not the last
+    deltas = engine.regenerate(question.key, user=question.asker, channel=question.channel, replacing=expected)
     return await _answered(engine, texts, question, asked, deltas, where, stops)
 
 

@@ -257,6 +257,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "다시 만들 답변이 없습니다. 먼저 질문해 주세요.",
         "en": "There is no answer to regenerate. Please ask something first.",
     },
+    "not_the_last_answer": {
+        "ko": "가장 최근 답변만 다시 만들 수 있어요.",
+        "en": "Only the latest answer can be regenerated.",
+    },
     "nothing_to_summarize": {
         "ko": "요약할 메시지가 없습니다: {title}",
         "en": "There are no messages to summarize: {title}",

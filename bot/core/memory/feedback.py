@@ -53,6 +53,8 @@ class FeedbackStore(Protocol):
 
     async def judgement(self, answer_id: str, user: str) -> Judgement | None: ...
 
+    async def answer(self, answer_id: str) -> AnswerRecord | None: ...
+
     def everything(self) -> AsyncIterator[tuple[Judgement, AnswerRecord | None]]: ...
 
     async def salt(self) -> str:
@@ -112,6 +114,9 @@ class LocalFeedback:
 
     async def judgement(self, answer_id: str, user: str) -> Judgement | None:
         return self._judgements.get((answer_id, user))
+
+    async def answer(self, answer_id: str) -> AnswerRecord | None:
+        return self._answers.get(answer_id)
 
     async def salt(self) -> str:
         return self._salt
@@ -174,11 +179,14 @@ class RedisFeedback:
         await self.client.set(key, secrets.token_hex(16), nx=True)
         return str(await self.client.get(key))
 
+    async def answer(self, answer_id: str) -> AnswerRecord | None:
+        raw = await self.client.get(self.answer_key(answer_id))
+        return AnswerRecord(**json.loads(raw)) if raw else None
+
     async def everything(self) -> AsyncIterator[tuple[Judgement, AnswerRecord | None]]:
         async for _, raw in self.client.hscan_iter(self.judgements_key, count=500):
             judgement = Judgement(**json.loads(raw))
-            answer = await self.client.get(self.answer_key(judgement.answer_id))
-            yield judgement, AnswerRecord(**json.loads(answer)) if answer else None
+            yield judgement, await self.answer(judgement.answer_id)
 
 
 def _dumps(item: AnswerRecord | Judgement) -> str:
