@@ -78,7 +78,7 @@ class ChatEngine:
     def feedback(self) -> FeedbackStore:
         """What users said of answers (bot.core.memory.feedback)."""
         if isinstance(self.memory, RedisMemory):
-            return RedisFeedback(self.memory.client, self.settings.redis_key_prefix)
+            return RedisFeedback(self.memory.client, self.settings.redis_key_prefix, self.memory.health)
         return LocalFeedback()
 
     @cached_property

@@ -19,7 +19,6 @@ from bot.core.chat_summary import ChatLine
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
 from bot.core.errors import BotError, LLMModelError
-from bot.core.memory import REDIS_DOWN
 from bot.core.memory.channels import ChannelSettings
 from bot.core.memory.feedback import AnswerRecord
 from bot.frontend.jobs import log_outcome
@@ -106,7 +105,7 @@ async def _answered(
         log_outcome(error)
         return False
     if question.answer_id and (text := "".join(said).strip()):
-        await _keep_for_feedback(engine, AnswerRecord(question.answer_id, asked, text, time.time()))
+        await engine.feedback.remember_answer(AnswerRecord(question.answer_id, asked, text, time.time()))
     return True
 
 
@@ -114,13 +113,6 @@ async def _kept(deltas: AsyncIterator[str], said: list[str]) -> AsyncIterator[st
     async for delta in deltas:
         said.append(delta)
         yield delta
-
-
-async def _keep_for_feedback(engine: ChatEngine, record: AnswerRecord) -> None:
-    try:
-        await engine.feedback.remember_answer(record)
-    except REDIS_DOWN:  # the answer was shown: feedback on it will lack its text, nothing worse
-        log.warning("could not keep answer %s for feedback: Redis unreachable", record.answer_id)
 
 
 async def _show(deltas: AsyncIterator[str], where: Surface | GrowingMessage, texts: Texts) -> None:

@@ -1,12 +1,15 @@
 """What users said of answers: per answer (its id), per user, 👍 or 👎 and an optional note;
 and the answers themselves (question and text), kept beside them so an export can pair them.
 
-In Redis (shared by every replica) or, without it, in this process. User ids are stored as given
-and hashed on export only: a later verdict of the same user on the same answer replaces theirs."""
+In Redis (shared by every replica) or, without it, in this process; while Redis is unreachable,
+in this process too (said once, with the memory's health), where the export does not see them.
+User ids are stored as given and hashed on export only: a later verdict of the same user on the
+same answer replaces theirs."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import json
 import secrets
 from collections import OrderedDict
@@ -15,8 +18,12 @@ from dataclasses import asdict, dataclass
 from typing import Literal, Protocol, TextIO
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
+from bot.core.memory.health import REDIS_DOWN, RedisHealth
 from bot.core.memory.local import LOCAL_CAP
+
+log = logging.getLogger(__name__)
 
 Verdict = Literal["up", "down"]
 FEEDBACK_TTL = 180 * 24 * 3600  # seconds an answer and its verdicts are kept for evaluation
@@ -141,10 +148,14 @@ class RedisFeedback:
     """Answers as `{prefix}:feedback:answer:{id}` (JSON, expiring), verdicts as fields
     `{answer_id}|{user}` of the hash `{prefix}:feedback:judgements` (read back by HSCAN)."""
 
-    def __init__(self, client: aioredis.Redis, prefix: str, ttl_seconds: int = FEEDBACK_TTL) -> None:
+    def __init__(
+        self, client: aioredis.Redis, prefix: str, health: RedisHealth | None = None, ttl_seconds: int = FEEDBACK_TTL
+    ) -> None:
         self.client = client
         self.prefix = prefix
+        self.health = health or RedisHealth()
         self.ttl = ttl_seconds
+        self._local = LocalFeedback()  # while Redis is unreachable
 
     @property
     def judgements_key(self) -> str:
@@ -154,13 +165,25 @@ class RedisFeedback:
         return f"{self.prefix}:feedback:answer:{answer_id}"
 
     async def remember_answer(self, record: AnswerRecord) -> None:
-        await self.client.set(self.answer_key(record.answer_id), _dumps(record), ex=self.ttl)
+        """Never raises: the answer was shown already, and without this record only its
+        feedback lacks the text (and its "다시 생성" is refused)."""
+        try:
+            await self.client.set(self.answer_key(record.answer_id), _dumps(record), ex=self.ttl)
+        except REDIS_DOWN as error:
+            self.health.lost(error)
+            await self._local.remember_answer(record)
+        except RedisError as error:  # refused (full, read-only replica)
+            log.warning("answer %s not kept for feedback: Redis refused (%s)", record.answer_id, error)
 
     async def judge(self, judgement: Judgement) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(self.judgements_key, f"{judgement.answer_id}|{judgement.user}", _dumps(judgement))
-            pipe.expire(self.judgements_key, self.ttl)
-            await pipe.execute()
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hset(self.judgements_key, f"{judgement.answer_id}|{judgement.user}", _dumps(judgement))
+                pipe.expire(self.judgements_key, self.ttl)
+                await pipe.execute()
+        except REDIS_DOWN as error:
+            self.health.lost(error)
+            await self._local.judge(judgement)
 
     async def add_note(self, answer_id: str, user: str, note: str) -> bool:
         found = await self.judgement(answer_id, user)
@@ -170,8 +193,12 @@ class RedisFeedback:
         return True
 
     async def judgement(self, answer_id: str, user: str) -> Judgement | None:
-        raw = await self.client.hget(self.judgements_key, f"{answer_id}|{user}")
-        return Judgement(**json.loads(raw)) if raw else None
+        try:
+            raw = await self.client.hget(self.judgements_key, f"{answer_id}|{user}")
+        except REDIS_DOWN as error:
+            self.health.lost(error)
+            return await self._local.judgement(answer_id, user)
+        return Judgement(**json.loads(raw)) if raw else await self._local.judgement(answer_id, user)
 
     async def salt(self) -> str:
         """Made once, by whichever process asks first, and kept (no expiry)."""
@@ -180,8 +207,12 @@ class RedisFeedback:
         return str(await self.client.get(key))
 
     async def answer(self, answer_id: str) -> AnswerRecord | None:
-        raw = await self.client.get(self.answer_key(answer_id))
-        return AnswerRecord(**json.loads(raw)) if raw else None
+        try:
+            raw = await self.client.get(self.answer_key(answer_id))
+        except REDIS_DOWN as error:
+            self.health.lost(error)
+            raw = None
+        return AnswerRecord(**json.loads(raw)) if raw else await self._local.answer(answer_id)
 
     async def everything(self) -> AsyncIterator[tuple[Judgement, AnswerRecord | None]]:
         async for _, raw in self.client.hscan_iter(self.judgements_key, count=500):
