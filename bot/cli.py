@@ -65,7 +65,7 @@ async def _with_engine(settings: Settings, run: Callable[[ChatEngine], Awaitable
 
 async def _export_feedback(engine: ChatEngine, path: Path | None) -> int:
     with path.open("w", encoding="utf-8") if path else contextlib.nullcontext(sys.stdout) as out:
-        count = await feedback.export(engine.feedback, out, salt=engine.settings.redis_key_prefix)
+        count = await feedback.export(engine.feedback, out)
     print(f"{count} feedback rows exported", file=sys.stderr)
     return 0
 

@@ -23,7 +23,8 @@ As strict as Slack's reference pages (docs.slack.dev/reference/...), where they 
 * Blocks (``blocks`` of chat.postMessage / chat.update / chat.stopStream, views): at most 50 in a
   message; known types only; ``section`` text at most 3,000 characters; ``actions`` at most 25
   elements; ``context_actions`` 1-5 ``feedback_buttons`` / ``icon_button`` elements; button texts
-  at most 75 characters, values 2,000, action_id 255. Anything else: ``invalid_blocks``.
+  at most 75 characters, values 2,000, action_id 255, style primary or danger. Anything else:
+  ``invalid_blocks``.
 """
 
 from __future__ import annotations
@@ -117,6 +118,8 @@ def _check_button(button: dict[str, Any]) -> None:
     if text.get("type") != "plain_text" or not 0 < len(str(text.get("text", ""))) <= 75:
         raise SlackError("invalid_blocks")
     if len(str(button.get("value", ""))) > 2000 or len(str(button.get("action_id", ""))) > 255:
+        raise SlackError("invalid_blocks")
+    if button.get("style") not in (None, "primary", "danger"):
         raise SlackError("invalid_blocks")
 
 

@@ -103,6 +103,26 @@ async def test_slacks_stop_button_cancels_the_model_call_and_keeps_the_partial_t
     assert not bot.service.bot.jobs
 
 
+async def test_the_stop_button_of_a_plain_answer_stops_it_and_gives_way_to_the_footer(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    fake_slack.streaming_supported = False
+    sagemaker.script(Reply("천천히 쓰는 답변입니다. " * 60, token_delay=0.05))
+    async with slack_bot() as bot:
+        await bot.send(fake_slack.dm("긴 답을 써 줘"))
+        await fake_slack.wait_for(lambda: fake_slack.calls("chat.update"), 10, what="the answer growing")
+        (answer,) = fake_slack.message_records("D0001")
+        stop = footer_of(fake_slack, "D0001", answer.ts)["answer_stop"]
+        await bot.send(fake_slack.block_action("D0001", answer.ts, "answer_stop", stop["value"]),
+                       envelope_type="interactive")  # fmt: skip
+        await fake_slack.wait_for(lambda: sagemaker.closed_by_client == 1, 10, what="the model's stream closed")
+        (text,) = await bot.answered("D0001")
+
+    shown, _, note = text.rpartition("\n\n")
+    assert note == KOREAN("answer_stopped") and shown.startswith("천천") and len(shown) < 100
+    assert "answer_stop" not in footer_of(fake_slack, "D0001", answer.ts)  # a stopped answer has no stop
+
+
 async def test_regenerate_replaces_the_remembered_answer(
     slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
@@ -119,8 +139,13 @@ async def test_regenerate_replaces_the_remembered_answer(
         answers = await bot.answered("C0001", root, count=2)
         await bot.send(fake_slack.thread_message("고마워", root))
         await bot.answered("C0001", root, count=3)
+        # The first answer is no longer the last one remembered: it cannot be replaced.
+        await bot.send(fake_slack.block_action("C0001", first.ts, "answer_regenerate", button["value"]),
+                       envelope_type="interactive")  # fmt: skip
+        refused = (await bot.answered("C0001", root, count=4))[-1]
 
     assert answers == ["첫 답변입니다.", "새로 만든 답변입니다."]
+    assert refused == KOREAN("not_the_last_answer") and len(prompts(sagemaker)) == 3
     regenerated, followup = prompts(sagemaker)[1:]
     assert "좋은 이름 하나 지어 줘" in regenerated and "첫 답변입니다." not in regenerated
     assert "새로 만든 답변입니다." in followup and "첫 답변입니다." not in followup
@@ -162,6 +187,39 @@ async def test_a_channel_summary_needs_the_bot_in_the_channel(
     (prompt,) = prompts(sagemaker)
     assert "오늘 회의는 3시입니다." in prompt and "u0002" in prompt
     assert refused == KOREAN("slack_not_in_channel")
+
+
+async def test_what_i_missed_reads_the_channel_since_my_last_message(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    now = time.time()
+    for offset, user, text in ((300, "U0002", "어제 논의한 예산안"), (200, "U0001", "제가 확인할게요"),
+                               (100, "U0003", "배포는 금요일로 미뤘습니다")):  # fmt: skip
+        fake_slack.seed_message("C0001", text, user=user, ts=f"{now - offset:.6f}")
+    async with slack_bot() as bot:
+        mention = fake_slack.mention("내가 놓친 것", user="U0001")
+        await bot.send(mention)
+        await bot.answered("C0001", mention["event"]["ts"])
+
+    (prompt,) = prompts(sagemaker)
+    assert "배포는 금요일로 미뤘습니다" in prompt
+    assert "어제 논의한 예산안" not in prompt and "제가 확인할게요" not in prompt
+
+
+async def test_this_channel_from_the_ai_panel_is_the_channel_being_viewed(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    fake_slack.seed_message("C0042", "신규 입사자 환영회는 목요일입니다.", user="U0002", ts=f"{time.time() - 60:.6f}")
+    async with slack_bot() as bot:
+        started = fake_slack.assistant_thread_started("D0001", context_channel="C0042")
+        thread_ts = started["event"]["assistant_thread"]["thread_ts"]
+        await bot.send(started)
+        await bot.answered("D0001", thread_ts)  # the greeting
+        await bot.send(fake_slack.dm("이 채널 요약", thread_ts=thread_ts))
+        await bot.answered("D0001", thread_ts, count=2)
+
+    (prompt,) = prompts(sagemaker)
+    assert "신규 입사자 환영회는 목요일입니다." in prompt
 
 
 async def test_channel_settings_are_set_by_admins_and_change_the_answers(

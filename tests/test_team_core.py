@@ -132,7 +132,9 @@ async def test_channel_persona_and_language_reach_the_prompt(sagemaker, redis_ur
     assert "해적처럼 말하기" in prompts(sagemaker)[0] and "In this channel" in prompts(sagemaker)[0]
 
 
-async def test_feedback_export_pairs_verdicts_with_answers_and_hashes_users(sagemaker, redis_url, redis_prefix, tmp_path):
+async def test_feedback_export_pairs_verdicts_with_answers_and_hashes_users(
+    sagemaker, redis_url, redis_prefix, redis_client, tmp_path
+):
     engine = make_engine(sagemaker, redis_url, redis_prefix)
     try:
         await engine.feedback.remember_answer(AnswerRecord("a1", "질문", "답변", time.time()))
@@ -149,4 +151,6 @@ async def test_feedback_export_pairs_verdicts_with_answers_and_hashes_users(sage
     assert [{k: r[k] for k in ("question", "answer", "verdict", "note")} for r in rows] == [
         {"question": "질문", "answer": "답변", "verdict": "down", "note": "틀린 날짜"}
     ]
-    assert rows[0]["user"] == hashed_user("slack:T1:U1", redis_prefix.rstrip(":")) and "U1" not in out.read_text()
+    salt = await redis_client.get(f"{redis_prefix.rstrip(':')}:feedback:salt")
+    assert rows[0]["user"] == hashed_user("slack:T1:U1", salt.decode()) != hashed_user("slack:T1:U1")
+    assert "U1" not in out.read_text()

@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.core.budget import Budget
 from bot.core.conversation import ConversationKey
 from bot.core.chat_summary import ChatLine, transcript, with_links
-from bot.core.errors import NothingToRegenerate, NothingToSummarize, NoTextLayer, PicturesNotSeen, RateLimited, UnsupportedDocument
+from bot.core.errors import NothingToRegenerate, NothingToSummarize, NotTheLastAnswer, NoTextLayer, PicturesNotSeen, RateLimited, UnsupportedDocument
 from bot.core.llm import ChatLLM, ModelFacts, build_llm
 from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory, StoredDocument, TurnHandle
 from bot.core.memory.channels import ChannelSettings, ChannelSettingsStore, LocalChannelSettings, RedisChannelSettings
@@ -79,7 +79,7 @@ class ChatEngine:
     def feedback(self) -> FeedbackStore:
         """What users said of answers (bot.core.memory.feedback)."""
         if isinstance(self.memory, RedisMemory):
-            return RedisFeedback(self.memory.client, self.settings.redis_key_prefix)
+            return RedisFeedback(self.memory.client, self.settings.redis_key_prefix, self.memory.health)
         return LocalFeedback()
 
     @cached_property
@@ -112,16 +112,20 @@ class ChatEngine:
                 yield delta
 
     async def regenerate(
-        self, key: ConversationKey, *, user: str | None = None, channel: ChannelSettings = ChannelSettings()
-    ) -> AsyncIterator[str]:
+        self, key: ConversationKey, *, user: str | None = None, channel: ChannelSettings = ChannelSettings(),
+        replacing: str | None = None,
+    ) -> AsyncIterator[str]:  # fmt: skip
         """A new answer to the conversation's last question, which, once complete, takes the old
         answer's place in memory (the memory keeps only the answer shown last). Raises
-        NothingToRegenerate when the conversation remembers no answer."""
+        NothingToRegenerate when the conversation remembers no answer, NotTheLastAnswer when
+        `replacing` (the text of the answer to replace) is not the last one remembered."""
         await self._check_rate(user)
         async with self.memory.turn(key) as turn:
             if not turn.context.history:
                 raise NothingToRegenerate(key.id)
             *earlier, last = turn.context.history
+            if replacing is not None and last.assistant != replacing:
+                raise NotTheLastAnswer(key.id)
             async for delta in self._answer(turn, earlier, last.user, (), channel, turn.replace_last):
                 yield delta
 

@@ -159,6 +159,13 @@ class NothingToRegenerate(BotError):
     code = "nothing_to_regenerate"
 
 
+class NotTheLastAnswer(BotError):
+    """"다시 생성" on an answer that is not the conversation's last remembered one (a newer answer
+    came since, or it was stopped or failed and never remembered)."""
+
+    code = "not_the_last_answer"
+
+
 class NothingToSummarize(BotError):
     """A thread or channel summary found no message in the asked range."""
 

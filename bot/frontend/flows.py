@@ -19,7 +19,6 @@ from bot.core.chat_summary import ChatLine
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
 from bot.core.errors import BotError, LLMModelError
-from bot.core.memory import REDIS_DOWN
 from bot.core.memory.channels import ChannelSettings
 from bot.core.memory.feedback import AnswerRecord
 from bot.frontend.jobs import log_outcome
@@ -94,13 +93,19 @@ async def answer(
 
 
 async def regenerate(
-    engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage, stops: Stops | None = None
-) -> bool:
+    engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage, stops: Stops | None = None,
+    *, replacing: str = "",
+) -> bool:  # fmt: skip
     """A new answer to the conversation's last question, replacing the old one in memory
-    (`question.text` is unused: the question is the one remembered)."""
+    (`question.text` is unused: the question is the one remembered). With `replacing` (the id of
+    the answer whose button was pressed), only if that answer is the last one remembered."""
     history = (await engine.memory.context(question.key)).history
     asked = history[-1].user if history else ""
-    deltas = engine.regenerate(question.key, user=question.asker, channel=question.channel)
+    expected = None
+    if replacing:
+        record = await engine.feedback.answer(replacing)
+        expected = record.answer if record else ""  # never kept (stopped, failed): not the last
+    deltas = engine.regenerate(question.key, user=question.asker, channel=question.channel, replacing=expected)
     return await _answered(engine, texts, question, asked, deltas, where, stops)
 
 
@@ -130,7 +135,7 @@ async def _answered(
         log_outcome(error)
         return False
     if question.answer_id and (text := "".join(said).strip()):
-        await _keep_for_feedback(engine, AnswerRecord(question.answer_id, asked, text, time.time()))
+        await engine.feedback.remember_answer(AnswerRecord(question.answer_id, asked, text, time.time()))
     return True
 
 
@@ -138,13 +143,6 @@ async def _kept(deltas: AsyncIterator[str], said: list[str]) -> AsyncIterator[st
     async for delta in deltas:
         said.append(delta)
         yield delta
-
-
-async def _keep_for_feedback(engine: ChatEngine, record: AnswerRecord) -> None:
-    try:
-        await engine.feedback.remember_answer(record)
-    except REDIS_DOWN:  # the answer was shown: feedback on it will lack its text, nothing worse
-        log.warning("could not keep answer %s for feedback: Redis unreachable", record.answer_id)
 
 
 async def _show(deltas: AsyncIterator[str], where: Surface | GrowingMessage, texts: Texts) -> None:

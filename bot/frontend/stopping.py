@@ -51,10 +51,6 @@ class Stops:
     async def is_stopped(self, answer_id: str) -> bool:
         return await self.memory.is_marked(self._mark(answer_id))
 
-    def running(self, answer_id: str) -> bool:
-        """Whether the answer is being written in this process now."""
-        return answer_id in self._here
-
     async def until_stopped(self, answer_id: str, deltas: AsyncIterator[str], place: str = "") -> AsyncIterator[str]:
         """`deltas` until the answer is stopped: then the model's call is cancelled and
         AnswerStopped raised. Closing this iterator closes `deltas`. With `place`, the answer

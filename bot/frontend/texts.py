@@ -250,8 +250,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "*Channel settings* — admins set the channel's persona, answer language and thread mention rule with `/봇설정`.",
     },
     "slack_home_usage": {
-        "ko": "*최근 사용*\n이 워크스페이스에서 받은 피드백 {count}건 중 회원님의 것: {mine}건. (사용량 기록은 준비 중이에요.)",
-        "en": "*Recent usage*\nFeedback you gave: {mine}. (Usage history is coming.)",
+        "ko": "*최근 사용*\n사용 기록은 아직 준비 중이에요.",
+        "en": "*Recent usage*\nYour usage history is not available yet.",
     },
     "slack_file_download": {
         "ko": "파일을 내려받지 못했습니다: {name}. 봇에 files:read 권한이 있는지 확인해 주세요.",
@@ -268,6 +268,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "nothing_to_regenerate": {
         "ko": "다시 만들 답변이 없습니다. 먼저 질문해 주세요.",
         "en": "There is no answer to regenerate. Please ask something first.",
+    },
+    "not_the_last_answer": {
+        "ko": "가장 최근 답변만 다시 만들 수 있어요.",
+        "en": "Only the latest answer can be regenerated.",
     },
     "nothing_to_summarize": {
         "ko": "요약할 메시지가 없습니다: {title}",

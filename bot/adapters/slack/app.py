@@ -110,12 +110,16 @@ class SlackBot:
         if said != texts("feedback_thanks"):
             log.warning("a feedback note was not saved")
 
+    async def on_stop(self, action: dict[str, Any]) -> None:
+        """The stop button under an answer being written (plain messages)."""
+        await self.stops.request(str(action.get("value", "")))
+
     async def on_regenerate(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         """"다시 생성": a new answer to the thread's last question, as a job like any question."""
         container = body["container"]
         incoming = Incoming(
             team=body["team"]["id"], channel=container["channel_id"], user=body["user"]["id"], ts=action["action_ts"],
-            thread_ts=container.get("thread_ts"), text="", files=(), regenerate=True,
+            thread_ts=container.get("thread_ts"), text="", files=(), regenerates=str(action.get("value", "")),
         )  # fmt: skip
         await self._accept_as(f"slack:action:{action['action_ts']}:{container['message_ts']}", incoming)
 
@@ -286,7 +290,7 @@ class SlackBot:
         question = flows.Question(
             incoming.key, incoming.text, incoming.asker, incoming.answer_id, _place(incoming.place), channel
         )
-        command = None if incoming.regenerate else incoming.command()
+        command = None if incoming.regenerates else incoming.command()
         if command == "reset":
             await flows.reset(self.engine, texts, incoming.key, messages)
         elif command == "help":
@@ -304,18 +308,24 @@ class SlackBot:
         """The answer (or, for "다시 생성", a new one) with Slack's status while the model works,
         the thread's title from its first question, and the footer once it is complete."""
         place = incoming.place
-        await self.assistant.working(place, texts("slack_thinking"), title=None if incoming.regenerate else question.text,
+        await self.assistant.working(place, texts("slack_thinking"), title=None if incoming.regenerates else question.text,
                                      key=incoming.key, engine=self.engine)  # fmt: skip
         where = await self.answers.open(place)
         footer = blocks.footer(incoming.answer_id, texts)
         if isinstance(where, NativeStream):
             where.footer = footer
             await self.assistant.processing(place, question.text)
+        elif isinstance(where, SlackMessages):
+            where.controls = blocks.stop_button(incoming.answer_id, texts)
         shown = await noted(where, job.note_opened, message=_message, stream=_stream)
-        flow = flows.regenerate if incoming.regenerate else flows.answer
-        answered = await flow(self.engine, texts, question, shown, self.stops)
-        if answered and isinstance(where, SlackMessages):
-            await where.attach(footer)
+        if incoming.regenerates:
+            answered = await flows.regenerate(
+                self.engine, texts, question, shown, self.stops, replacing=incoming.regenerates
+            )
+        else:
+            answered = await flows.answer(self.engine, texts, question, shown, self.stops)
+        if isinstance(where, SlackMessages):
+            await where.attach(footer if answered else [])
 
     async def _summarize(self, incoming: Incoming, question: flows.Question, texts: Texts, messages: Surface) -> None:
         asked = summary_request(incoming.text)
@@ -420,7 +430,7 @@ def create_app(bot: SlackBot, client: AsyncWebClient, signing_secret: str | None
         process_before_response=True,
     )
 
-    app.assistant(assistant_middleware(bot.assistant, bot.texts))
+    app.assistant(assistant_middleware(bot.assistant, bot.texts, bot.engine))
 
     @app.event("app_mention")
     async def mention(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -449,6 +459,11 @@ def create_app(bot: SlackBot, client: AsyncWebClient, signing_secret: str | None
     async def feedback_clicked(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         await bot.on_feedback(body, action)
+
+    @app.action(blocks.STOP_ACTION)
+    async def stop_clicked(ack: Any, action: dict[str, Any]) -> None:
+        await ack()
+        await bot.on_stop(action)
 
     @app.action(blocks.REGENERATE_ACTION)
     async def regenerate(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -97,14 +97,16 @@ def _title(question: str) -> str:
     return line if len(line) <= TITLE_CHARS else f"{line[: TITLE_CHARS - 1]}…"
 
 
-def assistant_middleware(threads: AssistantThreads, texts: Texts) -> AsyncAssistant:
+def assistant_middleware(threads: AssistantThreads, texts: Texts, engine: ChatEngine) -> AsyncAssistant:
     """bolt's Assistant: its thread-started and context-changed events. User messages in the
     thread are not taken here: they reach the app's message listener, as every DM does."""
     assistant = AsyncAssistant()
 
     @assistant.thread_started
-    async def started(payload: dict[str, Any]) -> None:
-        await threads.started(payload["assistant_thread"], texts)
+    async def started(body: dict[str, Any], payload: dict[str, Any]) -> None:
+        # Slack redelivers an event it thinks was missed, to any replica: one greeting only.
+        if await engine.claim_event(f"slack:{body['event_id']}"):
+            await threads.started(payload["assistant_thread"], texts)
 
     @assistant.thread_context_changed
     async def context_changed(payload: dict[str, Any]) -> None:

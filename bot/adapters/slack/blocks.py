@@ -13,6 +13,7 @@ from bot.frontend.texts import Texts
 
 FEEDBACK_ACTION = "answer_feedback"
 REGENERATE_ACTION = "answer_regenerate"
+STOP_ACTION = "answer_stop"
 NOTE_VIEW = "feedback_note"
 NOTE_BLOCK, NOTE_INPUT = "note", "note_input"
 SECTION_CHARS = 3_000
@@ -39,6 +40,13 @@ def footer(answer_id: str, texts: Texts) -> list[Block]:
         {"type": "context_actions", "block_id": f"feedback-{answer_id}", "elements": [feedback]},
         {"type": "actions", "block_id": f"regenerate-{answer_id}", "elements": [regenerate]},
     ]
+
+
+def stop_button(answer_id: str, texts: Texts) -> list[Block]:
+    """The stop button under an answer being written where Slack has no stop of its own."""
+    stop = {"type": "button", "action_id": STOP_ACTION, "text": _plain(texts("stop_button")), "value": answer_id,
+            "style": "danger"}  # fmt: skip
+    return [{"type": "actions", "block_id": f"stop-{answer_id}", "elements": [stop]}]
 
 
 def verdict(value: str) -> tuple[str, str]:

@@ -10,7 +10,6 @@ worth of a rate tier on links alone."""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -24,8 +23,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.slack.events import ChatRange, plain_text
 from bot.core.chat_summary import ChatLine
 from bot.core.errors import BotError
-
-log = logging.getLogger(__name__)
 
 MAX_MESSAGES = 2_000  # read at most: beyond, a summary would take many minutes of model time
 PAGE = 200  # messages a call: Slack recommends no more than 200

@@ -62,7 +62,7 @@ class Incoming:
     text: str  # plain text, the bot's mention removed
     files: tuple[dict[str, Any], ...]
     answer_id: str = ""  # given when the question is accepted: stop and feedback name it
-    regenerate: bool = False  # "다시 생성": a new answer to the thread's last question
+    regenerates: str = ""  # "다시 생성": the id of the answer a new one replaces
 
     @property
     def is_dm(self) -> bool:

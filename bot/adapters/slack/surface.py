@@ -77,15 +77,22 @@ class SlackMessages:
         self.budget = pacing.budget(place.team)
         self._granted = False  # room for the next edit was taken by `room_for_edit`
         self.last: tuple[str, str] | None = None  # the newest message and its text
+        # Blocks under the text while the answer is written (its stop button); `attach` swaps
+        # them for the footer once it is done.
+        self.controls: list[dict[str, Any]] = []
         self._changed_at = float("-inf")  # loop time the newest message was posted or edited
 
     async def post(self, text: str) -> str:
         response = await self.client.chat_postMessage(
-            channel=self.place.channel, thread_ts=self.place.thread_ts, text=text,
+            channel=self.place.channel, thread_ts=self.place.thread_ts, text=text, blocks=self._blocks(text),
             unfurl_links=False, unfurl_media=False,
         )  # fmt: skip
         self.last, self._changed_at = (str(response["ts"]), text), asyncio.get_running_loop().time()
         return str(response["ts"])
+
+    def _blocks(self, text: str) -> list[dict[str, Any]] | None:
+        """With controls, the text as blocks above them (a message with blocks shows only them)."""
+        return with_text(text, self.controls) if self.controls else None
 
     async def attach(self, blocks: list[dict[str, Any]]) -> None:
         """Put `blocks` under the newest message's text (the footer of a finished answer), if
@@ -96,6 +103,7 @@ class SlackMessages:
         ts, text = self.last
         # A change like any other: Slack takes about one a second per message.
         await asyncio.sleep(max(0.0, self._changed_at + self.style.edit_interval - asyncio.get_running_loop().time()))
+        self.controls = []
         if not await self.budget.spend("chat.update", Priority.BETWEEN):
             log.info("no room in chat.update's budget: message %s left without its footer", ts)
             return
@@ -109,7 +117,7 @@ class SlackMessages:
         if not self._granted:
             await self.budget.spend("chat.update", Priority.FINAL)
         self._granted = False
-        await self.client.chat_update(channel=self.place.channel, ts=str(handle), text=text)
+        await self.client.chat_update(channel=self.place.channel, ts=str(handle), text=text, blocks=self._blocks(text))
         if self.last is not None and self.last[0] == str(handle):
             self.last, self._changed_at = (str(handle), text), asyncio.get_running_loop().time()
 
