@@ -92,7 +92,7 @@ async def test_regenerate_replaces_the_remembered_answer_with_a_new_one(
     again = await press(harness, first, KOREAN("regenerate_button"))
     assert await callback(harness, again) == {"type": 7, "data": {"components": []}}
     new = await fake.wait_for(lambda: [m for m in fake.interaction_messages(again)[1:]
-                                       if m["content"] == "두 번째 답입니다." and buttons(m)], 10)
+                                       if m["content"] == "두 번째 답입니다." and len(buttons(m)) == 3], 10)
     assert list(buttons(new[0])) == [KOREAN("regenerate_button"), "👍", "👎"]
     assert buttons(fake.message(first["id"])) == {}
     assert "아무 말이나 해 줘" in prompts(sagemaker)[1] and "첫 번째 답입니다." not in prompts(sagemaker)[1]
@@ -132,3 +132,20 @@ async def test_a_thumbs_up_is_stored_and_thanked(harness: Harness, sagemaker: Fa
     assert await callback(harness, up) == {"type": 4, "data": {"content": KOREAN("feedback_thanks"), "flags": EPHEMERAL}}
     judged = await harness.engine.feedback.judgement(buttons(message)["👍"].split(":")[2], "discord:42")
     assert judged is not None and judged.verdict == "up"
+
+
+async def test_regenerate_under_an_older_answer_replaces_nothing(harness: Harness, sagemaker: FakeSageMaker) -> None:
+    fake = harness.fake
+    sagemaker.script(Reply("첫 답"), Reply("둘째 답"))
+    older = await harness.command("ask", {"질문": "첫 질문"}, user_id=42)
+    await harness.answered(older)
+    await harness.answered(await harness.command("ask", {"질문": "둘째 질문"}, user_id=42))
+    message = await fake.wait_for(lambda: len(buttons(fake.original_response(older))) == 3 and fake.original_response(older))
+
+    again = await press(harness, message, KOREAN("regenerate_button"))
+    said = KOREAN("not_the_last_answer")
+    await fake.wait_for(lambda: [m for m in fake.interaction_messages(again)[1:] if m["content"] == said], 10)
+    assert len(sagemaker.requests) == 2
+    key = ConversationKey("discord", (str(fake.guild_id), str(fake.channel_id), "42"))
+    history = (await harness.engine.memory.context(key)).history
+    assert [(e.user, e.assistant) for e in history] == [("첫 질문", "첫 답"), ("둘째 질문", "둘째 답")]

@@ -147,9 +147,11 @@ class DiscordBot(discord.Client):
         "중지" under it while it is written, then "다시 생성", 👍 and 👎 once it is complete."""
         who = (asked.answer_id, asked.origin.user, self.texts)
         shown = WithButtons(asked.surface(self), buttons.while_writing(*who))  # type: ignore[arg-type]
-        flow = flows.regenerate if asked.action == "regenerate" else flows.answer
         noted = NotedSurface(shown, job.note_opened, message_id)  # type: ignore[arg-type]
-        done = await flow(self.engine, self.texts, question, noted, self.stops)  # type: ignore[arg-type]
+        if asked.action == "regenerate":  # only while the answer pressed on is the last one remembered
+            done = await flows.regenerate(self.engine, self.texts, question, noted, self.stops, replacing=asked.replacing)  # type: ignore[arg-type]
+        else:
+            done = await flows.answer(self.engine, self.texts, question, noted, self.stops)  # type: ignore[arg-type]
         await shown.finish(buttons.when_done(*who) if done else None)
 
     async def on_answer_button(self, interaction: discord.Interaction, press: Press, answer_id: str, asker: int) -> None:
@@ -166,7 +168,7 @@ class DiscordBot(discord.Client):
             # the old answer loses its buttons at once; the new one follows as a job
             await interaction.response.edit_message(view=None)
             where = Origin.of(interaction.user, interaction.guild_id, interaction.channel)
-            payload = asked_by_command(interaction, where, "", (), "regenerate")
+            payload = asked_by_command(interaction, where, "", (), "regenerate") | {"replacing": answer_id}
             await self.accept(None, interaction.id, where, payload, FollowUps(interaction))
         elif press == "down":
             said = await feedback.judge(self.engine, self.texts, answer_id, f"discord:{interaction.user.id}", "down")

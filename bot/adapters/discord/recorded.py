@@ -76,6 +76,7 @@ class Asked:
     interaction: Payload | None  # a command's: id, application, token, channel, guild, ephemeral
     answer_id: str  # what stop and feedback name the answer by
     hours: int | None = None  # a channel summary's: how far back (None: a whole thread)
+    replacing: str = ""  # a regenerate's: the id of the answer whose button was pressed
 
     @classmethod
     def of(cls, payload: Payload) -> Asked:
@@ -85,7 +86,7 @@ class Asked:
         action = payload.get("action", "answer")
         return cls(
             origin, payload["text"], files, action, payload.get("reply_to"), payload.get("interaction"),
-            payload.get("answer_id", ""), payload.get("hours"),
+            payload.get("answer_id", ""), payload.get("hours"), payload.get("replacing", ""),
         )
 
     def files(self, client: discord.Client) -> list[discord.Attachment]:
