@@ -1,5 +1,5 @@
-"""The buttons under an answer: "중지" while it is written, then "다시 생성", 👍 and 👎; and the
-note a 👎 asks for. Their custom_ids carry all they need (the answer's id, who asked), so any
+"""The buttons under an answer: "중지" while it is written, then "다시 생성", 👍 and 👎, and what
+pressing each does; and the note a 👎 asks for. Their custom_ids carry all they need (the answer's id, who asked), so any
 replica handles a click: discord.py's DynamicItem parses them, and no view is kept per message.
 
 Discord: a custom_id holds at most 100 characters; a component interaction is answered within
@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import discord
 
 from bot.adapters.discord.surface import EDIT_WINDOW, EDITS_PER_WINDOW, edit_view
+from bot.adapters.discord.events import Origin
+from bot.adapters.discord.recorded import asked_by_command
+from bot.adapters.discord.surface import FollowUps
+from bot.core.memory.feedback import Verdict
 from bot.frontend import feedback
 from bot.frontend.streaming import now, sleep_until
 from bot.frontend.surface import Surface
@@ -53,7 +57,37 @@ class AnswerButton(
         return cls(cast(Press, match["press"]), match["answer"], int(match["asker"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await cast("DiscordBot", interaction.client).on_answer_button(interaction, self.press, self.answer_id, self.asker)
+        """Stop and regenerate are the asker's; anyone may say 👍 or 👎."""
+        bot = cast("DiscordBot", interaction.client)
+        if not await bot.claimed(interaction):
+            return
+        if self.press in ("stop", "regen") and interaction.user.id != self.asker:
+            await interaction.response.send_message(bot.texts("answer_not_yours"), ephemeral=True)
+        elif self.press == "stop":
+            await interaction.response.defer()  # DEFERRED_UPDATE_MESSAGE: the answer changes by itself
+            await bot.stops.request(self.answer_id)
+        elif self.press == "regen":
+            await _regenerate(bot, interaction, self.answer_id)
+        else:
+            await _judge(bot, interaction, self.answer_id, "up" if self.press == "up" else "down")
+
+
+async def _regenerate(bot: DiscordBot, interaction: discord.Interaction, answer_id: str) -> None:
+    """The old answer loses its buttons at once (UPDATE_MESSAGE); the new one follows as a job,
+    replacing the remembered answer only while `answer_id` is the last one."""
+    await interaction.response.edit_message(view=None)
+    where = Origin.of(interaction.user, interaction.guild_id, interaction.channel)
+    payload = asked_by_command(interaction, where, "", (), "regenerate") | {"replacing": answer_id}
+    await bot.accept(None, interaction.id, where, payload, FollowUps(interaction))
+
+
+async def _judge(bot: DiscordBot, interaction: discord.Interaction, answer_id: str, verdict: Verdict) -> None:
+    """Stored; a 👎 then asks what went wrong (a modal), a 👍 is thanked where only the user sees it."""
+    said = await feedback.judge(bot.engine, bot.texts, answer_id, f"discord:{interaction.user.id}", verdict)
+    if verdict == "down" and said == bot.texts("feedback_thanks"):
+        await interaction.response.send_modal(note_modal(answer_id, bot.texts))
+    else:
+        await interaction.response.send_message(said, ephemeral=True)
 
 
 _LOOKS: dict[Press, tuple[str | None, str | None, discord.ButtonStyle]] = {

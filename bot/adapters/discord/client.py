@@ -14,15 +14,15 @@ import discord.http
 import yarl
 
 from bot.adapters.discord import buttons
-from bot.adapters.discord.buttons import AnswerButton, Press, WithButtons
+from bot.adapters.discord.buttons import AnswerButton, WithButtons
 from bot.adapters.discord.chats import ChannelHistory
 from bot.adapters.discord.commands import CommandTree
 from bot.adapters.discord.events import AllowList, AttachedFile, Origin
-from bot.adapters.discord.recorded import Asked, Payload, asked_at, asked_by_command, asked_in_message, message_id
-from bot.adapters.discord.surface import ChannelReplies, FollowUps
+from bot.adapters.discord.recorded import Asked, Payload, asked_at, asked_in_message, message_id
+from bot.adapters.discord.surface import ChannelReplies
 from bot.config import Settings
 from bot.core.engine import ChatEngine
-from bot.frontend import feedback, flows
+from bot.frontend import flows
 from bot.frontend.jobs import Job, Jobs
 from bot.frontend.opened import NotedSurface
 from bot.frontend.stopping import Stops
@@ -154,39 +154,16 @@ class DiscordBot(discord.Client):
             done = await flows.answer(self.engine, self.texts, question, noted, self.stops)  # type: ignore[arg-type]
         await shown.finish(buttons.when_done(*who) if done else None)
 
-    async def on_answer_button(self, interaction: discord.Interaction, press: Press, answer_id: str, asker: int) -> None:
-        """A button under an answer (every replica sees the click: the one that claims it acts).
-        Stop and regenerate are the asker's; anyone may say 👍 or 👎."""
-        if not self.jobs.accepting or not await self.engine.claim_event(f"discord:{interaction.id}"):
-            return
-        if press in ("stop", "regen") and interaction.user.id != asker:
-            await interaction.response.send_message(self.texts("answer_not_yours"), ephemeral=True)
-        elif press == "stop":
-            await interaction.response.defer()  # DEFERRED_UPDATE_MESSAGE: the answer changes by itself
-            await self.stops.request(answer_id)
-        elif press == "regen":
-            # the old answer loses its buttons at once; the new one follows as a job
-            await interaction.response.edit_message(view=None)
-            where = Origin.of(interaction.user, interaction.guild_id, interaction.channel)
-            payload = asked_by_command(interaction, where, "", (), "regenerate") | {"replacing": answer_id}
-            await self.accept(None, interaction.id, where, payload, FollowUps(interaction))
-        elif press == "down":
-            said = await feedback.judge(self.engine, self.texts, answer_id, f"discord:{interaction.user.id}", "down")
-            if said == self.texts("feedback_thanks"):
-                await interaction.response.send_modal(buttons.note_modal(answer_id, self.texts))
-            else:
-                await interaction.response.send_message(said, ephemeral=True)
-        else:
-            said = await feedback.judge(self.engine, self.texts, answer_id, f"discord:{interaction.user.id}", "up")
-            await interaction.response.send_message(said, ephemeral=True)
-
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """The note of a 👎 (a modal any replica may receive: the one that claims it stores it)."""
         custom_id = str((interaction.data or {}).get("custom_id", ""))
-        if interaction.type is not discord.InteractionType.modal_submit or not custom_id.startswith(buttons.NOTE_PREFIX):
-            return
-        if self.jobs.accepting and await self.engine.claim_event(f"discord:{interaction.id}"):
-            await buttons.on_note(self, interaction)
+        if interaction.type is discord.InteractionType.modal_submit and custom_id.startswith(buttons.NOTE_PREFIX):
+            if await self.claimed(interaction):
+                await buttons.on_note(self, interaction)
+
+    async def claimed(self, interaction: discord.Interaction) -> bool:
+        """Every replica sees every interaction: only the one that claims it answers."""
+        return self.jobs.accepting and await self.engine.claim_event(f"discord:{interaction.id}")
 
     def help_text(self) -> str:
         parts = [self.texts("discord_help")]

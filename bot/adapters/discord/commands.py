@@ -33,9 +33,8 @@ class CommandTree(app_commands.CommandTree["DiscordBot"]):
             self.add_command(command)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        """Every replica sees every interaction: only the one that claims it answers."""
         bot = self.client
-        if not bot.jobs.accepting or not await bot.engine.claim_event(f"discord:{interaction.id}"):
+        if not await bot.claimed(interaction):
             return False
         if bot.allow_list.allows(origin(interaction)):
             return True
