@@ -731,10 +731,13 @@ class FakeDiscord:
         }
         if guild_id is not None:
             member = self.member(user_id) | {"permissions": str(DEFAULT_PERMISSIONS)}
+            # In a server the bot is not in, only the user's own install of the app (type 1) allows it.
+            installed = self.bot_id in self.guilds.get(guild_id, {}).get("members", ())
+            owners = {"0": str(guild_id)} if installed else {"1": str(user_id)}
             payload |= {
                 "guild_id": str(guild_id), "guild_locale": "ko", "member": member, "context": 0,
                 "guild": {"id": str(guild_id), "locale": "ko", "features": []},
-                "authorizing_integration_owners": {"0": str(guild_id)},
+                "authorizing_integration_owners": owners,
             }
         else:
             payload |= {
@@ -1140,6 +1143,8 @@ class FakeDiscord:
             rec.kind = "get"
             return self._history(channel_id, rec.query)
         rec.kind = "message"
+        if not self._bot_in(channel_id):
+            return _error(403, 50001, "Missing Access")
         data = rec.json or {}
         if err := self._validate(data, rec.files):
             return err
@@ -1156,8 +1161,7 @@ class FakeDiscord:
         most one of `before`, `after`, `around`; always newest first. With `after`, the
         `limit` messages right after it (so a client pages forward from the newest of them);
         without any, the latest. The bot needs to be in the channel's guild (50001)."""
-        channel = self.channels[channel_id]
-        if channel.get("guild_id") and self.bot_id not in self.guilds[int(channel["guild_id"])]["members"]:
+        if not self._bot_in(channel_id):
             return _error(403, 50001, "Missing Access")
         anchors = [k for k in ("before", "after", "around") if k in query]
         if len(anchors) > 1:
@@ -1177,6 +1181,11 @@ class FakeDiscord:
             found = [m for m in ordered if int(m["id"]) < before][-n:]
         return 200, list(reversed(found))
 
+    def _bot_in(self, channel_id: int) -> bool:
+        """Whether the bot may reach the channel: a DM, or a channel of a server it is in."""
+        guild = self.channels[channel_id].get("guild_id")
+        return not guild or self.bot_id in self.guilds.get(int(guild), {}).get("members", ())
+
     def _start_thread(self, rec: Recorded, cid: str, mid: str) -> tuple[int, Any]:
         """POST /channels/{id}/messages/{id}/threads: a public thread on a message of a text or
         announcement channel, its id the message's. `name` 1 to 100 characters is required;
@@ -1188,6 +1197,8 @@ class FakeDiscord:
             return _error(404, 10003, "Unknown Channel")
         if msg is None or msg["channel_id"] != cid:
             return _error(404, 10008, "Unknown Message")
+        if not self._bot_in(int(cid)):
+            return _error(403, 50001, "Missing Access")
         if channel["type"] not in (0, 5):
             return _error(400, 50024, "Cannot execute action on this channel type")
         data = rec.json or {}

@@ -117,3 +117,23 @@ async def test_menus_on_a_message_without_text_say_so(harness: Harness, sagemake
     await harness.fake.dispatch("INTERACTION_CREATE", summarize)
     assert await harness.answered(summarize) == KOREAN("message_nothing_to_summarize")
     assert sagemaker.requests == []
+
+
+async def test_a_users_own_install_answers_in_a_server_the_bot_is_not_in(
+    harness: Harness, sagemaker: FakeSageMaker
+) -> None:
+    fake = harness.fake
+    fake.add_guild(300, "다른 서버", channels={301: "잡담"})
+    fake.guilds[300]["members"].discard(fake.bot_id)  # the app reaches it only through user 42's install
+    sagemaker.script(Reply("네, 여기서도 답합니다."), Reply("Yes, here too."))
+
+    asked = await harness.command("ask", {"질문": "여기서도 돼?"}, channel_id=301, user_id=42)
+    assert asked["authorizing_integration_owners"] == {"1": "42"}
+    assert await harness.answered(asked) == "네, 여기서도 답합니다."
+
+    message = fake.message_create("여기서도 돼요.", author_id=7, channel_id=301)
+    menu = fake.message_command("번역하기", message, user_id=42)
+    await fake.dispatch("INTERACTION_CREATE", menu)
+    assert await harness.answered(menu) == "Yes, here too."
+    refused = [r for r in fake.requests if r.status == 403]
+    assert not refused  # everything went through the interaction endpoints, which need no membership
