@@ -93,9 +93,14 @@ async def test_slacks_stop_button_cancels_the_model_call_and_keeps_the_partial_t
             lambda: ("C0001", root) in fake_slack.sessions and fake_slack.calls("chat.appendStream"), 10,
             what="a stream under way in a processing session",
         )  # fmt: skip
-        await bot.send(fake_slack.agent_session_stopped("C0001", root))
+        pressed = fake_slack.agent_session_stopped("C0001", root)  # Slack ends the stream at once
+        await fake_slack.wait_for(
+            lambda: any(c.response.get("error") == "message_not_in_streaming_state" for c in fake_slack.api_calls),
+            10, what="the bot's text refused before the event reaches it",
+        )  # fmt: skip
+        await bot.send(pressed)
         await fake_slack.wait_for(lambda: sagemaker.closed_by_client == 1, 10, what="the model's stream closed")
-        (text,) = await bot.answered("C0001", root)
+        (text,) = await bot.answered("C0001", root)  # no new message for the text that came after
 
     shown, _, note = text.rpartition("\n\n")
     assert note == KOREAN("answer_stopped")

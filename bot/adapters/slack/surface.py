@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 MESSAGE_BYTES = 3_900  # Slack cuts chat.postMessage / chat.update text near 4,000 UTF-8 bytes
 STREAM_CHARS = 10_000  # one streamed message: Slack takes 12,000 characters of markdown at most
 EDIT_INTERVAL = 1.0  # Slack allows about one update per second per message
+STOP_GRACE = 2.0  # seconds a stream Slack ended waits for its user's stop to arrive
 # Errors that mean this workspace (or token) has no native streaming: remembered, not retried.
 _NO_STREAMING = frozenset(
     {"unknown_method", "not_allowed", "not_allowed_token_type", "missing_scope", "method_deprecated",
@@ -142,6 +143,10 @@ class NativeStream:
         self._plain: PlainGrowing | None = None  # no native streaming here after all
         self.footer: list[dict[str, Any]] = []  # blocks under the answer once it is complete
         self.sent = ""  # the open stream's Markdown so far
+        # Whether the user stopped this answer (Slack's stop button ends the stream on Slack's
+        # side at once; the stop reaches the answer a moment later).
+        self.stopped: Callable[[], Awaitable[bool]] | None = None
+        self._halted = False  # ended by Slack for a stop: later text is not shown
 
     @property
     def max_chars(self) -> int:
@@ -170,10 +175,18 @@ class NativeStream:
         elif self._plain:
             await self._plain.append(markdown)
         else:
+            if self._halted:
+                return
             if not self._granted:
                 await self.budget.spend("chat.appendStream", Priority.FINAL)
             self._granted = False
-            await self.client.chat_appendStream(channel=self.place.channel, ts=self.ts, markdown_text=markdown)
+            try:
+                await self.client.chat_appendStream(channel=self.place.channel, ts=self.ts, markdown_text=markdown)
+            except SlackApiError as error:
+                if error.response.get("error") != "message_not_in_streaming_state" or not await self._stopped_by_user():
+                    raise  # expired: the answer goes on in a new message
+                self._halted = True
+                return
             self.sent += markdown
 
     async def stop(self, markdown: str, *, failed: bool) -> None:
@@ -199,6 +212,18 @@ class NativeStream:
             text = to_mrkdwn(self.sent + markdown)
             await self.budget.spend("chat.update", Priority.FINAL)
             await self.client.chat_update(channel=self.place.channel, ts=self.ts, text=text, blocks=with_text(text, footer))
+
+    async def _stopped_by_user(self) -> bool:
+        """Whether the stream Slack ended was stopped by its user: the stop is waited for a
+        moment (its event may still be on the way, or with another replica)."""
+        if self.stopped is None:
+            return False
+        deadline = asyncio.get_running_loop().time() + STOP_GRACE
+        while not await self.stopped():
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
+        return True
 
     async def _open(self, markdown: str) -> None:
         if not self._granted:
