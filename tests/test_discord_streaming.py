@@ -56,3 +56,20 @@ async def test_model_busy_replaces_thinking_with_a_korean_message(
         question = await h.message(f"<@{h.fake.bot_id}> 바쁘니?", author_id=42)
         assert (await h.reply_to(question))["content"] == KOREAN("llm_busy")
         assert not re.search(r"Traceback|Error", h.fake.channel_messages(h.fake.channel_id)[0])
+
+
+async def test_a_12000_character_answer_fills_its_messages_and_ends_in_no_stray_few_characters(
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker
+) -> None:
+    answer = long_korean_answer(12_000)  # filled greedily: six full messages and 123 characters
+    tokens = [answer[i : i + 40] for i in range(0, len(answer), 40)]
+    sagemaker.script(Reply(answer, tokens=tokens, token_delay=2 / len(tokens)))
+    async with discord_bot() as h:
+        question = await h.message(f"<@{h.fake.bot_id}> 길게 설명해 줘", author_id=42)
+        await h.reply_to(question, timeout=30)
+        parts = await h.fake.wait_for(lambda: (m := h.fake.channel_messages(h.fake.channel_id)) and " ".join(
+            m).split() == answer.split() and m, timeout=30)  # whole, in order, no word cut in two
+
+    assert len(parts) == 7 and all(len(p) <= MESSAGE_LIMIT for p in parts)
+    assert all(len(p) > MESSAGE_LIMIT * 0.9 for p in parts[:-2])  # full messages
+    assert all(len(p) > MESSAGE_LIMIT * 0.4 for p in parts[-2:])  # the end evened out, no stub
