@@ -19,6 +19,15 @@ Only the far end of the wire is fake. What it checks because discord.py (2.7) or
 - A callback later than `interaction_deadline` (3 s) gets 404 Unknown interaction (10062).
 - A follow-up or webhook edit later than `interaction_token_lifetime` (15 min) gets 401 Invalid
   Webhook Token (50027).
+- Rate limits as Discord's "Rate Limits" page documents them: every authenticated request outside
+  the interaction endpoints (callback, follow-ups and their edits, which "are not bound to the
+  bot's Global Rate Limit") counts against `global_limit` a second; over it, 429 with
+  `"global": true`, `X-RateLimit-Global: true`, `X-RateLimit-Scope: global` and `Retry-After`.
+  Message edits are limited per route bucket (a channel's messages; an interaction's webhook),
+  5 per 5 s unless `enforce_edit_rate` says otherwise, and every edit is answered with the
+  bucket's `X-RateLimit-Limit/Remaining/Reset/Reset-After/Bucket`, which discord.py reads to wait
+  before a bucket runs dry (http.py, `Ratelimit.update`): a window that refills whole at its
+  reset, as discord.py expects.
 - discord.py asks for gateway compression (`compress=zstd-stream` when `zstandard` is importable,
   else `zlib-stream`); the fake honours it with one shared compressor per connection.
 - Gateway events obey the identified intents: no MESSAGE_CREATE without GUILD_MESSAGES /
@@ -106,6 +115,7 @@ class Recorded:
     kind: str = "other"  # callback | followup | edit | delete | get | message | commands | ...
     status: int = 0
     response: Any = None
+    response_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -137,6 +147,24 @@ class StoredFile:
     data: bytes
     channel_id: int
     object: JSON  # the attachment object Discord would return
+
+
+@dataclass
+class _Bucket:
+    """A rate limit window that refills whole `per` seconds after its first request."""
+
+    per: float
+    count: int = 0
+    resets: float = -math.inf  # time.monotonic() when it refills
+
+    def take(self, now: float, limit: int) -> float:
+        """Count one request if the window has room: 0.0; else the seconds until it refills."""
+        if now >= self.resets:
+            self.count, self.resets = 0, now + self.per
+        if self.count >= limit:
+            return self.resets - now
+        self.count += 1
+        return 0.0
 
 
 @dataclass
@@ -259,7 +287,11 @@ class FakeDiscord:
         self._interactions: dict[str, _Interaction] = {}  # by token
         self._command_ids: dict[tuple[int | None, str, int], int] = {}
         self._rules: list[_Rule] = []
-        self._edit_limit: tuple[int, float] | None = None
+        # Discord's limits (see the module's docstring); None: not enforced.
+        self.global_limit: int | None = 50  # requests a second
+        self._global = _Bucket(1.0)
+        self._edit_limit: tuple[int, float] | None = (5, 5.0)
+        self._edit_buckets: dict[tuple[str, ...], _Bucket] = {}
         self._conns: list[_Conn] = []
         self._sessions: dict[str, int] = {}  # session id -> last sequence (for RESUME)
         self._session_shards: dict[str, list[int] | None] = {}
@@ -444,9 +476,11 @@ class FakeDiscord:
         itself after 1 s, 3 s, ...; prefer 503 or 4xx in fast tests)."""
         self._rules.append(_Rule(route_pattern, times, status, {"message": message, "code": code}, {}))
 
-    def enforce_edit_rate(self, limit: int = 5, per: float = 5.0) -> None:
-        """Answer 429 to any edit that would make more than `limit` edits per `per` s in a channel."""
-        self._edit_limit = (limit, per)
+    def enforce_edit_rate(self, limit: int | None = 5, per: float = 5.0) -> None:
+        """Allow `limit` edits per `per` s in each edit bucket (a channel's messages, an
+        interaction's webhook); more get 429 (None: no limit)."""
+        self._edit_limit = None if limit is None else (limit, per)
+        self._edit_buckets.clear()
 
     # ------------------------------------------------------------------ queries
 
@@ -886,7 +920,7 @@ class FakeDiscord:
                 rec.json = json.loads(rec.body)
         self.requests.append(rec)
         status, body, headers = self._route(rec)
-        rec.status, rec.response = status, body
+        rec.status, rec.response, rec.response_headers = status, body, headers
         # Echo before answering: the gateway may well beat the HTTP response on Discord too, and
         # that is the order that catches an adapter relying on knowing its message id first.
         outbox, self._outbox = self._outbox, []
@@ -910,6 +944,10 @@ class FakeDiscord:
         webhook = rec.path.startswith(("/webhooks/", "/interactions/"))
         if not webhook and self.token is not None and rec.headers.get("Authorization") != f"Bot {self.token}":
             return 401, {"message": "401: Unauthorized", "code": 0}, {}
+        if not webhook and self.global_limit is not None:
+            if (wait := self._global.take(time.monotonic(), self.global_limit)) > 0:
+                rec.kind = "rate_limited"
+                return 429, *_rate_limited(wait, True)
         for method, pattern, handler in self._routes:
             m = re.fullmatch(pattern, rec.path)
             if m and rec.method in method.split("|"):
@@ -1014,7 +1052,7 @@ class FakeDiscord:
         if it.thinking and it.original_id in self._messages:
             # Discord: the first follow-up after a deferred response replaces "thinking...".
             it.thinking = False
-            return self._edit(it.original_id, data, rec.files, count=False)
+            return self._edit(it.original_id, data, rec.files)
         msg = self._new_message(
             it.channel_id, self.users[self.bot_id], self._body(data, rec.files, it.channel_id),
             extra={"webhook_id": str(self.app_id), "application_id": str(self.app_id),
@@ -1044,7 +1082,7 @@ class FakeDiscord:
         rec.kind = "edit"
         if msg_id == it.original_id:
             it.thinking = False
-        return self._edit(msg_id, rec.json or {}, rec.files)
+        return self._edit(msg_id, rec.json or {}, rec.files, bucket=("webhook", app_id, token))
 
     def _channel_messages(self, rec: Recorded, cid: str) -> tuple[int, Any]:
         channel_id = int(cid)
@@ -1083,7 +1121,7 @@ class FakeDiscord:
         rec.kind = "edit"
         if not mine:
             return _error(403, 50005, "Cannot edit a message authored by another user")
-        return self._edit(int(mid), rec.json or {}, rec.files)
+        return self._edit(int(mid), rec.json or {}, rec.files, bucket=("channel", cid))
 
     def _reaction(self, rec: Recorded, cid: str, mid: str, emoji: str) -> tuple[int, Any]:
         rec.kind = "reaction"
@@ -1157,17 +1195,21 @@ class FakeDiscord:
         return body
 
     def _edit(
-        self, message_id: int, data: JSON, files: list[UploadedFile], *, count: bool = True,
+        self, message_id: int, data: JSON, files: list[UploadedFile], *, bucket: tuple[str, ...] = (),
     ) -> tuple[Any, ...]:
-        """Apply an edit; `count=False` for the follow-up that resolves a deferred response."""
+        """Apply an edit counted in `bucket`'s rate limit (none for the follow-up that resolves
+        a deferred response, which is no edit)."""
         msg = self._messages[message_id]
         channel_id = int(msg["channel_id"])
         now = time.monotonic()
-        if self._edit_limit is not None and count:
+        limits: dict[str, str] = {}
+        if self._edit_limit is not None and bucket:
             limit, per = self._edit_limit
-            recent = sorted(e.time for e in self.edits if e.channel_id == channel_id and e.time > now - per)
-            if len(recent) >= limit:
-                return 429, *_rate_limited(max(0.01, recent[-limit] + per - now), False)
+            window = self._edit_buckets.setdefault(bucket, _Bucket(per))
+            wait = window.take(now, limit)
+            limits = _bucket_headers(limit, limit - window.count, window.resets - now, _EDIT_BUCKETS[bucket[0]])
+            if wait > 0:
+                return 429, *_rate_limited(wait, False, limits)
         if len(data.get("content") or "") > MESSAGE_LIMIT:
             return _too_long()
         body = self._body(data, files, channel_id, msg["attachments"])
@@ -1181,10 +1223,10 @@ class FakeDiscord:
         if edited is not None:
             msg["flags"] = (msg["flags"] & ~SUPPRESS_EMBEDS) | (int(edited) & SUPPRESS_EMBEDS)
         msg["edited_timestamp"] = _now_iso()
-        if count:
+        if bucket:
             self.edits.append(Edit(now, channel_id, message_id, msg["content"]))
         self._echo("MESSAGE_UPDATE", msg)
-        return 200, msg
+        return 200, msg, limits
 
     def _expired(self, it: _Interaction) -> bool:
         return time.monotonic() - it.created > self.interaction_token_lifetime
@@ -1232,19 +1274,36 @@ async def running_fake_discord(**kwargs: Any) -> AsyncIterator[FakeDiscord]:
             yield fake
 
 
-def _rate_limited(retry_after: float, global_: bool) -> tuple[JSON, dict[str, str]]:
-    """Body and headers of a Discord 429 (discord.py reads the body; `Via` must be present)."""
-    body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": global_}
+# Discord names a route's bucket with a hash that leaves out the top-level resource (channel,
+# webhook): one per kind of edit here.
+_EDIT_BUCKETS = {"channel": "80c17d2f203122d936070c88c8d10f33", "webhook": "d2ee3a1f4bd39f76ac7c3a9a76ed0a1c"}
+
+
+def _bucket_headers(limit: int, remaining: int, reset_after: float, bucket: str) -> dict[str, str]:
+    """A route bucket's headers, as Discord's "Rate Limits" page shows them."""
+    return {
+        "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(0, remaining)),
+        "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",  # epoch seconds
+        "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+        "X-RateLimit-Bucket": bucket,
+    }
+
+
+def _rate_limited(
+    retry_after: float, global_: bool, limits: dict[str, str] | None = None
+) -> tuple[JSON, dict[str, str]]:
+    """Body and headers of a Discord 429 (discord.py reads the body; `Via` must be present): a
+    global one carries no bucket, a route's carries its bucket's headers (`limits`)."""
+    body = {"message": "You are being rate limited.", "retry_after": round(retry_after, 3), "global": global_}
     headers = {
         "Retry-After": str(max(1, math.ceil(retry_after))),  # whole seconds, rounded up
-        "X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0",
-        "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
-        "X-RateLimit-Reset-After": f"{retry_after:.3f}",
         "X-RateLimit-Scope": "global" if global_ else "user",
         "Via": "1.1 google",
     }
     if global_:
         headers["X-RateLimit-Global"] = "true"
+    else:
+        headers.update(limits or _bucket_headers(5, 0, retry_after, "scripted"))
     return body, headers
 
 

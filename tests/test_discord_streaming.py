@@ -73,3 +73,21 @@ async def test_a_12000_character_answer_fills_its_messages_and_ends_in_no_stray_
     assert len(parts) == 7 and all(len(p) <= MESSAGE_LIMIT for p in parts)
     assert all(len(p) > MESSAGE_LIMIT * 0.9 for p in parts[:-2])  # full messages
     assert all(len(p) > MESSAGE_LIMIT * 0.4 for p in parts[-2:])  # the end evened out, no stub
+
+
+async def test_answers_at_once_keep_to_the_bots_global_limit_and_all_arrive_whole(
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker
+) -> None:
+    users = range(50, 66)  # 16 people at once, each in a DM: no channel's own limits in the way
+    answer = "천천히 자라는 답변입니다. " * 8  # about 2.4 s of streaming
+    sagemaker.default = Reply(answer, tokens=[f"{word} " for word in answer.split()], token_delay=0.1)
+    async with discord_bot(discord_requests_per_second=8) as h:
+        h.fake.global_limit = 12  # Discord's 50 a second, scaled down with the bot's setting
+        questions = [
+            await h.message(f"질문 {user}", author_id=user, channel_id=h.fake.dm_channel(user)) for user in users
+        ]
+        replies = [await h.reply_to(question, timeout=30) for question in questions]
+
+    assert [reply["content"] for reply in replies] == [answer.strip()] * len(users)
+    counted = [r for r in h.fake.requests if not r.path.startswith(("/webhooks/", "/interactions/"))]
+    assert all(r.status != 429 for r in counted)  # not one global 429: the bot kept under it
