@@ -48,22 +48,28 @@ class DocumentSource(Protocol):
 
 
 async def answer(engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage) -> bool:
-    """Stream the answer to `question` onto `where` (edited messages, or one growing message)."""
+    """Stream the answer to `question` onto `where` (edited messages, or one growing message).
+    Nobody is turned away for the model being busy: past its concurrency a question waits its
+    turn, and an edited answer's placeholder says so until its text comes."""
+    queue = engine.model_queue  # before asking: the question then joins it
+    waiting = None if queue is None else texts("waiting", position=queue + 1)
     deltas = engine.stream_reply(question.key, question.text, user=question.asker)
     try:
         async with aclosing(deltas):
-            await _show(deltas, where, texts)
+            await _show(deltas, where, texts, waiting)
     except Exception as error:  # already shown where the answer was to be
         log_outcome(error)
         return False
     return True
 
 
-async def _show(deltas: AsyncIterator[str], where: Surface | GrowingMessage, texts: Texts) -> None:
-    if isinstance(where, GrowingMessage):
+async def _show(
+    deltas: AsyncIterator[str], where: Surface | GrowingMessage, texts: Texts, waiting: str | None
+) -> None:
+    if isinstance(where, GrowingMessage):  # shows nothing before the first text
         await show_growing(deltas, where, texts)
     else:
-        await show_edited(deltas, where, texts)
+        await show_edited(deltas, where, texts, placeholder=waiting)
 
 
 async def read_document(

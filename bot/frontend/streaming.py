@@ -77,10 +77,13 @@ def _may_pass(error: Exception) -> bool:
 # ------------------------------------------------------------------ edited messages
 
 
-async def show_edited(deltas: AsyncIterator[str], surface: Surface, texts: Texts) -> list[object]:
+async def show_edited(
+    deltas: AsyncIterator[str], surface: Surface, texts: Texts, *, placeholder: str | None = None
+) -> list[object]:
     """Show a streamed answer as it grows; return the handles of every message posted, in order.
 
-    A placeholder appears at once and the first text replaces it as soon as it arrives; the
+    A placeholder ("thinking…" unless another is given) appears at once and the first text
+    replaces it as soon as it arrives; the
     edits in between keep the style's `edit_interval` per message, never more than one in
     flight; the final text goes out as soon as the model is done. Text that outgrows a message
     continues in a new one. If `deltas` fails, the answer ends as `ending` says and the error is
@@ -88,7 +91,7 @@ async def show_edited(deltas: AsyncIterator[str], surface: Surface, texts: Texts
     stream = _EditedAnswer(surface)
     reader = asyncio.create_task(stream.read(deltas))  # the model starts while the placeholder posts
     try:
-        await stream.post(stream.style.format(texts("thinking")), answering=False)
+        await stream.post(stream.style.format(placeholder or texts("thinking")), answering=False)
         await stream.follow(reader)
         await stream.conclude(reader, texts)
     except asyncio.CancelledError:

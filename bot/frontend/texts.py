@@ -157,6 +157,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "답변을 생각하고 있어요…",
         "en": "Thinking…",
     },
+    "waiting": {
+        "ko": "대기 중이에요… 모델이 다른 질문에 답하고 있어, 차례가 되면 바로 답할게요. ({position}번째)",
+        "en": "Waiting… the model is answering other questions; this one comes as soon as its turn does (#{position}).",
+    },
     "doc_reading": {
         "ko": "문서를 읽고 있어요…",
         "en": "Reading the document…",

@@ -58,6 +58,12 @@ _BUSY_CODES = {"ThrottlingException", "ModelNotReadyException"}
 class ChatLLM(Protocol):
     """`pictures` go with the last turn, to a model that sees pictures."""
 
+    @property
+    def queue(self) -> int | None:
+        """None when a call would start at once; else how many calls wait for the model already
+        (`LLM_MAX_CONCURRENCY` are in flight)."""
+        ...
+
     def stream(
         self, turns: Sequence[Turn], *, max_new_tokens: int | None = None, pictures: Sequence[Picture] = ()
     ) -> AsyncIterator[str]: ...
