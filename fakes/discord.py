@@ -184,7 +184,8 @@ class _Interaction:
     channel_id: int
     guild_id: int | None
     user: JSON
-    created: float
+    created: float  # when it was dispatched: the 3 s to answer count from here
+    made: float  # when Discord made it (the time in its id): the token's 15 minutes count from here
     acked: bool = False
     original_id: int | None = None
     followup_ids: list[int] = field(default_factory=list)
@@ -368,10 +369,10 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ world building
 
-    def snowflake(self) -> int:
-        """A fresh, increasing snowflake built from the current time, like Discord's."""
+    def snowflake(self, ago: float = 0.0) -> int:
+        """A fresh snowflake built from the current time (less `ago` seconds), like Discord's."""
         self._seq_id += 1
-        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        ms = int((time.time() - ago) * 1000) - DISCORD_EPOCH_MS
         return (ms << 22) | (self._seq_id & 0x3FFFFF)
 
     def add_user(self, user_id: int, name: str | None = None, *, bot: bool = False) -> JSON:
@@ -592,9 +593,13 @@ class FakeDiscord:
     def interaction_create(
         self, command_name: str, options: dict[str, Any] | None = None, *, user_id: int = 5,
         guild_id: int | None = None, channel_id: int | None = None,
-        attachment: JSON | None = None, locale: str = "ko",
+        attachment: JSON | None = None, locale: str = "ko", made_ago: float = 0.0,
     ) -> JSON:
         """An APPLICATION_COMMAND (type 2) INTERACTION_CREATE payload, as Discord sends it.
+
+        `made_ago`: Discord made it that many seconds ago (its id says so, and its token's 15
+        minutes count from then), a way to reach the token's end without waiting 15 minutes; its
+        3 seconds to be answered still count from its dispatch.
 
         Where: `channel_id` (its guild, or a DM for a `dm_channel()`), else `guild_id`'s first
         channel, else the default guild and channel. Option types come from the synced command
@@ -638,7 +643,7 @@ class FakeDiscord:
             data["resolved"] = resolved
         if synced_in is not None:
             data["guild_id"] = str(synced_in)
-        return self._interaction(2, data, user_id, gid, channel_id, locale)
+        return self._interaction(2, data, user_id, gid, channel_id, locale, made_ago)
 
     def message_create(
         self, content: str, *, author_id: int, channel_id: int | None = None,
@@ -679,9 +684,9 @@ class FakeDiscord:
 
     def _interaction(
         self, itype: int, data: JSON, user_id: int, guild_id: int | None, channel_id: int,
-        locale: str,
+        locale: str, made_ago: float = 0.0,
     ) -> JSON:
-        iid, token = self.snowflake(), "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(96)
+        iid, token = self.snowflake(made_ago), "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(96)
         channel = self.channels.get(channel_id) or {
             "id": str(channel_id), "type": 0 if guild_id else 1, "name": "channel",
             "position": 0, "guild_id": str(guild_id) if guild_id else None,
@@ -707,8 +712,9 @@ class FakeDiscord:
                 "user": self.user(user_id), "context": 1,
                 "authorizing_integration_owners": {"0": str(self.app_id)},
             }
+        now = time.monotonic()
         self._interactions[token] = _Interaction(
-            iid, token, itype, channel_id, guild_id, self.user(user_id), time.monotonic())
+            iid, token, itype, channel_id, guild_id, self.user(user_id), now, now - made_ago)
         return payload
 
     def _guild_create(self, guild: JSON) -> JSON:
@@ -1229,7 +1235,7 @@ class FakeDiscord:
         return 200, msg, limits
 
     def _expired(self, it: _Interaction) -> bool:
-        return time.monotonic() - it.created > self.interaction_token_lifetime
+        return time.monotonic() - it.made > self.interaction_token_lifetime
 
     def _find_interaction(self, key: int | str | JSON) -> _Interaction | None:
         if isinstance(key, dict):

@@ -82,7 +82,7 @@ async def read_document(
     if source.declared_size is not None and source.declared_size > limits.max_bytes:
         # refused before a byte is fetched, and before a progress message would promise more
         return await _refuse(surface, texts, limits.too_large())
-    progress = ProgressMessage(progress_on or surface, result=surface)
+    progress = ProgressMessage(progress_on or surface, result=surface, late_note=texts("result_comes_anew"))
     await progress.update(texts.document_progress(0, 0))  # reading can take a while before steps count
 
     async def steps(done: int, total: int) -> None:

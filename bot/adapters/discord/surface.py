@@ -61,11 +61,11 @@ class FollowUps:
         self._webhook = interaction.followup
         self._channel = interaction.channel
         self._mention = interaction.user.mention
-        self._expires = interaction.created_at.timestamp() + TOKEN_SECONDS
+        self.editable_until = interaction.created_at.timestamp() + TOKEN_SECONDS
         self._moved: dict[int, discord.Message] = {}  # a follow-up's id → the message carrying on for it
 
     async def post(self, text: str) -> discord.WebhookMessage | discord.Message:
-        if time.time() < self._expires:
+        if time.time() < self.editable_until:
             try:
                 return await self._webhook.send(text, wait=True, suppress_embeds=True)
             except discord.HTTPException as error:
@@ -79,7 +79,7 @@ class FollowUps:
             await self._paced.edit()
             await _edit(moved, f"{self._mention} {text}")
             return
-        if isinstance(message, discord.WebhookMessage) and time.time() < self._expires:
+        if isinstance(message, discord.WebhookMessage) and time.time() < self.editable_until:
             try:
                 await _edit(message, text)
                 return
@@ -95,7 +95,7 @@ class FollowUps:
     async def room_for_edit(self) -> bool:
         # Follow-ups are not counted globally, and discord.py paces each route by the bucket
         # headers Discord sends; the channel's messages, past the token's time, are.
-        if self._moved or time.time() >= self._expires:
+        if self._moved or time.time() >= self.editable_until:
             return await self._paced.room_for_edit()
         return True
 
