@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import sys
 import time
 from collections import defaultdict
@@ -140,7 +141,7 @@ def _has_matplotlib() -> bool:
 def plot(days: list[str], rows: list[UsageRow], path: Path, title: str, zone: str) -> None:
     """Tokens in and out per day (stacked bars), answers and documents per day (lines).
     Labels are ASCII: a Korean font is not guaranteed where the report runs."""
-    from matplotlib.dates import AutoDateLocator, DateFormatter
+    from matplotlib.dates import DateFormatter, DayLocator, date2num
     from matplotlib.figure import Figure  # no pyplot: no global state, Agg canvas by default
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -165,9 +166,10 @@ def plot(days: list[str], rows: list[UsageRow], path: Path, title: str, zone: st
     counts.set_ylabel("answers and documents per day")
     counts.set_ylim(bottom=0)
     counts.yaxis.set_major_locator(MaxNLocator(integer=True))
-    locator = AutoDateLocator(maxticks=12)
-    tokens.xaxis.set_major_locator(locator)
+    # One label a day, or every few days for long reports: never two labels for one day.
+    tokens.xaxis.set_major_locator(DayLocator(interval=max(1, math.ceil(len(days) / 14))))
     tokens.xaxis.set_major_formatter(DateFormatter("%b %d"))
+    tokens.set_xlim(date2num(x[0]) - 0.6, date2num(x[-1]) + 0.6)
     handles = [*tokens.get_legend_handles_labels()[0], *counts.get_legend_handles_labels()[0]]
     tokens.legend(handles, [str(h.get_label()) for h in handles], loc="upper left", fontsize="small")
     tokens.set_title(title)

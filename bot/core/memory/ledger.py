@@ -53,7 +53,8 @@ class Totals:
 
     @classmethod
     def of(cls, usage: AnswerUsage) -> Totals:
-        return cls(usage.tokens_in, usage.tokens_out, int(usage.answered), int(usage.document))
+        # A document's summary (or answer about it) counts as the document, not as an answer too.
+        return cls(usage.tokens_in, usage.tokens_out, int(usage.answered and not usage.document), int(usage.document))
 
     @classmethod
     def read(cls, hash_: Mapping[str, object], who: str) -> Totals:
