@@ -9,20 +9,22 @@ import io
 import time
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 from PIL import Image
 
 from bot.core.conversation import ConversationKey
-from bot.core.errors import TeamBudgetSpent
+from bot.core.errors import TeamBudgetSpent, UserBudgetSpent
 from bot.core.usage import AnswerUsage, Asker, Calendar
 from bot.frontend.texts import texts_for
 from fakes.bedrock import FakeBedrock
 from fakes.discord import EPHEMERAL
+from fakes.redis_server import RedisServer
 from fakes.sagemaker import FakeSageMaker
 from fakes.slack import FakeSlack
 from tests.discord_support import Harness
 from tests.slack_support import StartSlackBot
-from tests.support import KOREAN, cli_env, make_engine, prompts, run_bot
+from tests.support import KOREAN, cli_env, make_engine, prompts, run_bot, run_module
 
 SEOUL = Calendar.named("Asia/Seoul")
 DAY_TTL = 90 * 24 * 3600
@@ -79,6 +81,40 @@ async def test_a_spent_team_budget_refuses_the_team_until_next_month_and_other_t
     assert first.day == 1 and first.hour == 0
     assert KOREAN.for_error(refused) == KOREAN("budget_team_month", limit=1, **refills(first))
     assert f"00:00 KST on {first.date().isoformat()}" in texts_for("en").for_error(refused)
+
+
+async def test_without_redis_budgets_hold_in_the_process(sagemaker: FakeSageMaker) -> None:
+    engine = make_engine(sagemaker, None, "", budget_user_daily_tokens=1, bot_language="en")
+    asker = Asker("discord", "", "7", "70")  # a Discord DM: no team
+    try:
+        await engine.reply(ConversationKey("discord", ("dm", "7")), "question", asker=asker)
+        with pytest.raises(UserBudgetSpent) as caught:
+            await engine.reply(ConversationKey("discord", ("dm", "7")), "again", asker=asker)
+        used = await engine.usage_of(asker)
+    finally:
+        await engine.aclose()
+    assert len(sagemaker.requests) == 1 and used.today.answers == 1
+    assert texts_for("en").for_error(caught.value).startswith("Sorry, you have used today's allowance (1 tokens).")
+
+
+async def test_usage_counted_while_redis_was_down_is_written_once_it_is_back(
+    sagemaker: FakeSageMaker, fresh_redis_server: RedisServer
+) -> None:
+    engine = make_engine(sagemaker, fresh_redis_server.url, "usage-down", llm_max_retries=0, redis_timeout_seconds=0.5)
+    asker = Asker("slack", "T1", "U1", "C1")
+    key = ConversationKey("slack", ("T1", "C1", "1.0"))
+    client = aioredis.Redis.from_url(fresh_redis_server.url, decode_responses=True)
+    try:
+        fresh_redis_server.stop()
+        await engine.reply(key, "Redis 없이", asker=asker)  # answered all the same
+        assert (await engine.usage_of(asker)).today.answers == 1  # counted in the process meanwhile
+        fresh_redis_server.start()
+        await engine.reply(key, "돌아왔어요", asker=asker)
+        stored = await client.hgetall(usage_hash("usage-down", SEOUL.day(time.time()), "people"))
+    finally:
+        await client.aclose()
+        await engine.aclose()
+    assert stored["slack:T1:U1:answers"] == "2"
 
 
 async def test_counts_land_in_redis_per_day_team_user_and_channel_by_the_tokenizer(
@@ -234,6 +270,12 @@ async def test_usage_report_draws_a_png_chart(
     with Image.open(chart) as image:
         image.verify()
         assert image.format == "PNG" and image.size[0] >= 800
+
+
+def test_the_usage_chart_benchmark_still_runs(tmp_path: Any) -> None:
+    done = run_module("bench.usage_chart", "--quick", "--output", str(tmp_path / "chart.png"), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "total" in done.stdout and (tmp_path / "chart.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_usage_report_without_redis_says_where_usage_is_kept(sagemaker_thread: FakeSageMaker) -> None:

@@ -132,7 +132,7 @@ async def own_usage(engine: ChatEngine, texts: Texts, asker: Asker) -> str:
     settings, zone = engine.settings, engine.calendar.zone_name
     if daily := settings.budget_user_daily_tokens:
         lines.append(texts("usage_user_budget", limit=daily, left=max(0, daily - today.tokens), zone=zone))
-    if monthly := settings.budget_team_monthly_tokens:
+    if (monthly := settings.budget_team_monthly_tokens) and asker.team:
         left = max(0, monthly - used.team_month.tokens)
         lines.append(texts("usage_team_budget", limit=monthly, left=left, zone=zone))
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from typing import Mapping, Protocol
 from urllib.parse import unquote
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from bot.core.memory.health import REDIS_DOWN, RedisHealth
 from bot.core.usage import AnswerUsage, Asker, Calendar
@@ -207,12 +208,15 @@ class RedisLedger:
                 await pipe.execute()
         except REDIS_DOWN as error:
             self.health.lost(error)
-            if sum(len(counts) for counts in self._waiting.values()) > WAITING_CAP:
-                log.warning("usage counted while Redis is unreachable exceeds %d fields: dropped", WAITING_CAP)
-                self._waiting.clear()
+        except RedisError as error:  # refused (a full Redis under maxmemory): the answer stands
+            log.warning("usage not written yet: Redis refused (%s)", error)
+        else:
+            self.health.ok()
+            self._waiting.clear()
             return
-        self.health.ok()
-        self._waiting.clear()
+        if sum(len(counts) for counts in self._waiting.values()) > WAITING_CAP:
+            log.warning("usage counted while Redis could not take it exceeds %d fields: dropped", WAITING_CAP)
+            self._waiting.clear()
 
     async def own(self, asker: Asker, at: float) -> OwnUsage:
         wanted = self.layout.own(asker, at)
