@@ -224,7 +224,6 @@ class ChatEngine:
         await self._check_budgets(asker)
 
     async def _check_budgets(self, asker: Asker) -> None:
-        # A Discord DM has no team: only the person's budget applies there.
         daily, monthly = self.settings.budget_user_daily_tokens, self.settings.budget_team_monthly_tokens
         if not (daily or monthly):
             return
@@ -232,6 +231,7 @@ class ChatEngine:
         used = await self.ledger.own(asker, now)
         if daily and used.today.tokens >= daily:
             raise UserBudgetSpent(asker.id, limit=daily, **self._reset_params(self.calendar.next_day(now)))
+        # A Discord DM has no team: only the person's budget applies there.
         if monthly and asker.team and used.team_month.tokens >= monthly:
             raise TeamBudgetSpent(asker.team_id, limit=monthly, **self._reset_params(self.calendar.next_month(now)))
 
