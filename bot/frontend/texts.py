@@ -85,9 +85,9 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "내 사용량\n오늘: 질문 {today_answers:,}개 · 문서 {today_documents:,}개 · 토큰 {today_tokens:,}개 "
         "(입력 {today_in:,} / 출력 {today_out:,})\n이번 달: 질문 {month_answers:,}개 · 문서 {month_documents:,}개 · "
         "토큰 {month_tokens:,}개 (입력 {month_in:,} / 출력 {month_out:,})",
-        "en": "Your usage\nToday: {today_answers:,} answers · {today_documents:,} documents · {today_tokens:,} "
-        "tokens ({today_in:,} in / {today_out:,} out)\nThis month: {month_answers:,} answers · {month_documents:,} "
-        "documents · {month_tokens:,} tokens ({month_in:,} in / {month_out:,} out)",
+        "en": "Your usage\nToday: answers {today_answers:,} · documents {today_documents:,} · tokens {today_tokens:,} "
+        "({today_in:,} in / {today_out:,} out)\nThis month: answers {month_answers:,} · documents {month_documents:,} · "
+        "tokens {month_tokens:,} ({month_in:,} in / {month_out:,} out)",
     },
     "usage_user_budget": {
         "ko": "하루 한도: 토큰 {limit:,}개 중 {left:,}개 남음 (매일 0시 {zone}에 다시 채워짐)",
