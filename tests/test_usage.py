@@ -13,8 +13,9 @@ import pytest
 import redis.asyncio as aioredis
 from PIL import Image
 
+from bot.config import load_settings
 from bot.core.conversation import ConversationKey
-from bot.core.errors import TeamBudgetSpent, UserBudgetSpent
+from bot.core.errors import ConfigError, TeamBudgetSpent, UserBudgetSpent
 from bot.core.usage import AnswerUsage, Asker, Calendar
 from bot.frontend.texts import texts_for
 from fakes.bedrock import FakeBedrock
@@ -270,6 +271,11 @@ async def test_usage_report_draws_a_png_chart(
     with Image.open(chart) as image:
         image.verify()
         assert image.format == "PNG" and image.size[0] >= 800
+
+
+def test_a_time_zone_that_does_not_exist_is_a_configuration_error_naming_it() -> None:
+    with pytest.raises(ConfigError, match="USAGE_TIMEZONE='Asia/Busan'"):
+        load_settings(_env_file=None, usage_timezone="Asia/Busan")
 
 
 def test_the_usage_chart_benchmark_still_runs(tmp_path: Any) -> None:
