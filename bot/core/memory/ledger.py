@@ -9,10 +9,11 @@ One layout, in Redis hashes (or dicts of the same shape here), each field `<who>
 Days and months are the calendar's (USAGE_TIMEZONE), read from this process's clock when the
 answer ends: replicas kept in time by NTP disagree by milliseconds, which can file an answer
 finished at midnight under either day. Redis's own clock, as bot.core.memory.quota reads it for
-windows of seconds, would cost a round trip before every write for that. The keys of one answer are written in one
-round trip, not one transaction (under Redis Cluster they live in different slots); while Redis
-is unreachable the counts wait in this process and are written with the next answer after it is
-back."""
+windows of seconds, would cost a round trip before every write for that.
+
+The keys of one answer are written in one round trip, not one transaction (under Redis Cluster
+they live in different slots); while Redis is unreachable the counts wait in this process and
+are written with the next answer after it is back."""
 
 from __future__ import annotations
 
