@@ -8,6 +8,7 @@ the user got what they asked for."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -99,6 +100,9 @@ async def read_document(
             question.key, data, source.name, question=question.text or None, progress=steps, reading=pages,
             asker=question.asker,
         )
+    except asyncio.CancelledError:
+        progress.abandon()  # the job was stopped: its progress must not change any more
+        raise
     except Exception as error:
         log_outcome(error)
         # "rephrase your question" would puzzle someone who asked none

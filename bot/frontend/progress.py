@@ -94,6 +94,13 @@ class ProgressMessage:
 
         self._noting = asyncio.create_task(note())
 
+    def abandon(self) -> None:
+        """No more changes: the job stopped without a result (cancelled)."""
+        self._finished = True
+        for task in (self._noting, self._flusher):
+            if task is not None:
+                task.cancel()
+
     async def _settle(self, text: str, *, on: Surface) -> None:
         self._finished = True
         if self._noting is not None:
