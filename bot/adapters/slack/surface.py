@@ -22,7 +22,7 @@ from bot.adapters.slack.blocks import with_text
 from bot.config import Settings
 from bot.core.memory.quota import Quotas
 from bot.frontend.markdown import code_lines
-from bot.frontend.pacing import CallBudget, Priority
+from bot.frontend.pacing import CallBudget, PacedMessages, Priority
 from bot.frontend.splitting import utf8_len
 from bot.frontend.surface import GrowingMessage, MessageStyle, Surface
 
@@ -75,8 +75,8 @@ class SlackMessages:
         self.client = client
         self.place = place
         self.style = MESSAGE_STYLE
-        self.budget = pacing.budget(place.team)
-        self._granted = False  # room for the next edit was taken by `room_for_edit`
+        # chat.postMessage is not counted: Slack limits it per channel, not per workspace
+        self.paced = PacedMessages(pacing.budget(place.team), posts="chat.postMessage", edits="chat.update")
         self.last: tuple[str, str] | None = None  # the newest message and its text
         # Blocks under the text while the answer is written (its stop button); `attach` swaps
         # them for the footer once it is done.
@@ -105,19 +105,16 @@ class SlackMessages:
         # A change like any other: Slack takes about one a second per message.
         await asyncio.sleep(max(0.0, self._changed_at + self.style.edit_interval - asyncio.get_running_loop().time()))
         self.controls = []
-        if not await self.budget.spend("chat.update", Priority.BETWEEN):
+        if not await self.paced.budget.spend("chat.update", Priority.BETWEEN):
             log.info("no room in chat.update's budget: message %s left without its footer", ts)
             return
         await self.client.chat_update(channel=self.place.channel, ts=ts, text=text, blocks=with_text(text, blocks))
 
     async def room_for_edit(self) -> bool:
-        self._granted = await self.budget.spend("chat.update", Priority.BETWEEN)
-        return self._granted
+        return await self.paced.room_for_edit()
 
     async def edit(self, handle: object, text: str) -> None:
-        if not self._granted:
-            await self.budget.spend("chat.update", Priority.FINAL)
-        self._granted = False
+        await self.paced.edit()
         await self.client.chat_update(channel=self.place.channel, ts=str(handle), text=text, blocks=self._blocks(text))
         if self.last is not None and self.last[0] == str(handle):
             self.last, self._changed_at = (str(handle), text), asyncio.get_running_loop().time()
