@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -103,6 +104,16 @@ class Settings(BaseSettings):
     # The longest a question waits for the one before it in its conversation to end.
     turn_max_wait_seconds: float = Field(default=600.0, gt=0)
 
+    # --- Usage ledger and budgets (bot.core.memory.ledger) -----------------------------------
+    # How long each day's usage is kept in Redis (a month's, for budgets, at least 62 days).
+    usage_ttl_days: int = Field(default=90, ge=1, le=3660)
+    # The days and months that usage is filed under and budgets reset on (an IANA zone name).
+    usage_timezone: str = "Asia/Seoul"
+    # Tokens in and out a person may use a day, a team (Slack workspace, Discord server) a
+    # month; 0: no budget. A spent budget refuses the next question before the model is called.
+    budget_user_daily_tokens: int = Field(default=0, ge=0)
+    budget_team_monthly_tokens: int = Field(default=0, ge=0)
+
     # --- Behaviour --------------------------------------------------------------------------
     bot_language: Literal["ko", "en"] = "ko"
     bot_system_prompt: str | None = None
@@ -175,6 +186,10 @@ class Settings(BaseSettings):
     discord_allowed_users: Annotated[frozenset[int], NoDecode] = frozenset()
     # Mentions, DMs, replies and bot threads; needs the privileged Message Content intent.
     discord_listen_messages: bool = True
+    # REST calls a second the bot's answers may make outside the interaction endpoints, shared by
+    # every replica: Discord allows a bot 50 (docs "Rate limits", Global Rate Limit); the rest is
+    # room for discord.py's own calls and for network jitter.
+    discord_requests_per_second: int = Field(default=40, ge=1)
     # Answers to the message menus (요약하기, 번역하기) only the user who chose them sees.
     discord_menu_ephemeral: bool = True
     # A mention in a server's text channel is answered in a thread opened on it.
@@ -205,6 +220,15 @@ class Settings(BaseSettings):
     def _redis_scheme(cls, value: str | None) -> str | None:
         if value is not None and urlsplit(value).scheme not in _REDIS_SCHEMES:
             raise ValueError("needs a scheme: redis://host:6379/0 (rediss:// for TLS, unix:// for a socket)")
+        return value
+
+    @field_validator("usage_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a time zone name: give one such as Asia/Seoul or UTC") from None
         return value
 
     @field_validator("discord_cdn_hosts")

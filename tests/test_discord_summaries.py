@@ -4,8 +4,6 @@ fake Discord, real Redis and the fake SageMaker endpoint."""
 
 from __future__ import annotations
 
-import time
-
 from fakes.sagemaker import FakeSageMaker, Reply
 from tests.discord_support import Harness, open_thread
 from tests.support import KOREAN, prompts
@@ -32,8 +30,7 @@ async def test_summarize_in_a_thread_reads_every_message_of_it_and_links_the_key
 
 async def test_summarize_in_a_channel_reads_only_the_hours_asked(harness: Harness, sagemaker: FakeSageMaker) -> None:
     fake = harness.fake
-    hours_ago = time.time() - 3 * 3600
-    fake.message_create("세 시간 전: 지난 분기 이야기", author_id=41, at=hours_ago)
+    fake.message_create("세 시간 전: 지난 분기 이야기", author_id=41, ago=3 * 3600)
     fake.message_create("방금: 내일 배포합니다", author_id=42)
     fake.message_create("방금: 테스트는 끝났어요", author_id=43)
     sagemaker.script(Reply("내일 배포, 테스트 완료."))

@@ -8,6 +8,7 @@ the user got what they asked for."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -21,6 +22,7 @@ from bot.core.engine import ChatEngine
 from bot.core.errors import BotError, LLMModelError
 from bot.core.memory.channels import ChannelSettings
 from bot.core.memory.feedback import AnswerRecord
+from bot.core.usage import Asker
 from bot.frontend.jobs import log_outcome
 from bot.frontend.progress import ProgressMessage
 from bot.frontend.stopping import Stops
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 class Question:
     key: ConversationKey  # the conversation it belongs to
     text: str  # plain text for the model ("" with a file: summarize it)
-    asker: str | None = None  # platform-qualified user id, for the per-user rate limit
+    asker: Asker | None = None  # who asked where: rate limit, budgets, usage ledger
     # The answer's id, for stopping it and for feedback on it ("": neither), and where it is
     # written, for a platform's stop button that names the place (a thread) rather than the answer.
     answer_id: str = ""
@@ -87,9 +89,17 @@ async def answer(
     engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage, stops: Stops | None = None
 ) -> bool:
     """Stream the answer to `question` onto `where` (edited messages, or one growing message);
-    with `stops` and an answer id, the user may stop it; a complete answer is kept for feedback."""
-    deltas = engine.stream_reply(question.key, question.text, user=question.asker, channel=question.channel)
-    return await _answered(engine, texts, question, question.text, deltas, where, stops)
+    with `stops` and an answer id, the user may stop it; a complete answer is kept for feedback.
+    Nobody is turned away for the model being busy: past its concurrency a question waits its
+    turn, and an edited answer's placeholder says so until its text comes."""
+    waiting = _waiting(engine, texts)  # before asking: the question then joins the queue
+    deltas = engine.stream_reply(question.key, question.text, asker=question.asker, channel=question.channel)
+    return await _answered(engine, texts, question, question.text, deltas, where, stops, waiting)
+
+
+def _waiting(engine: ChatEngine, texts: Texts) -> str | None:
+    queue = engine.model_queue
+    return None if queue is None else texts("waiting", position=queue + 1)
 
 
 async def regenerate(
@@ -105,8 +115,9 @@ async def regenerate(
     if replacing:
         record = await engine.feedback.answer(replacing)
         expected = record.answer if record else ""  # never kept (stopped, failed): not the last
-    deltas = engine.regenerate(question.key, user=question.asker, channel=question.channel, replacing=expected)
-    return await _answered(engine, texts, question, asked, deltas, where, stops)
+    waiting = _waiting(engine, texts)
+    deltas = engine.regenerate(question.key, asker=question.asker, channel=question.channel, replacing=expected)
+    return await _answered(engine, texts, question, asked, deltas, where, stops, waiting)
 
 
 async def translate(
@@ -117,20 +128,21 @@ async def translate(
     if not question.text.strip():
         await where.post(texts("nothing_to_translate"))
         return False
-    deltas = engine.translate(question.text, user=question.asker)
-    return await _answered(engine, texts, question, question.text, deltas, where, stops)
+    waiting = _waiting(engine, texts)
+    deltas = engine.translate(question.text, asker=question.asker)
+    return await _answered(engine, texts, question, question.text, deltas, where, stops, waiting)
 
 
 async def _answered(
     engine: ChatEngine, texts: Texts, question: Question, asked: str, deltas: AsyncIterator[str],
-    where: Surface | GrowingMessage, stops: Stops | None,
+    where: Surface | GrowingMessage, stops: Stops | None, waiting: str | None,
 ) -> bool:  # fmt: skip
     if stops is not None and question.answer_id:
         deltas = stops.until_stopped(question.answer_id, deltas, question.place)
     said: list[str] = []
     try:
         async with aclosing(deltas):
-            await _show(_kept(deltas, said), where, texts)
+            await _show(_kept(deltas, said), where, texts, waiting)
     except Exception as error:  # already shown where the answer was to be
         log_outcome(error)
         return False
@@ -145,11 +157,13 @@ async def _kept(deltas: AsyncIterator[str], said: list[str]) -> AsyncIterator[st
         yield delta
 
 
-async def _show(deltas: AsyncIterator[str], where: Surface | GrowingMessage, texts: Texts) -> None:
-    if isinstance(where, GrowingMessage):
+async def _show(
+    deltas: AsyncIterator[str], where: Surface | GrowingMessage, texts: Texts, waiting: str | None
+) -> None:
+    if isinstance(where, GrowingMessage):  # shows nothing before the first text
         await show_growing(deltas, where, texts)
     else:
-        await show_edited(deltas, where, texts)
+        await show_edited(deltas, where, texts, placeholder=waiting)
 
 
 async def read_document(
@@ -162,7 +176,7 @@ async def read_document(
     if source.declared_size is not None and source.declared_size > limits.max_bytes:
         # refused before a byte is fetched, and before a progress message would promise more
         return await _refuse(surface, texts, limits.too_large())
-    progress = ProgressMessage(progress_on or surface, result=surface)
+    progress = ProgressMessage(progress_on or surface, result=surface, late_note=texts("result_comes_anew"))
     await progress.update(texts.document_progress(0, 0))  # reading can take a while before steps count
 
     async def steps(done: int, total: int) -> None:
@@ -176,8 +190,11 @@ async def read_document(
         data = await source.fetch(limits)
         result = await engine.summarize_document(
             question.key, data, source.name, question=question.text or None, progress=steps, reading=pages,
-            user=question.asker,
+            asker=question.asker,
         )
+    except asyncio.CancelledError:
+        progress.abandon()  # the job was stopped: its progress must not change any more
+        raise
     except Exception as error:
         log_outcome(error)
         # "rephrase your question" would puzzle someone who asked none
@@ -193,7 +210,7 @@ async def summarize_chat(
 ) -> bool:
     """A summary of a thread's or a channel's messages, after a progress message that becomes
     it; remembered in the question's conversation, for follow-up questions."""
-    progress = ProgressMessage(surface)
+    progress = ProgressMessage(surface, late_note=texts("result_comes_anew"))
     await progress.update(texts("chat_reading"))
 
     async def steps(done: int, total: int) -> None:
@@ -203,9 +220,12 @@ async def summarize_chat(
     try:
         lines = await source.lines()
         summary = await engine.summarize_conversation(
-            question.key, lines, source.title, asked=question.text, progress=steps, user=question.asker,
+            question.key, lines, source.title, asked=question.text, progress=steps, asker=question.asker,
             channel=question.channel,
         )  # fmt: skip
+    except asyncio.CancelledError:
+        progress.abandon()  # the job was stopped: its progress must not change any more
+        raise
     except Exception as error:
         log_outcome(error)
         await progress.fail(texts.for_error(error))
@@ -224,3 +244,26 @@ async def reset(engine: ChatEngine, texts: Texts, key: ConversationKey, surface:
     await engine.reset(key)
     await surface.post(texts("reset_done"))
     return True
+
+
+async def own_usage(engine: ChatEngine, texts: Texts, asker: Asker) -> str:
+    """What `/usage` shows a person: their use today and this month, and what is left of the
+    budgets that are set."""
+    used = await engine.usage_of(asker)
+    today, month = used.today, used.month
+    lines = [
+        texts(
+            "usage_own",
+            today_answers=today.answers, today_documents=today.documents, today_tokens=today.tokens,
+            today_in=today.tokens_in, today_out=today.tokens_out,
+            month_answers=month.answers, month_documents=month.documents, month_tokens=month.tokens,
+            month_in=month.tokens_in, month_out=month.tokens_out,
+        )
+    ]  # fmt: skip
+    settings, zone = engine.settings, engine.calendar.zone_name
+    if daily := settings.budget_user_daily_tokens:
+        lines.append(texts("usage_user_budget", limit=daily, left=max(0, daily - today.tokens), zone=zone))
+    if (monthly := settings.budget_team_monthly_tokens) and asker.team:
+        left = max(0, monthly - used.team_month.tokens)
+        lines.append(texts("usage_team_budget", limit=monthly, left=left, zone=zone))
+    return "\n".join(lines)

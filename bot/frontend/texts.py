@@ -81,6 +81,34 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "요청이 너무 잦습니다. 잠시 후 다시 보내 주세요.",
         "en": "Too many requests. Please wait a moment before sending more.",
     },
+    "budget_user_day": {
+        "ko": "죄송합니다. 오늘 쓸 수 있는 사용량(토큰 {limit:,}개)을 모두 쓰셨습니다. "
+        "{month}월 {day}일 0시({zone})에 다시 채워집니다. 더 필요하시면 관리자에게 문의해 주세요.",
+        "en": "Sorry, you have used today's allowance ({limit:,} tokens). It refills at 00:00 {zone} on "
+        "{date}. If you need more, please ask your administrator.",
+    },
+    "budget_team_month": {
+        "ko": "죄송합니다. 이번 달 팀 사용량(토큰 {limit:,}개)을 모두 썼습니다. "
+        "{month}월 {day}일 0시({zone})에 다시 채워집니다. 더 필요하시면 관리자에게 문의해 주세요.",
+        "en": "Sorry, your team has used this month's allowance ({limit:,} tokens). It refills at 00:00 {zone} "
+        "on {date}. If you need more, please ask your administrator.",
+    },
+    "usage_own": {
+        "ko": "내 사용량\n오늘: 질문 {today_answers:,}개 · 문서 {today_documents:,}개 · 토큰 {today_tokens:,}개 "
+        "(입력 {today_in:,} / 출력 {today_out:,})\n이번 달: 질문 {month_answers:,}개 · 문서 {month_documents:,}개 · "
+        "토큰 {month_tokens:,}개 (입력 {month_in:,} / 출력 {month_out:,})",
+        "en": "Your usage\nToday: answers {today_answers:,} · documents {today_documents:,} · tokens {today_tokens:,} "
+        "({today_in:,} in / {today_out:,} out)\nThis month: answers {month_answers:,} · documents {month_documents:,} · "
+        "tokens {month_tokens:,} ({month_in:,} in / {month_out:,} out)",
+    },
+    "usage_user_budget": {
+        "ko": "하루 한도: 토큰 {limit:,}개 중 {left:,}개 남음 (매일 0시 {zone}에 다시 채워짐)",
+        "en": "Daily allowance: {left:,} of {limit:,} tokens left (refills daily at 00:00 {zone})",
+    },
+    "usage_team_budget": {
+        "ko": "팀 월 한도: 토큰 {limit:,}개 중 {left:,}개 남음 (매월 1일 0시 {zone}에 다시 채워짐)",
+        "en": "Team's monthly allowance: {left:,} of {limit:,} tokens left (refills on the 1st at 00:00 {zone})",
+    },
     "file_unreadable": {
         "ko": "파일을 열 수 없습니다: {name}",
         "en": "Cannot open the file: {name}",
@@ -169,6 +197,15 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "답변을 생각하고 있어요…",
         "en": "Thinking…",
     },
+    "waiting": {
+        "ko": "대기 중이에요… 모델이 다른 질문에 답하고 있어, 차례가 되면 바로 답할게요. ({position}번째)",
+        "en": "Waiting… the model is answering other questions; this one comes as soon as its turn does (#{position}).",
+    },
+    "result_comes_anew": {
+        "ko": "(이 메시지를 고칠 수 있는 시간이 곧 끝나요. 결과가 그 뒤에 나오면 이 채널에 새 메시지로 알려 드릴게요.)",
+        "en": "(This message can be changed only a little longer: a result that comes after that arrives as a new "
+        "message in this channel, mentioning you.)",
+    },
     "doc_reading": {
         "ko": "문서를 읽고 있어요…",
         "en": "Reading the document…",
@@ -192,14 +229,14 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "• DM에서는 모든 메시지에 답해요.\n"
         "• 문서(PDF, 한글, Word, PowerPoint, Excel, OpenDocument, 텍스트, 사진·스캔)를 올리면 요약해 드리고, 같은 스레드에서 "
         "문서에 대해 물어볼 수 있어요. 파일과 함께 질문을 쓰면 그 질문에 답해요.\n"
-        "• `초기화`(또는 `/reset`)는 대화 기록을 지우고, `도움말`은 이 안내를 보여 줘요.",
+        "• `초기화`(또는 `/reset`)는 대화 기록을 지우고, `도움말`은 이 안내를 보여 줘요. `/usage`는 내 사용량을 보여 줘요.",
         "en": "I'm a Llama 3 chatbot that answers in Korean first.\n"
         "• Mention me in a channel (`@bot question`) and I answer in a thread; keep talking there without "
         "mentioning me.\n"
         "• In a DM I answer every message.\n"
         "• Drop a document (PDF, HWP, Word, PowerPoint, Excel, OpenDocument, text, pictures and scans) and I summarize it; ask about it in "
         "the same thread. Text sent with the file is taken as your question about it.\n"
-        "• `reset` (or `/reset`) clears the conversation; `help` shows this message.",
+        "• `reset` (or `/reset`) clears the conversation; `help` shows this message; `/usage` shows your usage.",
     },
     "slack_reset_in_thread": {
         "ko": "채널에서는 스레드마다 대화를 따로 기억합니다. 지울 스레드에서 봇을 멘션해 `초기화`라고 보내 주세요.",
@@ -250,8 +287,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "*Channel settings* — admins set the channel's persona, answer language and thread mention rule with `/봇설정`.",
     },
     "slack_home_usage": {
-        "ko": "*최근 사용*\n사용 기록은 아직 준비 중이에요.",
-        "en": "*Recent usage*\nYour usage history is not available yet.",
+        "ko": "*내 사용량*",
+        "en": "*Your usage*",
     },
     "slack_file_download": {
         "ko": "파일을 내려받지 못했습니다: {name}. 봇에 files:read 권한이 있는지 확인해 주세요.",
@@ -334,6 +371,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "메시지 메뉴 → 앱 → `요약하기` · `번역하기` — 그 메시지(첨부 파일까지)를 요약하거나 한국어↔영어로 번역해요.\n"
         "답변 아래 버튼 — `중지`(쓰는 중), `다시 생성`, 👍 · 👎(무엇이 아쉬웠는지 남길 수 있어요).\n"
         "`/reset` — 이 대화의 기록과 올린 문서를 지워요.\n"
+        "`/usage` — 내 사용량(오늘·이번 달)과 남은 한도를 보여 줘요.\n"
         "`/help` — 이 안내를 보여 줘요.",
         "en": "**How to use me**\n"
         "`/ask question` — I answer; ask again in the same channel (or thread) and I remember the conversation.\n"
@@ -343,6 +381,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "Message menu → Apps → `요약하기` (summarize) · `번역하기` (translate) — that message (its files too), or it in Korean ↔ English.\n"
         "Buttons under answers — stop (while writing), regenerate, 👍 · 👎 (say what went wrong).\n"
         "`/reset` — clears this conversation and its documents.\n"
+        "`/usage` — shows your usage today and this month, and what is left of your allowance.\n"
         "`/help` — shows this message.",
     },
     "discord_help_messages": {

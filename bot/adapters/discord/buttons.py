@@ -8,20 +8,18 @@ Discord: a custom_id holds at most 100 characters; a component interaction is an
 from __future__ import annotations
 
 import logging
+import math
 import re
-from collections import deque
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import discord
 
-from bot.adapters.discord.surface import EDIT_WINDOW, EDITS_PER_WINDOW, edit_view
 from bot.adapters.discord.events import Origin
 from bot.adapters.discord.recorded import asked_by_command
-from bot.adapters.discord.surface import FollowUps
+from bot.adapters.discord.surface import ChannelReplies, FollowUps
 from bot.core.memory.feedback import Verdict
 from bot.frontend import feedback
 from bot.frontend.streaming import now, sleep_until
-from bot.frontend.surface import Surface
 from bot.frontend.texts import Texts
 
 if TYPE_CHECKING:
@@ -78,7 +76,7 @@ async def _regenerate(bot: DiscordBot, interaction: discord.Interaction, answer_
     await interaction.response.edit_message(view=None)
     where = Origin.of(interaction.user, interaction.guild_id, interaction.channel)
     payload = asked_by_command(interaction, where, "", (), "regenerate") | {"replacing": answer_id}
-    await bot.accept(None, interaction.id, where, payload, FollowUps(interaction))
+    await bot.accept(None, interaction.id, where, payload, FollowUps(interaction, bot.budget))
 
 
 async def _judge(bot: DiscordBot, interaction: discord.Interaction, answer_id: str, verdict: Verdict) -> None:
@@ -114,43 +112,40 @@ def when_done(answer_id: str, asker: int, texts: Texts) -> discord.ui.View:
 
 
 class WithButtons:
-    """A Discord surface whose answer carries `first` under its first message while it is
-    written; `finish` then moves the buttons under its last message (or takes them away), with
-    those edits kept within the channel's edit limit the answer's own edits have been using."""
+    """A Discord surface (ChannelReplies, FollowUps) whose answer carries `first` under its first
+    message while it is written; `finish` then moves the buttons under its last message (or takes
+    them away). Those edits keep the answer's own pace (the style's edit interval after its last
+    edit: Discord allows about 5 edits per 5 s in a channel) and spend the surface's budget."""
 
-    def __init__(self, surface: Surface, first: discord.ui.View) -> None:
+    def __init__(self, surface: ChannelReplies | FollowUps, first: discord.ui.View) -> None:
         self._surface = surface
         self._first: discord.ui.View | None = first
         self.handles: list[Any] = []
-        self._edited: deque[float] = deque(maxlen=EDITS_PER_WINDOW)  # when the last edits were made
+        self._edited = -math.inf  # when the answer was last edited (the loop's clock)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._surface, name)
 
     async def post(self, text: str) -> object:
         view, self._first = self._first, None
-        handle = await self._surface.post(text, view=view)  # type: ignore[call-arg]
+        handle = await self._surface.post(text, view=view)
         self.handles.append(handle)
         return handle
 
     async def edit(self, handle: object, text: str) -> None:
         await self._surface.edit(handle, text)
-        self._edited.append(now())
+        self._edited = now()
 
     async def finish(self, last: discord.ui.View | None) -> None:
         """`last` under the last message, none under the others (None: no buttons at all)."""
         changes = ([(self.handles[0], None)] if len(self.handles) > 1 else []) + [(self.handles[-1], last)]
         try:
             for message, view in changes if self.handles else []:
-                await self._within_limit()
-                await edit_view(message, view)
-                self._edited.append(now())
+                await sleep_until(self._edited + self._surface.style.edit_interval)
+                await self._surface.set_view(message, view)
+                self._edited = now()
         except discord.HTTPException as error:  # the answer is shown; only its buttons are off
             log.info("could not change the buttons of an answer (%s)", error.status)
-
-    async def _within_limit(self) -> None:
-        if len(self._edited) == EDITS_PER_WINDOW:
-            await sleep_until(self._edited[0] + EDIT_WINDOW)
 
 
 def note_modal(answer_id: str, texts: Texts) -> discord.ui.Modal:

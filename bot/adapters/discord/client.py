@@ -19,11 +19,12 @@ from bot.adapters.discord.chats import ChannelHistory
 from bot.adapters.discord.commands import CommandTree
 from bot.adapters.discord.events import AllowList, AttachedFile, Origin
 from bot.adapters.discord.recorded import Asked, Payload, asked_at, asked_in_message, message_id
-from bot.adapters.discord.surface import ChannelReplies
+from bot.adapters.discord.surface import ChannelReplies, rest_budget
 from bot.config import Settings
 from bot.core.engine import ChatEngine
 from bot.frontend import flows
 from bot.frontend.jobs import Job, Jobs
+from bot.frontend.pacing import CallBudget
 from bot.frontend.opened import NotedSurface
 from bot.frontend.stopping import Stops
 from bot.frontend.surface import Surface
@@ -64,8 +65,15 @@ class DiscordBot(discord.Client):
         self.jobs = Jobs.for_settings(settings, engine.memory, "discord")
         self.stops = Stops(engine.memory)
         self.tree = CommandTree(self)
+        self._budget: CallBudget | None = None  # the bot's global limit, once it is known who it is
+
+    @property
+    def budget(self) -> CallBudget:
+        assert self._budget is not None, "answers come only after login"
+        return self._budget
 
     async def setup_hook(self) -> None:
+        self._budget = rest_budget(self.settings, self.engine.quotas, self._me.id)
         self.add_dynamic_items(AnswerButton)  # the buttons under answers, whoever sent them
         self.jobs.serve(self._run)  # after login: jobs are answered through the REST API
         if not self.shard_id:  # the commands are the application's: one shard registers them
@@ -91,7 +99,7 @@ class DiscordBot(discord.Client):
         """Answer a recorded question, on whichever replica took the job."""
         asked = Asked.of(job.payload)
         if job.answered is not None:
-            await asked.show_answered(self, job.opened, job.answered, self.texts("taken_over"))
+            await asked.show_answered(self, self.budget, job.opened, job.answered, self.texts("taken_over"))
             return
         if job.opened and await self.stops.is_stopped(asked.answer_id):
             # its user stopped it before the replica writing it went away: not asked again
@@ -100,12 +108,12 @@ class DiscordBot(discord.Client):
         if job.opened:
             await asked.close(self, job.opened, self.texts("taken_over"))
         if not self.allow_list.allows(asked.origin):
-            refusal = NotedSurface(asked.in_channel().surface(self), job.note_opened, message_id)
+            refusal = NotedSurface(asked.in_channel().surface(self, self.budget), job.note_opened, message_id)
             await refusal.post(self.texts("not_allowed"))
             return
         if asked.in_thread:
             asked = await asked.open_thread(self, thread_name(asked.text, self.texts("thread_name")))
-        surface = NotedSurface(asked.surface(self), job.note_opened, message_id)
+        surface = NotedSurface(asked.surface(self, self.budget), job.note_opened, message_id)
         await self._answer(asked, job, surface)  # type: ignore[arg-type]
 
     async def _answer(self, asked: Asked, job: Job, surface: Surface) -> None:
@@ -146,7 +154,7 @@ class DiscordBot(discord.Client):
         """An answer (or, for "다시 생성", a new one to the conversation's last question) with
         "중지" under it while it is written, then "다시 생성", 👍 and 👎 once it is complete."""
         who = (asked.answer_id, asked.origin.user, self.texts)
-        shown = WithButtons(asked.surface(self), buttons.while_writing(*who))  # type: ignore[arg-type]
+        shown = WithButtons(asked.surface(self, self.budget), buttons.while_writing(*who))  # type: ignore[arg-type]
         noted = NotedSurface(shown, job.note_opened, message_id)  # type: ignore[arg-type]
         if asked.action == "regenerate":  # only while the answer pressed on is the last one remembered
             done = await flows.regenerate(self.engine, self.texts, question, noted, self.stops, replacing=asked.replacing)  # type: ignore[arg-type]
@@ -181,7 +189,7 @@ class DiscordBot(discord.Client):
         if thread:  # the thread opened on a message has the message's id: its conversation is known now
             origin = replace(origin, channel=message.id, parent=message.channel.id)
         payload = asked_in_message(message, origin, text, thread=thread)
-        await self.accept(f"discord:{message.id}", message.id, origin, payload, ChannelReplies(message))
+        await self.accept(f"discord:{message.id}", message.id, origin, payload, ChannelReplies(message, self.budget))
 
     def _opens_thread(self, message: discord.Message) -> bool:
         """A mention in a server's text channel is answered in a thread opened on it (as people

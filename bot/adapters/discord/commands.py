@@ -1,4 +1,4 @@
-"""The slash commands (/ask, /summarize, /reset, /help) and the message menus (요약하기, 번역하기)."""
+"""The slash commands (/ask, /summarize, /reset, /usage, /help) and the message menus (요약하기, 번역하기)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from discord import app_commands
 from bot.adapters.discord.events import Origin
 from bot.adapters.discord.recorded import Action, asked_by_command
 from bot.adapters.discord.surface import FollowUps
+from bot.frontend import flows
 
 if TYPE_CHECKING:
     from bot.adapters.discord.client import DiscordBot
@@ -29,7 +30,7 @@ class CommandTree(app_commands.CommandTree["DiscordBot"]):
             allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
             allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True),
         )
-        for command in (ask, summarize, reset, help_, summarize_message, translate_message):
+        for command in (ask, summarize, reset, usage, help_, summarize_message, translate_message):
             self.add_command(command)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
@@ -68,7 +69,7 @@ async def _deferred(
     await interaction.response.defer(thinking=True, ephemeral=ephemeral)
     bot, where = _bot(interaction), origin(interaction)
     payload = asked_by_command(interaction, where, text, files, action, ephemeral=ephemeral) | {"hours": hours}
-    await bot.accept(None, interaction.id, where, payload, FollowUps(interaction, ephemeral=ephemeral))
+    await bot.accept(None, interaction.id, where, payload, FollowUps(interaction, bot.budget, ephemeral=ephemeral))
 
 
 @app_commands.command(name="ask", description="질문에 답합니다. 이어서 물으면 앞의 대화를 기억합니다.")
@@ -122,6 +123,13 @@ async def reset(interaction: discord.Interaction) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
     await bot.engine.reset(origin(interaction).key)
     await interaction.followup.send(bot.texts("reset_done"))
+
+
+@app_commands.command(name="usage", description="내 사용량(오늘·이번 달)과 남은 한도를 봅니다.")
+async def usage(interaction: discord.Interaction) -> None:
+    bot = _bot(interaction)
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    await interaction.followup.send(await flows.own_usage(bot.engine, bot.texts, origin(interaction).asker))
 
 
 @app_commands.command(name="help", description="명령어와 사용법을 알려 줍니다.")

@@ -15,6 +15,7 @@ import discord
 
 from bot.adapters.discord.events import Origin
 from bot.adapters.discord.surface import MESSAGE_CHARS, ChannelReplies, FollowUps
+from bot.frontend.pacing import CallBudget
 from bot.frontend.splitting import split_message
 
 log = logging.getLogger(__name__)
@@ -99,16 +100,17 @@ class Asked:
         """Whether it is answered in a thread opened on its message."""
         return bool(self.reply_to and self.reply_to.get("thread"))
 
-    def surface(self, client: discord.Client) -> ChannelReplies | FollowUps:
+    def surface(self, client: discord.Client, budget: CallBudget) -> ChannelReplies | FollowUps:
         if self.interaction is not None:
             ephemeral = bool(self.interaction.get("ephemeral"))
-            return FollowUps(_Interaction.of(client, self.interaction, self.origin.user), ephemeral=ephemeral)  # type: ignore[arg-type]
+            return FollowUps(_Interaction.of(client, self.interaction, self.origin.user), budget, ephemeral=ephemeral)  # type: ignore[arg-type]
         assert self.reply_to is not None
         if self.in_thread:
-            return ChannelReplies.within(client.get_partial_messageable(self.reply_to["id"], guild_id=self.reply_to["guild"]))
+            thread = client.get_partial_messageable(self.reply_to["id"], guild_id=self.reply_to["guild"])
+            return ChannelReplies.within(thread, budget)
         channel = client.get_partial_messageable(self.reply_to["channel"], guild_id=self.reply_to["guild"])
         # a partial message has what ChannelReplies reads of a message: its channel, a reference
-        return ChannelReplies(channel.get_partial_message(self.reply_to["id"]))  # type: ignore[arg-type]
+        return ChannelReplies(channel.get_partial_message(self.reply_to["id"]), budget)  # type: ignore[arg-type]
 
     async def open_thread(self, client: discord.Client, name: str) -> Asked:
         """Open the thread it is to be answered in (a replica that stopped may have opened it
@@ -133,14 +135,16 @@ class Asked:
         for handle in opened:
             await self.replace(client, handle, note)
 
-    async def show_answered(self, client: discord.Client, opened: tuple[str, ...], answer: str, note: str) -> None:
+    async def show_answered(
+        self, client: discord.Client, budget: CallBudget, opened: tuple[str, ...], answer: str, note: str
+    ) -> None:
         """A replica that stopped had the whole answer (it is in the conversation's memory): its
         one message becomes the answer; failing that, the note closes what it opened and the
         answer follows."""
         if len(opened) == 1 and len(answer) <= MESSAGE_CHARS and await self.replace(client, opened[0], answer):
             return
         await self.close(client, opened, note)
-        surface = self.surface(client)
+        surface = self.surface(client, budget)
         for part in split_message(answer, surface.style.max_len, surface.style.formatted_len):
             await surface.post(surface.style.format(part))
 

@@ -8,7 +8,7 @@ import logging
 import uuid
 from contextlib import suppress
 from dataclasses import asdict, replace
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
 from bot.core.memory.channels import ChannelSettings
+from bot.core.usage import Asker
 from bot.frontend import channel_settings, feedback, flows
 from bot.frontend.jobs import Job, Jobs
 from bot.frontend.opened import NotedSurface, noted, unshown
@@ -38,6 +39,7 @@ from bot.frontend.texts import Texts, texts_for
 log = logging.getLogger(__name__)
 
 RESET_COMMAND = "/reset"
+USAGE_COMMAND = "/usage"
 SETTINGS_COMMAND = "/봇설정"
 THREAD_SHORTCUT = "summarize_thread"  # the message shortcut "스레드 요약"
 
@@ -80,14 +82,28 @@ class SlackBot:
         """Runs after the command was acknowledged. In channels every thread is its own
         conversation and a command cannot name one: there the user is told how instead."""
         user, channel = command["user_id"], command["channel_id"]
-        if not self._allowed(channel, user):
-            if self.settings.slack_refusal == "polite":
-                await respond(self.texts("not_allowed"))
-        elif channel.startswith("D"):
+        if await self._refused(command, respond):
+            return
+        if channel.startswith("D"):
             await self.engine.reset(ConversationKey("slack", (_team(command, context), "dm", user)))
             await respond(self.texts("reset_done"))
         else:
             await respond(self.texts("slack_reset_in_thread"))
+
+    async def on_usage_command(self, command: dict[str, Any], respond: Any, context: AsyncBoltContext) -> None:
+        """Runs after the command was acknowledged; the answer is seen by the asker only."""
+        if await self._refused(command, respond):
+            return
+        asker = Asker("slack", _team(command, context), command["user_id"], command["channel_id"])
+        await respond(await flows.own_usage(self.engine, self.texts, asker))
+
+    async def _refused(self, command: dict[str, Any], respond: Any) -> bool:
+        """Whether the allow-lists refuse a command's user there (told so, when polite)."""
+        if self._allowed(command["channel_id"], command["user_id"]):
+            return False
+        if self.settings.slack_refusal == "polite":
+            await respond(self.texts("not_allowed"))
+        return True
 
     # ------------------------------------------------------------------ team features
 
@@ -139,9 +155,11 @@ class SlackBot:
         stopped = await self.stops.request_in(_place(Place(event["channel"], event.get("thread_ts"), "", "")))
         log.info("stop pressed in %s: %s", event["channel"], "stopping " + stopped if stopped else "nothing running")
 
-    async def on_settings_command(self, command: dict[str, Any], respond: Any) -> None:
+    async def on_settings_command(self, command: dict[str, Any], respond: Any, context: AsyncBoltContext) -> None:
         """`/봇설정`: shows the channel's settings; admins change them."""
-        team, channel, user = command["team_id"], command["channel_id"], command["user_id"]
+        if await self._refused(command, respond):
+            return
+        team, channel, user = _team(command, context), command["channel_id"], command["user_id"]
         current = await self.channel_settings(team, channel)
         texts = texts_for(current.language_or(self.settings.bot_language))
         text = command.get("text", "").strip()
@@ -180,9 +198,10 @@ class SlackBot:
             return False
         return bool(info.get("is_admin") or info.get("is_owner"))
 
-    async def on_home_opened(self, event: dict[str, Any]) -> None:
-        """App Home: how to use the bot, and the user's own recent use."""
-        view = blocks.home(self.texts, self.texts("slack_home_usage"))
+    async def on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """App Home: how to use the bot, and the user's own use of it (the usage ledger)."""
+        usage = await flows.own_usage(self.engine, self.texts, Asker("slack", str(body.get("team_id") or ""), event["user"]))
+        view = blocks.home(self.texts, f"{self.texts('slack_home_usage')}\n{usage}")
         await self.client.views_publish(user_id=event["user"], view=view)
 
     async def _texts_in(self, team: str, channel: str) -> Texts:
@@ -314,6 +333,7 @@ class SlackBot:
         footer = blocks.footer(incoming.answer_id, texts)
         if isinstance(where, NativeStream):
             where.footer = footer
+            where.stopped = lambda: self.stops.is_stopped(incoming.answer_id)
             await self.assistant.processing(place, question.text)
         elif isinstance(where, SlackMessages):
             where.controls = blocks.stop_button(incoming.answer_id, texts)
@@ -386,7 +406,7 @@ class SlackBot:
 
 def _asker(body: dict[str, Any]) -> str:
     """The user of an interaction, qualified as questions' askers are."""
-    return f"slack:{body['team']['id']}:{body['user']['id']}"
+    return Asker("slack", body["team"]["id"], body["user"]["id"]).id
 
 
 def _team(body: dict[str, Any], context: AsyncBoltContext) -> str:
@@ -440,20 +460,18 @@ def create_app(bot: SlackBot, client: AsyncWebClient, signing_secret: str | None
     async def message(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         await bot.on_message(body, event, context)
 
-    @app.command(RESET_COMMAND)
-    async def reset(ack: Any, command: dict[str, Any], respond: Any, context: AsyncBoltContext) -> None:
-        await ack()
-        await bot.jobs.spawn_or_refuse(
-            bot.on_reset_command(command, respond, context), lambda: respond(bot.texts("llm_busy"))
-        )
+    commands = ((RESET_COMMAND, bot.on_reset_command), (USAGE_COMMAND, bot.on_usage_command),
+                (SETTINGS_COMMAND, bot.on_settings_command))  # fmt: skip
+    for name, handle in commands:
+        app.command(name)(_command_listener(bot, handle))
 
     @app.event("agent_session_stopped")
     async def stopped(event: dict[str, Any]) -> None:
         await bot.on_agent_stopped(event)
 
     @app.event("app_home_opened")
-    async def home(event: dict[str, Any]) -> None:
-        await bot.on_home_opened(event)
+    async def home(body: dict[str, Any], event: dict[str, Any]) -> None:
+        await bot.on_home_opened(body, event)
 
     @app.action(blocks.FEEDBACK_ACTION)
     async def feedback_clicked(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -480,9 +498,17 @@ def create_app(bot: SlackBot, client: AsyncWebClient, signing_secret: str | None
         await ack()
         await bot.on_thread_shortcut(body)
 
-    @app.command(SETTINGS_COMMAND)
-    async def settings(ack: Any, command: dict[str, Any], respond: Any) -> None:
-        await ack()
-        await bot.jobs.spawn_or_refuse(bot.on_settings_command(command, respond), lambda: respond(bot.texts("llm_busy")))
-
     return app
+
+
+CommandHandler = Callable[[dict[str, Any], Any, AsyncBoltContext], Awaitable[None]]
+
+
+def _command_listener(bot: SlackBot, handle: CommandHandler) -> Callable[..., Awaitable[None]]:
+    """A slash command's listener: acknowledged at once, handled in the background."""
+
+    async def listener(ack: Any, command: dict[str, Any], respond: Any, context: AsyncBoltContext) -> None:
+        await ack()
+        await bot.jobs.spawn_or_refuse(handle(command, respond, context), lambda: respond(bot.texts("llm_busy")))
+
+    return listener

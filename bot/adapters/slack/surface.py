@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from bot.adapters.slack.blocks import with_text
 from bot.config import Settings
 from bot.core.memory.quota import Quotas
 from bot.frontend.markdown import code_lines
-from bot.frontend.pacing import CallBudget, Priority
+from bot.frontend.pacing import CallBudget, PacedMessages, Priority
 from bot.frontend.splitting import utf8_len
 from bot.frontend.surface import GrowingMessage, MessageStyle, Surface
 
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 MESSAGE_BYTES = 3_900  # Slack cuts chat.postMessage / chat.update text near 4,000 UTF-8 bytes
 STREAM_CHARS = 10_000  # one streamed message: Slack takes 12,000 characters of markdown at most
 EDIT_INTERVAL = 1.0  # Slack allows about one update per second per message
+STOP_GRACE = 2.0  # seconds a stream Slack ended waits for its user's stop to arrive
 # Errors that mean this workspace (or token) has no native streaming: remembered, not retried.
 _NO_STREAMING = frozenset(
     {"unknown_method", "not_allowed", "not_allowed_token_type", "missing_scope", "method_deprecated",
@@ -74,8 +75,8 @@ class SlackMessages:
         self.client = client
         self.place = place
         self.style = MESSAGE_STYLE
-        self.budget = pacing.budget(place.team)
-        self._granted = False  # room for the next edit was taken by `room_for_edit`
+        # chat.postMessage is not counted: Slack limits it per channel, not per workspace
+        self.paced = PacedMessages(pacing.budget(place.team), posts="chat.postMessage", edits="chat.update")
         self.last: tuple[str, str] | None = None  # the newest message and its text
         # Blocks under the text while the answer is written (its stop button); `attach` swaps
         # them for the footer once it is done.
@@ -104,19 +105,16 @@ class SlackMessages:
         # A change like any other: Slack takes about one a second per message.
         await asyncio.sleep(max(0.0, self._changed_at + self.style.edit_interval - asyncio.get_running_loop().time()))
         self.controls = []
-        if not await self.budget.spend("chat.update", Priority.BETWEEN):
+        if not await self.paced.budget.spend("chat.update", Priority.BETWEEN):
             log.info("no room in chat.update's budget: message %s left without its footer", ts)
             return
         await self.client.chat_update(channel=self.place.channel, ts=ts, text=text, blocks=with_text(text, blocks))
 
     async def room_for_edit(self) -> bool:
-        self._granted = await self.budget.spend("chat.update", Priority.BETWEEN)
-        return self._granted
+        return await self.paced.room_for_edit()
 
     async def edit(self, handle: object, text: str) -> None:
-        if not self._granted:
-            await self.budget.spend("chat.update", Priority.FINAL)
-        self._granted = False
+        await self.paced.edit()
         await self.client.chat_update(channel=self.place.channel, ts=str(handle), text=text, blocks=self._blocks(text))
         if self.last is not None and self.last[0] == str(handle):
             self.last, self._changed_at = (str(handle), text), asyncio.get_running_loop().time()
@@ -142,6 +140,10 @@ class NativeStream:
         self._plain: PlainGrowing | None = None  # no native streaming here after all
         self.footer: list[dict[str, Any]] = []  # blocks under the answer once it is complete
         self.sent = ""  # the open stream's Markdown so far
+        # Whether the user stopped this answer (Slack's stop button ends the stream on Slack's
+        # side at once; the stop reaches the answer a moment later).
+        self.stopped: Callable[[], Awaitable[bool]] | None = None
+        self._halted = False  # ended by Slack for a stop: later text is not shown
 
     @property
     def max_chars(self) -> int:
@@ -170,10 +172,18 @@ class NativeStream:
         elif self._plain:
             await self._plain.append(markdown)
         else:
+            if self._halted:
+                return
             if not self._granted:
                 await self.budget.spend("chat.appendStream", Priority.FINAL)
             self._granted = False
-            await self.client.chat_appendStream(channel=self.place.channel, ts=self.ts, markdown_text=markdown)
+            try:
+                await self.client.chat_appendStream(channel=self.place.channel, ts=self.ts, markdown_text=markdown)
+            except SlackApiError as error:
+                if error.response.get("error") != "message_not_in_streaming_state" or not await self._stopped_by_user():
+                    raise  # expired: the answer goes on in a new message
+                self._halted = True
+                return
             self.sent += markdown
 
     async def stop(self, markdown: str, *, failed: bool) -> None:
@@ -199,6 +209,18 @@ class NativeStream:
             text = to_mrkdwn(self.sent + markdown)
             await self.budget.spend("chat.update", Priority.FINAL)
             await self.client.chat_update(channel=self.place.channel, ts=self.ts, text=text, blocks=with_text(text, footer))
+
+    async def _stopped_by_user(self) -> bool:
+        """Whether the stream Slack ended was stopped by its user: the stop is waited for a
+        moment (its event may still be on the way, or with another replica)."""
+        if self.stopped is None:
+            return False
+        deadline = asyncio.get_running_loop().time() + STOP_GRACE
+        while not await self.stopped():
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
+        return True
 
     async def _open(self, markdown: str) -> None:
         if not self._granted:
