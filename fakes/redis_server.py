@@ -1,4 +1,6 @@
-"""A real redis-server process for tests (no persistence, loopback only, stoppable/restartable)."""
+"""Real redis-server processes for tests (no persistence, loopback only, stoppable/restartable):
+one server (plain or TLS), a Redis Cluster of three masters, and a master with a replica and a
+Sentinel that can be made to fail over."""
 
 from __future__ import annotations
 
@@ -8,6 +10,9 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import redis
 
@@ -18,30 +23,66 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def ping(url: str, timeout: float = 1.0) -> bool:
+def ping(url: str, timeout: float = 1.0, **options: object) -> bool:
     try:
-        with redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout) as r:
+        with redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, **options) as r:
             return bool(r.ping())
     except (redis.RedisError, OSError, ValueError):
         return False
 
 
+@dataclass(frozen=True)
+class Certificate:
+    """A self-signed certificate for 127.0.0.1, which is its own CA."""
+
+    cert: Path
+    key: Path
+
+    @classmethod
+    def make(cls, directory: Path) -> Certificate:
+        if not shutil.which("openssl"):
+            raise RuntimeError("openssl is not on PATH (Debian: apt-get install openssl)")
+        cert, key = directory / "cert.pem", directory / "key.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+             "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        return cls(cert, key)
+
+
 class RedisServer:
     """One `redis-server` on 127.0.0.1. `stop()` then `start()` reuses the same port, so clients
-    holding `url` see "Redis went down, then came back" (with an empty dataset)."""
+    holding `url` see "Redis went down, then came back" (with an empty dataset). `options` are
+    more command-line options; `tls` makes it speak only TLS; `config` is the text of a config
+    file given first (a Sentinel needs one it can rewrite)."""
 
-    def __init__(self, port: int | None = None, binary: str | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, binary: str | None = None, *, options: Sequence[str] = (),
+        tls: Certificate | None = None, config: str = "",
+    ) -> None:  # fmt: skip
         self.binary = binary or shutil.which("redis-server") or ""
         if not self.binary:
             raise RuntimeError("redis-server is not on PATH (Debian: apt-get install redis-server)")
         self._fixed_port = port is not None
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="test-redis-")
+        self.options = list(options)
+        self.tls = tls
+        self.config = config
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"{'rediss' if self.tls else 'redis'}://127.0.0.1:{self.port}/0"
+
+    def client(self, timeout: float = 5.0) -> redis.Redis:
+        """A plain (blocking) client of this one server."""
+        tls = {"ssl_ca_certs": str(self.tls.cert)} if self.tls else {}
+        return redis.Redis.from_url(self.url, socket_timeout=timeout, decode_responses=True, **tls)
+
+    def ping(self, timeout: float = 1.0) -> bool:
+        return ping(self.url, timeout, **({"ssl_ca_certs": str(self.tls.cert)} if self.tls else {}))
 
     @property
     def running(self) -> bool:
@@ -63,19 +104,35 @@ class RedisServer:
     def _launch(self, timeout: float) -> bool:
         logfile = os.path.join(self.dir, "redis.log")
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            [self.binary, *self._config_file(), *self._ports(), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", self.dir, "--logfile", logfile,
-             "--daemonize", "no", *self._debug_command()],
+             "--daemonize", "no", *self._debug_command(), *self.options],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.dir)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False
-            if ping(self.url, 0.2):
+            if self.ping(0.2):
                 return True
             time.sleep(0.02)
         self.stop()
         return False
+
+    def _ports(self) -> list[str]:
+        if not self.tls:
+            return ["--port", str(self.port)]
+        cert, key = str(self.tls.cert), str(self.tls.key)
+        return ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", cert, "--tls-key-file", key,
+                "--tls-ca-cert-file", cert, "--tls-auth-clients", "no"]  # fmt: skip
+
+    def _config_file(self) -> list[str]:
+        if not self.config:
+            return []
+        path = os.path.join(self.dir, "redis.conf")
+        if not os.path.exists(path):  # a Sentinel rewrites its own: a restart keeps what it learnt
+            with open(path, "w") as f:
+                f.write(self.config)
+        return [path]
 
     def _debug_command(self) -> list[str]:
         """Redis 7 refuses DEBUG (tests stall the server with DEBUG SLEEP) unless allowed; older
@@ -109,3 +166,124 @@ class RedisServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class RedisClusterServers:
+    """A Redis Cluster of three masters (no replicas) on loopback; `url` names one node, as
+    REDIS_URL does."""
+
+    def __init__(self, masters: int = 3) -> None:
+        options = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"]
+        self.nodes = [RedisServer(options=options) for _ in range(masters)]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    def start(self, timeout: float = 20.0) -> RedisClusterServers:
+        for node in self.nodes:
+            node.start()
+        subprocess.run(
+            ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes), "--cluster-yes"],
+            check=True, capture_output=True, timeout=timeout,
+        )  # fmt: skip
+        _wait(lambda: all(_cluster_ok(n) for n in self.nodes), timeout, "cluster_state:ok")
+        return self
+
+    def __enter__(self) -> RedisClusterServers:
+        try:
+            return self.start()
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        for node in self.nodes:
+            node.__exit__()
+
+
+SENTINEL_MASTER = "mymaster"
+
+
+class RedisSentinelSet:
+    """A master, its replica and one Sentinel watching them (quorum 1) on loopback."""
+
+    def __init__(self) -> None:
+        quick = ["--repl-diskless-sync-delay", "0"]  # a replica syncs at once, not 5 s later
+        self.master = RedisServer(options=quick)
+        self.replica = RedisServer(options=[*quick, "--replicaof", "127.0.0.1", str(self.master.port)])
+        self.sentinel = RedisServer(
+            config=f"sentinel monitor {SENTINEL_MASTER} 127.0.0.1 {self.master.port} 1\n"
+            f"sentinel down-after-milliseconds {SENTINEL_MASTER} 2000\n"
+            f"sentinel failover-timeout {SENTINEL_MASTER} 10000\n",
+            options=["--sentinel"],
+        )
+
+    @property
+    def address(self) -> str:
+        """The Sentinel's host:port, as REDIS_SENTINELS lists it."""
+        return f"127.0.0.1:{self.sentinel.port}"
+
+    def start(self, timeout: float = 20.0) -> RedisSentinelSet:
+        self.master.start()
+        self.replica.start()
+        self.sentinel.start()
+        _wait(lambda: _info(self.replica, "replication").get("master_link_status") == "up", timeout, "replica in sync")
+        _wait(self._replica_known, timeout, "the Sentinel knows the replica")
+        return self
+
+    def _replica_known(self) -> bool:
+        with self.sentinel.client() as sentinel:
+            replicas = sentinel.sentinel_slaves(SENTINEL_MASTER)  # parsed: flags as booleans
+        return any(r["flags"] == "slave" and r["master-link-status"] == "ok" for r in replicas)
+
+    def master_port(self) -> int:
+        with self.sentinel.client() as sentinel:
+            return int(sentinel.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SENTINEL_MASTER)[1])
+
+    def fail_over(self, timeout: float = 30.0) -> None:
+        """What was written reaches the replica, the Sentinel promotes it, and the old master
+        follows it as a replica."""
+        old, new = (self.master, self.replica) if self.master_port() == self.master.port else (self.replica, self.master)
+        with old.client() as client:
+            client.execute_command("WAIT", 1, 5000)
+        with self.sentinel.client() as sentinel:
+            sentinel.execute_command("SENTINEL", "FAILOVER", SENTINEL_MASTER)
+        _wait(lambda: self.master_port() == new.port and _info(new, "replication").get("role") == "master", timeout,
+              "the replica promoted")  # fmt: skip
+        _wait(lambda: _info(old, "replication").get("master_link_status") == "up", timeout, "the old master following")
+
+    def __enter__(self) -> RedisSentinelSet:
+        try:
+            return self.start()
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        for server in (self.sentinel, self.replica, self.master):
+            server.__exit__()
+
+
+def _info(server: RedisServer, section: str) -> dict[str, object]:
+    try:
+        with server.client(1.0) as client:
+            return client.info(section)
+    except redis.RedisError:
+        return {}
+
+
+def _cluster_ok(node: RedisServer) -> bool:
+    try:
+        with node.client(1.0) as client:
+            return client.cluster("info").get("cluster_state") == "ok"
+    except redis.RedisError:
+        return False
+
+
+def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"redis-server: no {what} within {timeout:.0f} s")
+        time.sleep(0.05)

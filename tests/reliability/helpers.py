@@ -26,7 +26,7 @@ from tests.support import KOREAN, Logs, start_bot
 
 def history_key(redis_prefix: str, key: ConversationKey) -> str:
     """The Redis list holding `key`'s remembered exchanges (what RedisMemory writes)."""
-    return f"{redis_prefix.rstrip(':')}:{key.id}:history"
+    return f"{redis_prefix.rstrip(':')}:{{{key.id}}}:history"
 
 
 async def stored_history(client: aioredis.Redis, redis_prefix: str, key: ConversationKey) -> list[dict[str, str]]:
@@ -171,7 +171,7 @@ async def busiest(bots: list[Replica], redis_url: str, redis_prefix: str, queue:
     carries its pid): the one whose death takes the most with it."""
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     try:
-        consumers = await client.xinfo_consumers(f"{redis_prefix.rstrip(':')}:jobs:{queue}", "answerers")
+        consumers = await client.xinfo_consumers(f"{redis_prefix.rstrip(':')}:{{jobs:{queue}}}", "answerers")
     finally:
         await client.aclose()
     held = {int(c["name"].split(":")[1]): int(c["pending"]) for c in consumers}
