@@ -113,8 +113,20 @@ class RedisServer:
             if self.proc.poll() is not None:
                 return False
             if self.ping(0.2):
-                return True
+                return self._answered_by_own_process()
             time.sleep(0.02)
+        self.stop()
+        return False
+
+    def _answered_by_own_process(self) -> bool:
+        """Whether the server answering on the port is the one just started, not another that
+        took the port in between (this one then exits: the port is in use)."""
+        try:
+            with self.client(1.0) as client:
+                if client.info("server")["process_id"] == self.proc.pid:
+                    return True
+        except redis.RedisError:
+            pass
         self.stop()
         return False
 
@@ -183,10 +195,12 @@ class RedisClusterServers:
     def start(self, timeout: float = 20.0) -> RedisClusterServers:
         for node in self.nodes:
             node.start()
-        subprocess.run(
+        created = subprocess.run(
             ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes), "--cluster-yes"],
-            check=True, capture_output=True, timeout=timeout,
+            capture_output=True, text=True, timeout=timeout,
         )  # fmt: skip
+        if created.returncode:
+            raise RuntimeError(f"redis-cli --cluster create failed:\n{created.stdout}{created.stderr}")
         _wait(lambda: all(_cluster_ok(n) for n in self.nodes), timeout, "cluster_state:ok")
         return self
 

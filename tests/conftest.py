@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 import pytest_asyncio
@@ -19,6 +20,8 @@ from fakes.slack import FakeSlack
 
 if TYPE_CHECKING:
     from bot.core.documents import ExtractionPool
+
+T = TypeVar("T", RedisServer, RedisClusterServers, RedisSentinelSet)
 
 # provider_support first: the other two import from it.
 pytest_plugins = ["tests.provider_support", "tests.slack_support", "tests.discord_support"]
@@ -86,12 +89,18 @@ async def redis_client(redis_url: str, redis_prefix: str) -> AsyncIterator[aiore
             await client.aclose()
 
 
-def _started(make: Callable[[], RedisServer | RedisClusterServers | RedisSentinelSet]):  # type: ignore[no-untyped-def]
-    """`make()` entered, or the test failed (never skipped) saying why it could not start."""
+@contextmanager
+def _started(make: Callable[[], T]) -> Iterator[T]:
+    """`make()` started, or the test failed (never skipped) saying why it could not start; stopped
+    afterwards."""
     try:
-        return make().__enter__()
+        servers = make().__enter__()
     except (RuntimeError, OSError) as e:
         pytest.fail(f"cannot start redis-server: {e}", pytrace=False)
+    try:
+        yield servers
+    finally:
+        servers.__exit__()
 
 
 @pytest.fixture
