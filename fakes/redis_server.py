@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import redis
 
@@ -180,13 +181,33 @@ class RedisServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class RedisClusterServers:
+class _ServerGroup:
+    """Servers started together and stopped together, also when starting one of them failed."""
+
+    servers: list[RedisServer]
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        for server in reversed(self.servers):
+            server.__exit__()
+
+
+class RedisClusterServers(_ServerGroup):
     """A Redis Cluster of three masters (no replicas) on loopback; `url` names one node, as
     REDIS_URL does."""
 
     def __init__(self, masters: int = 3) -> None:
         options = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"]
-        self.nodes = [RedisServer(options=options) for _ in range(masters)]
+        self.nodes = self.servers = [RedisServer(options=options) for _ in range(masters)]
 
     @property
     def url(self) -> str:
@@ -204,22 +225,11 @@ class RedisClusterServers:
         _wait(lambda: all(_cluster_ok(n) for n in self.nodes), timeout, "cluster_state:ok")
         return self
 
-    def __enter__(self) -> RedisClusterServers:
-        try:
-            return self.start()
-        except BaseException:
-            self.__exit__()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        for node in self.nodes:
-            node.__exit__()
-
 
 SENTINEL_MASTER = "mymaster"
 
 
-class RedisSentinelSet:
+class RedisSentinelSet(_ServerGroup):
     """A master, its replica and one Sentinel watching them (quorum 1) on loopback."""
 
     def __init__(self) -> None:
@@ -232,6 +242,7 @@ class RedisSentinelSet:
             f"sentinel failover-timeout {SENTINEL_MASTER} 10000\n",
             options=["--sentinel"],
         )
+        self.servers = [self.master, self.replica, self.sentinel]
 
     @property
     def address(self) -> str:
@@ -266,17 +277,6 @@ class RedisSentinelSet:
         _wait(lambda: self.master_port() == new.port and _info(new, "replication").get("role") == "master", timeout,
               "the replica promoted")  # fmt: skip
         _wait(lambda: _info(old, "replication").get("master_link_status") == "up", timeout, "the old master following")
-
-    def __enter__(self) -> RedisSentinelSet:
-        try:
-            return self.start()
-        except BaseException:
-            self.__exit__()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        for server in (self.sentinel, self.replica, self.master):
-            server.__exit__()
 
 
 def _info(server: RedisServer, section: str) -> dict[str, object]:
