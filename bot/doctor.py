@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from redis.asyncio.sentinel import MasterNotFoundError
 from redis.exceptions import AuthenticationError, InvalidResponse, RedisClusterException, RedisError, ResponseError
 
 from bot.config import ENV_FILE, ENV_FILE_DISABLED, Settings, env_file_disabled, mask_url
@@ -194,6 +195,10 @@ _REDIS_FIXES = {
         "check TLS: rediss:// for a TLS server, redis:// otherwise; for a certificate of a private CA set "
         "REDIS_CA_FILE=/path/ca.pem.",
     ),
+    "sentinel_auth": Fix(
+        "REDIS_SENTINEL_PASSWORD를 Sentinel의 requirepass에 맞추세요(Sentinel에 비밀번호가 없으면 비워 두세요).",
+        "make REDIS_SENTINEL_PASSWORD the sentinels' requirepass (leave it empty if they have none).",
+    ),
     "mode": Fix(
         "REDIS_CLUSTER를 서버에 맞추세요: 클러스터 모드(ElastiCache/MemoryDB 클러스터 모드)라면 true, 아니면 false.",
         "make REDIS_CLUSTER match the server: true for a cluster (ElastiCache/MemoryDB cluster mode), false otherwise.",
@@ -213,23 +218,23 @@ _REDIS_FIXES = {
 
 @dataclass(frozen=True)
 class RedisProbe:
-    kind: str  # ok, auth, tls, not_redis, mode, down
+    kind: str  # ok, auth, sentinel_auth, tls, not_redis, mode, down
     detail: str
 
     @property
     def fatal(self) -> bool:
         """A Redis that is down may come back (the bot answers without memory meanwhile); a
         wrong password, TLS or address will not."""
-        return self.kind in ("auth", "tls", "not_redis", "mode")
+        return self.kind in ("auth", "sentinel_auth", "tls", "not_redis", "mode")
 
 
 async def probe_redis(target: RedisTarget) -> RedisProbe:
     """PING through the client the bot's memory uses (auth, TLS, cluster, Sentinel and all)."""
-    shown = mask_url(target.url)
+    shown = _where(target)
     try:
         client = connect(target, max_connections=2, timeout_seconds=5)
     except ValueError as error:
-        return RedisProbe("not_redis", f"REDIS_URL={shown}: {error}")
+        return RedisProbe("not_redis", f"REDIS_URL={mask_url(target.url)}: {error}")
     try:
         await client.ping()
         if not target.cluster and (await client.info("cluster")).get("cluster_enabled"):
@@ -238,6 +243,10 @@ async def probe_redis(target: RedisTarget) -> RedisProbe:
         if "not enabled" in str(error):
             return RedisProbe("mode", f"{shown} is not a Redis Cluster, and REDIS_CLUSTER is true")
         return RedisProbe("down", f"no node of the cluster answers at {shown} ({describe(error)})")
+    except MasterNotFoundError as error:  # its text lists each sentinel's answer
+        if "AuthenticationError" in str(error):
+            return RedisProbe("sentinel_auth", f"the sentinels {','.join(target.sentinels)} refused the password")
+        return RedisProbe("down", f"no sentinel names a master {target.sentinel_master!r} ({','.join(target.sentinels)})")
     except AuthenticationError as error:
         return RedisProbe("auth", f"authentication failed at {shown} ({describe(error)})")
     except (InvalidResponse, ResponseError) as error:
@@ -249,6 +258,12 @@ async def probe_redis(target: RedisTarget) -> RedisProbe:
     finally:
         await client.aclose()
     return RedisProbe("ok", f"{shown} answers PING")
+
+
+def _where(target: RedisTarget) -> str:
+    if target.sentinels:
+        return f"master {target.sentinel_master!r} of the sentinels {','.join(target.sentinels)}"
+    return f"the cluster at {mask_url(target.url)}" if target.cluster else mask_url(target.url)
 
 
 async def check_redis(settings: Settings) -> Check:

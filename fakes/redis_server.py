@@ -56,11 +56,12 @@ class RedisServer:
     """One `redis-server` on 127.0.0.1. `stop()` then `start()` reuses the same port, so clients
     holding `url` see "Redis went down, then came back" (with an empty dataset). `options` are
     more command-line options; `tls` makes it speak only TLS; `config` is the text of a config
-    file given first (a Sentinel needs one it can rewrite)."""
+    file given first (a Sentinel needs one it can rewrite); `password` is its requirepass, which
+    `url` does not carry (the tests give it where the bot takes it)."""
 
     def __init__(
         self, port: int | None = None, binary: str | None = None, *, options: Sequence[str] = (),
-        tls: Certificate | None = None, config: str = "",
+        tls: Certificate | None = None, config: str = "", password: str | None = None,
     ) -> None:  # fmt: skip
         self.binary = binary or shutil.which("redis-server") or ""
         if not self.binary:
@@ -71,6 +72,7 @@ class RedisServer:
         self.options = list(options)
         self.tls = tls
         self.config = config
+        self.password = password
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -79,11 +81,14 @@ class RedisServer:
 
     def client(self, timeout: float = 5.0) -> redis.Redis:
         """A plain (blocking) client of this one server."""
-        tls = {"ssl_ca_certs": str(self.tls.cert)} if self.tls else {}
-        return redis.Redis.from_url(self.url, socket_timeout=timeout, decode_responses=True, **tls)
+        return redis.Redis.from_url(self.url, socket_timeout=timeout, decode_responses=True, **self._auth())
 
     def ping(self, timeout: float = 1.0) -> bool:
-        return ping(self.url, timeout, **({"ssl_ca_certs": str(self.tls.cert)} if self.tls else {}))
+        return ping(self.url, timeout, **self._auth())
+
+    def _auth(self) -> dict[str, str]:
+        return {**({"ssl_ca_certs": str(self.tls.cert)} if self.tls else {}),
+                **({"password": self.password} if self.password else {})}  # fmt: skip
 
     @property
     def running(self) -> bool:
@@ -230,18 +235,27 @@ SENTINEL_MASTER = "mymaster"
 
 
 class RedisSentinelSet(_ServerGroup):
-    """A master, its replica and one Sentinel watching them (quorum 1) on loopback."""
+    """A master, its replica and one Sentinel watching them (quorum 1) on loopback; the Redis
+    servers and the Sentinel each have their password."""
+
+    password = "redis-pw"
+    sentinel_password = "sentinel-pw"
 
     def __init__(self) -> None:
-        quick = ["--repl-diskless-sync-delay", "0"]  # a replica syncs at once, not 5 s later
-        self.master = RedisServer(options=quick)
-        self.replica = RedisServer(options=[*quick, "--replicaof", "127.0.0.1", str(self.master.port)])
+        # A replica syncs at once, not 5 s later; either may be master, so both know the password.
+        redis_options = ["--repl-diskless-sync-delay", "0", "--requirepass", self.password, "--masterauth", self.password]
+        self.master = RedisServer(options=redis_options, password=self.password)
+        self.replica = RedisServer(
+            options=[*redis_options, "--replicaof", "127.0.0.1", str(self.master.port)], password=self.password
+        )
         self.sentinel = RedisServer(
             config=f"sentinel monitor {SENTINEL_MASTER} 127.0.0.1 {self.master.port} 1\n"
+            f"sentinel auth-pass {SENTINEL_MASTER} {self.password}\n"
             f"sentinel down-after-milliseconds {SENTINEL_MASTER} 2000\n"
-            f"sentinel failover-timeout {SENTINEL_MASTER} 10000\n",
-            options=["--sentinel"],
-        )
+            f"sentinel failover-timeout {SENTINEL_MASTER} 10000\n"
+            f"requirepass {self.sentinel_password}\n",
+            options=["--sentinel"], password=self.sentinel_password,
+        )  # fmt: skip
         self.servers = [self.master, self.replica, self.sentinel]
 
     @property

@@ -94,8 +94,9 @@ async def test_through_sentinel_memory_is_kept_and_answers_go_on_after_a_failove
     servers = redis_sentinel_set
     sentinel = {
         # The URL's host is not used: the Sentinel names the master.
-        "redis_url": "redis://master-named-by-sentinel:6379/0",
+        "redis_url": f"redis://:{servers.password}@master-named-by-sentinel:6379/0",
         "redis_sentinels": (servers.address,), "redis_sentinel_master": SENTINEL_MASTER,
+        "redis_sentinel_password": servers.sentinel_password,
     }  # fmt: skip
     async with slack_bot(**sentinel) as bot:
         await bot.send(fake_slack.dm("한국의 수도는?"))
@@ -145,3 +146,22 @@ def test_sentinels_without_the_master_name_are_refused_naming_the_setting(monkey
     with pytest.raises(ConfigError, match="REDIS_SENTINEL_MASTER") as refused:
         load_settings(_env_file=None)
     assert "pw" not in str(refused.value)
+
+
+def test_doctor_finds_the_master_through_the_sentinels_named_in_the_environment(
+    sagemaker_thread: FakeSageMaker, redis_sentinel_set: RedisSentinelSet
+) -> None:
+    servers = redis_sentinel_set
+    env = cli_env(
+        sagemaker_thread, REDIS_URL=f"redis://:{servers.password}@unused/0", REDIS_SENTINELS=f"{servers.address}, ",
+        REDIS_SENTINEL_MASTER=SENTINEL_MASTER, REDIS_SENTINEL_PASSWORD=servers.sentinel_password,
+    )  # fmt: skip
+    checked = run_bot("doctor", env=env)
+    [line] = [line for line in checked.stdout.splitlines() if "] Redis:" in line]
+    assert line.startswith("[OK  ] Redis: master 'mymaster' of the sentinels") and "answers PING" in line
+    assert servers.password not in checked.stdout + checked.stderr
+
+    wrong = run_bot("doctor", env={**env, "REDIS_SENTINEL_PASSWORD": "not-it"})
+    [line] = [line for line in wrong.stdout.splitlines() if "] Redis:" in line]
+    assert line.startswith("[FAIL] Redis: the sentinels") and "refused the password" in line
+    assert "REDIS_SENTINEL_PASSWORD" in wrong.stdout and "not-it" not in wrong.stdout + wrong.stderr
