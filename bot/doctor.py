@@ -232,7 +232,7 @@ async def probe_redis(target: RedisTarget) -> RedisProbe:
     """PING through the client the bot's memory uses (auth, TLS, cluster, Sentinel and all)."""
     shown = _where(target)
     try:
-        client = connect(target, max_connections=2, timeout_seconds=5)
+        client = connect(target, max_connections=2, timeout_seconds=5, connect_seconds=5)
     except ValueError as error:
         return RedisProbe("not_redis", f"REDIS_URL={mask_url(target.url)}: {error}")
     try:

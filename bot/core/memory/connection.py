@@ -55,7 +55,9 @@ class _BlockingSentinelPool(SentinelConnectionPool, aioredis.BlockingConnectionP
     other pools do."""
 
 
-def connect(target: RedisTarget, *, max_connections: int, timeout_seconds: float) -> aioredis.Redis:
+def connect(
+    target: RedisTarget, *, max_connections: int, timeout_seconds: float, connect_seconds: float | None = None
+) -> aioredis.Redis:
     """A client whose commands give up after `timeout_seconds`, and whose connection broken by a
     Redis restart or failover is retried once before the command counts as failed.
 
@@ -64,12 +66,12 @@ def connect(target: RedisTarget, *, max_connections: int, timeout_seconds: float
     "Redis is down" whenever more turns touch Redis at once than it has connections; the wait is
     long because running out of connections only happens under load (a Redis that is down
     refuses connections at once). A timeout is not retried: a stalled Redis would only be waited
-    for twice. (A cluster client keeps a pool per node and has no blocking one: its limit is per
+    for twice. A connection is given `connect_seconds` (at most 3 s unless said). (A cluster client keeps a pool per node and has no blocking one: its limit is per
     node, and set high.)"""
     options: dict[str, Any] = dict(
         decode_responses=True,
         socket_timeout=timeout_seconds,
-        socket_connect_timeout=min(timeout_seconds, 3.0),
+        socket_connect_timeout=connect_seconds or min(timeout_seconds, 3.0),
         # redis-py retries through `retry` only the errors it lists (redis/asyncio/retry.py):
         # a pooled connection that a restart closed fails once with a ConnectionError, then the
         # retry reconnects (to the new master after a Sentinel failover).
