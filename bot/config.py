@@ -231,6 +231,8 @@ class Settings(BaseSettings):
             raise ValueError("REDIS_CLUSTER and REDIS_SENTINELS exclude each other: a cluster has no sentinels")
         if (self.redis_sentinels or self.redis_cluster) and not self.redis_url:
             raise ValueError("REDIS_CLUSTER and REDIS_SENTINELS need REDIS_URL (redis://:password@any-host:6379/0)")
+        if self.redis_cluster and self.redis_url and urlsplit(self.redis_url).path.strip("/") not in ("", "0"):
+            raise ValueError("REDIS_CLUSTER: a cluster has only database 0: end REDIS_URL with /0")
         return self
 
     @field_validator("discord_cdn_hosts")

@@ -140,12 +140,22 @@ def test_a_cluster_node_given_without_redis_cluster_stops_the_start_naming_the_s
     assert "REDIS_CLUSTER" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_sentinels_without_the_master_name_are_refused_naming_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REDIS_URL", "redis://:pw@unused:6379/0")
-    monkeypatch.setenv("REDIS_SENTINELS", "10.0.0.5:26379,10.0.0.6:26379")
-    with pytest.raises(ConfigError, match="REDIS_SENTINEL_MASTER") as refused:
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"REDIS_SENTINELS": "10.0.0.5:26379,10.0.0.6:26379"}, "REDIS_SENTINEL_MASTER"),
+        ({"REDIS_SENTINELS": "10.0.0.5", "REDIS_SENTINEL_MASTER": "mymaster"}, "host:port"),
+        ({"REDIS_CLUSTER": "true", "REDIS_URL": "redis://:s3cret@node:6379/2"}, "database 0"),
+    ],
+)
+def test_a_redis_mode_set_half_way_is_refused_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str
+) -> None:
+    for name, value in {"REDIS_URL": "redis://:s3cret@unused:6379/0", **env}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=named) as refused:
         load_settings(_env_file=None)
-    assert "pw" not in str(refused.value)
+    assert "s3cret" not in str(refused.value)
 
 
 def test_doctor_finds_the_master_through_the_sentinels_named_in_the_environment(
