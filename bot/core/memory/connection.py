@@ -98,12 +98,12 @@ def _through_sentinels(target: RedisTarget, max_connections: int, options: dict[
         "password": unquote(url.password) if url.password else None,
         "db": int(url.path.strip("/") or 0),
     }
-    tls = {"ssl": True, **({"ssl_ca_certs": str(target.ca_file)} if target.ca_file else {})} if target.tls else {}
-    # The sentinels are asked with the same deadline and TLS as the master, and their own password.
+    # rediss://: TLS to the master and to the sentinels alike (options carry the CA file, if any).
+    tls = {"ssl": True} if target.tls else {}
+    # The sentinels are asked with the same deadline, TLS and CA as the master, and their own password.
     sentinel_options = {
-        "socket_timeout": options["socket_timeout"], "socket_connect_timeout": options["socket_connect_timeout"],
-        **({"password": target.sentinel_password} if target.sentinel_password else {}), **tls,
-    }  # fmt: skip
+        key: options[key] for key in ("socket_timeout", "socket_connect_timeout", "ssl_ca_certs") if key in options
+    } | tls | ({"password": target.sentinel_password} if target.sentinel_password else {})
     addresses = [(host, int(port)) for host, _, port in (a.rpartition(":") for a in target.sentinels)]
     sentinel = Sentinel(addresses, sentinel_kwargs=sentinel_options)
     return sentinel.master_for(
