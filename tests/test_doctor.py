@@ -4,17 +4,13 @@ to change in Korean and English; start-up stops on a Redis the bot could never u
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
 
 from fakes.discord import FakeDiscord
-from fakes.redis_server import RedisServer, free_port, ping
+from fakes.redis_server import RedisServer
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
 from tests.support import ENDPOINT, cli_env, run_bot
