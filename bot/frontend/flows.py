@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
 from bot.core.errors import BotError, LLMModelError
+from bot.core.usage import Asker
 from bot.frontend.jobs import log_outcome
 from bot.frontend.progress import ProgressMessage
 from bot.frontend.streaming import show_edited, show_growing
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 class Question:
     key: ConversationKey  # the conversation it belongs to
     text: str  # plain text for the model ("" with a file: summarize it)
-    asker: str | None = None  # platform-qualified user id, for the per-user rate limit
+    asker: Asker | None = None  # who asked where: rate limit, budgets, usage ledger
 
 
 class DocumentSource(Protocol):
@@ -49,7 +50,7 @@ class DocumentSource(Protocol):
 
 async def answer(engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage) -> bool:
     """Stream the answer to `question` onto `where` (edited messages, or one growing message)."""
-    deltas = engine.stream_reply(question.key, question.text, user=question.asker)
+    deltas = engine.stream_reply(question.key, question.text, asker=question.asker)
     try:
         async with aclosing(deltas):
             await _show(deltas, where, texts)
@@ -90,7 +91,7 @@ async def read_document(
         data = await source.fetch(limits)
         result = await engine.summarize_document(
             question.key, data, source.name, question=question.text or None, progress=steps, reading=pages,
-            user=question.asker,
+            asker=question.asker,
         )
     except Exception as error:
         log_outcome(error)
@@ -112,3 +113,26 @@ async def reset(engine: ChatEngine, texts: Texts, key: ConversationKey, surface:
     await engine.reset(key)
     await surface.post(texts("reset_done"))
     return True
+
+
+async def own_usage(engine: ChatEngine, texts: Texts, asker: Asker) -> str:
+    """What `/usage` shows a person: their use today and this month, and what is left of the
+    budgets that are set."""
+    used = await engine.usage_of(asker)
+    today, month = used.today, used.month
+    lines = [
+        texts(
+            "usage_own",
+            today_answers=today.answers, today_documents=today.documents, today_tokens=today.tokens,
+            today_in=today.tokens_in, today_out=today.tokens_out,
+            month_answers=month.answers, month_documents=month.documents, month_tokens=month.tokens,
+            month_in=month.tokens_in, month_out=month.tokens_out,
+        )
+    ]  # fmt: skip
+    settings, zone = engine.settings, engine.calendar.zone_name
+    if daily := settings.budget_user_daily_tokens:
+        lines.append(texts("usage_user_budget", limit=daily, left=max(0, daily - today.tokens), zone=zone))
+    if (monthly := settings.budget_team_monthly_tokens) and asker.team:
+        left = max(0, monthly - used.team_month.tokens)
+        lines.append(texts("usage_team_budget", limit=monthly, left=left, zone=zone))
+    return "\n".join(lines)
