@@ -56,7 +56,7 @@ class _BlockingSentinelPool(SentinelConnectionPool, aioredis.BlockingConnectionP
 
 
 def connect(
-    target: RedisTarget, *, max_connections: int, timeout_seconds: float, connect_seconds: float | None = None
+    target: RedisTarget | str, *, max_connections: int, timeout_seconds: float, connect_seconds: float | None = None
 ) -> aioredis.Redis:
     """A client whose commands give up after `timeout_seconds`, and whose connection broken by a
     Redis restart or failover is retried once before the command counts as failed.
@@ -66,8 +66,10 @@ def connect(
     "Redis is down" whenever more turns touch Redis at once than it has connections; the wait is
     long because running out of connections only happens under load (a Redis that is down
     refuses connections at once). A timeout is not retried: a stalled Redis would only be waited
-    for twice. A connection is given `connect_seconds` (at most 3 s unless said). (A cluster client keeps a pool per node and has no blocking one: its limit is per
+    for twice. A connection is given `connect_seconds` (at most 3 s unless said). A bare URL is
+    one plain server. (A cluster client keeps a pool per node and has no blocking one: its limit is per
     node, and set high.)"""
+    target = RedisTarget(target) if isinstance(target, str) else target
     options: dict[str, Any] = dict(
         decode_responses=True,
         socket_timeout=timeout_seconds,

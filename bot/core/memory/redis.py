@@ -138,7 +138,6 @@ class RedisMemory:
     def connected(
         cls, target: RedisTarget | str, *, max_connections: int = 100, timeout_seconds: float = 2.0, **kwargs: object
     ) -> "RedisMemory":
-        target = RedisTarget(target) if isinstance(target, str) else target
         client = connect(target, max_connections=max_connections, timeout_seconds=timeout_seconds)
         return cls(client, **kwargs)  # type: ignore[arg-type]
 
