@@ -89,6 +89,30 @@ def _shorter(turns: Sequence[Turn], trimmed: bool) -> list[Turn]:
     return shorter
 
 
+class Slots:
+    """The model's calls in flight, at most `size`; the ones past it wait in the order they came
+    (asyncio's Semaphore wakes its waiters first come, first served)."""
+
+    def __init__(self, size: int) -> None:
+        self._semaphore = asyncio.Semaphore(size)
+        self._waiting = 0
+
+    @property
+    def queue(self) -> int | None:
+        """None when a new call would start at once; else how many calls wait already."""
+        return self._waiting if self._semaphore.locked() else None
+
+    async def __aenter__(self) -> None:
+        self._waiting += 1
+        try:
+            await self._semaphore.acquire()
+        finally:
+            self._waiting -= 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._semaphore.release()
+
+
 def text_of(output: Any) -> str:
     """LLMs answer a str, chat models a message (streaming: a message chunk)."""
     return output if isinstance(output, str) else str(output.text)
@@ -100,11 +124,15 @@ class RetryingChat(ABC):
     def __init__(self, settings: Settings) -> None:
         settings.require_llm()
         self.settings = settings
-        self._slots = asyncio.Semaphore(settings.llm_max_concurrency)
+        self._slots = Slots(settings.llm_max_concurrency)
         # Clients belong to the event loop that creates them, so the model is made on first
         # use, inside the loop that serves the bot.
         self._model: Any = None
         self._creating = asyncio.Lock()
+
+    @property
+    def queue(self) -> int | None:
+        return self._slots.queue
 
     @abstractmethod
     async def _create_model(self) -> Any:
