@@ -212,7 +212,11 @@ class RedisClusterServers(_ServerGroup):
 
     def __init__(self, masters: int = 3) -> None:
         options = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"]
-        self.nodes = self.servers = [RedisServer(options=options) for _ in range(masters)]
+        # Each node's cluster bus on a port of its own: by default it is the node's port + 10,000,
+        # which may be taken, or past 65,535.
+        self.nodes = self.servers = [
+            RedisServer(options=[*options, "--cluster-port", str(free_port())]) for _ in range(masters)
+        ]
 
     @property
     def url(self) -> str:
