@@ -36,6 +36,19 @@ Only the far end of the wire is fake. What it checks because discord.py (2.7) or
 - Messages the bot creates or edits are echoed as MESSAGE_CREATE / MESSAGE_UPDATE (`echo=True`):
   an adapter must ignore its own messages.
 - Attachment URLs carry signed-CDN style `ex/is/hm` query parameters; without `hm` the file is 404.
+- Interactions: slash and message-menu commands (type 2, a menu's message under
+  `resolved.messages`), button presses (type 3, only for a custom_id the message carries) and
+  modal submits (type 5, only for a modal a MODAL callback opened); each interaction type takes
+  only its callback types (UPDATE_MESSAGE 7 answers a component, not a command). One in a server
+  the bot is not in comes from the user's own install (`authorizing_integration_owners` {"1": user})
+  and the bot's own REST calls there are refused (50001 Missing Access).
+- Components, modals and command registrations are checked as Discord documents them (5 rows of
+  5 buttons, custom_id 1-100 characters and unique, labels up to 80; slash names lower case,
+  menus without descriptions, at most 15 message menus; integration_types in {0, 1}, contexts in
+  {0, 1, 2}): 400 Invalid Form Body (50035) naming the field.
+- GET /channels/{id}/messages pages as Discord does (limit 1-100, one of before/after/around,
+  newest first); POST .../messages/{id}/threads opens a thread with the message's id (name 1-100
+  characters, one thread per message: 160004; not in a thread: 50024).
 - A connection that IDENTIFYs with `shard: [i, n]` gets only its guilds (READY, GUILD_CREATE) and
   their events, a guild's shard being `(guild_id >> 22) % n`; events without a guild (DMs) go to
   shard 0. Unsharded connections get everything.
