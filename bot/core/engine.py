@@ -27,6 +27,7 @@ from bot.core.errors import (
 from bot.core.llm import ChatLLM, ModelFacts, build_llm
 from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory, StoredDocument, TurnHandle
 from bot.core.memory.channels import ChannelSettings, ChannelSettingsStore, LocalChannelSettings, RedisChannelSettings
+from bot.core.memory.connection import RedisTarget
 from bot.core.memory.feedback import FeedbackStore, LocalFeedback, RedisFeedback
 from bot.core.memory.ledger import Layout, Ledger, LocalLedger, OwnUsage, RedisLedger
 from bot.core.memory.quota import LocalQuotas, Quotas, RedisQuotas
@@ -375,8 +376,8 @@ def build_memory(settings: Settings) -> Memory:
         return LocalMemory(
             settings.memory_window, settings.doc_max_stored_chars, max_wait=settings.turn_max_wait_seconds
         )
-    return RedisMemory.from_url(
-        settings.redis_url,
+    return RedisMemory.connected(
+        RedisTarget.from_settings(settings),
         # Every answer in flight may be touching Redis at the same moment.
         max_connections=max(100, settings.llm_max_concurrency),
         timeout_seconds=settings.redis_timeout_seconds,

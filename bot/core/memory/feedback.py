@@ -177,7 +177,7 @@ class RedisFeedback:
 
     async def judge(self, judgement: Judgement) -> None:
         try:
-            async with self.client.pipeline(transaction=True) as pipe:
+            async with self.client.pipeline(transaction=False) as pipe:  # one key: in order, on one node (Redis Cluster has no MULTI across nodes)
                 pipe.hset(self.judgements_key, f"{judgement.answer_id}|{judgement.user}", _dumps(judgement))
                 pipe.expire(self.judgements_key, self.ttl)
                 await pipe.execute()
