@@ -277,3 +277,16 @@ def test_the_manifest_asks_for_what_the_app_listens_to() -> None:
     assert len(features["agent_view"]["suggested_prompts"]) <= 4
     assert settings["interactivity"]["is_enabled"] and features["app_home"]["home_tab_enabled"]
     assert "users:read" in manifest["oauth_config"]["scopes"]["bot"]
+
+
+async def test_a_question_about_summaries_is_answered_not_taken_for_a_request(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    sagemaker.script("스레드 요약은 스레드의 대화를 줄여 보여 주는 기능입니다.")
+    async with slack_bot() as bot:
+        mention = fake_slack.mention("스레드 요약이 뭐야?")
+        await bot.send(mention)
+        (answer,) = await bot.answered("C0001", mention["event"]["ts"])
+
+    assert answer == "스레드 요약은 스레드의 대화를 줄여 보여 주는 기능입니다."
+    assert not fake_slack.calls("conversations.replies") and "스레드 요약이 뭐야?" in prompts(sagemaker)[0]

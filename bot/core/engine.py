@@ -27,8 +27,8 @@ from bot.core.errors import (
 from bot.core.llm import ChatLLM, ModelFacts, build_llm
 from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory, StoredDocument, TurnHandle
 from bot.core.memory.channels import ChannelSettings, ChannelSettingsStore, LocalChannelSettings, RedisChannelSettings
-from bot.core.memory.feedback import FeedbackStore, LocalFeedback, RedisFeedback
 from bot.core.memory.connection import RedisTarget
+from bot.core.memory.feedback import FeedbackStore, LocalFeedback, RedisFeedback
 from bot.core.memory.ledger import Layout, Ledger, LocalLedger, OwnUsage, RedisLedger
 from bot.core.memory.quota import LocalQuotas, Quotas, RedisQuotas
 from bot.core.passages import relevant_passages

@@ -27,13 +27,15 @@ class ChatRange:
     missed: bool = False
 
 
-_THREAD_SUMMARY = re.compile(r"^(?:이\s*)?스레드\s*(?:를\s*)?요약|^summari[sz]e\s+(?:this\s+)?thread", re.I)
+# Whole requests only ("스레드 요약이 뭐야?" is a question): the polite endings people add, allowed.
+_PLEASE = r"(?:\s*(?:해\s*(?:줘|줄래|주세요|주실래요)|하기|please))?[\s.!?~]*$"
+_THREAD_SUMMARY = re.compile(r"^(?:이\s*)?스레드\s*(?:를\s*)?요약" + _PLEASE + r"|^summari[sz]e\s+(?:this\s+)?thread" + _PLEASE, re.I)
 _CHANNEL_SUMMARY = re.compile(
     r"^(?:(오늘|어제|today|yesterday)\s*|(?:지난|최근)\s*(\d{1,3})\s*시간\s*(?:동안\s*)?|last\s+(\d{1,3})\s+hours?\s*)?"
-    r"(?:이\s*)?(?:채널\s*(?:을\s*)?요약|summari[sz]e\s+(?:this\s+)?channel)",
+    r"(?:이\s*)?(?:채널\s*(?:을\s*)?요약|summari[sz]e\s+(?:this\s+)?channel)" + _PLEASE,
     re.I,
 )
-_MISSED = re.compile(r"^(?:내가\s*)?놓친\s*(?:것|거|내용|메시지)|^what\s+did\s+i\s+miss", re.I)
+_MISSED = re.compile(r"^(?:내가\s*)?놓친\s*(?:것|거|내용|메시지)(?:\s*(?:알려\s*줘|요약해\s*줘|있어|은|는))?[\s.!?~]*$|^what\s+did\s+i\s+miss[\s.!?]*$", re.I)
 MAX_HOURS = 24 * 7
 
 

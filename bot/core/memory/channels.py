@@ -107,7 +107,8 @@ class RedisChannelSettings:
 
     async def change(self, channel: str, changes: Changes) -> ChannelSettings:
         values = {name: json.dumps(value, ensure_ascii=False) for name, value in cleaned(changes).items()}
-        async with self.client.pipeline(transaction=True) as pipe:
+        # One key: in order on one node, without MULTI (which Redis Cluster refuses across nodes).
+        async with self.client.pipeline(transaction=False) as pipe:
             pipe.hset(self.key(channel), mapping=values)
             pipe.hgetall(self.key(channel))
             _, stored = await pipe.execute()

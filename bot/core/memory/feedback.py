@@ -177,7 +177,8 @@ class RedisFeedback:
 
     async def judge(self, judgement: Judgement) -> None:
         try:
-            async with self.client.pipeline(transaction=True) as pipe:
+            # One key: in order on one node, without MULTI (which Redis Cluster refuses across nodes).
+            async with self.client.pipeline(transaction=False) as pipe:
                 pipe.hset(self.judgements_key, f"{judgement.answer_id}|{judgement.user}", _dumps(judgement))
                 pipe.expire(self.judgements_key, self.ttl)
                 await pipe.execute()
