@@ -19,6 +19,7 @@ from bot.core.errors import ConfigError
 from bot.frontend.texts import texts_for
 from bot.health import beating
 from bot.logs import setup_logging
+from bot.monitoring import exporting
 from bot.startup import Unreachable
 from bot.workers import Worker, supervise, supervisor_gone
 
@@ -157,7 +158,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         return await _with_engine(settings, lambda e: console.summarize(e, args.file))
     if serving := _serving(args, settings):
         # One heartbeat per container: the supervisor's when there are several workers.
-        async with beating(None if args.worker.shared else settings.health_file):
+        async with beating(None if args.worker.shared else settings.health_file), exporting(settings, args.worker):
             if settings.workers > 1 and not args.worker.shared:
                 return await supervise(settings, [command] if command else [])
             return await _serve(settings, serving, args.worker)

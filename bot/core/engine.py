@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, AsyncIterator, Sequence
 from bot.config import Settings
 from bot.core.budget import Budget
 from bot.core.conversation import ConversationKey
-from bot.core.errors import NoTextLayer, PicturesNotSeen, RateLimited, UnsupportedDocument
+from bot.core.errors import BotError, NoTextLayer, PicturesNotSeen, RateLimited, UnsupportedDocument
 from bot.core.llm import ChatLLM, ModelFacts, build_llm
 from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory, StoredDocument
 from bot.core.memory.quota import LocalQuotas, Quotas, RedisQuotas
+from bot.core.metering import Meter, MeteredLLM
+from bot.core.metrics import DOCUMENTS
 from bot.core.passages import relevant_passages
 from bot.core.prompt import Turn, system_prompt, with_passages
 from bot.core.summary import Progress, Summarizer
@@ -78,11 +80,12 @@ class ChatEngine:
         return ExtractionLimits.from_settings(self.settings)
 
     async def stream_reply(
-        self, key: ConversationKey, text: str, *, user: str | None = None, pictures: Sequence[Picture] = ()
-    ) -> AsyncIterator[str]:
+        self, key: ConversationKey, text: str, *, user: str | None = None, pictures: Sequence[Picture] = (),
+        meter: Meter | None = None,
+    ) -> AsyncIterator[str]:  # fmt: skip
         """Text deltas of the answer to `text` in conversation `key`, asked by `user` (a
         platform-qualified id, for the per-user rate limit), with `pictures` for a model that
-        sees them (they are not remembered; the text is).
+        sees them (they are not remembered; the text is); the model's use goes on `meter`.
 
         Raises BotError subclasses. The exchange is remembered only when the answer completed
         and the caller consumed it to the end; use `contextlib.aclosing` when you may stop early."""
@@ -92,7 +95,7 @@ class ChatEngine:
             system = self._system_for(turn.context.documents, text)
             prompt = self._budget_with(pictures).fit(system, turn.context.history, text)
             parts: list[str] = []
-            async for delta in self.llm.stream(prompt, pictures=pictures):
+            async for delta in self._metered(meter).stream(prompt, pictures=pictures):
                 parts.append(delta)
                 yield delta
             answer = "".join(parts).strip()
@@ -100,9 +103,10 @@ class ChatEngine:
                 turn.remember(Exchange(text.strip(), answer))
 
     async def reply(
-        self, key: ConversationKey, text: str, *, user: str | None = None, pictures: Sequence[Picture] = ()
-    ) -> str:
-        async with aclosing(self.stream_reply(key, text, user=user, pictures=pictures)) as deltas:
+        self, key: ConversationKey, text: str, *, user: str | None = None, pictures: Sequence[Picture] = (),
+        meter: Meter | None = None,
+    ) -> str:  # fmt: skip
+        async with aclosing(self.stream_reply(key, text, user=user, pictures=pictures, meter=meter)) as deltas:
             return "".join([delta async for delta in deltas]).strip()
 
     async def summarize_document(
@@ -115,6 +119,7 @@ class ChatEngine:
         progress: Progress | None = None,
         reading: PageProgress | None = None,
         user: str | None = None,
+        meter: Meter | None = None,
     ) -> str:
         """Read a whole document, keep it with the conversation for follow-up questions, and
         return its summary (or, with `question`, the answer to that question about it).
@@ -126,32 +131,33 @@ class ChatEngine:
         filename = well_formed(filename)
         if picture_type(data):
             if self.model.accepts_images:
-                return await self._answer_picture(key, data, filename, question, user)
+                return await self._answer_picture(key, data, filename, question, user, meter)
             try:
-                return await self._summarize(key, data, filename, question, progress, reading, user)
+                return await self._summarize(key, data, filename, question, progress, reading, user, meter)
             except (UnsupportedDocument, NoTextLayer) as error:
                 raise PicturesNotSeen(f"{filename}: {type(error).__name__}") from None
-        return await self._summarize(key, data, filename, question, progress, reading, user)
+        return await self._summarize(key, data, filename, question, progress, reading, user, meter)
 
     async def _answer_picture(
-        self, key: ConversationKey, data: bytes, filename: str, question: str | None, user: str | None
-    ) -> str:
+        self, key: ConversationKey, data: bytes, filename: str, question: str | None, user: str | None,
+        meter: Meter | None,
+    ) -> str:  # fmt: skip
         picture = as_picture(data)
         asked = well_formed(question or "").strip() or _PICTURE_QUESTION.get(self.language, _PICTURE_QUESTION["ko"])
         text = _PICTURE_TURN.get(self.language, _PICTURE_TURN["ko"]).format(name=filename, question=asked)
-        return await self.reply(key, text, user=user, pictures=[picture])
+        return await self.reply(key, text, user=user, pictures=[picture], meter=meter)
 
     async def _summarize(
         self, key: ConversationKey, data: bytes, filename: str, question: str | None,
-        progress: Progress | None, reading: PageProgress | None, user: str | None,
+        progress: Progress | None, reading: PageProgress | None, user: str | None, meter: Meter | None,
     ) -> str:  # fmt: skip
         await self._check_rate(user)
         document = await self.read_document(data, filename, reading)
         await self.memory.save_document(key, StoredDocument(filename, document.text))
         if question:
             # Already counted against `user`'s rate above: one dropped file is one request.
-            return await self.reply(key, question)
-        summarizer = Summarizer(self.llm, self.budget, self.language)
+            return await self.reply(key, question, meter=meter)
+        summarizer = Summarizer(self._metered(meter), self.budget, self.language)
         summary = (await summarizer.summarize(document.text, filename, progress)).strip()
         async with self.memory.turn(key) as turn:
             asked = _DOCUMENT_TURN.get(self.language, _DOCUMENT_TURN["ko"]).format(name=filename)
@@ -168,7 +174,13 @@ class ChatEngine:
             from bot.core.documents import ExtractionPool
 
             self._extraction = ExtractionPool()
-        return await self._extraction.extract(data, filename, self.limits, reading)
+        try:
+            document = await self._extraction.extract(data, filename, self.limits, reading)
+        except BotError as error:
+            DOCUMENTS.labels("unknown", error.code).inc()
+            raise
+        DOCUMENTS.labels(document.format, "ok").inc()
+        return document
 
     async def reset(self, key: ConversationKey) -> None:
         await self.memory.clear(key)
@@ -181,6 +193,9 @@ class ChatEngine:
         limit = self.settings.user_rate_limit_per_minute
         if limit and user and await self.memory.hit(f"user:{user}", 60) > limit:
             raise RateLimited(user)
+
+    def _metered(self, meter: Meter | None) -> MeteredLLM:
+        return MeteredLLM(self.llm, self.budget, meter or Meter())
 
     def _budget_with(self, pictures: Sequence[Picture]) -> Budget:
         """The budget with room kept in the context for `pictures`."""

@@ -8,15 +8,18 @@ the user got what they asked for."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import aclosing
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
 from bot.core.errors import BotError, LLMModelError
+from bot.core.metering import Meter
+from bot.core.metrics import ANSWER_SECONDS, ANSWERS, IN_FLIGHT
 from bot.frontend.jobs import log_outcome
 from bot.frontend.progress import ProgressMessage
 from bot.frontend.streaming import show_edited, show_growing
@@ -47,16 +50,45 @@ class DocumentSource(Protocol):
         ...
 
 
+@contextmanager
+def _measured(question: Question) -> Iterator[Meter]:
+    """Around one answer or summary: counted in flight while it runs, then its outcome, time and
+    model use counted and logged, once. A failure is shown where the answer was to be before it
+    arrives here; it is not raised further."""
+    meter, error = Meter(), None
+    with IN_FLIGHT.track_inprogress():
+        try:
+            yield meter
+        except Exception as failure:
+            error = failure
+    outcome = "ok" if error is None else error.code if isinstance(error, BotError) else "internal"
+    ANSWERS.labels(outcome).inc()
+    ANSWER_SECONDS.observe(meter.seconds)
+    fields = {**log_fields(question), "outcome": outcome, "latency_seconds": round(meter.seconds, 3),
+              "first_text_seconds": meter.first_text_seconds and round(meter.first_text_seconds, 3),
+              "tokens_in": meter.usage.tokens_in, "tokens_out": meter.usage.tokens_out}  # fmt: skip
+    if error is None:
+        log.info("answered", extra=fields)
+    else:
+        log_outcome(error, fields)
+
+
+def log_fields(question: Question) -> dict[str, str | None]:
+    """What a log line may say of whose question it was: the platform, the team (a Slack
+    workspace, a Discord server) and the conversation as a hash, never its ids or text."""
+    key = question.key
+    team = key.scope[0] if len(key.scope) > 1 and key.scope[0] != "dm" else None
+    return {"platform": key.platform, "team": team, "conversation": hashlib.sha256(key.id.encode()).hexdigest()[:16]}
+
+
 async def answer(engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage) -> bool:
     """Stream the answer to `question` onto `where` (edited messages, or one growing message)."""
-    deltas = engine.stream_reply(question.key, question.text, user=question.asker)
-    try:
+    with _measured(question) as meter:
+        deltas = engine.stream_reply(question.key, question.text, user=question.asker, meter=meter)
         async with aclosing(deltas):
             await _show(deltas, where, texts)
-    except Exception as error:  # already shown where the answer was to be
-        log_outcome(error)
-        return False
-    return True
+        return True
+    return False  # already shown where the answer was to be
 
 
 async def _show(deltas: AsyncIterator[str], where: Surface | GrowingMessage, texts: Texts) -> None:
@@ -75,7 +107,7 @@ async def read_document(
     limits = engine.limits
     if source.declared_size is not None and source.declared_size > limits.max_bytes:
         # refused before a byte is fetched, and before a progress message would promise more
-        return await _refuse(surface, texts, limits.too_large())
+        return await _refuse(surface, texts, question, limits.too_large())
     progress = ProgressMessage(progress_on or surface, result=surface)
     await progress.update(texts.document_progress(0, 0))  # reading can take a while before steps count
 
@@ -86,25 +118,27 @@ async def read_document(
     def pages(done: int, total: int) -> None:  # called on the loop, page by page, while OCR reads
         progress.update_soon(texts("doc_ocr_progress", done=done, total=total))
 
-    try:
-        data = await source.fetch(limits)
-        result = await engine.summarize_document(
-            question.key, data, source.name, question=question.text or None, progress=steps, reading=pages,
-            user=question.asker,
-        )
-    except Exception as error:
-        log_outcome(error)
-        # "rephrase your question" would puzzle someone who asked none
-        summarizing = isinstance(error, LLMModelError) and not question.text
-        await progress.fail(texts("llm_model_error_summary") if summarizing else texts.for_error(error))
-        return False
-    await progress.finish(result or texts("llm_empty"))
-    return True
+    with _measured(question) as meter:
+        try:
+            data = await source.fetch(limits)
+            result = await engine.summarize_document(
+                question.key, data, source.name, question=question.text or None, progress=steps, reading=pages,
+                user=question.asker, meter=meter,
+            )
+        except Exception as error:
+            # "rephrase your question" would puzzle someone who asked none
+            summarizing = isinstance(error, LLMModelError) and not question.text
+            await progress.fail(texts("llm_model_error_summary") if summarizing else texts.for_error(error))
+            raise
+        await progress.finish(result or texts("llm_empty"))
+        return True
+    return False
 
 
-async def _refuse(surface: Surface, texts: Texts, error: BotError) -> bool:
-    log_outcome(error)
-    await surface.post(texts.for_error(error))
+async def _refuse(surface: Surface, texts: Texts, question: Question, error: BotError) -> bool:
+    with _measured(question):
+        await surface.post(texts.for_error(error))
+        raise error
     return False
 
 

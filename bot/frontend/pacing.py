@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from bot.core.memory.quota import Quotas
+from bot.core.metrics import PLATFORM_429S
 
 WINDOW_SECONDS = 60.0  # Slack's tiers are calls per minute
 
@@ -60,3 +61,9 @@ class CallBudget:
 
     def _name(self, method: str) -> str:
         return f"{self.scope}:{method}"
+
+
+def rate_limited(platform: str, method: str) -> None:
+    """A platform answered 429 to `method` (a Slack method, a Discord route): counted, however
+    the platform's client learnt it."""
+    PLATFORM_429S.labels(platform, method).inc()

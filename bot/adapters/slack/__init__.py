@@ -1,8 +1,8 @@
 """Slack: `python -m bot slack`.
 
 Socket Mode (SLACK_APP_TOKEN; the default when it is set) needs nothing exposed to the internet.
-HTTP mode (SLACK_SIGNING_SECRET) serves events at `/slack/events` and a health check at
-`/healthz` on SLACK_HTTP_PORT."""
+HTTP mode (SLACK_SIGNING_SECRET) serves events at `/slack/events`, and `/healthz` and `/readyz`
+(bot.monitoring) on SLACK_HTTP_PORT."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -26,6 +25,8 @@ from bot.adapters.slack.surface import PausingRateLimits
 from bot.config import Settings
 from bot.core.engine import ChatEngine
 from bot.core.errors import ConfigError
+from bot.core.metrics import PLATFORM_CONNECTED
+from bot.monitoring import add_health_routes
 from bot.startup import NETWORK_ERRORS, Target, Unreachable, with_retries
 from bot.workers import Worker
 
@@ -71,11 +72,14 @@ async def running(
     try:
         if mode == "socket":
             async with _socket_mode(app, settings):
+                PLATFORM_CONNECTED.labels("slack").set(1)
                 yield Running(mode, bot, app, None)
         else:
             async with _http(app, host, settings, shared=worker.shared) as url:
+                PLATFORM_CONNECTED.labels("slack").set(1)
                 yield Running(mode, bot, app, url)
     finally:
+        PLATFORM_CONNECTED.labels("slack").set(0)
         await bot.aclose()
 
 
@@ -180,13 +184,9 @@ async def _socket_mode(app: AsyncApp, settings: Settings) -> AsyncIterator[None]
 async def _http(app: AsyncApp, host: str, settings: Settings, *, shared: bool) -> AsyncIterator[str]:
     port = settings.slack_http_port
     web_app = app.web_app(path=EVENTS_PATH, port=port)
-    web_app.router.add_get("/healthz", _healthz)
+    add_health_routes(web_app)
     async with listening(
         web_app, host, port, shared=shared, timeout=settings.slack_http_timeout_seconds,
         max_connections=settings.slack_http_max_connections,
     ) as url:  # fmt: skip
         yield url
-
-
-async def _healthz(_: web.Request) -> web.Response:
-    return web.json_response({"ok": True})

@@ -13,12 +13,14 @@ import logging
 import random
 import time
 from abc import ABC, abstractmethod
+from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from bot.config import Settings
-from bot.core.errors import ConfigError, LLMError, LLMModelError, LLMStreamCut, LLMTimeout, MessageTooLong
+from bot.core.errors import BotError, ConfigError, LLMError, LLMModelError, LLMStreamCut, LLMTimeout, MessageTooLong
+from bot.core.metrics import MODEL_ERRORS, MODEL_REACHABLE, WAITING
 from bot.core.pictures import Picture
 from bot.core.prompt import Turn, neutralize
 
@@ -128,6 +130,22 @@ class RetryingChat(ABC):
         saying so was cut); None where the provider's stream says nothing of the kind."""
         return None
 
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """One of the LLM_MAX_CONCURRENCY calls in flight; the calls waiting for one are counted."""
+        with WAITING.track_inprogress():
+            await self._slots.acquire()
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    def _judge(self, error: BaseException) -> LLMError | ConfigError | Retryable:
+        """`_classify`, with the failure counted and what it says of the endpoint noted."""
+        verdict = LLMTimeout("deadline") if isinstance(error, TimeoutError) else self._classify(error)
+        _failed(verdict.final if isinstance(verdict, Retryable) else verdict)
+        return verdict
+
     async def _langchain_model(self) -> Any:
         if self._model is not None:
             return self._model
@@ -171,13 +189,12 @@ class RetryingChat(ABC):
         attempt, trimmed = 0, False
         while True:
             try:
-                async with self._slots, asyncio.timeout(deadline - time.monotonic()):
+                async with self._slot(), asyncio.timeout(deadline - time.monotonic()):
                     answer = await model.ainvoke(self._model_input(turns, pictures), **self._options(tokens, stream=False))
-                    return text_of(answer).strip()
-            except TimeoutError:
-                raise LLMTimeout("deadline") from None
+                MODEL_REACHABLE.set(1)
+                return text_of(answer).strip()
             except Exception as error:
-                verdict = self._classify(error)
+                verdict = self._judge(error)
                 if isinstance(verdict, ContextTooLong):
                     turns, trimmed = _shorter(turns, trimmed), True
                 elif isinstance(verdict, Retryable):
@@ -192,18 +209,19 @@ class RetryingChat(ABC):
         model = await self._langchain_model()
         ended: bool | None = None
         try:
-            async with self._slots, asyncio.timeout(deadline - time.monotonic()):
+            async with self._slot(), asyncio.timeout(deadline - time.monotonic()):
                 chunks = model.astream(self._model_input(turns, pictures), **self._options(tokens, stream=True))
                 async for chunk in chunks:
+                    MODEL_REACHABLE.set(1)
                     ended = ended or self._ends_answer(chunk)
                     if text := text_of(chunk):
                         yield text
-        except TimeoutError:
-            raise LLMTimeout("deadline") from None
         except Exception as error:
-            raise self._classify(error) from None
+            raise self._judge(error) from None
         if ended is False:
-            raise Retryable(LLMError("the stream closed before the answer ended"))
+            cut = LLMError("the stream closed before the answer ended")
+            _failed(cut)
+            raise Retryable(cut)
 
     async def _backoff(self, attempt: int, final: LLMError, deadline: float) -> None:
         if attempt >= self.settings.llm_max_retries:
@@ -219,3 +237,9 @@ class RetryingChat(ABC):
         if self._model is not None:
             await self._close_model()
             self._model = None
+
+
+def _failed(failure: BotError) -> None:
+    MODEL_ERRORS.labels(failure.code).inc()
+    if type(failure) is LLMError:  # no answer at all: refused connection, 5xx, a cut stream
+        MODEL_REACHABLE.set(0)
