@@ -83,8 +83,9 @@ class DiscordBot(discord.Client):
         if not self.shard_id:  # the commands are the application's: one shard registers them
             await self.tree.sync_to(self.settings.discord_guild_id)
 
-    # discord.py reconnects by itself; these say when the gateway session is there.
-    async def on_ready(self) -> None:
+    # discord.py reconnects by itself; these say when the gateway session is there ("connect"
+    # comes with READY, before discord.py's wait for the guilds' data).
+    async def on_connect(self) -> None:
         PLATFORM_CONNECTED.labels("discord").set(1)
 
     async def on_resumed(self) -> None:
