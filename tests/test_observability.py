@@ -23,6 +23,7 @@ from fakes.slack import FakeSlack
 from tests.discord_support import discord_env
 from tests.slack_support import socket_mode_env
 from tests.support import ROOT, Logs, cli_env, start_bot
+from tests.test_workers import supervisor
 
 # Credentials shaped like real ones, so the patterns and the URL-encoded forms are exercised.
 AWS = {
@@ -200,3 +201,24 @@ def test_the_grafana_dashboard_shows_only_and_every_metric_the_bot_exports() -> 
 def _sample_names(name: str, kind: str) -> list[str]:
     suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"], "gauge": [""]}[kind]
     return [name + suffix for suffix in suffixes]
+
+
+async def test_one_scrape_of_the_supervisor_covers_every_worker(
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> None:
+    sagemaker.default = Reply("두 워커가 답합니다.")
+    port = free_port()
+    async with FakeSlack() as fake:
+        env = {**socket_mode_env(fake, sagemaker, redis_url, redis_prefix), "METRICS_PORT": str(port)}
+        async with supervisor("slack", env=env) as bot:
+            await fake.wait_for(lambda: fake.open_sockets == 2, timeout=20, what="two Socket Mode connections")
+            for connection in (0, 1):  # one question down each worker's connection
+                dm = fake.dm("답해 줘", user=f"U000{connection}", channel=f"D000{connection}")
+                await fake.wait_ack(await fake.push_socket_event(dm, connection=connection))
+            text = await metrics_after(port, "bot_answers_total", 2, outcome="ok")
+            status, ready = await scrape(port, "/readyz")
+            bot.process.send_signal(signal.SIGTERM)
+            await bot.output()
+    assert value(text, "bot_answer_seconds_count") == 2
+    assert value(text, "bot_platform_connected", platform="slack") == 1
+    assert status == 200 and json.loads(ready)["platforms"] == {"slack": "connected"}
