@@ -21,7 +21,8 @@ from fakes.redis_server import RedisServer, free_port
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
 from tests.discord_support import discord_env
-from tests.slack_support import socket_mode_env
+from tests.slack_support import StartSlackBot, socket_mode_env
+from tests.test_slack_files import PDF
 from tests.support import ROOT, Logs, cli_env, start_bot
 from tests.test_workers import supervisor
 
@@ -222,3 +223,35 @@ async def test_one_scrape_of_the_supervisor_covers_every_worker(
     assert value(text, "bot_answer_seconds_count") == 2
     assert value(text, "bot_platform_connected", platform="slack") == 1
     assert status == 200 and json.loads(ready)["platforms"] == {"slack": "connected"}
+
+
+async def test_a_throttled_model_a_slack_429_and_a_document_are_counted(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    before = counts()
+    fake_slack.streaming_supported = False  # answers grow by chat.update
+    fake_slack.fail_next("chat.update", retry_after=1)
+    sagemaker.script(Reply(fault="throttle"), Reply("천천히 답합니다."), "**요약**: 보고서입니다.")
+    async with slack_bot() as bot:
+        await bot.send(fake_slack.dm("잘 되니?"))
+        await bot.answered("D0001")
+        await bot.send(fake_slack.dm("", files=[fake_slack.add_file(PDF, "보고서.pdf", "application/pdf", "pdf")]))
+        await bot.answered("D0001", count=2, timeout=20)
+    assert [c.status for c in fake_slack.calls("chat.update")].count(429) == 1
+    after = counts()
+    assert {name: after[name] - before[name] for name in after} == {
+        "busy": 1, "429": 1, "pdf": 1, "answered": 2,
+    }
+
+
+def counts() -> dict[str, float]:
+    """What /metrics would show of this process's throttled calls, 429s, PDFs and answers."""
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    return {
+        "busy": sample("bot_model_errors_total", type="llm_busy"),
+        "429": sample("bot_platform_rate_limited_total", platform="slack", method="chat.update"),
+        "pdf": sample("bot_documents_total", format="pdf", outcome="ok"),
+        "answered": sample("bot_answers_total", outcome="ok"),
+    }
