@@ -29,7 +29,7 @@ _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID"
 _PATTERNS = re.compile(
     r"xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+"
     r"|(?<=Authorization)(['\"]?\s*[:=]\s*(?-i:b)?['\"]?)[^'\"\n]+"
-    r"|\b(?:Bearer|Bot)\s+[A-Za-z0-9._~+/=-]{8,}"
+    r"|(?-i:(?<=Bearer ))[A-Za-z0-9._~+/=-]{16,}"
     r"|(?<=Signature=)[0-9a-f]{16,}|(?<=Signature:\n)[0-9a-f]{16,}|(?<=Credential=)[A-Z0-9]{12,}"
     r"|(?<=X-Amz-Security-Token)(['\"]?\s*[:=]\s*(?-i:b)?['\"]?)[^'\"\s&,]+"
     r"|[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}",

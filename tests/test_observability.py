@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import signal
 from urllib.parse import quote
 
 import aiohttp
+import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 import bot.core.metrics  # noqa: F401 - registers the bot's metrics
+from bot.config import Settings
+from bot.logs import setup_logging
 from fakes.bedrock import LLAMA_TEXT, FakeBedrock
 from fakes.discord import FakeDiscord
 from fakes.redis_server import RedisServer, free_port
@@ -255,3 +259,25 @@ def counts() -> dict[str, float]:
         "pdf": sample("bot_documents_total", format="pdf", outcome="ok"),
         "answered": sample("bot_answers_total", outcome="ok"),
     }
+
+
+def test_secrets_a_library_logs_are_hidden_as_written_and_url_encoded_and_other_words_kept(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, secret in AWS.items():
+        monkeypatch.setenv(name, secret)
+    settings = Settings(_env_file=None, slack_bot_token="xoxb-1-configured-token", log_level="DEBUG")
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    setup_logging(settings)
+    library = logging.getLogger("urllib3.connectionpool")
+    try:
+        library.debug("GET /?key=%s&token=%s", quote(AWS["AWS_SECRET_ACCESS_KEY"], safe=""), "xoxb-1-configured-token")
+        library.debug("headers: {'Authorization': 'Bearer sk-unconfigured-0123456789abcdef'}")
+        library.debug("the bot answered; Bearer tokens are checked by Slack")
+    finally:
+        root.handlers[:], root.level = handlers, level
+    output = capfd.readouterr().err
+    assert not leaked([*AWS.values(), "xoxb-1-configured-token", "sk-unconfigured-0123456789abcdef"], output)
+    assert output.count("[REDACTED]") == 3
+    assert "the bot answered; Bearer tokens are checked by Slack" in output
