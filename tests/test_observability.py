@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import bot.core.metrics  # noqa: F401 - registers the bot's metrics
 from bot.config import Settings
 from bot.logs import setup_logging
+from bot.monitoring import readiness
 from fakes.bedrock import LLAMA_TEXT, FakeBedrock
 from fakes.discord import FakeDiscord
 from fakes.redis_server import RedisServer, free_port
@@ -27,7 +28,7 @@ from fakes.slack import FakeSlack
 from tests.discord_support import discord_env
 from tests.slack_support import StartSlackBot, socket_mode_env
 from tests.test_slack_files import PDF
-from tests.support import ROOT, Logs, cli_env, start_bot
+from tests.support import ROOT, Logs, cli_env, start_bot, wait_until
 from tests.test_workers import supervisor
 
 # Credentials shaped like real ones, so the patterns and the URL-encoded forms are exercised.
@@ -281,3 +282,26 @@ def test_secrets_a_library_logs_are_hidden_as_written_and_url_encoded_and_other_
     assert not leaked([*AWS.values(), "xoxb-1-configured-token", "sk-unconfigured-0123456789abcdef"], output)
     assert output.count("[REDACTED]") == 3
     assert "the bot answered; Bearer tokens are checked by Slack" in output
+
+
+async def test_readyz_follows_the_socket_mode_connection_while_slack_refuses_a_new_one(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack
+) -> None:
+    def ready() -> bool:
+        return readiness(REGISTRY)["ready"]
+
+    async with slack_bot(mode="socket"):
+        await wait_until(ready, timeout=5)
+        fake_slack.fail_next("apps.connections.open", "internal_error", times=2)
+        await fake_slack.drop_sockets()
+        await wait_until(lambda: not ready(), timeout=10)
+        await wait_until(ready, timeout=30)  # slack_sdk got a connection on its third try
+    assert len(fake_slack.calls("apps.connections.open")) >= 4
+    assert not ready()  # stopped
+
+
+async def test_slack_http_mode_answers_readyz_on_its_own_port(slack_bot: StartSlackBot) -> None:
+    async with slack_bot() as bot, aiohttp.ClientSession() as session:
+        async with session.get(f"{bot.service.url}/readyz") as response:
+            assert response.status == 200
+            assert (await response.json())["platforms"]["slack"] == "connected"

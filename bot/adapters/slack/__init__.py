@@ -16,6 +16,7 @@ from typing import Literal, TypeVar
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -72,7 +73,6 @@ async def running(
     try:
         if mode == "socket":
             async with _socket_mode(app, settings):
-                PLATFORM_CONNECTED.labels("slack").set(1)
                 yield Running(mode, bot, app, None)
         else:
             async with _http(app, host, settings, shared=worker.shared) as url:
@@ -174,10 +174,23 @@ async def _socket_mode(app: AsyncApp, settings: Settings) -> AsyncIterator[None]
             "Slack's Socket Mode websocket (wss-primary.slack.com) did not open: check that the network "
             "or the proxy (HTTPS_PROXY) lets websockets through, or use HTTP mode (SLACK_SIGNING_SECRET)."
         ) from None
+    following = asyncio.create_task(_follow_connection(handler.client))
     try:
         yield
     finally:
+        following.cancel()
         await handler.close_async()
+
+
+CONNECTION_CHECK_SECONDS = 1.0
+
+
+async def _follow_connection(client: AsyncBaseSocketModeClient) -> None:
+    """Whether the Socket Mode connection is up, for /readyz: slack_sdk reconnects by itself
+    (after Slack's `disconnect` frames, a dropped socket, failed pings) and tells no one."""
+    while True:
+        PLATFORM_CONNECTED.labels("slack").set(1 if await client.is_connected() else 0)
+        await asyncio.sleep(CONNECTION_CHECK_SECONDS)
 
 
 @asynccontextmanager
