@@ -32,8 +32,11 @@ tesseract-binary:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q tesseract-ocr tesseract-ocr-kor; }
 
+# Most tests wait on subprocesses and sockets, so one test process per core roughly halves the
+# suite's time; each process starts its own Redis (tests/conftest.py). TEST_PROCESSES=0: in-process.
+TEST_PROCESSES ?= 2
 test: install redis-binary tesseract-binary
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist worksteal
 
 bench: install redis-binary tesseract-binary
 	$(PY) -m bench
