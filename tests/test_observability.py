@@ -16,7 +16,7 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-import bot.core.metrics  # noqa: F401 - registers the bot's metrics
+from bot.core.metrics import PLATFORM_CONNECTED  # and so every metric of the bot is registered
 from bot.config import Settings
 from bot.logs import setup_logging
 from bot.monitoring import readiness
@@ -284,6 +284,14 @@ def test_secrets_a_library_logs_are_hidden_as_written_and_url_encoded_and_other_
     assert "the bot answered; Bearer tokens are checked by Slack" in output
 
 
+@pytest.fixture
+def only_this_bot() -> None:
+    """Readiness in this process as if it served only the bot the test starts: platforms that
+    in-process bots of earlier tests connected (each as a real process would) are forgotten."""
+    PLATFORM_CONNECTED.clear()
+
+
+@pytest.mark.usefixtures("only_this_bot")
 async def test_readyz_follows_the_socket_mode_connection_while_slack_refuses_a_new_one(
     slack_bot: StartSlackBot, fake_slack: FakeSlack
 ) -> None:
@@ -300,6 +308,7 @@ async def test_readyz_follows_the_socket_mode_connection_while_slack_refuses_a_n
     assert not ready()  # stopped
 
 
+@pytest.mark.usefixtures("only_this_bot")
 async def test_slack_http_mode_answers_readyz_on_its_own_port(slack_bot: StartSlackBot) -> None:
     async with slack_bot() as bot, aiohttp.ClientSession() as session:
         async with session.get(f"{bot.service.url}/readyz") as response:
