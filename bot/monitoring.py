@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from bot.config import Settings
+from bot.core.errors import ConfigError
 from bot.workers import Worker
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,11 @@ async def exporting(settings: Settings, worker: Worker, host: str = "0.0.0.0") -
         app.router.add_get("/metrics", _metrics(registry))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, host, settings.metrics_port)
-        await site.start()
+        try:
+            await web.TCPSite(runner, host, settings.metrics_port).start()
+        except OSError as error:
+            await runner.cleanup()
+            raise ConfigError(f"METRICS_PORT={settings.metrics_port}: cannot listen there ({error.strerror})") from None
         log.info("metrics at http://%s:%d/metrics (and /healthz, /readyz)", host, settings.metrics_port)
         try:
             yield

@@ -314,3 +314,19 @@ async def test_slack_http_mode_answers_readyz_on_its_own_port(slack_bot: StartSl
         async with session.get(f"{bot.service.url}/readyz") as response:
             assert response.status == 200
             assert (await response.json())["platforms"]["slack"] == "connected"
+
+
+async def test_a_metrics_port_in_use_stops_the_bot_naming_the_setting(
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> None:
+    async with FakeDiscord(token=DISCORD_TOKEN) as fake:
+        taken = await asyncio.start_server(lambda r, w: None, "0.0.0.0", 0)
+        port = taken.sockets[0].getsockname()[1]
+        try:
+            env = {**discord_env(fake, sagemaker, redis_url, redis_prefix), "METRICS_PORT": str(port)}
+            process = await start_bot("discord", env=env)
+            _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        finally:
+            taken.close()
+    assert process.returncode == 2
+    assert f"METRICS_PORT={port}" in stderr.decode() and "Traceback" not in stderr.decode()
