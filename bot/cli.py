@@ -12,7 +12,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Awaitable, Callable
 
-from bot import eventloop
+from bot import eventloop, usage_report
 from bot.config import Settings, env_file_disabled, load_env_file, load_settings
 from bot.core.engine import ChatEngine
 from bot.core.errors import ConfigError
@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     summarize = commands.add_parser("summarize", help="summarize a document (PDF, HWP, Word, ...)")
     summarize.add_argument("file", type=Path)
     commands.add_parser("doctor", help="check configuration, LLM endpoint, Redis and tokenizer")
+    usage_report.add_parser(commands)
     # Set by the supervisor of WORKERS > 1 (bot.workers) on each process it starts.
     parser.add_argument("--worker", type=Worker.parse, default=Worker(), help=argparse.SUPPRESS)
     return parser
@@ -149,6 +150,8 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
     if command == "doctor":
         return await run_doctor(settings)
     await require_redis(settings)
+    if command == "usage":
+        return await usage_report.run_report(settings, usage_report.ReportRequest.from_args(args))
     if command == "ask" and not args.text.strip():
         print(texts_for(settings.bot_language)("empty_question"), file=sys.stderr)
         return 2

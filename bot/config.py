@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -102,6 +103,16 @@ class Settings(BaseSettings):
     turn_order_grace_seconds: float = Field(default=0.2, ge=0, le=10)
     # The longest a question waits for the one before it in its conversation to end.
     turn_max_wait_seconds: float = Field(default=600.0, gt=0)
+
+    # --- Usage ledger and budgets (bot.core.memory.ledger) -----------------------------------
+    # How long each day's usage is kept in Redis (a month's, for budgets, at least 62 days).
+    usage_ttl_days: int = Field(default=90, ge=1, le=3660)
+    # The days and months that usage is filed under and budgets reset on (an IANA zone name).
+    usage_timezone: str = "Asia/Seoul"
+    # Tokens in and out a person may use a day, a team (Slack workspace, Discord server) a
+    # month; 0: no budget. A spent budget refuses the next question before the model is called.
+    budget_user_daily_tokens: int = Field(default=0, ge=0)
+    budget_team_monthly_tokens: int = Field(default=0, ge=0)
 
     # --- Behaviour --------------------------------------------------------------------------
     bot_language: Literal["ko", "en"] = "ko"
@@ -214,6 +225,15 @@ class Settings(BaseSettings):
     def _redis_scheme(cls, value: str | None) -> str | None:
         if value is not None and urlsplit(value).scheme not in _REDIS_SCHEMES:
             raise ValueError("needs a scheme: redis://host:6379/0 (rediss:// for TLS, unix:// for a socket)")
+        return value
+
+    @field_validator("usage_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a time zone name: give one such as Asia/Seoul or UTC") from None
         return value
 
     @field_validator("discord_cdn_hosts")

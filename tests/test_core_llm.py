@@ -177,16 +177,13 @@ async def test_fifty_conversations_at_once_are_not_capped_by_pools(sagemaker, re
     sagemaker.default = Reply("동시에 답변합니다", first_token_delay=1.0)
     engine = make_engine(sagemaker, redis_url, redis_prefix)
     try:
-        started = time.monotonic()
         answers = await asyncio.gather(
             *(engine.reply(ConversationKey("slack", ("T1", "C1", str(i))), "질문") for i in range(50))
         )
-        elapsed = time.monotonic() - started
     finally:
         await engine.aclose()
     assert answers == ["동시에 답변합니다"] * 50
-    assert sagemaker.max_concurrent_seen == 50
-    assert elapsed < 3.0
+    assert sagemaker.max_concurrent_seen == 50  # all 50 were at the endpoint at once
 
 
 async def test_message_too_long_gets_clear_message_without_calling_endpoint(sagemaker, redis_url, redis_prefix):

@@ -21,7 +21,7 @@ async def test_identify_intents_and_korean_commands_synced_to_the_guild(harness:
     fake = harness.fake
     assert fake.intents == GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES | MESSAGE_CONTENT
     commands = {c["name"]: c for c in fake.commands[fake.guild_id]}
-    assert set(commands) == {"ask", "summarize", "reset", "help"}
+    assert set(commands) == {"ask", "summarize", "reset", "usage", "help"}
     assert None not in fake.commands  # nothing global: guild commands appear at once
     assert all(HANGUL.search(c["description"]) for c in commands.values())
     assert [(o["name"], o["type"], o["required"]) for o in commands["summarize"]["options"]] == [
@@ -34,7 +34,7 @@ async def test_without_message_listening_only_the_guilds_intent_and_global_comma
 ) -> None:
     async with discord_bot(discord_listen_messages=False, discord_guild_id=None) as h:
         assert h.fake.intents == GUILDS
-        assert {c["name"] for c in h.fake.commands[None]} == {"ask", "summarize", "reset", "help"}
+        assert {c["name"] for c in h.fake.commands[None]} == {"ask", "summarize", "reset", "usage", "help"}
         assert h.fake.guild_id not in h.fake.commands
         await h.answered(await h.command("ask", {"질문": "안녕?"}))  # global commands work too
 
@@ -134,7 +134,7 @@ async def test_help_explains_the_commands_in_korean(harness: Harness) -> None:
     callback = (await harness.fake.wait_for(lambda: harness.fake.interaction_responses(interaction)))[0]
     assert callback.json["type"] == 4 and callback.json["data"]["flags"] == EPHEMERAL
     content = callback.json["data"]["content"]
-    assert all(f"/{name}" in content for name in ("ask", "summarize", "reset", "help"))
+    assert all(f"/{name}" in content for name in ("ask", "summarize", "reset", "usage", "help"))
     assert content.startswith(KOREAN("discord_help")) and "멘션" in content
 
 

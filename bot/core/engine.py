@@ -9,25 +9,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, AsyncIterator, Sequence
+from typing import TYPE_CHECKING, AsyncIterator, Callable, Sequence
 
 from bot.config import Settings
 from bot.core.budget import Budget
 from bot.core.conversation import ConversationKey
-from bot.core.errors import BotError, NoTextLayer, PicturesNotSeen, RateLimited, UnsupportedDocument
+from bot.core.errors import (
+    BotError, NoTextLayer, PicturesNotSeen, RateLimited, TeamBudgetSpent, UnsupportedDocument, UserBudgetSpent,
+)
 from bot.core.llm import ChatLLM, ModelFacts, build_llm
 from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory, StoredDocument
+from bot.core.memory.ledger import Layout, Ledger, LocalLedger, OwnUsage, RedisLedger
 from bot.core.memory.quota import LocalQuotas, Quotas, RedisQuotas
-from bot.core.metering import Meter, MeteredLLM
-from bot.core.metrics import DOCUMENTS
+from bot.core.metrics import DOCUMENTS, count_tokens
 from bot.core.passages import relevant_passages
 from bot.core.prompt import Turn, system_prompt, with_passages
 from bot.core.summary import Progress, Summarizer
 from bot.core.pictures import PICTURE_TOKENS, Picture, as_picture, picture_type
 from bot.core.tokens import TokenCounter, token_counter
+from bot.core.usage import AnswerUsage, Asker, Calendar, Meter
+
+UsageObserver = Callable[[AnswerUsage], None]
 
 if TYPE_CHECKING:
     from bot.core.documents import ExtractedDocument, ExtractionLimits, ExtractionPool
@@ -50,6 +57,8 @@ class ChatEngine:
     memory: Memory
     tokens: TokenCounter
     model: ModelFacts
+    # Called with every finished answer's usage, after the ledger has it (metrics listen here).
+    usage_observers: list[UsageObserver] = field(default_factory=lambda: [count_tokens])
     # Started with the first document, stopped by `aclose`.
     _extraction: "ExtractionPool | None" = field(default=None, init=False, repr=False)
 
@@ -73,6 +82,22 @@ class ChatEngine:
             return RedisQuotas(self.memory.client, self.settings.redis_key_prefix)
         return LocalQuotas()
 
+    @cached_property
+    def calendar(self) -> Calendar:
+        return Calendar.named(self.settings.usage_timezone)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        """Who used how much of the model, per day: in Redis when there is one."""
+        layout = Layout(self.settings.redis_key_prefix, self.calendar)
+        ttl = self.settings.usage_ttl_days * 24 * 3600
+        if isinstance(self.memory, RedisMemory):
+            return RedisLedger(self.memory.client, layout, ttl, self.memory.health)
+        return LocalLedger(layout, ttl)
+
+    async def usage_of(self, asker: Asker) -> OwnUsage:
+        return await self.ledger.own(asker, time.time())
+
     @property
     def limits(self) -> "ExtractionLimits":
         from bot.core.documents import ExtractionLimits
@@ -80,34 +105,43 @@ class ChatEngine:
         return ExtractionLimits.from_settings(self.settings)
 
     async def stream_reply(
-        self, key: ConversationKey, text: str, *, user: str | None = None, pictures: Sequence[Picture] = (),
-        meter: Meter | None = None,
+        self, key: ConversationKey, text: str, *, asker: Asker | None = None, pictures: Sequence[Picture] = (),
+        observe: UsageObserver | None = None,
     ) -> AsyncIterator[str]:  # fmt: skip
-        """Text deltas of the answer to `text` in conversation `key`, asked by `user` (a
-        platform-qualified id, for the per-user rate limit), with `pictures` for a model that
-        sees them (they are not remembered; the text is); the model's use goes on `meter`.
+        """Text deltas of the answer to `text` in conversation `key`, asked by `asker` (for the
+        per-user rate limit, the budgets and the usage ledger), with `pictures` for a model that
+        sees them (they are not remembered; the text is); `observe` gets this answer's usage.
 
         Raises BotError subclasses. The exchange is remembered only when the answer completed
         and the caller consumed it to the end; use `contextlib.aclosing` when you may stop early."""
-        text = well_formed(text)
-        await self._check_rate(user)
+        await self._admit(asker)
+        meter = Meter()
+        try:
+            async for delta in self._answer(key, well_formed(text), pictures, meter):
+                yield delta
+        finally:
+            await self._account(asker, meter, observe, document=False)
+
+    async def reply(
+        self, key: ConversationKey, text: str, *, asker: Asker | None = None, pictures: Sequence[Picture] = (),
+        observe: UsageObserver | None = None,
+    ) -> str:  # fmt: skip
+        async with aclosing(self.stream_reply(key, text, asker=asker, pictures=pictures, observe=observe)) as deltas:
+            return "".join([delta async for delta in deltas]).strip()
+
+    async def _answer(
+        self, key: ConversationKey, text: str, pictures: Sequence[Picture], meter: Meter
+    ) -> AsyncIterator[str]:
         async with self.memory.turn(key) as turn:
             system = self._system_for(turn.context.documents, text)
             prompt = self._budget_with(pictures).fit(system, turn.context.history, text)
             parts: list[str] = []
-            async for delta in self._metered(meter).stream(prompt, pictures=pictures):
+            async for delta in self.llm.stream(prompt, pictures=pictures, meter=meter):
                 parts.append(delta)
                 yield delta
             answer = "".join(parts).strip()
             if answer:
                 turn.remember(Exchange(text.strip(), answer))
-
-    async def reply(
-        self, key: ConversationKey, text: str, *, user: str | None = None, pictures: Sequence[Picture] = (),
-        meter: Meter | None = None,
-    ) -> str:  # fmt: skip
-        async with aclosing(self.stream_reply(key, text, user=user, pictures=pictures, meter=meter)) as deltas:
-            return "".join([delta async for delta in deltas]).strip()
 
     async def summarize_document(
         self,
@@ -118,8 +152,8 @@ class ChatEngine:
         question: str | None = None,
         progress: Progress | None = None,
         reading: PageProgress | None = None,
-        user: str | None = None,
-        meter: Meter | None = None,
+        asker: Asker | None = None,
+        observe: UsageObserver | None = None,
     ) -> str:
         """Read a whole document, keep it with the conversation for follow-up questions, and
         return its summary (or, with `question`, the answer to that question about it).
@@ -131,38 +165,43 @@ class ChatEngine:
         filename = well_formed(filename)
         if picture_type(data):
             if self.model.accepts_images:
-                return await self._answer_picture(key, data, filename, question, user, meter)
+                return await self._answer_picture(key, data, filename, question, asker, observe)
             try:
-                return await self._summarize(key, data, filename, question, progress, reading, user, meter)
+                return await self._summarize(key, data, filename, question, progress, reading, asker, observe)
             except (UnsupportedDocument, NoTextLayer) as error:
                 raise PicturesNotSeen(f"{filename}: {type(error).__name__}") from None
-        return await self._summarize(key, data, filename, question, progress, reading, user, meter)
+        return await self._summarize(key, data, filename, question, progress, reading, asker, observe)
 
     async def _answer_picture(
-        self, key: ConversationKey, data: bytes, filename: str, question: str | None, user: str | None,
-        meter: Meter | None,
+        self, key: ConversationKey, data: bytes, filename: str, question: str | None, asker: Asker | None,
+        observe: UsageObserver | None,
     ) -> str:  # fmt: skip
         picture = as_picture(data)
         asked = well_formed(question or "").strip() or _PICTURE_QUESTION.get(self.language, _PICTURE_QUESTION["ko"])
         text = _PICTURE_TURN.get(self.language, _PICTURE_TURN["ko"]).format(name=filename, question=asked)
-        return await self.reply(key, text, user=user, pictures=[picture], meter=meter)
+        return await self.reply(key, text, asker=asker, pictures=[picture], observe=observe)
 
     async def _summarize(
         self, key: ConversationKey, data: bytes, filename: str, question: str | None,
-        progress: Progress | None, reading: PageProgress | None, user: str | None, meter: Meter | None,
+        progress: Progress | None, reading: PageProgress | None, asker: Asker | None,
+        observe: UsageObserver | None,
     ) -> str:  # fmt: skip
-        await self._check_rate(user)
-        document = await self.read_document(data, filename, reading)
-        await self.memory.save_document(key, StoredDocument(filename, document.text))
-        if question:
-            # Already counted against `user`'s rate above: one dropped file is one request.
-            return await self.reply(key, question, meter=meter)
-        summarizer = Summarizer(self._metered(meter), self.budget, self.language)
-        summary = (await summarizer.summarize(document.text, filename, progress)).strip()
-        async with self.memory.turn(key) as turn:
-            asked = _DOCUMENT_TURN.get(self.language, _DOCUMENT_TURN["ko"]).format(name=filename)
-            turn.remember(Exchange(asked, summary))
-        return summary
+        await self._admit(asker)  # one dropped file is one request, whatever it asks
+        meter = Meter()
+        try:
+            document = await self.read_document(data, filename, reading)
+            await self.memory.save_document(key, StoredDocument(filename, document.text))
+            if question:
+                async with aclosing(self._answer(key, well_formed(question), (), meter)) as deltas:
+                    return "".join([delta async for delta in deltas]).strip()
+            summarizer = Summarizer(self.llm, self.budget, self.language, meter=meter)
+            summary = (await summarizer.summarize(document.text, filename, progress)).strip()
+            async with self.memory.turn(key) as turn:
+                asked = _DOCUMENT_TURN.get(self.language, _DOCUMENT_TURN["ko"]).format(name=filename)
+                turn.remember(Exchange(asked, summary))
+            return summary
+        finally:
+            await self._account(asker, meter, observe, document=True)
 
     async def read_document(
         self, data: bytes, filename: str, reading: "PageProgress | None" = None
@@ -189,13 +228,47 @@ class ChatEngine:
         """De-duplicate platform deliveries: True only for the first replica to see `event_id`."""
         return await self.memory.claim(f"event:{event_id}", ttl_seconds)
 
-    async def _check_rate(self, user: str | None) -> None:
+    async def _admit(self, asker: Asker | None) -> None:
+        """Refuse before the model is called: over the per-user rate, or a budget spent."""
+        if asker is None:
+            return
         limit = self.settings.user_rate_limit_per_minute
-        if limit and user and await self.memory.hit(f"user:{user}", 60) > limit:
-            raise RateLimited(user)
+        if limit and await self.memory.hit(f"user:{asker.id}", 60) > limit:
+            raise RateLimited(asker.id)
+        await self._check_budgets(asker)
 
-    def _metered(self, meter: Meter | None) -> MeteredLLM:
-        return MeteredLLM(self.llm, self.budget, meter or Meter())
+    async def _check_budgets(self, asker: Asker) -> None:
+        daily, monthly = self.settings.budget_user_daily_tokens, self.settings.budget_team_monthly_tokens
+        if not (daily or monthly):
+            return
+        now = time.time()
+        used = await self.ledger.own(asker, now)
+        if daily and used.today.tokens >= daily:
+            raise UserBudgetSpent(asker.id, limit=daily, **self._reset_params(self.calendar.next_day(now)))
+        # A Discord DM has no team: only the person's budget applies there.
+        if monthly and asker.team and used.team_month.tokens >= monthly:
+            raise TeamBudgetSpent(asker.team_id, limit=monthly, **self._reset_params(self.calendar.next_month(now)))
+
+    @staticmethod
+    def _reset_params(at: datetime) -> dict[str, object]:
+        return {"date": at.date().isoformat(), "month": at.month, "day": at.day, "zone": at.tzname()}
+
+    async def _account(
+        self, asker: Asker | None, meter: Meter, observe: UsageObserver | None, *, document: bool
+    ) -> None:
+        """File what the model did for an answer (nothing, if it did nothing) with the ledger,
+        then tell the observers (the engine's, and `observe`, the answer's own)."""
+        if not meter.used:
+            return
+        prompt, generated, reported = meter.tokens(self.budget.count, self.tokens.count)
+        counted_by = "provider" if reported else "tokenizer" if self.tokens.exact else "estimate"
+        usage = AnswerUsage(
+            asker, self.model.name, prompt, generated, counted_by,
+            answered=any(call.text for call in meter.calls), document=document,
+        )  # fmt: skip
+        await self.ledger.record(usage)
+        for observer in [*self.usage_observers, *([observe] if observe else [])]:
+            observer(usage)
 
     def _budget_with(self, pictures: Sequence[Picture]) -> Budget:
         """The budget with room kept in the context for `pictures`."""

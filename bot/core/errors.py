@@ -72,6 +72,19 @@ class RateLimited(BotError):
     code = "rate_limited"
 
 
+class BudgetSpent(BotError):
+    """A usage budget is spent until its reset (params: limit, and the reset's date, month, day
+    and zone)."""
+
+
+class UserBudgetSpent(BudgetSpent):
+    code = "budget_user_day"
+
+
+class TeamBudgetSpent(BudgetSpent):
+    code = "budget_team_month"
+
+
 class DocumentError(BotError):
     """Base of every document failure; `code` picks the message."""
 

@@ -1,7 +1,7 @@
 """What the bot counts, as Prometheus metrics (prometheus-client), recorded where each thing
-happens: answers in bot.frontend.flows, model calls in bot.core.llm.retrying, tokens in
-bot.core.metering, Redis in bot.core.memory.health, platform 429s in bot.frontend.pacing.
-`bot.monitoring` serves them.
+happens: answers in bot.frontend.flows, model calls in bot.core.llm.retrying, tokens from each
+answer's usage (`count_tokens`, a ChatEngine usage observer), Redis in bot.core.memory.health,
+platform 429s in bot.frontend.pacing. `bot.monitoring` serves them.
 
 With WORKERS, each worker writes its values into PROMETHEUS_MULTIPROC_DIR (set by the
 supervisor) and the supervisor's one scrape adds them up; a gauge's `multiprocess_mode` says
@@ -11,6 +11,8 @@ lowest of them, so one worker down reads as down."""
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
+
+from bot.core.usage import AnswerUsage
 
 # Seconds, from what a person notices (a first word within a second or two) to a long answer
 # that meets LLM_TIMEOUT_SECONDS.
@@ -52,3 +54,8 @@ PLATFORM_CONNECTED = Gauge(
 PLATFORM_429S = Counter(
     "bot_platform_rate_limited", "HTTP 429 answers from a platform, by method", ["platform", "method"]
 )
+
+
+def count_tokens(usage: AnswerUsage) -> None:
+    TOKENS.labels("in").inc(usage.tokens_in)
+    TOKENS.labels("out").inc(usage.tokens_out)

@@ -18,6 +18,7 @@ from bot.core.errors import LLMError
 from bot.core.llm import ChatLLM
 from bot.core.places import carry_places
 from bot.core.prompt import Turn
+from bot.core.usage import Meter
 
 Progress = Callable[[int, int], Awaitable[None]]
 
@@ -95,6 +96,7 @@ class Summarizer:
     budget: Budget
     language: str = "ko"
     partial_tokens: int = 512
+    meter: Meter | None = None  # counts the tokens of every call
 
     def _text(self, name: str) -> str:
         return _INSTRUCTIONS.get(self.language, _INSTRUCTIONS["ko"])[name]
@@ -140,7 +142,7 @@ class Summarizer:
 
     def _ask(self, user: str, tokens: int | None = None) -> Awaitable[str]:
         turns = [Turn("system", self._text("system")), Turn("user", user)]
-        return self.llm.complete(turns, max_new_tokens=tokens)
+        return self.llm.complete(turns, max_new_tokens=tokens, meter=self.meter)
 
     def _map(self, name: str, index: int, total: int, chunk: str) -> Awaitable[str]:
         prompt = self._text("map").format(name=name, index=index, total=total, body=chunk)

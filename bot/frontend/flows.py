@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
 from bot.core.errors import BotError, LLMModelError
-from bot.core.metering import Meter
-from bot.core.metrics import ANSWER_SECONDS, ANSWERS, IN_FLIGHT
+from bot.core.metrics import ANSWER_SECONDS, ANSWERS, FIRST_TEXT_SECONDS, IN_FLIGHT
+from bot.core.usage import AnswerUsage, Asker
 from bot.frontend.jobs import log_outcome
 from bot.frontend.progress import ProgressMessage
 from bot.frontend.streaming import show_edited, show_growing
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 class Question:
     key: ConversationKey  # the conversation it belongs to
     text: str  # plain text for the model ("" with a file: summarize it)
-    asker: str | None = None  # platform-qualified user id, for the per-user rate limit
+    asker: Asker | None = None  # who asked where: rate limit, budgets, usage ledger
 
 
 class DocumentSource(Protocol):
@@ -50,43 +51,68 @@ class DocumentSource(Protocol):
         ...
 
 
+@dataclass
+class _Answering:
+    """One answer (or summary) as its operator sees it: how long it took, how long until its first
+    text, and what the model did for it (the engine's usage, when the model was called)."""
+
+    started: float = field(default_factory=time.monotonic)
+    first_text_seconds: float | None = None
+    usage: AnswerUsage | None = None
+
+    def observe(self, usage: AnswerUsage) -> None:
+        self.usage = usage
+
+    async def noting_first(self, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
+        async for delta in deltas:
+            if self.first_text_seconds is None:
+                self.first_text_seconds = time.monotonic() - self.started
+                FIRST_TEXT_SECONDS.observe(self.first_text_seconds)
+            yield delta
+
+    def fields(self, question: Question, outcome: str) -> dict[str, object]:
+        """What its log line says besides the message (bot.logs.FIELDS): whose answer, never
+        ids of the conversation or its text."""
+        asker, key = question.asker, question.key
+        first = self.first_text_seconds
+        return {
+            "platform": key.platform,
+            "team": asker.team or None if asker else None,
+            "conversation": hashlib.sha256(key.id.encode()).hexdigest()[:16],
+            "outcome": outcome,
+            "latency_seconds": round(time.monotonic() - self.started, 3),
+            "first_text_seconds": None if first is None else round(first, 3),
+            "tokens_in": self.usage.tokens_in if self.usage else 0,
+            "tokens_out": self.usage.tokens_out if self.usage else 0,
+        }
+
+
 @contextmanager
-def _measured(question: Question) -> Iterator[Meter]:
-    """Around one answer or summary: counted in flight while it runs, then its outcome, time and
-    model use counted and logged, once. A failure is shown where the answer was to be before it
-    arrives here; it is not raised further."""
-    meter, error = Meter(), None
+def _measured(question: Question) -> Iterator[_Answering]:
+    """Around one answer or summary: counted in flight while it runs, then its outcome and time
+    counted and logged, once. A failure is shown where the answer was to be before it arrives
+    here; it is not raised further."""
+    answering, error = _Answering(), None
     with IN_FLIGHT.track_inprogress():
         try:
-            yield meter
+            yield answering
         except Exception as failure:
             error = failure
     outcome = "ok" if error is None else error.code if isinstance(error, BotError) else "internal"
     ANSWERS.labels(outcome).inc()
-    ANSWER_SECONDS.observe(meter.seconds)
-    fields = {**log_fields(question), "outcome": outcome, "latency_seconds": round(meter.seconds, 3),
-              "first_text_seconds": meter.first_text_seconds and round(meter.first_text_seconds, 3),
-              "tokens_in": meter.usage.tokens_in, "tokens_out": meter.usage.tokens_out}  # fmt: skip
+    ANSWER_SECONDS.observe(time.monotonic() - answering.started)
     if error is None:
-        log.info("answered", extra=fields)
+        log.info("answered", extra=answering.fields(question, outcome))
     else:
-        log_outcome(error, fields)
-
-
-def log_fields(question: Question) -> dict[str, str | None]:
-    """What a log line may say of whose question it was: the platform, the team (a Slack
-    workspace, a Discord server) and the conversation as a hash, never its ids or text."""
-    key = question.key
-    team = key.scope[0] if len(key.scope) > 1 and key.scope[0] != "dm" else None
-    return {"platform": key.platform, "team": team, "conversation": hashlib.sha256(key.id.encode()).hexdigest()[:16]}
+        log_outcome(error, answering.fields(question, outcome))
 
 
 async def answer(engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage) -> bool:
     """Stream the answer to `question` onto `where` (edited messages, or one growing message)."""
-    with _measured(question) as meter:
-        deltas = engine.stream_reply(question.key, question.text, user=question.asker, meter=meter)
-        async with aclosing(deltas):
-            await _show(deltas, where, texts)
+    with _measured(question) as answering:
+        deltas = engine.stream_reply(question.key, question.text, asker=question.asker, observe=answering.observe)
+        async with aclosing(deltas), aclosing(answering.noting_first(deltas)) as shown:
+            await _show(shown, where, texts)
         return True
     return False  # already shown where the answer was to be
 
@@ -118,12 +144,12 @@ async def read_document(
     def pages(done: int, total: int) -> None:  # called on the loop, page by page, while OCR reads
         progress.update_soon(texts("doc_ocr_progress", done=done, total=total))
 
-    with _measured(question) as meter:
+    with _measured(question) as answering:
         try:
             data = await source.fetch(limits)
             result = await engine.summarize_document(
                 question.key, data, source.name, question=question.text or None, progress=steps, reading=pages,
-                user=question.asker, meter=meter,
+                asker=question.asker, observe=answering.observe,
             )
         except Exception as error:
             # "rephrase your question" would puzzle someone who asked none
@@ -146,3 +172,26 @@ async def reset(engine: ChatEngine, texts: Texts, key: ConversationKey, surface:
     await engine.reset(key)
     await surface.post(texts("reset_done"))
     return True
+
+
+async def own_usage(engine: ChatEngine, texts: Texts, asker: Asker) -> str:
+    """What `/usage` shows a person: their use today and this month, and what is left of the
+    budgets that are set."""
+    used = await engine.usage_of(asker)
+    today, month = used.today, used.month
+    lines = [
+        texts(
+            "usage_own",
+            today_answers=today.answers, today_documents=today.documents, today_tokens=today.tokens,
+            today_in=today.tokens_in, today_out=today.tokens_out,
+            month_answers=month.answers, month_documents=month.documents, month_tokens=month.tokens,
+            month_in=month.tokens_in, month_out=month.tokens_out,
+        )
+    ]  # fmt: skip
+    settings, zone = engine.settings, engine.calendar.zone_name
+    if daily := settings.budget_user_daily_tokens:
+        lines.append(texts("usage_user_budget", limit=daily, left=max(0, daily - today.tokens), zone=zone))
+    if (monthly := settings.budget_team_monthly_tokens) and asker.team:
+        left = max(0, monthly - used.team_month.tokens)
+        lines.append(texts("usage_team_budget", limit=monthly, left=left, zone=zone))
+    return "\n".join(lines)

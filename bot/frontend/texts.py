@@ -69,6 +69,34 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "요청이 너무 잦습니다. 잠시 후 다시 보내 주세요.",
         "en": "Too many requests. Please wait a moment before sending more.",
     },
+    "budget_user_day": {
+        "ko": "죄송합니다. 오늘 쓸 수 있는 사용량(토큰 {limit:,}개)을 모두 쓰셨습니다. "
+        "{month}월 {day}일 0시({zone})에 다시 채워집니다. 더 필요하시면 관리자에게 문의해 주세요.",
+        "en": "Sorry, you have used today's allowance ({limit:,} tokens). It refills at 00:00 {zone} on "
+        "{date}. If you need more, please ask your administrator.",
+    },
+    "budget_team_month": {
+        "ko": "죄송합니다. 이번 달 팀 사용량(토큰 {limit:,}개)을 모두 썼습니다. "
+        "{month}월 {day}일 0시({zone})에 다시 채워집니다. 더 필요하시면 관리자에게 문의해 주세요.",
+        "en": "Sorry, your team has used this month's allowance ({limit:,} tokens). It refills at 00:00 {zone} "
+        "on {date}. If you need more, please ask your administrator.",
+    },
+    "usage_own": {
+        "ko": "내 사용량\n오늘: 질문 {today_answers:,}개 · 문서 {today_documents:,}개 · 토큰 {today_tokens:,}개 "
+        "(입력 {today_in:,} / 출력 {today_out:,})\n이번 달: 질문 {month_answers:,}개 · 문서 {month_documents:,}개 · "
+        "토큰 {month_tokens:,}개 (입력 {month_in:,} / 출력 {month_out:,})",
+        "en": "Your usage\nToday: answers {today_answers:,} · documents {today_documents:,} · tokens {today_tokens:,} "
+        "({today_in:,} in / {today_out:,} out)\nThis month: answers {month_answers:,} · documents {month_documents:,} · "
+        "tokens {month_tokens:,} ({month_in:,} in / {month_out:,} out)",
+    },
+    "usage_user_budget": {
+        "ko": "하루 한도: 토큰 {limit:,}개 중 {left:,}개 남음 (매일 0시 {zone}에 다시 채워짐)",
+        "en": "Daily allowance: {left:,} of {limit:,} tokens left (refills daily at 00:00 {zone})",
+    },
+    "usage_team_budget": {
+        "ko": "팀 월 한도: 토큰 {limit:,}개 중 {left:,}개 남음 (매월 1일 0시 {zone}에 다시 채워짐)",
+        "en": "Team's monthly allowance: {left:,} of {limit:,} tokens left (refills on the 1st at 00:00 {zone})",
+    },
     "file_unreadable": {
         "ko": "파일을 열 수 없습니다: {name}",
         "en": "Cannot open the file: {name}",
@@ -180,14 +208,14 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "• DM에서는 모든 메시지에 답해요.\n"
         "• 문서(PDF, 한글, Word, PowerPoint, Excel, OpenDocument, 텍스트, 사진·스캔)를 올리면 요약해 드리고, 같은 스레드에서 "
         "문서에 대해 물어볼 수 있어요. 파일과 함께 질문을 쓰면 그 질문에 답해요.\n"
-        "• `초기화`(또는 `/reset`)는 대화 기록을 지우고, `도움말`은 이 안내를 보여 줘요.",
+        "• `초기화`(또는 `/reset`)는 대화 기록을 지우고, `도움말`은 이 안내를 보여 줘요. `/usage`는 내 사용량을 보여 줘요.",
         "en": "I'm a Llama 3 chatbot that answers in Korean first.\n"
         "• Mention me in a channel (`@bot question`) and I answer in a thread; keep talking there without "
         "mentioning me.\n"
         "• In a DM I answer every message.\n"
         "• Drop a document (PDF, HWP, Word, PowerPoint, Excel, OpenDocument, text, pictures and scans) and I summarize it; ask about it in "
         "the same thread. Text sent with the file is taken as your question about it.\n"
-        "• `reset` (or `/reset`) clears the conversation; `help` shows this message.",
+        "• `reset` (or `/reset`) clears the conversation; `help` shows this message; `/usage` shows your usage.",
     },
     "slack_reset_in_thread": {
         "ko": "채널에서는 스레드마다 대화를 따로 기억합니다. 지울 스레드에서 봇을 멘션해 `초기화`라고 보내 주세요.",
@@ -210,12 +238,14 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "`/summarize 파일 [질문]` — 올린 문서(PDF, 한글, Word, PowerPoint, Excel, OpenDocument, 텍스트, 사진·스캔)를 요약하거나, "
         "질문을 함께 쓰면 문서에 대해 답해요. 그다음 `/ask`로 문서에 대해 더 물어볼 수 있어요.\n"
         "`/reset` — 이 대화의 기록과 올린 문서를 지워요.\n"
+        "`/usage` — 내 사용량(오늘·이번 달)과 남은 한도를 보여 줘요.\n"
         "`/help` — 이 안내를 보여 줘요.",
         "en": "**How to use me**\n"
         "`/ask question` — I answer; ask again in the same channel (or thread) and I remember the conversation.\n"
         "`/summarize file [question]` — I summarize the document (PDF, HWP, Word, PowerPoint, Excel, OpenDocument, text, pictures and scans), "
         "or answer the question about it; then `/ask` more about it.\n"
         "`/reset` — clears this conversation and its documents.\n"
+        "`/usage` — shows your usage today and this month, and what is left of your allowance.\n"
         "`/help` — shows this message.",
     },
     "discord_help_messages": {

@@ -1,4 +1,4 @@
-"""The slash commands: /ask, /summarize, /reset, /help."""
+"""The slash commands: /ask, /summarize, /reset, /usage, /help."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from discord import app_commands
 from bot.adapters.discord.events import Origin
 from bot.adapters.discord.recorded import asked_by_command
 from bot.adapters.discord.surface import FollowUps
+from bot.frontend import flows
 
 if TYPE_CHECKING:
     from bot.adapters.discord.client import DiscordBot
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 class CommandTree(app_commands.CommandTree["DiscordBot"]):
     def __init__(self, bot: DiscordBot) -> None:
         super().__init__(bot)
-        for command in (ask, summarize, reset, help_):
+        for command in (ask, summarize, reset, usage, help_):
             self.add_command(command)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
@@ -80,6 +81,13 @@ async def reset(interaction: discord.Interaction) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
     await bot.engine.reset(origin(interaction).key)
     await interaction.followup.send(bot.texts("reset_done"))
+
+
+@app_commands.command(name="usage", description="내 사용량(오늘·이번 달)과 남은 한도를 봅니다.")
+async def usage(interaction: discord.Interaction) -> None:
+    bot = _bot(interaction)
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    await interaction.followup.send(await flows.own_usage(bot.engine, bot.texts, origin(interaction).asker))
 
 
 @app_commands.command(name="help", description="명령어와 사용법을 알려 줍니다.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from contextlib import suppress
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -20,6 +20,7 @@ from bot.adapters.slack.surface import AnswerSurfaces, Pacing, PausingRateLimits
 from bot.config import Settings
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
+from bot.core.usage import Asker
 from bot.frontend import flows
 from bot.frontend.jobs import Job, Jobs
 from bot.frontend.opened import NotedSurface, noted, unshown
@@ -29,6 +30,7 @@ from bot.frontend.texts import texts_for
 log = logging.getLogger(__name__)
 
 RESET_COMMAND = "/reset"
+USAGE_COMMAND = "/usage"
 
 
 class SlackBot:
@@ -62,14 +64,28 @@ class SlackBot:
         """Runs after the command was acknowledged. In channels every thread is its own
         conversation and a command cannot name one: there the user is told how instead."""
         user, channel = command["user_id"], command["channel_id"]
-        if not self._allowed(channel, user):
-            if self.settings.slack_refusal == "polite":
-                await respond(self.texts("not_allowed"))
-        elif channel.startswith("D"):
+        if await self._refused(command, respond):
+            return
+        if channel.startswith("D"):
             await self.engine.reset(ConversationKey("slack", (_team(command, context), "dm", user)))
             await respond(self.texts("reset_done"))
         else:
             await respond(self.texts("slack_reset_in_thread"))
+
+    async def on_usage_command(self, command: dict[str, Any], respond: Any, context: AsyncBoltContext) -> None:
+        """Runs after the command was acknowledged; the answer is seen by the asker only."""
+        if await self._refused(command, respond):
+            return
+        asker = Asker("slack", _team(command, context), command["user_id"], command["channel_id"])
+        await respond(await flows.own_usage(self.engine, self.texts, asker))
+
+    async def _refused(self, command: dict[str, Any], respond: Any) -> bool:
+        """Whether the allow-lists refuse a command's user there (told so, when polite)."""
+        if self._allowed(command["channel_id"], command["user_id"]):
+            return False
+        if self.settings.slack_refusal == "polite":
+            await respond(self.texts("not_allowed"))
+        return True
 
     async def _accept(self, body: dict[str, Any], incoming: Incoming) -> None:
         """Record the question before the event is acknowledged (the listeners run before the
@@ -235,11 +251,20 @@ def create_app(bot: SlackBot, client: AsyncWebClient, signing_secret: str | None
     async def message(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         await bot.on_message(body, event, context)
 
-    @app.command(RESET_COMMAND)
-    async def reset(ack: Any, command: dict[str, Any], respond: Any, context: AsyncBoltContext) -> None:
-        await ack()
-        await bot.jobs.spawn_or_refuse(
-            bot.on_reset_command(command, respond, context), lambda: respond(bot.texts("llm_busy"))
-        )
+    for name, handle in ((RESET_COMMAND, bot.on_reset_command), (USAGE_COMMAND, bot.on_usage_command)):
+        app.command(name)(_command_listener(bot, handle))
 
     return app
+
+
+CommandHandler = Callable[[dict[str, Any], Any, AsyncBoltContext], Awaitable[None]]
+
+
+def _command_listener(bot: SlackBot, handle: CommandHandler) -> Callable[..., Awaitable[None]]:
+    """A slash command's listener: acknowledged at once, handled in the background."""
+
+    async def listener(ack: Any, command: dict[str, Any], respond: Any, context: AsyncBoltContext) -> None:
+        await ack()
+        await bot.jobs.spawn_or_refuse(handle(command, respond, context), lambda: respond(bot.texts("llm_busy")))
+
+    return listener

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from bot.adapters.slack.surface import Place
 from bot.core.conversation import ConversationKey
+from bot.core.usage import Asker
 
 Command = Literal["reset", "help"]
 
@@ -44,9 +45,8 @@ class Incoming:
         return Place(self.channel, self.thread_ts, self.team, self.user)
 
     @property
-    def asker(self) -> str:
-        """The user, qualified for the engine's per-user rate limit."""
-        return f"slack:{self.team}:{self.user}"
+    def asker(self) -> Asker:
+        return Asker("slack", self.team, self.user, self.channel)
 
     def command(self) -> Command | None:
         if self.files:

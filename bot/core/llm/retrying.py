@@ -23,6 +23,7 @@ from bot.core.errors import BotError, ConfigError, LLMError, LLMModelError, LLMS
 from bot.core.metrics import MODEL_ERRORS, MODEL_REACHABLE, WAITING
 from bot.core.pictures import Picture
 from bot.core.prompt import Turn, neutralize
+from bot.core.usage import Meter, ModelCall
 
 log = logging.getLogger(__name__)
 
@@ -155,16 +156,19 @@ class RetryingChat(ABC):
         return self._model
 
     async def stream(
-        self, turns: Sequence[Turn], *, max_new_tokens: int | None = None, pictures: Sequence[Picture] = ()
+        self, turns: Sequence[Turn], *, max_new_tokens: int | None = None, pictures: Sequence[Picture] = (),
+        meter: Meter | None = None,
     ) -> AsyncIterator[str]:
         """Text deltas of the answer. Retries only while nothing has been yielded."""
         tokens = max_new_tokens or self.settings.llm_max_new_tokens
         deadline = time.monotonic() + self.settings.llm_timeout_seconds
+        call = (meter or Meter()).call(turns)
         attempt, trimmed = 0, False
         while True:
             shown = False
+            call.turns = turns
             try:
-                async for delta in self._attempt_stream(turns, pictures, tokens, deadline):
+                async for delta in self._attempt_stream(turns, pictures, tokens, deadline, call):
                     shown = True
                     yield delta
                 return
@@ -181,18 +185,23 @@ class RetryingChat(ABC):
                 raise
 
     async def complete(
-        self, turns: Sequence[Turn], *, max_new_tokens: int | None = None, pictures: Sequence[Picture] = ()
+        self, turns: Sequence[Turn], *, max_new_tokens: int | None = None, pictures: Sequence[Picture] = (),
+        meter: Meter | None = None,
     ) -> str:
         tokens = max_new_tokens or self.settings.llm_max_new_tokens
         deadline = time.monotonic() + self.settings.llm_timeout_seconds
         model = await self._langchain_model()
+        call = (meter or Meter()).call(turns)
         attempt, trimmed = 0, False
         while True:
             try:
                 async with self._slot(), asyncio.timeout(deadline - time.monotonic()):
                     answer = await model.ainvoke(self._model_input(turns, pictures), **self._options(tokens, stream=False))
                 MODEL_REACHABLE.set(1)
-                return text_of(answer).strip()
+                call.turns = turns
+                call.text.append(text := text_of(answer).strip())
+                call.report(getattr(answer, "usage_metadata", None))
+                return text
             except Exception as error:
                 verdict = self._judge(error)
                 if isinstance(verdict, ContextTooLong):
@@ -204,7 +213,7 @@ class RetryingChat(ABC):
                     raise verdict from None
 
     async def _attempt_stream(
-        self, turns: Sequence[Turn], pictures: Sequence[Picture], tokens: int, deadline: float
+        self, turns: Sequence[Turn], pictures: Sequence[Picture], tokens: int, deadline: float, call: ModelCall
     ) -> AsyncIterator[str]:
         model = await self._langchain_model()
         ended: bool | None = None
@@ -214,7 +223,9 @@ class RetryingChat(ABC):
                 async for chunk in chunks:
                     MODEL_REACHABLE.set(1)
                     ended = ended or self._ends_answer(chunk)
+                    call.report(getattr(chunk, "usage_metadata", None))
                     if text := text_of(chunk):
+                        call.text.append(text)
                         yield text
         except Exception as error:
             raise self._judge(error) from None
