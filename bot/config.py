@@ -194,6 +194,10 @@ class Settings(BaseSettings):
     discord_allowed_users: Annotated[frozenset[int], NoDecode] = frozenset()
     # Mentions, DMs, replies and bot threads; needs the privileged Message Content intent.
     discord_listen_messages: bool = True
+    # REST calls a second the bot's answers may make outside the interaction endpoints, shared by
+    # every replica: Discord allows a bot 50 (docs "Rate limits", Global Rate Limit); the rest is
+    # room for discord.py's own calls and for network jitter.
+    discord_requests_per_second: int = Field(default=40, ge=1)
 
     @field_validator(
         "sagemaker_endpoint_url", "bedrock_endpoint_url", "bedrock_model_id", "openai_base_url",

@@ -19,6 +19,15 @@ Only the far end of the wire is fake. What it checks because discord.py (2.7) or
 - A callback later than `interaction_deadline` (3 s) gets 404 Unknown interaction (10062).
 - A follow-up or webhook edit later than `interaction_token_lifetime` (15 min) gets 401 Invalid
   Webhook Token (50027).
+- Rate limits as Discord's "Rate Limits" page documents them: every authenticated request outside
+  the interaction endpoints (callback, follow-ups and their edits, which "are not bound to the
+  bot's Global Rate Limit") counts against `global_limit` a second; over it, 429 with
+  `"global": true`, `X-RateLimit-Global: true`, `X-RateLimit-Scope: global` and `Retry-After`.
+  Message edits are limited per route bucket (a channel's messages; an interaction's webhook),
+  5 per 5 s unless `enforce_edit_rate` says otherwise, and every edit is answered with the
+  bucket's `X-RateLimit-Limit/Remaining/Reset/Reset-After/Bucket`, which discord.py reads to wait
+  before a bucket runs dry (http.py, `Ratelimit.update`): a window that refills whole at its
+  reset, as discord.py expects.
 - discord.py asks for gateway compression (`compress=zstd-stream` when `zstandard` is importable,
   else `zlib-stream`); the fake honours it with one shared compressor per connection.
 - Gateway events obey the identified intents: no MESSAGE_CREATE without GUILD_MESSAGES /
@@ -106,6 +115,7 @@ class Recorded:
     kind: str = "other"  # callback | followup | edit | delete | get | message | commands | ...
     status: int = 0
     response: Any = None
+    response_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -140,6 +150,24 @@ class StoredFile:
 
 
 @dataclass
+class _Bucket:
+    """A rate limit window that refills whole `per` seconds after its first request."""
+
+    per: float
+    count: int = 0
+    resets: float = -math.inf  # time.monotonic() when it refills
+
+    def take(self, now: float, limit: int) -> float:
+        """Count one request if the window has room: 0.0; else the seconds until it refills."""
+        if now >= self.resets:
+            self.count, self.resets = 0, now + self.per
+        if self.count >= limit:
+            return self.resets - now
+        self.count += 1
+        return 0.0
+
+
+@dataclass
 class _Rule:
     pattern: str
     times: int
@@ -156,7 +184,8 @@ class _Interaction:
     channel_id: int
     guild_id: int | None
     user: JSON
-    created: float
+    created: float  # when it was dispatched: the 3 s to answer count from here
+    made: float  # when Discord made it (the time in its id): the token's 15 minutes count from here
     acked: bool = False
     original_id: int | None = None
     followup_ids: list[int] = field(default_factory=list)
@@ -259,7 +288,11 @@ class FakeDiscord:
         self._interactions: dict[str, _Interaction] = {}  # by token
         self._command_ids: dict[tuple[int | None, str, int], int] = {}
         self._rules: list[_Rule] = []
-        self._edit_limit: tuple[int, float] | None = None
+        # Discord's limits (see the module's docstring); None: not enforced.
+        self.global_limit: int | None = 50  # requests a second
+        self._global = _Bucket(1.0)
+        self._edit_limit: tuple[int, float] | None = (5, 5.0)
+        self._edit_buckets: dict[tuple[str, ...], _Bucket] = {}
         self._conns: list[_Conn] = []
         self._sessions: dict[str, int] = {}  # session id -> last sequence (for RESUME)
         self._session_shards: dict[str, list[int] | None] = {}
@@ -336,10 +369,10 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ world building
 
-    def snowflake(self) -> int:
-        """A fresh, increasing snowflake built from the current time, like Discord's."""
+    def snowflake(self, ago: float = 0.0) -> int:
+        """A fresh snowflake built from the current time (less `ago` seconds), like Discord's."""
         self._seq_id += 1
-        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        ms = int((time.time() - ago) * 1000) - DISCORD_EPOCH_MS
         return (ms << 22) | (self._seq_id & 0x3FFFFF)
 
     def add_user(self, user_id: int, name: str | None = None, *, bot: bool = False) -> JSON:
@@ -444,9 +477,11 @@ class FakeDiscord:
         itself after 1 s, 3 s, ...; prefer 503 or 4xx in fast tests)."""
         self._rules.append(_Rule(route_pattern, times, status, {"message": message, "code": code}, {}))
 
-    def enforce_edit_rate(self, limit: int = 5, per: float = 5.0) -> None:
-        """Answer 429 to any edit that would make more than `limit` edits per `per` s in a channel."""
-        self._edit_limit = (limit, per)
+    def enforce_edit_rate(self, limit: int | None = 5, per: float = 5.0) -> None:
+        """Allow `limit` edits per `per` s in each edit bucket (a channel's messages, an
+        interaction's webhook); more get 429 (None: no limit)."""
+        self._edit_limit = None if limit is None else (limit, per)
+        self._edit_buckets.clear()
 
     # ------------------------------------------------------------------ queries
 
@@ -558,9 +593,13 @@ class FakeDiscord:
     def interaction_create(
         self, command_name: str, options: dict[str, Any] | None = None, *, user_id: int = 5,
         guild_id: int | None = None, channel_id: int | None = None,
-        attachment: JSON | None = None, locale: str = "ko",
+        attachment: JSON | None = None, locale: str = "ko", made_ago: float = 0.0,
     ) -> JSON:
         """An APPLICATION_COMMAND (type 2) INTERACTION_CREATE payload, as Discord sends it.
+
+        `made_ago`: Discord made it that many seconds ago (its id says so, and its token's 15
+        minutes count from then), a way to reach the token's end without waiting 15 minutes; its
+        3 seconds to be answered still count from its dispatch.
 
         Where: `channel_id` (its guild, or a DM for a `dm_channel()`), else `guild_id`'s first
         channel, else the default guild and channel. Option types come from the synced command
@@ -604,7 +643,7 @@ class FakeDiscord:
             data["resolved"] = resolved
         if synced_in is not None:
             data["guild_id"] = str(synced_in)
-        return self._interaction(2, data, user_id, gid, channel_id, locale)
+        return self._interaction(2, data, user_id, gid, channel_id, locale, made_ago)
 
     def message_create(
         self, content: str, *, author_id: int, channel_id: int | None = None,
@@ -645,9 +684,9 @@ class FakeDiscord:
 
     def _interaction(
         self, itype: int, data: JSON, user_id: int, guild_id: int | None, channel_id: int,
-        locale: str,
+        locale: str, made_ago: float = 0.0,
     ) -> JSON:
-        iid, token = self.snowflake(), "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(96)
+        iid, token = self.snowflake(made_ago), "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(96)
         channel = self.channels.get(channel_id) or {
             "id": str(channel_id), "type": 0 if guild_id else 1, "name": "channel",
             "position": 0, "guild_id": str(guild_id) if guild_id else None,
@@ -673,8 +712,9 @@ class FakeDiscord:
                 "user": self.user(user_id), "context": 1,
                 "authorizing_integration_owners": {"0": str(self.app_id)},
             }
+        now = time.monotonic()
         self._interactions[token] = _Interaction(
-            iid, token, itype, channel_id, guild_id, self.user(user_id), time.monotonic())
+            iid, token, itype, channel_id, guild_id, self.user(user_id), now, now - made_ago)
         return payload
 
     def _guild_create(self, guild: JSON) -> JSON:
@@ -886,7 +926,7 @@ class FakeDiscord:
                 rec.json = json.loads(rec.body)
         self.requests.append(rec)
         status, body, headers = self._route(rec)
-        rec.status, rec.response = status, body
+        rec.status, rec.response, rec.response_headers = status, body, headers
         # Echo before answering: the gateway may well beat the HTTP response on Discord too, and
         # that is the order that catches an adapter relying on knowing its message id first.
         outbox, self._outbox = self._outbox, []
@@ -910,6 +950,10 @@ class FakeDiscord:
         webhook = rec.path.startswith(("/webhooks/", "/interactions/"))
         if not webhook and self.token is not None and rec.headers.get("Authorization") != f"Bot {self.token}":
             return 401, {"message": "401: Unauthorized", "code": 0}, {}
+        if not webhook and self.global_limit is not None:
+            if (wait := self._global.take(time.monotonic(), self.global_limit)) > 0:
+                rec.kind = "rate_limited"
+                return 429, *_rate_limited(wait, True)
         for method, pattern, handler in self._routes:
             m = re.fullmatch(pattern, rec.path)
             if m and rec.method in method.split("|"):
@@ -1014,7 +1058,7 @@ class FakeDiscord:
         if it.thinking and it.original_id in self._messages:
             # Discord: the first follow-up after a deferred response replaces "thinking...".
             it.thinking = False
-            return self._edit(it.original_id, data, rec.files, count=False)
+            return self._edit(it.original_id, data, rec.files)
         msg = self._new_message(
             it.channel_id, self.users[self.bot_id], self._body(data, rec.files, it.channel_id),
             extra={"webhook_id": str(self.app_id), "application_id": str(self.app_id),
@@ -1044,7 +1088,7 @@ class FakeDiscord:
         rec.kind = "edit"
         if msg_id == it.original_id:
             it.thinking = False
-        return self._edit(msg_id, rec.json or {}, rec.files)
+        return self._edit(msg_id, rec.json or {}, rec.files, bucket=("webhook", app_id, token))
 
     def _channel_messages(self, rec: Recorded, cid: str) -> tuple[int, Any]:
         channel_id = int(cid)
@@ -1083,7 +1127,7 @@ class FakeDiscord:
         rec.kind = "edit"
         if not mine:
             return _error(403, 50005, "Cannot edit a message authored by another user")
-        return self._edit(int(mid), rec.json or {}, rec.files)
+        return self._edit(int(mid), rec.json or {}, rec.files, bucket=("channel", cid))
 
     def _reaction(self, rec: Recorded, cid: str, mid: str, emoji: str) -> tuple[int, Any]:
         rec.kind = "reaction"
@@ -1157,17 +1201,21 @@ class FakeDiscord:
         return body
 
     def _edit(
-        self, message_id: int, data: JSON, files: list[UploadedFile], *, count: bool = True,
+        self, message_id: int, data: JSON, files: list[UploadedFile], *, bucket: tuple[str, ...] = (),
     ) -> tuple[Any, ...]:
-        """Apply an edit; `count=False` for the follow-up that resolves a deferred response."""
+        """Apply an edit counted in `bucket`'s rate limit (none for the follow-up that resolves
+        a deferred response, which is no edit)."""
         msg = self._messages[message_id]
         channel_id = int(msg["channel_id"])
         now = time.monotonic()
-        if self._edit_limit is not None and count:
+        limits: dict[str, str] = {}
+        if self._edit_limit is not None and bucket:
             limit, per = self._edit_limit
-            recent = sorted(e.time for e in self.edits if e.channel_id == channel_id and e.time > now - per)
-            if len(recent) >= limit:
-                return 429, *_rate_limited(max(0.01, recent[-limit] + per - now), False)
+            window = self._edit_buckets.setdefault(bucket, _Bucket(per))
+            wait = window.take(now, limit)
+            limits = _bucket_headers(limit, limit - window.count, window.resets - now, _EDIT_BUCKETS[bucket[0]])
+            if wait > 0:
+                return 429, *_rate_limited(wait, False, limits)
         if len(data.get("content") or "") > MESSAGE_LIMIT:
             return _too_long()
         body = self._body(data, files, channel_id, msg["attachments"])
@@ -1181,13 +1229,13 @@ class FakeDiscord:
         if edited is not None:
             msg["flags"] = (msg["flags"] & ~SUPPRESS_EMBEDS) | (int(edited) & SUPPRESS_EMBEDS)
         msg["edited_timestamp"] = _now_iso()
-        if count:
+        if bucket:
             self.edits.append(Edit(now, channel_id, message_id, msg["content"]))
         self._echo("MESSAGE_UPDATE", msg)
-        return 200, msg
+        return 200, msg, limits
 
     def _expired(self, it: _Interaction) -> bool:
-        return time.monotonic() - it.created > self.interaction_token_lifetime
+        return time.monotonic() - it.made > self.interaction_token_lifetime
 
     def _find_interaction(self, key: int | str | JSON) -> _Interaction | None:
         if isinstance(key, dict):
@@ -1232,19 +1280,36 @@ async def running_fake_discord(**kwargs: Any) -> AsyncIterator[FakeDiscord]:
             yield fake
 
 
-def _rate_limited(retry_after: float, global_: bool) -> tuple[JSON, dict[str, str]]:
-    """Body and headers of a Discord 429 (discord.py reads the body; `Via` must be present)."""
-    body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": global_}
+# Discord names a route's bucket with a hash that leaves out the top-level resource (channel,
+# webhook): one per kind of edit here.
+_EDIT_BUCKETS = {"channel": "80c17d2f203122d936070c88c8d10f33", "webhook": "d2ee3a1f4bd39f76ac7c3a9a76ed0a1c"}
+
+
+def _bucket_headers(limit: int, remaining: int, reset_after: float, bucket: str) -> dict[str, str]:
+    """A route bucket's headers, as Discord's "Rate Limits" page shows them."""
+    return {
+        "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(0, remaining)),
+        "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",  # epoch seconds
+        "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+        "X-RateLimit-Bucket": bucket,
+    }
+
+
+def _rate_limited(
+    retry_after: float, global_: bool, limits: dict[str, str] | None = None
+) -> tuple[JSON, dict[str, str]]:
+    """Body and headers of a Discord 429 (discord.py reads the body; `Via` must be present): a
+    global one carries no bucket, a route's carries its bucket's headers (`limits`)."""
+    body = {"message": "You are being rate limited.", "retry_after": round(retry_after, 3), "global": global_}
     headers = {
         "Retry-After": str(max(1, math.ceil(retry_after))),  # whole seconds, rounded up
-        "X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0",
-        "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
-        "X-RateLimit-Reset-After": f"{retry_after:.3f}",
         "X-RateLimit-Scope": "global" if global_ else "user",
         "Via": "1.1 google",
     }
     if global_:
         headers["X-RateLimit-Global"] = "true"
+    else:
+        headers.update(limits or _bucket_headers(5, 0, retry_after, "scripted"))
     return body, headers
 
 

@@ -23,7 +23,10 @@ from tests.support import cli_env, make_engine
 CURSOR = "▌"
 THINKING = KOREAN("thinking")
 # What stands in a message while an answer or a document is still on its way.
-_UNDER_WAY = (THINKING, KOREAN("doc_reading"), KOREAN("doc_progress", done="", total="").partition("(")[0])
+_UNDER_WAY = (
+    THINKING, KOREAN("doc_reading"), KOREAN("doc_progress", done="", total="").partition("(")[0],
+    KOREAN("waiting", position="").partition("…")[0],
+)
 
 
 @dataclass

@@ -7,7 +7,9 @@ import re
 
 import redis.asyncio as aioredis
 
+from bot.adapters.discord.surface import TOKEN_SECONDS
 from bot.core.conversation import ConversationKey
+from bot.frontend.progress import NOTE_AHEAD
 from fakes.discord import DIRECT_MESSAGES, EPHEMERAL, GUILD_MESSAGES, MESSAGE_CONTENT
 from fakes.sagemaker import FakeSageMaker, Reply
 from tests.discord_support import Harness, StartDiscordBot
@@ -151,3 +153,24 @@ async def test_a_result_later_than_the_interaction_token_arrives_in_the_channel_
     assert late == ["<@42> 늦었지만 답입니다."]
     assert [m for m in h.fake.channel_messages(h.fake.channel_id) if m.startswith("<@42>")] == late  # one message
     assert any(r.status == 401 for r in h.fake.requests_to("/webhooks/*"))  # the token was refused, as it is
+
+
+async def test_a_summary_still_running_near_the_tokens_end_says_a_later_result_comes_as_a_new_message(
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker
+) -> None:
+    note = KOREAN("result_comes_anew")
+    shown: list[str] = []
+    sagemaker.script(Reply("요약입니다.", until=lambda: any(note in text for text in shown)))
+    async with discord_bot() as h:
+        file = h.fake.add_attachment("짧은 문서입니다. ".encode() * 20, "문서.txt")
+        # Discord made it a little less than 14 minutes ago: the note is due 3 seconds from now
+        interaction = await h.command("summarize", attachment=file, made_ago=TOKEN_SECONDS - NOTE_AHEAD - 3.0)
+
+        def progress() -> list[str]:
+            shown[:] = [r.json["content"] for r in h.fake.interaction_responses(interaction)[1:] if r.ok]
+            return shown
+
+        await h.fake.wait_for(lambda: any(note in text for text in progress()), timeout=10)
+        assert await h.answered(interaction, timeout=10) == "요약입니다."
+    assert shown[0] == KOREAN("doc_reading")  # no note while there was time
+    assert f"{KOREAN('doc_reading')}\n{note}" in shown

@@ -170,7 +170,7 @@ async def test_webhook_429_and_enforced_edit_rate(bot: Bot) -> None:
     @bot.tree.command(name="stream", description="스트리밍")
     async def stream(interaction: discord.Interaction) -> None:
         await interaction.response.send_message("…", ephemeral=True)
-        for text in ("가", "가나", "가나다"):  # the third edit is over the limit: 429, then lands
+        for text in ("가", "가나", "가나다"):  # the third edit is over the limit
             await interaction.edit_original_response(content=text)
         done.set()
 
@@ -180,11 +180,55 @@ async def test_webhook_429_and_enforced_edit_rate(bot: Bot) -> None:
     await fake.dispatch("INTERACTION_CREATE", inter)
     await asyncio.wait_for(done.wait(), 5)
 
-    statuses = [r.status for r in fake.requests_to("PATCH /webhooks/*")]
-    assert statuses == [429, 200, 200, 429, 200]
+    edits = fake.requests_to("PATCH /webhooks/*")
+    # the bucket's headers said it was spent: discord.py waited for its reset instead of a 429
+    assert [r.status for r in edits] == [429, 200, 200, 200]
+    assert edits[3].time - edits[1].time >= 0.45
     assert fake.original_response(inter)["content"] == "가나다"
     assert fake.original_response(inter)["flags"] & EPHEMERAL
-    fake.assert_edit_rate(limit=2, per=0.5)
+
+
+async def test_edits_carry_their_bucket_headers_and_a_spent_bucket_answers_429(bot: Bot) -> None:
+    fake = bot.fake
+    fake.enforce_edit_rate(limit=2, per=1.0)
+    channel = bot.client.get_channel(fake.channel_id)
+    assert isinstance(channel, discord.TextChannel)
+    message = await channel.send("초안")
+    for text in ("하나", "둘", "셋"):  # the third waits for the bucket's reset, as its headers say
+        await message.edit(content=text)
+    url = f"{fake.api_url}/channels/{fake.channel_id}/messages/{message.id}"
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bot {fake.token}"}) as http:
+        for text in ("넷", "다섯"):  # without waiting for the reset: the second is refused
+            async with http.patch(url, json={"content": text}) as response:
+                answer = await response.json()
+    assert answer["global"] is False and answer["retry_after"] > 0
+
+    edits = fake.requests_to("PATCH /channels/*")
+    limits = [r.response_headers for r in edits]
+    assert [r.status for r in edits] == [200, 200, 200, 200, 429]
+    assert [h["X-RateLimit-Remaining"] for h in limits] == ["1", "0", "1", "0", "0"]
+    assert {h["X-RateLimit-Limit"] for h in limits} == {"2"} and len({h["X-RateLimit-Bucket"] for h in limits}) == 1
+    assert edits[2].time - edits[0].time >= 0.95
+    assert 0 < float(limits[4]["X-RateLimit-Reset-After"]) <= 1
+    assert abs(float(limits[4]["X-RateLimit-Reset"]) - time.time()) < 2  # epoch seconds
+    assert limits[4]["X-RateLimit-Scope"] == "user" and limits[4]["Retry-After"] == "1"
+    assert fake.channel_messages(fake.channel_id) == ["넷"]
+
+
+async def test_the_global_limit_answers_429_outside_the_interaction_endpoints(bot: Bot) -> None:
+    fake = bot.fake
+    fake.global_limit = 3
+    channel = bot.client.get_channel(fake.channel_id)
+    assert isinstance(channel, discord.TextChannel)
+    await asyncio.gather(*(channel.send(f"{i}번") for i in range(5)))  # discord.py waits out the 429s
+
+    sent = fake.requests_to("POST /channels/*/messages")
+    refused = [r for r in sent if r.status == 429]
+    assert refused and all(r.response["global"] is True for r in refused)
+    assert all(r.response_headers["X-RateLimit-Global"] == "true" for r in refused)
+    assert all(r.response_headers["X-RateLimit-Scope"] == "global" and "Retry-After" in r.response_headers
+               for r in refused)
+    assert sorted(fake.channel_messages(fake.channel_id)) == [f"{i}번" for i in range(5)]
 
 
 async def test_intents_gate_message_content() -> None:

@@ -104,6 +104,12 @@ class ChatEngine:
 
         return ExtractionLimits.from_settings(self.settings)
 
+    @property
+    def model_queue(self) -> int | None:
+        """None when a question asked now would reach the model at once; else how many wait
+        for it already (it would wait behind them)."""
+        return self.llm.queue
+
     async def stream_reply(
         self, key: ConversationKey, text: str, *, asker: Asker | None = None, pictures: Sequence[Picture] = (),
         observe: UsageObserver | None = None,

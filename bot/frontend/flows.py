@@ -8,6 +8,7 @@ the user got what they asked for."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -108,20 +109,26 @@ def _measured(question: Question) -> Iterator[_Answering]:
 
 
 async def answer(engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage) -> bool:
-    """Stream the answer to `question` onto `where` (edited messages, or one growing message)."""
+    """Stream the answer to `question` onto `where` (edited messages, or one growing message).
+    Nobody is turned away for the model being busy: past its concurrency a question waits its
+    turn, and an edited answer's placeholder says so until its text comes."""
+    queue = engine.model_queue  # before asking: the question then joins it
+    waiting = None if queue is None else texts("waiting", position=queue + 1)
     with _measured(question) as answering:
         deltas = engine.stream_reply(question.key, question.text, asker=question.asker, observe=answering.observe)
         async with aclosing(deltas), aclosing(answering.noting_first(deltas)) as shown:
-            await _show(shown, where, texts)
+            await _show(shown, where, texts, waiting)
         return True
     return False  # already shown where the answer was to be
 
 
-async def _show(deltas: AsyncIterator[str], where: Surface | GrowingMessage, texts: Texts) -> None:
-    if isinstance(where, GrowingMessage):
+async def _show(
+    deltas: AsyncIterator[str], where: Surface | GrowingMessage, texts: Texts, waiting: str | None
+) -> None:
+    if isinstance(where, GrowingMessage):  # shows nothing before the first text
         await show_growing(deltas, where, texts)
     else:
-        await show_edited(deltas, where, texts)
+        await show_edited(deltas, where, texts, placeholder=waiting)
 
 
 async def read_document(
@@ -134,7 +141,7 @@ async def read_document(
     if source.declared_size is not None and source.declared_size > limits.max_bytes:
         # refused before a byte is fetched, and before a progress message would promise more
         return await _refuse(surface, texts, question, limits.too_large())
-    progress = ProgressMessage(progress_on or surface, result=surface)
+    progress = ProgressMessage(progress_on or surface, result=surface, late_note=texts("result_comes_anew"))
     await progress.update(texts.document_progress(0, 0))  # reading can take a while before steps count
 
     async def steps(done: int, total: int) -> None:
@@ -151,6 +158,9 @@ async def read_document(
                 question.key, data, source.name, question=question.text or None, progress=steps, reading=pages,
                 asker=question.asker, observe=answering.observe,
             )
+        except asyncio.CancelledError:
+            progress.abandon()  # the job was stopped: its progress must not change any more
+            raise
         except Exception as error:
             # "rephrase your question" would puzzle someone who asked none
             summarizing = isinstance(error, LLMModelError) and not question.text

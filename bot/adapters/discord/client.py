@@ -15,12 +15,13 @@ import yarl
 from bot.adapters.discord.commands import CommandTree
 from bot.adapters.discord.events import AllowList, AttachedFile, Origin
 from bot.adapters.discord.recorded import Asked, Payload, asked_at, asked_in_message, message_id
-from bot.adapters.discord.surface import ChannelReplies
+from bot.adapters.discord.surface import ChannelReplies, rest_budget
 from bot.config import Settings
 from bot.core.engine import ChatEngine
 from bot.core.metrics import PLATFORM_CONNECTED
 from bot.frontend import flows
 from bot.frontend.jobs import Job, Jobs
+from bot.frontend.pacing import CallBudget
 from bot.frontend.opened import NotedSurface
 from bot.frontend.pacing import rate_limited
 from bot.frontend.surface import Surface
@@ -77,8 +78,15 @@ class DiscordBot(discord.Client):
         self.allow_list = AllowList.from_settings(settings)
         self.jobs = Jobs.for_settings(settings, engine.memory, "discord")
         self.tree = CommandTree(self)
+        self._budget: CallBudget | None = None  # the bot's global limit, once it is known who it is
+
+    @property
+    def budget(self) -> CallBudget:
+        assert self._budget is not None, "answers come only after login"
+        return self._budget
 
     async def setup_hook(self) -> None:
+        self._budget = rest_budget(self.settings, self.engine.quotas, self._me.id)
         self.jobs.serve(self._run)  # after login: jobs are answered through the REST API
         if not self.shard_id:  # the commands are the application's: one shard registers them
             await self.tree.sync_to(self.settings.discord_guild_id)
@@ -112,11 +120,11 @@ class DiscordBot(discord.Client):
         """Answer a recorded question, on whichever replica took the job."""
         asked = Asked.of(job.payload)
         if job.answered is not None:
-            await asked.show_answered(self, job.opened, job.answered, self.texts("taken_over"))
+            await asked.show_answered(self, self.budget, job.opened, job.answered, self.texts("taken_over"))
             return
         if job.opened:
             await asked.close(self, job.opened, self.texts("taken_over"))
-        surface = NotedSurface(asked.surface(self), job.note_opened, message_id)
+        surface = NotedSurface(asked.surface(self, self.budget), job.note_opened, message_id)
         if not self.allow_list.allows(asked.origin):
             await surface.post(self.texts("not_allowed"))
             return
@@ -142,7 +150,7 @@ class DiscordBot(discord.Client):
         origin = Origin.of(message.author, guild_id, message.channel)
         text = re.sub(rf"<@!?{self._me.id}>", "", message.content).strip()
         payload = asked_in_message(message, origin, text)
-        await self.accept(f"discord:{message.id}", message.id, origin, payload, ChannelReplies(message))
+        await self.accept(f"discord:{message.id}", message.id, origin, payload, ChannelReplies(message, self.budget))
 
     @property
     def _me(self) -> discord.ClientUser:

@@ -56,7 +56,7 @@ async def _deferred(interaction: discord.Interaction, text: str, file: discord.A
     await interaction.response.defer(thinking=True)
     bot, where = _bot(interaction), origin(interaction)
     payload = asked_by_command(interaction, where, text, file)
-    await bot.accept(None, interaction.id, where, payload, FollowUps(interaction))
+    await bot.accept(None, interaction.id, where, payload, FollowUps(interaction, bot.budget))
 
 
 @app_commands.command(name="ask", description="질문에 답합니다. 이어서 물으면 앞의 대화를 기억합니다.")

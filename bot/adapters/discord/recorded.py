@@ -14,6 +14,7 @@ import discord
 
 from bot.adapters.discord.events import Origin
 from bot.adapters.discord.surface import MESSAGE_CHARS, ChannelReplies, FollowUps
+from bot.frontend.pacing import CallBudget
 from bot.frontend.splitting import split_message
 
 log = logging.getLogger(__name__)
@@ -72,13 +73,13 @@ class Asked:
             return None
         return discord.Attachment(data=self.attachment, state=client._connection)  # type: ignore[arg-type]
 
-    def surface(self, client: discord.Client) -> ChannelReplies | FollowUps:
+    def surface(self, client: discord.Client, budget: CallBudget) -> ChannelReplies | FollowUps:
         if self.interaction is not None:
-            return FollowUps(_Interaction.of(client, self.interaction, self.origin.user))  # type: ignore[arg-type]
+            return FollowUps(_Interaction.of(client, self.interaction, self.origin.user), budget)  # type: ignore[arg-type]
         assert self.reply_to is not None
         channel = client.get_partial_messageable(self.reply_to["channel"], guild_id=self.reply_to["guild"])
         # a partial message has what ChannelReplies reads of a message: its channel, a reference
-        return ChannelReplies(channel.get_partial_message(self.reply_to["id"]))  # type: ignore[arg-type]
+        return ChannelReplies(channel.get_partial_message(self.reply_to["id"]), budget)  # type: ignore[arg-type]
 
     async def close(self, client: discord.Client, opened: tuple[str, ...], note: str) -> None:
         """Replace the messages a replica that stopped had opened for this question (its
@@ -86,14 +87,16 @@ class Asked:
         for handle in opened:
             await self.replace(client, handle, note)
 
-    async def show_answered(self, client: discord.Client, opened: tuple[str, ...], answer: str, note: str) -> None:
+    async def show_answered(
+        self, client: discord.Client, budget: CallBudget, opened: tuple[str, ...], answer: str, note: str
+    ) -> None:
         """A replica that stopped had the whole answer (it is in the conversation's memory): its
         one message becomes the answer; failing that, the note closes what it opened and the
         answer follows."""
         if len(opened) == 1 and len(answer) <= MESSAGE_CHARS and await self.replace(client, opened[0], answer):
             return
         await self.close(client, opened, note)
-        surface = self.surface(client)
+        surface = self.surface(client, budget)
         for part in split_message(answer, surface.style.max_len, surface.style.formatted_len):
             await surface.post(surface.style.format(part))
 

@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.core.memory.quota import Quotas
 from bot.frontend.markdown import code_lines
-from bot.frontend.pacing import CallBudget, Priority, rate_limited
+from bot.frontend.pacing import CallBudget, PacedMessages, Priority, rate_limited
 from bot.frontend.splitting import utf8_len
 from bot.frontend.surface import GrowingMessage, MessageStyle, Surface
 
@@ -71,8 +71,8 @@ class SlackMessages:
         self.client = client
         self.place = place
         self.style = MESSAGE_STYLE
-        self.budget = pacing.budget(place.team)
-        self._granted = False  # room for the next edit was taken by `room_for_edit`
+        # chat.postMessage is not counted: Slack limits it per channel, not per workspace
+        self.paced = PacedMessages(pacing.budget(place.team), posts="chat.postMessage", edits="chat.update")
 
     async def post(self, text: str) -> str:
         response = await self.client.chat_postMessage(
@@ -82,13 +82,10 @@ class SlackMessages:
         return str(response["ts"])
 
     async def room_for_edit(self) -> bool:
-        self._granted = await self.budget.spend("chat.update", Priority.BETWEEN)
-        return self._granted
+        return await self.paced.room_for_edit()
 
     async def edit(self, handle: object, text: str) -> None:
-        if not self._granted:
-            await self.budget.spend("chat.update", Priority.FINAL)
-        self._granted = False
+        await self.paced.edit()
         await self.client.chat_update(channel=self.place.channel, ts=str(handle), text=text)
 
 

@@ -60,6 +60,12 @@ class ChatLLM(Protocol):
     """`pictures` go with the last turn, to a model that sees pictures;
     `meter`, when given, gets each call's turns, text and the provider's token counts."""
 
+    @property
+    def queue(self) -> int | None:
+        """None when a call would start at once; else how many calls wait for the model already
+        (`LLM_MAX_CONCURRENCY` are in flight)."""
+        ...
+
     def stream(
         self, turns: Sequence[Turn], *, max_new_tokens: int | None = None, pictures: Sequence[Picture] = (),
         meter: Meter | None = None,

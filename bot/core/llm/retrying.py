@@ -13,7 +13,6 @@ import logging
 import random
 import time
 from abc import ABC, abstractmethod
-from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -91,6 +90,31 @@ def _shorter(turns: Sequence[Turn], trimmed: bool) -> list[Turn]:
     return shorter
 
 
+class Slots:
+    """The model's calls in flight, at most `size`; the ones past it wait in the order they came
+    (asyncio's Semaphore wakes its waiters first come, first served)."""
+
+    def __init__(self, size: int) -> None:
+        self._semaphore = asyncio.Semaphore(size)
+        self._waiting = 0
+
+    @property
+    def queue(self) -> int | None:
+        """None when a new call would start at once; else how many calls wait already."""
+        return self._waiting if self._semaphore.locked() else None
+
+    async def __aenter__(self) -> None:
+        self._waiting += 1
+        try:
+            with WAITING.track_inprogress():
+                await self._semaphore.acquire()
+        finally:
+            self._waiting -= 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._semaphore.release()
+
+
 def text_of(output: Any) -> str:
     """LLMs answer a str, chat models a message (streaming: a message chunk)."""
     return output if isinstance(output, str) else str(output.text)
@@ -102,11 +126,15 @@ class RetryingChat(ABC):
     def __init__(self, settings: Settings) -> None:
         settings.require_llm()
         self.settings = settings
-        self._slots = asyncio.Semaphore(settings.llm_max_concurrency)
+        self._slots = Slots(settings.llm_max_concurrency)
         # Clients belong to the event loop that creates them, so the model is made on first
         # use, inside the loop that serves the bot.
         self._model: Any = None
         self._creating = asyncio.Lock()
+
+    @property
+    def queue(self) -> int | None:
+        return self._slots.queue
 
     @abstractmethod
     async def _create_model(self) -> Any:
@@ -130,16 +158,6 @@ class RetryingChat(ABC):
         """Whether streamed `chunk` says the answer is complete (a stream that closes without
         saying so was cut); None where the provider's stream says nothing of the kind."""
         return None
-
-    @asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        """One of the LLM_MAX_CONCURRENCY calls in flight; the calls waiting for one are counted."""
-        with WAITING.track_inprogress():
-            await self._slots.acquire()
-        try:
-            yield
-        finally:
-            self._slots.release()
 
     def _judge(self, error: BaseException) -> LLMError | ConfigError | Retryable:
         """`_classify`, with the failure counted and what it says of the endpoint noted."""
@@ -195,7 +213,7 @@ class RetryingChat(ABC):
         attempt, trimmed = 0, False
         while True:
             try:
-                async with self._slot(), asyncio.timeout(deadline - time.monotonic()):
+                async with self._slots, asyncio.timeout(deadline - time.monotonic()):
                     answer = await model.ainvoke(self._model_input(turns, pictures), **self._options(tokens, stream=False))
                 MODEL_REACHABLE.set(1)
                 call.turns = turns
@@ -218,7 +236,7 @@ class RetryingChat(ABC):
         model = await self._langchain_model()
         ended: bool | None = None
         try:
-            async with self._slot(), asyncio.timeout(deadline - time.monotonic()):
+            async with self._slots, asyncio.timeout(deadline - time.monotonic()):
                 chunks = model.astream(self._model_input(turns, pictures), **self._options(tokens, stream=True))
                 async for chunk in chunks:
                     MODEL_REACHABLE.set(1)
