@@ -20,11 +20,12 @@ run: install
 	$(PY) -m bot
 
 # Tests need a real Redis: tests/conftest.py uses REDIS_URL when it answers, otherwise starts
-# redis-server on a free port; this makes sure the binary exists on a fresh Debian machine.
+# redis-server on a free port; this makes sure the binary exists on a fresh Debian machine, with
+# redis-cli (which joins the test cluster) and openssl (which makes the TLS tests' certificate).
 redis-binary:
-	@command -v redis-server >/dev/null 2>&1 || { \
+	@{ command -v redis-server && command -v redis-cli && command -v openssl; } >/dev/null 2>&1 || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q redis-server; }
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q redis-server redis-tools openssl; }
 
 # Pictures and scanned PDF pages are read by Tesseract with its Korean model (bot/core/documents/ocr.py).
 tesseract-binary:

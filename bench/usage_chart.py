@@ -26,9 +26,9 @@ from pathlib import Path
 from bench.common import ROOT, bot_settings, redis_for_bench
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
+from bot.core.memory.connection import connect
 from bot.core.memory.health import RedisHealth
 from bot.core.memory.ledger import Layout, RedisLedger
-from bot.core.memory.redis import connect
 from bot.core.usage import AnswerUsage, Asker
 from bot.usage_report import ReportRequest, run_report
 from fakes.sagemaker import FakeSageMaker

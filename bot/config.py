@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.core.errors import ConfigError
@@ -89,6 +89,15 @@ class Settings(BaseSettings):
 
     # --- Memory -----------------------------------------------------------------------------
     redis_url: str | None = None
+    # A private CA (PEM) for rediss:// (ElastiCache and MemoryDB use public CAs: leave it unset).
+    redis_ca_file: Path | None = None
+    # REDIS_URL names any node of a Redis Cluster (ElastiCache/MemoryDB cluster mode, Valkey).
+    redis_cluster: bool = False
+    # Sentinel: the sentinels (host:port, comma-separated) find the master named here; REDIS_URL
+    # then gives only the scheme, user, password and database (its host is not used).
+    redis_sentinels: Annotated[tuple[str, ...], NoDecode] = ()
+    redis_sentinel_master: str | None = None
+    redis_sentinel_password: SecretStr | None = None
     redis_key_prefix: str = "koreanbot"
     memory_window: int = Field(default=4, ge=0, le=100)
     memory_ttl_seconds: int = Field(default=2 * 24 * 3600, ge=60)
@@ -202,7 +211,8 @@ class Settings(BaseSettings):
     @field_validator(
         "sagemaker_endpoint_url", "bedrock_endpoint_url", "bedrock_model_id", "openai_base_url",
         "openai_api_key", "openai_model", "llm_context_tokens",
-        "redis_url", "bot_system_prompt", "discord_guild_id",
+        "redis_url", "redis_ca_file", "redis_sentinel_master", "redis_sentinel_password", "bot_system_prompt",
+        "discord_guild_id",
         "discord_api_url", "discord_gateway_url", "health_file", "log_level", "metrics_port", mode="before",
     )
     @classmethod
@@ -230,6 +240,30 @@ class Settings(BaseSettings):
         if value is not None and urlsplit(value).scheme not in _REDIS_SCHEMES:
             raise ValueError("needs a scheme: redis://host:6379/0 (rediss:// for TLS, unix:// for a socket)")
         return value
+
+    @field_validator("redis_sentinels", mode="before")
+    @classmethod
+    def _sentinel_addresses(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        addresses = tuple(part.strip() for part in value.split(",") if part.strip())
+        for address in addresses:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"{address!r}: give host:port (26379 is Sentinel's usual port)")
+        return addresses
+
+    @model_validator(mode="after")
+    def _redis_mode(self) -> Settings:
+        if self.redis_sentinels and not self.redis_sentinel_master:
+            raise ValueError("REDIS_SENTINELS needs REDIS_SENTINEL_MASTER: the name the sentinels monitor (SENTINEL MASTERS)")
+        if self.redis_sentinels and self.redis_cluster:
+            raise ValueError("REDIS_CLUSTER and REDIS_SENTINELS exclude each other: a cluster has no sentinels")
+        if (self.redis_sentinels or self.redis_cluster) and not self.redis_url:
+            raise ValueError("REDIS_CLUSTER and REDIS_SENTINELS need REDIS_URL (redis://:password@any-host:6379/0)")
+        if self.redis_cluster and self.redis_url and urlsplit(self.redis_url).path.strip("/") not in ("", "0"):
+            raise ValueError("REDIS_CLUSTER: a cluster has only database 0: end REDIS_URL with /0")
+        return self
 
     @field_validator("usage_timezone")
     @classmethod
@@ -305,8 +339,11 @@ def mask_url(url: str) -> str:
 def _describe(error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
-        field = str(problem["loc"][0]) if problem["loc"] else "?"
         message = problem["msg"].removeprefix("Value error, ")
+        if not problem["loc"]:  # a rule between settings: its input is all of them, secrets too
+            lines.append(message)
+            continue
+        field = str(problem["loc"][0])
         lines.append(f"{variable_name(field)}={shown_value(field, problem['input'])}: {message}")
     return "; ".join(lines)
 

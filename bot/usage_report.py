@@ -19,7 +19,7 @@ from typing import TextIO
 from bot.config import Settings, mask_url
 from bot.core.memory.health import REDIS_DOWN, RedisHealth
 from bot.core.memory.ledger import METRICS, Layout, RedisLedger, Totals, UsageRow
-from bot.core.memory.redis import connect
+from bot.core.memory.connection import RedisTarget, connect
 from bot.core.usage import Calendar
 
 # What a report can be grouped by: its columns, read from a row.
@@ -74,7 +74,7 @@ async def run_report(settings: Settings, request: ReportRequest, out: TextIO = s
         return 2
     calendar = Calendar.named(settings.usage_timezone)
     days = calendar.last_days(request.days, time.time())
-    client = connect(settings.redis_url, max_connections=2, timeout_seconds=settings.redis_timeout_seconds)
+    client = connect(RedisTarget.from_settings(settings), max_connections=2, timeout_seconds=settings.redis_timeout_seconds)
     ledger = RedisLedger(client, Layout(settings.redis_key_prefix, calendar), 0, RedisHealth())
     try:
         rows = await ledger.rows(days)

@@ -121,7 +121,7 @@ async def test_reset_clears_the_conversation(
 ) -> None:
     fake = harness.fake
     key = ConversationKey("discord", (str(fake.guild_id), str(fake.channel_id), "42"))
-    history = f"{redis_prefix}{key.id}:history"
+    history = f"{redis_prefix}{{{key.id}}}:history"
     await harness.answered(await harness.command("ask", {"질문": "기억해 줘"}, user_id=42))
     assert await redis_client.exists(history)
 

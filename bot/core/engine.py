@@ -24,6 +24,7 @@ from bot.core.errors import (
 )
 from bot.core.llm import ChatLLM, ModelFacts, build_llm
 from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory, StoredDocument
+from bot.core.memory.connection import RedisTarget
 from bot.core.memory.ledger import Layout, Ledger, LocalLedger, OwnUsage, RedisLedger
 from bot.core.memory.quota import LocalQuotas, Quotas, RedisQuotas
 from bot.core.metrics import DOCUMENTS, count_tokens
@@ -315,8 +316,8 @@ def build_memory(settings: Settings) -> Memory:
         return LocalMemory(
             settings.memory_window, settings.doc_max_stored_chars, max_wait=settings.turn_max_wait_seconds
         )
-    return RedisMemory.from_url(
-        settings.redis_url,
+    return RedisMemory.connected(
+        RedisTarget.from_settings(settings),
         # Every answer in flight may be touching Redis at the same moment.
         max_connections=max(100, settings.llm_max_concurrency),
         timeout_seconds=settings.redis_timeout_seconds,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from fakes.discord import LOADING, FakeDiscord, running_fake_discord
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
@@ -70,19 +72,25 @@ async def test_a_killed_replica_leaves_no_question_lost_doubled_or_open(
         assert follow_ups and all(answer_to(f"질문 {i}-1") in p for p in follow_ups), (i, follow_ups)
 
 
+@pytest.mark.parametrize("cluster", [False, True], ids=["one Redis", "Redis Cluster"])
 async def test_an_answer_written_in_full_when_its_replica_died_is_finished_not_asked_again(
-    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str, cluster: bool, request: pytest.FixtureRequest
 ) -> None:
     # The replica has the whole answer (in memory, most of it shown) when it dies, its last call
     # (the stream's end) still on the way to Slack: the other one ends the stream, nothing more.
+    # On a cluster too, where the answer kept (in its conversation's slot) and the job (in the
+    # stream's) are on different masters.
+    if cluster:
+        redis_url = request.getfixturevalue("redis_cluster").url
     sagemaker.responder(lambda body: streamed(answer_to(last_question(body)), 0.5))
     async with FakeSlack() as fake:
-        env = {**socket_mode_env(fake, sagemaker, redis_url, redis_prefix), **FAST_TAKEOVER, **roomy_workspace(fake)}
+        env = {**socket_mode_env(fake, sagemaker, redis_url, redis_prefix), **FAST_TAKEOVER, **roomy_workspace(fake),
+               "REDIS_CLUSTER": str(cluster).lower()}  # fmt: skip
         async with replicas(2, "slack", env=env, ready=lambda: fake.open_sockets == 2) as bots:
             fake.delay_next("chat.stopStream", 30)
             await fake.wait_ack(await fake.push_socket_event(fake.mention("끝까지 쓴 질문")))
             await fake.wait_for(lambda: fake.calls("chat.stopStream"), timeout=10, what="the stream's end on its way")
-            victim = await busiest(bots, redis_url, redis_prefix, "slack")
+            victim = await busiest(bots, redis_url, redis_prefix, "slack", cluster=cluster)
             victim.kill()
             await settled(fake, "C0001", ["끝까지 쓴 질문"], timeout=15, bots=[b for b in bots if b is not victim])
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
+from redis.exceptions import ClusterDownError, RedisClusterException
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -14,8 +15,11 @@ from bot.core.metrics import REDIS_UP
 log = logging.getLogger("bot.core.memory")
 
 # What "Redis is unreachable" looks like through redis-py (a refused or broken connection, a
-# command that outlived its socket timeout); other Redis errors are bugs and are raised.
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+# command that outlived its socket timeout; a cluster that has lost a master or reaches no node
+# at all); other Redis errors are bugs and are raised. (A cluster client's own errors, keys of
+# one command in several slots among them, are RedisClusterExceptions too: the cluster tests
+# keep those out.)
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError, ClusterDownError, RedisClusterException)
 
 
 class RedisHealth:

@@ -36,11 +36,9 @@ from dataclasses import asdict
 from typing import AsyncIterator
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.core.conversation import ConversationKey
+from bot.core.memory.connection import RedisTarget, connect
 from bot.core.memory.health import REDIS_DOWN, RedisHealth
 from bot.core.memory.local import LocalMemory
 from bot.core.memory.model import Context, Exchange, StoredDocument, TurnHandle, keep_within
@@ -137,28 +135,34 @@ class RedisMemory:
         self._local = LocalMemory(window, max_document_chars, max_wait=max_wait_seconds)
 
     @classmethod
-    def from_url(
-        cls, url: str, *, max_connections: int = 100, timeout_seconds: float = 2.0, **kwargs: object
+    def connected(
+        cls, target: RedisTarget | str, *, max_connections: int = 100, timeout_seconds: float = 2.0, **kwargs: object
     ) -> "RedisMemory":
-        client = connect(url, max_connections=max_connections, timeout_seconds=timeout_seconds)
+        client = connect(target, max_connections=max_connections, timeout_seconds=timeout_seconds)
         return cls(client, **kwargs)  # type: ignore[arg-type]
 
+    # A conversation's keys share its hash tag, so that the scripts that take several of them run
+    # on one slot of a Redis Cluster (https://redis.io/docs/latest/operate/oss_and_stack/reference/
+    # cluster-spec/#hash-tags); conversations spread over the cluster's slots.
+    def _conversation(self, key_id: str) -> str:
+        return f"{self.prefix}:{{{key_id}}}"
+
     def history_key(self, key: ConversationKey) -> str:
-        return f"{self.prefix}:{key.id}:history"
+        return f"{self._conversation(key.id)}:history"
 
     def documents_key(self, key: ConversationKey) -> str:
-        return f"{self.prefix}:{key.id}:documents"
+        return f"{self._conversation(key.id)}:documents"
 
     def turn_keys(self, key_id: str, ticket: str) -> tuple[str, str]:
         """A conversation's turn queue, and the lease that keeps `ticket`'s place in it."""
-        return f"{self.prefix}:{key_id}:turns", f"{self._lease_prefix(key_id)}{ticket}"
+        return f"{self._conversation(key_id)}:turns", f"{self._lease_prefix(key_id)}{ticket}"
 
-    def answer_key(self, ticket: str) -> str:
+    def answer_key(self, key_id: str, ticket: str) -> str:
         """Where a recorded job's complete answer waits until the job is done."""
-        return f"{self.prefix}:answer:{ticket}"
+        return f"{self._conversation(key_id)}:answer:{ticket}"
 
     def _lease_prefix(self, key_id: str) -> str:
-        return f"{self.prefix}:{key_id}:lease:"
+        return f"{self._conversation(key_id)}:lease:"
 
     async def context(self, key: ConversationKey) -> Context:
         try:
@@ -295,17 +299,17 @@ class RedisMemory:
             done.set()
             # The keeper winds down while the turn ends: a PEXPIRE of its racing the DEL of the
             # lease is harmless either way round.
-            await self._end_turn(queue, lease, order, self.history_key(key), finished)
+            await self._end_turn(key, queue, lease, order, finished)
             await asyncio.shield(keeper)
 
     async def _end_turn(
-        self, queue: str, lease: str, order: TurnOrder, history: str, exchange: Exchange | None
+        self, key: ConversationKey, queue: str, lease: str, order: TurnOrder, exchange: Exchange | None
     ) -> None:
         item = json.dumps(asdict(exchange), ensure_ascii=False) if exchange and self.window else ""
         answer = exchange.assistant if exchange and order.recorded else ""
         try:
             await self._leave(
-                keys=[queue, lease, history, self.answer_key(order.ticket)],
+                keys=[queue, lease, self.history_key(key), self.answer_key(key.id, order.ticket)],
                 args=[order.ticket, item, self.window, self.ttl, answer, ANSWER_TTL],
             )
         except REDIS_DOWN as error:
@@ -345,27 +349,3 @@ class RedisMemory:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-
-def connect(url: str, *, max_connections: int, timeout_seconds: float) -> aioredis.Redis:
-    """A client on a blocking pool whose commands give up after `timeout_seconds`, and whose
-    connection broken by a Redis restart is retried once before the command counts as failed.
-
-    Blocking: past `max_connections` commands wait for a free connection. redis-py's default pool
-    raises MaxConnectionsError instead (a ConnectionError), which would read as "Redis is down"
-    whenever more turns touch Redis at once than it has connections; the wait is long because
-    running out of connections only happens under load (a Redis that is down refuses connections
-    at once). A timeout is not retried: a stalled Redis would only be waited for twice."""
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url,
-        max_connections=max_connections,
-        timeout=30,
-        decode_responses=True,
-        socket_timeout=timeout_seconds,
-        socket_connect_timeout=min(timeout_seconds, 3.0),
-        health_check_interval=30,
-        # redis-py retries through `retry` only the errors it lists (redis/asyncio/retry.py):
-        # a pooled connection that a restart closed fails once with a ConnectionError, then the
-        # retry reconnects.
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-    )
-    return aioredis.Redis.from_pool(pool)
