@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
@@ -16,6 +17,7 @@ from bot import eventloop, usage_report
 from bot.config import Settings, env_file_disabled, load_env_file, load_settings
 from bot.core.engine import ChatEngine
 from bot.core.errors import ConfigError
+from bot.core.memory import feedback
 from bot.frontend.texts import texts_for
 from bot.health import beating
 from bot.logs import setup_logging
@@ -46,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     summarize = commands.add_parser("summarize", help="summarize a document (PDF, HWP, Word, ...)")
     summarize.add_argument("file", type=Path)
     commands.add_parser("doctor", help="check configuration, LLM endpoint, Redis and tokenizer")
+    verdicts = commands.add_parser("feedback", help="what users said of answers")
+    verdicts.add_argument("action", choices=["export"], help="export: JSON lines (question, answer, verdict, note)")
+    verdicts.add_argument("--out", type=Path, help="write to this file instead of standard output")
     usage_report.add_parser(commands)
     # Set by the supervisor of WORKERS > 1 (bot.workers) on each process it starts.
     parser.add_argument("--worker", type=Worker.parse, default=Worker(), help=argparse.SUPPRESS)
@@ -58,6 +63,13 @@ async def _with_engine(settings: Settings, run: Callable[[ChatEngine], Awaitable
         return await run(engine)
     finally:
         await engine.aclose()
+
+
+async def _export_feedback(engine: ChatEngine, path: Path | None) -> int:
+    with path.open("w", encoding="utf-8") if path else contextlib.nullcontext(sys.stdout) as out:
+        count = await feedback.export(engine.feedback, out)
+    print(f"{count} feedback rows exported", file=sys.stderr)
+    return 0
 
 
 def configured_adapters(settings: Settings) -> list[str]:
@@ -159,6 +171,8 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         return await _with_engine(settings, lambda e: console.ask(e, args.text, stream=args.stream))
     if command == "summarize":
         return await _with_engine(settings, lambda e: console.summarize(e, args.file))
+    if command == "feedback":
+        return await _with_engine(settings, lambda e: _export_feedback(e, args.out))
     if serving := _serving(args, settings):
         # One heartbeat per container: the supervisor's when there are several workers.
         async with beating(None if args.worker.shared else settings.health_file), exporting(settings, args.worker):

@@ -169,6 +169,8 @@ class Settings(BaseSettings):
     slack_allowed_users: Annotated[frozenset[str], NoDecode] = frozenset()
     slack_refusal: Literal["polite", "silent"] = "polite"
     slack_thread_followups: bool = True
+    # U… ids who may change a channel's settings (/봇설정) besides the workspace's admins.
+    slack_admin_users: Annotated[frozenset[str], NoDecode] = frozenset()
     # Slack's rate tiers, calls a minute per method per workspace, shared by every replica
     # (docs.slack.dev "Rate limits"): Tier 2 chat.startStream/stopStream, Tier 3 chat.update,
     # Tier 4 chat.appendStream. Raise them only if Slack has granted the app more.
@@ -177,7 +179,7 @@ class Settings(BaseSettings):
     slack_tier4_per_minute: int = Field(default=100, ge=1)
 
     @field_validator(
-        "slack_allowed_channels", "slack_allowed_users", "discord_allowed_guilds",
+        "slack_allowed_channels", "slack_allowed_users", "slack_admin_users", "discord_allowed_guilds",
         "discord_allowed_channels", "discord_allowed_roles", "discord_allowed_users", "discord_cdn_hosts",
         mode="before",
     )

@@ -205,6 +205,7 @@ class FakeSageMaker:
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.max_concurrent_seen = 0
+        self.closed_by_client = 0  # streams the client closed before their end (a stopped answer)
         self.url = ""
         self._queue: deque[Reply] = deque()
         self._responder: Callable[[Any], Reply | str | None] | None = None
@@ -363,8 +364,8 @@ class FakeSageMaker:
             else:  # container ignored streaming: the whole JSON body in one go
                 await self._stream(request, resp, reply, [reply.body()], 1, 0)
             await resp.write_eof()
-        except ConnectionError:
-            pass  # the client went away; nothing to tell it
+        except ConnectionError:  # the client went away; nothing to tell it
+            self.closed_by_client += 1
         return resp
 
     @staticmethod

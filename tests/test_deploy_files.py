@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.adapters.slack.app import RESET_COMMAND, USAGE_COMMAND
+from bot.adapters.slack.app import RESET_COMMAND, SETTINGS_COMMAND, USAGE_COMMAND
 from fakes.sagemaker import FakeSageMaker
 from fakes.slack import FakeSlack
 from tests.slack_support import socket_mode_env
@@ -114,5 +114,5 @@ async def test_the_health_check_follows_the_serving_bot(
 def test_the_slack_manifest_declares_every_slash_command_the_app_answers() -> None:
     manifest = yaml.safe_load((ROOT / "slack" / "manifest.yml").read_text(encoding="utf-8"))
     declared = {command["command"] for command in manifest["features"]["slash_commands"]}
-    assert declared == {RESET_COMMAND, USAGE_COMMAND}
+    assert declared == {RESET_COMMAND, USAGE_COMMAND, SETTINGS_COMMAND}
     assert "commands" in manifest["oauth_config"]["scopes"]["bot"]

@@ -19,12 +19,16 @@ from typing import TYPE_CHECKING, AsyncIterator, Callable, Sequence
 from bot.config import Settings
 from bot.core.budget import Budget
 from bot.core.conversation import ConversationKey
+from bot.core.chat_summary import ChatLine, transcript, with_links
 from bot.core.errors import (
-    BotError, NoTextLayer, PicturesNotSeen, RateLimited, TeamBudgetSpent, UnsupportedDocument, UserBudgetSpent,
+    BotError, NothingToRegenerate, NothingToSummarize, NotTheLastAnswer, NoTextLayer, PicturesNotSeen,
+    RateLimited, TeamBudgetSpent, UnsupportedDocument, UserBudgetSpent,
 )
 from bot.core.llm import ChatLLM, ModelFacts, build_llm
-from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory, StoredDocument
+from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory, StoredDocument, TurnHandle
+from bot.core.memory.channels import ChannelSettings, ChannelSettingsStore, LocalChannelSettings, RedisChannelSettings
 from bot.core.memory.connection import RedisTarget
+from bot.core.memory.feedback import FeedbackStore, LocalFeedback, RedisFeedback
 from bot.core.memory.ledger import Layout, Ledger, LocalLedger, OwnUsage, RedisLedger
 from bot.core.memory.quota import LocalQuotas, Quotas, RedisQuotas
 from bot.core.metrics import DOCUMENTS, count_tokens
@@ -84,6 +88,20 @@ class ChatEngine:
         return LocalQuotas()
 
     @cached_property
+    def feedback(self) -> FeedbackStore:
+        """What users said of answers (bot.core.memory.feedback)."""
+        if isinstance(self.memory, RedisMemory):
+            return RedisFeedback(self.memory.client, self.settings.redis_key_prefix, self.memory.health)
+        return LocalFeedback()
+
+    @cached_property
+    def channel_settings(self) -> ChannelSettingsStore:
+        """Per-channel persona, language and follow-up rule (bot.core.memory.channels)."""
+        if isinstance(self.memory, RedisMemory):
+            return RedisChannelSettings(self.memory.client, self.settings.redis_key_prefix)
+        return LocalChannelSettings()
+
+    @cached_property
     def calendar(self) -> Calendar:
         return Calendar.named(self.settings.usage_timezone)
 
@@ -113,19 +131,42 @@ class ChatEngine:
 
     async def stream_reply(
         self, key: ConversationKey, text: str, *, asker: Asker | None = None, pictures: Sequence[Picture] = (),
-        observe: UsageObserver | None = None,
+        channel: ChannelSettings = ChannelSettings(), observe: UsageObserver | None = None,
     ) -> AsyncIterator[str]:  # fmt: skip
         """Text deltas of the answer to `text` in conversation `key`, asked by `asker` (for the
         per-user rate limit, the budgets and the usage ledger), with `pictures` for a model that
-        sees them (they are not remembered; the text is); `observe` gets this answer's usage.
+        sees them (they are not remembered; the text is), in the `channel`'s language and persona;
+        `observe` gets this answer's usage.
 
         Raises BotError subclasses. The exchange is remembered only when the answer completed
         and the caller consumed it to the end; use `contextlib.aclosing` when you may stop early."""
         await self._admit(asker)
         meter = Meter()
         try:
-            async for delta in self._answer(key, well_formed(text), pictures, meter):
+            async for delta in self._answer(key, well_formed(text), pictures, meter, channel):
                 yield delta
+        finally:
+            await self._account(asker, meter, observe, document=False)
+
+    async def regenerate(
+        self, key: ConversationKey, *, asker: Asker | None = None, channel: ChannelSettings = ChannelSettings(),
+        replacing: str | None = None, observe: UsageObserver | None = None,
+    ) -> AsyncIterator[str]:  # fmt: skip
+        """A new answer to the conversation's last question, which, once complete, takes the old
+        answer's place in memory (the memory keeps only the answer shown last). Raises
+        NothingToRegenerate when the conversation remembers no answer, NotTheLastAnswer when
+        `replacing` (the text of the answer to replace) is not the last one remembered."""
+        await self._admit(asker)
+        meter = Meter()
+        try:
+            async with self.memory.turn(key) as turn:
+                if not turn.context.history:
+                    raise NothingToRegenerate(key.id)
+                *earlier, last = turn.context.history
+                if replacing is not None and last.assistant != replacing:
+                    raise NotTheLastAnswer(key.id)
+                async for delta in self._model_answer(turn, earlier, last.user, (), meter, channel, turn.replace_last):
+                    yield delta
         finally:
             await self._account(asker, meter, observe, document=False)
 
@@ -137,18 +178,28 @@ class ChatEngine:
             return "".join([delta async for delta in deltas]).strip()
 
     async def _answer(
-        self, key: ConversationKey, text: str, pictures: Sequence[Picture], meter: Meter
-    ) -> AsyncIterator[str]:
+        self, key: ConversationKey, text: str, pictures: Sequence[Picture], meter: Meter,
+        channel: ChannelSettings = ChannelSettings(),
+    ) -> AsyncIterator[str]:  # fmt: skip
         async with self.memory.turn(key) as turn:
-            system = self._system_for(turn.context.documents, text)
-            prompt = self._budget_with(pictures).fit(system, turn.context.history, text)
-            parts: list[str] = []
-            async for delta in self.llm.stream(prompt, pictures=pictures, meter=meter):
-                parts.append(delta)
+            async for delta in self._model_answer(turn, turn.context.history, text, pictures, meter, channel,
+                                                  turn.remember):  # fmt: skip
                 yield delta
-            answer = "".join(parts).strip()
-            if answer:
-                turn.remember(Exchange(text.strip(), answer))
+
+    async def _model_answer(
+        self, turn: TurnHandle, history: list[Exchange], text: str, pictures: Sequence[Picture], meter: Meter,
+        channel: ChannelSettings, keep: Callable[[Exchange], None],
+    ) -> AsyncIterator[str]:  # fmt: skip
+        """The model's answer to `text` after `history`, kept by `keep` once complete."""
+        system = self._system_for(turn.context.documents, text, channel)
+        prompt = self._budget_with(pictures).fit(system, history, text)
+        parts: list[str] = []
+        async for delta in self.llm.stream(prompt, pictures=pictures, meter=meter):
+            parts.append(delta)
+            yield delta
+        answer = "".join(parts).strip()
+        if answer:
+            keep(Exchange(text.strip(), answer))
 
     async def summarize_document(
         self,
@@ -206,6 +257,29 @@ class ChatEngine:
             async with self.memory.turn(key) as turn:
                 asked = _DOCUMENT_TURN.get(self.language, _DOCUMENT_TURN["ko"]).format(name=filename)
                 turn.remember(Exchange(asked, summary))
+            return summary
+        finally:
+            await self._account(asker, meter, observe, document=True)
+
+    async def summarize_conversation(
+        self, key: ConversationKey, lines: Sequence[ChatLine], title: str, *, asked: str,
+        progress: Progress | None = None, asker: Asker | None = None, channel: ChannelSettings = ChannelSettings(),
+        observe: UsageObserver | None = None,
+    ) -> str:  # fmt: skip
+        """A summary of chat `lines` (all of them, chunk by chunk when long) with who said what
+        and Markdown links to the key messages; remembered in conversation `key` as the answer to
+        `asked`, for follow-up questions. NothingToSummarize when `lines` is empty."""
+        if not lines:
+            raise NothingToSummarize(title)
+        await self._admit(asker)
+        meter = Meter()
+        try:
+            language = channel.language_or(self.language)
+            summarizer = Summarizer(self.llm, self.budget, language, meter=meter, kind="conversation")
+            text = well_formed(transcript(lines))
+            summary = with_links((await summarizer.summarize(text, well_formed(title), progress)).strip(), lines)
+            async with self.memory.turn(key) as turn:
+                turn.remember(Exchange(well_formed(asked).strip(), summary))
             return summary
         finally:
             await self._account(asker, meter, observe, document=True)
@@ -282,15 +356,18 @@ class ChatEngine:
         budget = self.budget
         return replace(budget, answer_tokens=budget.answer_tokens + PICTURE_TOKENS * len(pictures)) if pictures else budget
 
-    def _system_for(self, documents: list[StoredDocument], question: str) -> str:
-        system = system_prompt(self.language, self.settings.bot_system_prompt)
+    def _system_for(
+        self, documents: list[StoredDocument], question: str, channel: ChannelSettings = ChannelSettings()
+    ) -> str:
+        language = channel.language_or(self.language)
+        system = system_prompt(language, self.settings.bot_system_prompt, channel.persona)
         if not documents:
             return system
         # Passages take at most half of what is left after the system prompt and the question,
         # leaving the rest to the conversation's history.
         spare = self.budget.prompt_tokens - self.budget.count([Turn("system", system), Turn("user", question)])
         passages = relevant_passages(documents, question, self.tokens, max(spare // 2, 0))
-        return with_passages(system, self.language, passages)
+        return with_passages(system, language, passages)
 
     async def aclose(self) -> None:
         if self._extraction is not None:

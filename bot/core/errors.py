@@ -158,3 +158,28 @@ class TooManyScannedPages(TooManyPages):
 
 class ImageTooLarge(DocumentTooLarge):
     code = "doc_image_too_large"
+
+
+class AnswerStopped(BotError):
+    """The user stopped the answer while it was being written."""
+
+    code = "answer_stopped"
+
+
+class NothingToRegenerate(BotError):
+    """A regenerate with no answer in the conversation's memory to replace."""
+
+    code = "nothing_to_regenerate"
+
+
+class NotTheLastAnswer(BotError):
+    """"다시 생성" on an answer that is not the conversation's last remembered one (a newer answer
+    came since, or it was stopped or failed and never remembered)."""
+
+    code = "not_the_last_answer"
+
+
+class NothingToSummarize(BotError):
+    """A thread or channel summary found no message in the asked range."""
+
+    code = "nothing_to_summarize"

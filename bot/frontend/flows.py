@@ -12,18 +12,22 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import aclosing, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from bot.core.chat_summary import ChatLine
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
 from bot.core.errors import BotError, LLMModelError
+from bot.core.memory.channels import ChannelSettings
+from bot.core.memory.feedback import AnswerRecord
 from bot.core.metrics import ANSWER_SECONDS, ANSWERS, FIRST_TEXT_SECONDS, IN_FLIGHT
 from bot.core.usage import AnswerUsage, Asker
 from bot.frontend.jobs import log_outcome
 from bot.frontend.progress import ProgressMessage
+from bot.frontend.stopping import Stops
 from bot.frontend.streaming import show_edited, show_growing
 from bot.frontend.surface import GrowingMessage, Surface
 from bot.frontend.texts import Texts
@@ -39,6 +43,19 @@ class Question:
     key: ConversationKey  # the conversation it belongs to
     text: str  # plain text for the model ("" with a file: summarize it)
     asker: Asker | None = None  # who asked where: rate limit, budgets, usage ledger
+    # The answer's id, for stopping it and for feedback on it ("": neither), and where it is
+    # written, for a platform's stop button that names the place (a thread) rather than the answer.
+    answer_id: str = ""
+    place: str = ""
+    channel: ChannelSettings = ChannelSettings()  # the channel's persona and language
+
+
+class ChatSource(Protocol):
+    """The messages of a thread or a channel, not yet read from the platform."""
+
+    title: str  # what the summary is of ("#general, 오늘"), for the model
+
+    async def lines(self) -> Sequence[ChatLine]: ...
 
 
 class DocumentSource(Protocol):
@@ -89,11 +106,11 @@ class _Answering:
 
 
 @contextmanager
-def _measured(question: Question) -> Iterator[_Answering]:
+def _measured(question: Question, answering: _Answering | None = None) -> Iterator[_Answering]:
     """Around one answer or summary: counted in flight while it runs, then its outcome and time
     counted and logged, once. A failure is shown where the answer was to be before it arrives
     here; it is not raised further."""
-    answering, error = _Answering(), None
+    answering, error = answering or _Answering(), None
     with IN_FLIGHT.track_inprogress():
         try:
             yield answering
@@ -108,18 +125,70 @@ def _measured(question: Question) -> Iterator[_Answering]:
         log_outcome(error, answering.fields(question, outcome))
 
 
-async def answer(engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage) -> bool:
-    """Stream the answer to `question` onto `where` (edited messages, or one growing message).
+async def answer(
+    engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage, stops: Stops | None = None
+) -> bool:
+    """Stream the answer to `question` onto `where` (edited messages, or one growing message);
+    with `stops` and an answer id, the user may stop it; a complete answer is kept for feedback.
     Nobody is turned away for the model being busy: past its concurrency a question waits its
     turn, and an edited answer's placeholder says so until its text comes."""
-    queue = engine.model_queue  # before asking: the question then joins it
-    waiting = None if queue is None else texts("waiting", position=queue + 1)
-    with _measured(question) as answering:
-        deltas = engine.stream_reply(question.key, question.text, asker=question.asker, observe=answering.observe)
-        async with aclosing(deltas), aclosing(answering.noting_first(deltas)) as shown:
-            await _show(shown, where, texts, waiting)
-        return True
-    return False  # already shown where the answer was to be
+    waiting = _waiting(engine, texts)  # before asking: the question then joins the queue
+    answering = _Answering()
+    deltas = engine.stream_reply(
+        question.key, question.text, asker=question.asker, channel=question.channel, observe=answering.observe
+    )
+    return await _answered(engine, texts, question, question.text, deltas, where, stops, waiting, answering)
+
+
+def _waiting(engine: ChatEngine, texts: Texts) -> str | None:
+    queue = engine.model_queue
+    return None if queue is None else texts("waiting", position=queue + 1)
+
+
+async def regenerate(
+    engine: ChatEngine, texts: Texts, question: Question, where: Surface | GrowingMessage, stops: Stops | None = None,
+    *, replacing: str = "",
+) -> bool:  # fmt: skip
+    """A new answer to the conversation's last question, replacing the old one in memory
+    (`question.text` is unused: the question is the one remembered). With `replacing` (the id of
+    the answer whose button was pressed), only if that answer is the last one remembered."""
+    history = (await engine.memory.context(question.key)).history
+    asked = history[-1].user if history else ""
+    expected = None
+    if replacing:
+        record = await engine.feedback.answer(replacing)
+        expected = record.answer if record else ""  # never kept (stopped, failed): not the last
+    waiting = _waiting(engine, texts)
+    answering = _Answering()
+    deltas = engine.regenerate(
+        question.key, asker=question.asker, channel=question.channel, replacing=expected, observe=answering.observe
+    )
+    return await _answered(engine, texts, question, asked, deltas, where, stops, waiting, answering)
+
+
+async def _answered(
+    engine: ChatEngine, texts: Texts, question: Question, asked: str, deltas: AsyncIterator[str],
+    where: Surface | GrowingMessage, stops: Stops | None, waiting: str | None, answering: _Answering,
+) -> bool:  # fmt: skip
+    if stops is not None and question.answer_id:
+        deltas = stops.until_stopped(question.answer_id, deltas, question.place)
+    said: list[str] = []
+    shown = False
+    with _measured(question, answering):
+        async with aclosing(deltas), aclosing(answering.noting_first(_kept(deltas, said))) as kept:
+            await _show(kept, where, texts, waiting)
+        shown = True
+    if not shown:  # a failure, already shown where the answer was to be
+        return False
+    if question.answer_id and (text := "".join(said).strip()):
+        await engine.feedback.remember_answer(AnswerRecord(question.answer_id, asked, text, time.time()))
+    return True
+
+
+async def _kept(deltas: AsyncIterator[str], said: list[str]) -> AsyncIterator[str]:
+    async for delta in deltas:
+        said.append(delta)
+        yield delta
 
 
 async def _show(
@@ -167,6 +236,36 @@ async def read_document(
             await progress.fail(texts("llm_model_error_summary") if summarizing else texts.for_error(error))
             raise
         await progress.finish(result or texts("llm_empty"))
+        return True
+    return False
+
+
+async def summarize_chat(
+    engine: ChatEngine, texts: Texts, question: Question, source: ChatSource, surface: Surface
+) -> bool:
+    """A summary of a thread's or a channel's messages, after a progress message that becomes
+    it; remembered in the question's conversation, for follow-up questions."""
+    progress = ProgressMessage(surface, late_note=texts("result_comes_anew"))
+    await progress.update(texts("chat_reading"))
+
+    async def steps(done: int, total: int) -> None:
+        if total > 1:
+            await progress.update(texts("chat_progress", done=done, total=total))
+
+    with _measured(question) as answering:
+        try:
+            lines = await source.lines()
+            summary = await engine.summarize_conversation(
+                question.key, lines, source.title, asked=question.text, progress=steps, asker=question.asker,
+                channel=question.channel, observe=answering.observe,
+            )  # fmt: skip
+        except asyncio.CancelledError:
+            progress.abandon()  # the job was stopped: its progress must not change any more
+            raise
+        except Exception as error:
+            await progress.fail(texts.for_error(error))
+            raise
+        await progress.finish(summary or texts("llm_empty"))
         return True
     return False
 

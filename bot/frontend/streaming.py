@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from bot.core.errors import AnswerStopped
 from bot.frontend.markdown import CLOSE, open_fence, seal
 from bot.frontend.splitting import cut, halves, is_stub, split_message
 from bot.frontend.surface import GrowingMessage, Surface
@@ -27,15 +28,17 @@ _LONGEST_WORD = 200  # held back for a clean cut only up to this length
 
 def ending(shown: str, error: BaseException | None, texts: Texts) -> str:
     """What closes an answer that has shown `shown`: nothing when it completed, a note when it
-    was empty, the error's message when it failed before any text, else the cut-off note after
-    any open code block is closed (so the note never lands inside code)."""
+    was empty, the error's message when it failed before any text, else the cut-off note (the
+    stopped note, when the user stopped it) after any open code block is closed (so the note never
+    lands inside code)."""
     said = bool(shown.strip())
     if error is None:
         return "" if said else texts("llm_empty")
     if not said:
         return texts.for_error(error)
     close = CLOSE if open_fence(shown) else ""
-    return f"{close}\n\n{texts('llm_stream_cut')}"
+    note = texts.for_error(error) if isinstance(error, AnswerStopped) else texts("llm_stream_cut")
+    return f"{close}\n\n{note}"
 
 
 def now() -> float:

@@ -230,6 +230,54 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "채널에서는 스레드마다 대화를 따로 기억합니다. 지울 스레드에서 봇을 멘션해 `초기화`라고 보내 주세요.",
         "en": "In channels each thread is its own conversation: mention me with `reset` in the thread to clear.",
     },
+    "slack_not_in_channel": {
+        "ko": "제가 참여한 채널만 요약할 수 있어요. 채널에 저를 초대한 뒤 다시 요청해 주세요.",
+        "en": "I can only summarize channels I am a member of. Invite me to the channel and ask again.",
+    },
+    "slack_no_channel": {
+        "ko": "어느 채널을 요약할지 모르겠어요. 요약할 채널을 보면서 물어보거나, 그 채널에서 저를 멘션해 주세요.",
+        "en": "I don't know which channel to summarize. Ask while viewing the channel, or mention me there.",
+    },
+    "slack_thread_only": {
+        "ko": "스레드 요약은 스레드 안에서 저를 멘션해 요청해 주세요.",
+        "en": "To summarize a thread, mention me inside that thread.",
+    },
+    "slack_thinking": {"ko": "답변을 쓰는 중…", "en": "is writing an answer…"},
+    "slack_greeting": {
+        "ko": "안녕하세요! 무엇이든 물어보세요. 문서를 올리면 요약하고, 채널이나 스레드도 요약해 드려요.",
+        "en": "Hi! Ask me anything. Drop a document and I summarize it; I can summarize channels and threads too.",
+    },
+    "slack_prompts_title": {"ko": "이렇게 시작해 보세요", "en": "Try one of these"},
+    "slack_prompt_document": {"ko": "문서 요약", "en": "Summarize a document"},
+    "slack_prompt_document_message": {
+        "ko": "문서를 요약하고 싶어요. 어떻게 올리면 되나요?",
+        "en": "I want a document summarized. How do I share it?",
+    },
+    "slack_prompt_channel": {"ko": "이 채널 요약", "en": "Summarize this channel"},
+    "slack_prompt_channel_message": {"ko": "이 채널 요약", "en": "summarize this channel"},
+    "slack_prompt_missed": {"ko": "내가 놓친 것", "en": "What did I miss"},
+    "slack_prompt_missed_message": {"ko": "내가 놓친 것", "en": "what did I miss"},
+    "slack_prompt_help": {"ko": "무엇을 할 수 있나요?", "en": "What can you do?"},
+    "slack_prompt_help_message": {"ko": "도움말", "en": "help"},
+    "slack_home_title": {"ko": "Llama 챗봇 사용법", "en": "How to use the Llama bot"},
+    "slack_home_howto": {
+        "ko": "*질문하기* — 채널에서 `@봇 질문`, DM, 또는 오른쪽 위 AI 패널에서 물어보세요. 스레드에서는 멘션 없이 이어서 물어볼 수 있어요.\n"
+        "*문서 요약* — 파일(PDF, 한글, Word, PowerPoint, Excel, 사진·스캔)을 올리면 요약하고, 같은 스레드에서 문서에 대해 물어볼 수 있어요.\n"
+        "*대화 요약* — 스레드에서 `@봇 이 스레드 요약해줘`, 메시지 메뉴의 *스레드 요약*, 채널에서 `@봇 오늘 채널 요약`, "
+        "`@봇 어제 채널 요약`, `@봇 지난 3시간 채널 요약`, `@봇 내가 놓친 것`.\n"
+        "*답변 고르기* — 답변 아래 👍/👎로 의견을 남기고, *다시 생성*으로 새 답변을 받고, 답변 중에는 중지 버튼으로 멈출 수 있어요.\n"
+        "*채널 설정* — 관리자는 `/봇설정`으로 채널의 말투(페르소나), 답변 언어, 스레드 멘션 규칙을 정해요.",
+        "en": "*Ask* — `@bot question` in a channel, a DM, or the AI panel; keep asking in the thread without a mention.\n"
+        "*Documents* — drop a file (PDF, HWP, Word, PowerPoint, Excel, pictures and scans) to get a summary, then ask about it.\n"
+        "*Conversations* — `@bot summarize this thread` in a thread, the *스레드 요약* message shortcut, "
+        "`@bot today summarize this channel`, `@bot last 3 hours summarize this channel`, `@bot what did I miss`.\n"
+        "*Answers* — 👍/👎 under an answer, *Regenerate* for a new one, the stop button while it is written.\n"
+        "*Channel settings* — admins set the channel's persona, answer language and thread mention rule with `/봇설정`.",
+    },
+    "slack_home_usage": {
+        "ko": "*내 사용량*",
+        "en": "*Your usage*",
+    },
     "slack_file_download": {
         "ko": "파일을 내려받지 못했습니다: {name}. 봇에 files:read 권한이 있는지 확인해 주세요.",
         "en": "Could not download the file: {name}. Please check that the bot has the files:read scope.",
@@ -239,6 +287,54 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "파일을 내려받아 Slack에 직접 올려 주세요.",
         "en": "This file is stored outside Slack (Google Drive or similar), so the bot does not read it: {name}. "
         "Please download it and upload it to Slack directly.",
+    },
+    # --- team features (every front end) ---------------------------------------------------
+    "answer_stopped": {"ko": "(사용자가 답변을 중지했습니다.)", "en": "(Stopped by the user.)"},
+    "nothing_to_regenerate": {
+        "ko": "다시 만들 답변이 없습니다. 먼저 질문해 주세요.",
+        "en": "There is no answer to regenerate. Please ask something first.",
+    },
+    "not_the_last_answer": {
+        "ko": "가장 최근 답변만 다시 만들 수 있어요.",
+        "en": "Only the latest answer can be regenerated.",
+    },
+    "nothing_to_summarize": {
+        "ko": "요약할 메시지가 없습니다: {title}",
+        "en": "There are no messages to summarize: {title}",
+    },
+    "chat_thread": {"ko": "이 스레드", "en": "this thread"},
+    "slack_shortcut_question": {"ko": "이 스레드 요약해줘", "en": "summarize this thread"},
+    "chat_reading": {"ko": "메시지를 읽는 중이에요…", "en": "Reading the messages…"},
+    "chat_progress": {"ko": "대화를 요약하는 중이에요… ({done}/{total})", "en": "Summarizing the conversation… ({done}/{total})"},
+    "feedback_thanks": {"ko": "의견 고맙습니다!", "en": "Thanks for the feedback!"},
+    "feedback_note_title": {"ko": "무엇이 문제였나요?", "en": "What went wrong?"},
+    "feedback_note_label": {"ko": "아쉬웠던 점 (선택)", "en": "What was wrong (optional)"},
+    "feedback_note_submit": {"ko": "보내기", "en": "Send"},
+    "feedback_unavailable": {
+        "ko": "지금은 의견을 저장할 수 없습니다. 잠시 후 다시 눌러 주세요.",
+        "en": "Feedback cannot be saved right now. Please try again in a moment.",
+    },
+    "stop_button": {"ko": "중지", "en": "Stop"},
+    "regenerate_button": {"ko": "다시 생성", "en": "Regenerate"},
+    "settings_saved": {"ko": "이 채널의 설정을 바꿨습니다.\n{summary}", "en": "This channel's settings were changed.\n{summary}"},
+    "settings_summary": {
+        "ko": "• 페르소나: {persona}\n• 답변 언어: {language}\n• 스레드 후속 질문에 멘션 필요: {mention}",
+        "en": "• Persona: {persona}\n• Answer language: {language}\n• Thread follow-ups need a mention: {mention}",
+    },
+    "settings_default": {"ko": "(기본값)", "en": "(default)"},
+    "settings_usage": {
+        "ko": "사용법: `{command}` (현재 설정 보기), `{command} 페르소나 <설명>`, `{command} 언어 ko|en`, "
+        "`{command} 멘션 필요|불필요`, `{command} 초기화`",
+        "en": "Usage: `{command}` (show), `{command} persona <description>`, `{command} language ko|en`, "
+        "`{command} mention on|off`, `{command} reset`",
+    },
+    "settings_admins_only": {
+        "ko": "채널 설정은 워크스페이스 관리자나 지정된 관리자만 바꿀 수 있습니다.",
+        "en": "Only workspace admins or configured admins can change the channel settings.",
+    },
+    "settings_unavailable": {
+        "ko": "지금은 설정을 저장할 수 없습니다. 잠시 후 다시 시도해 주세요.",
+        "en": "The settings cannot be saved right now. Please try again in a moment.",
     },
     # --- Discord -------------------------------------------------------------------------
     "discord_help": {

@@ -67,7 +67,10 @@ async def running(
     mode = slack_mode(settings)
     client = web_client(settings)
     me = await _check(client.auth_test, "SLACK_BOT_TOKEN", settings)
-    bot = SlackBot(settings, engine, client, team=str(me.get("team_id") or ""))
+    bot = SlackBot(
+        settings, engine, client, team=str(me.get("team_id") or ""), workspace_url=str(me.get("url") or ""),
+        bot_user_id=str(me.get("user_id") or ""),
+    )  # fmt: skip
     secret = settings.slack_signing_secret if mode == "http" else None
     app = create_app(bot, client, secret.get_secret_value() if secret else None)
     try:

@@ -85,9 +85,11 @@ return {0, redis.call('LRANGE', KEYS[3], 0, -1), redis.call('LRANGE', KEYS[4], 0
 # rather than answering again (the job store deletes it with the job).
 # KEYS[1] turns, KEYS[2] own lease, KEYS[3] history, KEYS[4] the answer kept; ARGV[1] ticket,
 # ARGV[2] exchange (JSON, or '' for none), ARGV[3] window, ARGV[4] history TTL seconds, ARGV[5]
-# the answer to keep ('' for none), ARGV[6] how long it is kept (seconds).
+# the answer to keep ('' for none), ARGV[6] how long it is kept (seconds), ARGV[7] '1' when the
+# exchange replaces the history's last one (a regenerated answer).
 _LEAVE = """
 if ARGV[2] ~= '' then
+  if ARGV[7] == '1' then redis.call('RPOP', KEYS[3]) end
   redis.call('RPUSH', KEYS[3], ARGV[2])
   redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
   redis.call('EXPIRE', KEYS[3], ARGV[4])
@@ -222,12 +224,12 @@ class RedisMemory:
     def claim_key(self, name: str) -> str:
         return f"{self.prefix}:claim:{name}"
 
-    async def mark(self, name: str, ttl_seconds: int) -> None:
-        """Remember that `name` holds (e.g. "the bot takes part in this thread") for a while,
-        for every replica."""
-        await self._local.mark(name, ttl_seconds)
+    async def mark(self, name: str, ttl_seconds: int, value: str = "1") -> None:
+        """Remember that `name` holds (e.g. "the bot takes part in this thread"), with `value`,
+        for a while, for every replica."""
+        await self._local.mark(name, ttl_seconds, value)
         try:
-            await self.client.set(f"{self.prefix}:mark:{name}", "1", ex=ttl_seconds)
+            await self.client.set(f"{self.prefix}:mark:{name}", value, ex=ttl_seconds)
         except REDIS_DOWN as error:
             self.health.lost(error)
             return
@@ -241,6 +243,16 @@ class RedisMemory:
             return await self._local.is_marked(name)
         self.health.ok()
         return marked
+
+    async def marked(self, name: str) -> str | None:
+        """The value `name` was marked with, while the mark holds."""
+        try:
+            value = await self.client.get(f"{self.prefix}:mark:{name}")
+        except REDIS_DOWN as error:
+            self.health.lost(error)
+            return await self._local.marked(name)
+        self.health.ok()
+        return value
 
     async def hit(self, name: str, window_seconds: int) -> int:
         """How many times `name` was hit in the current fixed window, this hit included."""
@@ -282,7 +294,7 @@ class RedisMemory:
             return
         self.health.ok()
         turn = TurnHandle()
-        finished: Exchange | None = None
+        finished: TurnHandle | None = None
         done = asyncio.Event()
         keeper = asyncio.create_task(self._keep_lease(lease, done))
         try:
@@ -292,7 +304,7 @@ class RedisMemory:
                 await self._wait_for_head(queue, order, self._lease_prefix(key.id), int(entered[0]))
                 turn.context = await self.context(key)
             yield turn
-            finished = turn.exchange  # not reached when the turn raised
+            finished = turn  # not reached when the turn raised
         finally:
             # Stopped, not cancelled: a cancel landing while its PEXPIRE hands the connection back
             # to redis-py's pool loses that connection for good, and under load they all go.
@@ -303,14 +315,16 @@ class RedisMemory:
             await asyncio.shield(keeper)
 
     async def _end_turn(
-        self, key: ConversationKey, queue: str, lease: str, order: TurnOrder, exchange: Exchange | None
+        self, key: ConversationKey, queue: str, lease: str, order: TurnOrder, finished: TurnHandle | None
     ) -> None:
+        exchange = finished.exchange if finished else None
         item = json.dumps(asdict(exchange), ensure_ascii=False) if exchange and self.window else ""
         answer = exchange.assistant if exchange and order.recorded else ""
+        replaces = "1" if finished and finished.replaces_last else ""
         try:
             await self._leave(
                 keys=[queue, lease, self.history_key(key), self.answer_key(key.id, order.ticket)],
-                args=[order.ticket, item, self.window, self.ttl, answer, ANSWER_TTL],
+                args=[order.ticket, item, self.window, self.ttl, answer, ANSWER_TTL, replaces],
             )
         except REDIS_DOWN as error:
             self.health.lost(error)
