@@ -21,6 +21,7 @@ from bot.core.memory import feedback
 from bot.frontend.texts import texts_for
 from bot.health import beating
 from bot.logs import setup_logging
+from bot.monitoring import exporting
 from bot.startup import Unreachable
 from bot.workers import Worker, supervise, supervisor_gone
 
@@ -174,7 +175,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         return await _with_engine(settings, lambda e: _export_feedback(e, args.out))
     if serving := _serving(args, settings):
         # One heartbeat per container: the supervisor's when there are several workers.
-        async with beating(None if args.worker.shared else settings.health_file):
+        async with beating(None if args.worker.shared else settings.health_file), exporting(settings, args.worker):
             if settings.workers > 1 and not args.worker.shared:
                 return await supervise(settings, [command] if command else [])
             return await _serve(settings, serving, args.worker)

@@ -135,6 +135,16 @@ class Settings(BaseSettings):
     # A file the serving bot touches every 10 s; the Docker image's HEALTHCHECK reads its age.
     health_file: Path | None = None
 
+    # --- Operations -------------------------------------------------------------------------
+    # Unset: INFO while serving, WARNING for the terminal commands. DEBUG shows the libraries'
+    # own output (slack_sdk, botocore, discord.py), secrets redacted as everywhere.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
+    # json: one object a line (time, level, logger, message, and the answer's fields).
+    log_format: Literal["text", "json"] = "text"
+    # When set, a serving bot answers /metrics (Prometheus), /healthz and /readyz on this port;
+    # with WORKERS, the supervisor does, for every worker at once.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+
     # --- Documents --------------------------------------------------------------------------
     doc_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     doc_max_pages: int = Field(default=1000, ge=1)
@@ -209,11 +219,16 @@ class Settings(BaseSettings):
         "openai_api_key", "openai_model", "llm_context_tokens",
         "redis_url", "redis_ca_file", "redis_sentinel_master", "redis_sentinel_password", "bot_system_prompt",
         "discord_guild_id",
-        "discord_api_url", "discord_gateway_url", "health_file", mode="before",
+        "discord_api_url", "discord_gateway_url", "health_file", "log_level", "metrics_port", mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_name(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("*", mode="before")
     @classmethod

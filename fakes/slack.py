@@ -1218,6 +1218,12 @@ class FakeSlack:
         """Send Slack's ``disconnect`` frame; slack_sdk then opens a new connection."""
         await self._send_socket({"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}}, timeout)
 
+    async def drop_sockets(self) -> None:
+        """Close every Socket Mode connection, as Slack does some seconds after a ``disconnect``
+        frame or when a connection dies; slack_sdk then opens a new one."""
+        for ws in list(self._sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"connection dropped")
+
     # -- HTTP mode ---------------------------------------------------------------------------
 
     async def send_http_event(

@@ -21,8 +21,8 @@ from bot.core.budget import Budget
 from bot.core.conversation import ConversationKey
 from bot.core.chat_summary import ChatLine, transcript, with_links
 from bot.core.errors import (
-    NothingToRegenerate, NothingToSummarize, NotTheLastAnswer, NoTextLayer, PicturesNotSeen, RateLimited,
-    TeamBudgetSpent, UnsupportedDocument, UserBudgetSpent,
+    BotError, NothingToRegenerate, NothingToSummarize, NotTheLastAnswer, NoTextLayer, PicturesNotSeen,
+    RateLimited, TeamBudgetSpent, UnsupportedDocument, UserBudgetSpent,
 )
 from bot.core.llm import ChatLLM, ModelFacts, build_llm
 from bot.core.memory import Exchange, LocalMemory, Memory, RedisMemory, StoredDocument, TurnHandle
@@ -31,6 +31,7 @@ from bot.core.memory.connection import RedisTarget
 from bot.core.memory.feedback import FeedbackStore, LocalFeedback, RedisFeedback
 from bot.core.memory.ledger import Layout, Ledger, LocalLedger, OwnUsage, RedisLedger
 from bot.core.memory.quota import LocalQuotas, Quotas, RedisQuotas
+from bot.core.metrics import DOCUMENTS, count_tokens
 from bot.core.passages import relevant_passages
 from bot.core.prompt import Turn, system_prompt, with_passages
 from bot.core.summary import Progress, Summarizer
@@ -38,6 +39,8 @@ from bot.core.pictures import PICTURE_TOKENS, Picture, as_picture, picture_type
 from bot.core.tokens import TokenCounter, token_counter
 from bot.core.translation import translation_system
 from bot.core.usage import AnswerUsage, Asker, Calendar, Meter
+
+UsageObserver = Callable[[AnswerUsage], None]
 
 if TYPE_CHECKING:
     from bot.core.documents import ExtractedDocument, ExtractionLimits, ExtractionPool
@@ -61,7 +64,7 @@ class ChatEngine:
     tokens: TokenCounter
     model: ModelFacts
     # Called with every finished answer's usage, after the ledger has it (metrics listen here).
-    usage_observers: list[Callable[[AnswerUsage], None]] = field(default_factory=list)
+    usage_observers: list[UsageObserver] = field(default_factory=lambda: [count_tokens])
     # Started with the first document, stopped by `aclose`.
     _extraction: "ExtractionPool | None" = field(default=None, init=False, repr=False)
 
@@ -129,11 +132,12 @@ class ChatEngine:
 
     async def stream_reply(
         self, key: ConversationKey, text: str, *, asker: Asker | None = None, pictures: Sequence[Picture] = (),
-        channel: ChannelSettings = ChannelSettings(),
+        channel: ChannelSettings = ChannelSettings(), observe: UsageObserver | None = None,
     ) -> AsyncIterator[str]:  # fmt: skip
         """Text deltas of the answer to `text` in conversation `key`, asked by `asker` (for the
         per-user rate limit, the budgets and the usage ledger), with `pictures` for a model that
-        sees them (they are not remembered; the text is), in the `channel`'s language and persona.
+        sees them (they are not remembered; the text is), in the `channel`'s language and persona;
+        `observe` gets this answer's usage.
 
         Raises BotError subclasses. The exchange is remembered only when the answer completed
         and the caller consumed it to the end; use `contextlib.aclosing` when you may stop early."""
@@ -143,11 +147,11 @@ class ChatEngine:
             async for delta in self._answer(key, well_formed(text), pictures, meter, channel):
                 yield delta
         finally:
-            await self._account(asker, meter, document=False)
+            await self._account(asker, meter, observe, document=False)
 
     async def regenerate(
         self, key: ConversationKey, *, asker: Asker | None = None, channel: ChannelSettings = ChannelSettings(),
-        replacing: str | None = None,
+        replacing: str | None = None, observe: UsageObserver | None = None,
     ) -> AsyncIterator[str]:  # fmt: skip
         """A new answer to the conversation's last question, which, once complete, takes the old
         answer's place in memory (the memory keeps only the answer shown last). Raises
@@ -165,12 +169,13 @@ class ChatEngine:
                 async for delta in self._model_answer(turn, earlier, last.user, (), meter, channel, turn.replace_last):
                     yield delta
         finally:
-            await self._account(asker, meter, document=False)
+            await self._account(asker, meter, observe, document=False)
 
     async def reply(
-        self, key: ConversationKey, text: str, *, asker: Asker | None = None, pictures: Sequence[Picture] = ()
-    ) -> str:
-        async with aclosing(self.stream_reply(key, text, asker=asker, pictures=pictures)) as deltas:
+        self, key: ConversationKey, text: str, *, asker: Asker | None = None, pictures: Sequence[Picture] = (),
+        observe: UsageObserver | None = None,
+    ) -> str:  # fmt: skip
+        async with aclosing(self.stream_reply(key, text, asker=asker, pictures=pictures, observe=observe)) as deltas:
             return "".join([delta async for delta in deltas]).strip()
 
     async def _answer(
@@ -197,11 +202,13 @@ class ChatEngine:
         if answer:
             keep(Exchange(text.strip(), answer))
 
-    async def translate(self, text: str, *, asker: Asker | None = None) -> AsyncIterator[str]:
+    async def translate(
+        self, text: str, *, asker: Asker | None = None, observe: UsageObserver | None = None
+    ) -> AsyncIterator[str]:
         """Text deltas of `text` translated between Korean and English (either way, read from
         the text); not part of any conversation, so nothing is remembered, but counted for
-        `asker` like an answer. MessageTooLong when the text cannot fit the context with its
-        translation."""
+        `asker` like an answer (`observe` gets its usage). MessageTooLong when the text cannot
+        fit the context with its translation."""
         await self._admit(asker)
         meter = Meter()
         try:
@@ -210,7 +217,7 @@ class ChatEngine:
             async for delta in self.llm.stream(turns, meter=meter):
                 yield delta
         finally:
-            await self._account(asker, meter, document=False)
+            await self._account(asker, meter, observe, document=False)
 
     async def summarize_document(
         self,
@@ -222,6 +229,7 @@ class ChatEngine:
         progress: Progress | None = None,
         reading: PageProgress | None = None,
         asker: Asker | None = None,
+        observe: UsageObserver | None = None,
     ) -> str:
         """Read a whole document, keep it with the conversation for follow-up questions, and
         return its summary (or, with `question`, the answer to that question about it).
@@ -233,24 +241,26 @@ class ChatEngine:
         filename = well_formed(filename)
         if picture_type(data):
             if self.model.accepts_images:
-                return await self._answer_picture(key, data, filename, question, asker)
+                return await self._answer_picture(key, data, filename, question, asker, observe)
             try:
-                return await self._summarize(key, data, filename, question, progress, reading, asker)
+                return await self._summarize(key, data, filename, question, progress, reading, asker, observe)
             except (UnsupportedDocument, NoTextLayer) as error:
                 raise PicturesNotSeen(f"{filename}: {type(error).__name__}") from None
-        return await self._summarize(key, data, filename, question, progress, reading, asker)
+        return await self._summarize(key, data, filename, question, progress, reading, asker, observe)
 
     async def _answer_picture(
-        self, key: ConversationKey, data: bytes, filename: str, question: str | None, asker: Asker | None
-    ) -> str:
+        self, key: ConversationKey, data: bytes, filename: str, question: str | None, asker: Asker | None,
+        observe: UsageObserver | None,
+    ) -> str:  # fmt: skip
         picture = as_picture(data)
         asked = well_formed(question or "").strip() or _PICTURE_QUESTION.get(self.language, _PICTURE_QUESTION["ko"])
         text = _PICTURE_TURN.get(self.language, _PICTURE_TURN["ko"]).format(name=filename, question=asked)
-        return await self.reply(key, text, asker=asker, pictures=[picture])
+        return await self.reply(key, text, asker=asker, pictures=[picture], observe=observe)
 
     async def _summarize(
         self, key: ConversationKey, data: bytes, filename: str, question: str | None,
         progress: Progress | None, reading: PageProgress | None, asker: Asker | None,
+        observe: UsageObserver | None,
     ) -> str:  # fmt: skip
         await self._admit(asker)  # one dropped file is one request, whatever it asks
         meter = Meter()
@@ -267,11 +277,12 @@ class ChatEngine:
                 turn.remember(Exchange(asked, summary))
             return summary
         finally:
-            await self._account(asker, meter, document=True)
+            await self._account(asker, meter, observe, document=True)
 
     async def summarize_conversation(
         self, key: ConversationKey, lines: Sequence[ChatLine], title: str, *, asked: str,
         progress: Progress | None = None, asker: Asker | None = None, channel: ChannelSettings = ChannelSettings(),
+        observe: UsageObserver | None = None,
     ) -> str:  # fmt: skip
         """A summary of chat `lines` (all of them, chunk by chunk when long) with who said what
         and Markdown links to the key messages; remembered in conversation `key` as the answer to
@@ -289,7 +300,7 @@ class ChatEngine:
                 turn.remember(Exchange(well_formed(asked).strip(), summary))
             return summary
         finally:
-            await self._account(asker, meter, document=True)
+            await self._account(asker, meter, observe, document=True)
 
     async def read_document(
         self, data: bytes, filename: str, reading: "PageProgress | None" = None
@@ -301,7 +312,13 @@ class ChatEngine:
             from bot.core.documents import ExtractionPool
 
             self._extraction = ExtractionPool()
-        return await self._extraction.extract(data, filename, self.limits, reading)
+        try:
+            document = await self._extraction.extract(data, filename, self.limits, reading)
+        except BotError as error:
+            DOCUMENTS.labels("unknown", error.code).inc()
+            raise
+        DOCUMENTS.labels(document.format, "ok").inc()
+        return document
 
     async def reset(self, key: ConversationKey) -> None:
         await self.memory.clear(key)
@@ -335,9 +352,11 @@ class ChatEngine:
     def _reset_params(at: datetime) -> dict[str, object]:
         return {"date": at.date().isoformat(), "month": at.month, "day": at.day, "zone": at.tzname()}
 
-    async def _account(self, asker: Asker | None, meter: Meter, *, document: bool) -> None:
+    async def _account(
+        self, asker: Asker | None, meter: Meter, observe: UsageObserver | None, *, document: bool
+    ) -> None:
         """File what the model did for an answer (nothing, if it did nothing) with the ledger,
-        then tell the observers."""
+        then tell the observers (the engine's, and `observe`, the answer's own)."""
         if not meter.used:
             return
         prompt, generated, reported = meter.tokens(self.budget.count, self.tokens.count)
@@ -347,8 +366,8 @@ class ChatEngine:
             answered=any(call.text for call in meter.calls), document=document,
         )  # fmt: skip
         await self.ledger.record(usage)
-        for observe in self.usage_observers:
-            observe(usage)
+        for observer in [*self.usage_observers, *([observe] if observe else [])]:
+            observer(usage)
 
     def _budget_with(self, pictures: Sequence[Picture]) -> Budget:
         """The budget with room kept in the context for `pictures`."""

@@ -9,11 +9,12 @@ the user got what they asked for."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import aclosing
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import aclosing, contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from bot.core.chat_summary import ChatLine
@@ -22,7 +23,8 @@ from bot.core.engine import ChatEngine
 from bot.core.errors import BotError, LLMModelError
 from bot.core.memory.channels import ChannelSettings
 from bot.core.memory.feedback import AnswerRecord
-from bot.core.usage import Asker
+from bot.core.metrics import ANSWER_SECONDS, ANSWERS, FIRST_TEXT_SECONDS, IN_FLIGHT
+from bot.core.usage import AnswerUsage, Asker
 from bot.frontend.jobs import log_outcome
 from bot.frontend.progress import ProgressMessage
 from bot.frontend.stopping import Stops
@@ -67,6 +69,62 @@ class DocumentSource(Protocol):
         ...
 
 
+@dataclass
+class _Answering:
+    """One answer (or summary) as its operator sees it: how long it took, how long until its first
+    text, and what the model did for it (the engine's usage, when the model was called)."""
+
+    started: float = field(default_factory=time.monotonic)
+    first_text_seconds: float | None = None
+    usage: AnswerUsage | None = None
+
+    def observe(self, usage: AnswerUsage) -> None:
+        self.usage = usage
+
+    async def noting_first(self, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
+        async for delta in deltas:
+            if self.first_text_seconds is None:
+                self.first_text_seconds = time.monotonic() - self.started
+                FIRST_TEXT_SECONDS.observe(self.first_text_seconds)
+            yield delta
+
+    def fields(self, question: Question, outcome: str) -> dict[str, object]:
+        """What its log line says besides the message (bot.logs.FIELDS): whose answer, never
+        ids of the conversation or its text."""
+        asker, key = question.asker, question.key
+        first = self.first_text_seconds
+        return {
+            "platform": key.platform,
+            "team": asker.team or None if asker else None,
+            "conversation": hashlib.sha256(key.id.encode()).hexdigest()[:16],
+            "outcome": outcome,
+            "latency_seconds": round(time.monotonic() - self.started, 3),
+            "first_text_seconds": None if first is None else round(first, 3),
+            "tokens_in": self.usage.tokens_in if self.usage else 0,
+            "tokens_out": self.usage.tokens_out if self.usage else 0,
+        }
+
+
+@contextmanager
+def _measured(question: Question, answering: _Answering | None = None) -> Iterator[_Answering]:
+    """Around one answer or summary: counted in flight while it runs, then its outcome and time
+    counted and logged, once. A failure is shown where the answer was to be before it arrives
+    here; it is not raised further."""
+    answering, error = answering or _Answering(), None
+    with IN_FLIGHT.track_inprogress():
+        try:
+            yield answering
+        except Exception as failure:
+            error = failure
+    outcome = "ok" if error is None else error.code if isinstance(error, BotError) else "internal"
+    ANSWERS.labels(outcome).inc()
+    ANSWER_SECONDS.observe(time.monotonic() - answering.started)
+    if error is None:
+        log.info("answered", extra=answering.fields(question, outcome))
+    else:
+        log_outcome(error, answering.fields(question, outcome))
+
+
 @dataclass(frozen=True)
 class TextSource:
     """Text already in hand (a chat message) read as a document: summarized like a file, and
@@ -93,8 +151,11 @@ async def answer(
     Nobody is turned away for the model being busy: past its concurrency a question waits its
     turn, and an edited answer's placeholder says so until its text comes."""
     waiting = _waiting(engine, texts)  # before asking: the question then joins the queue
-    deltas = engine.stream_reply(question.key, question.text, asker=question.asker, channel=question.channel)
-    return await _answered(engine, texts, question, question.text, deltas, where, stops, waiting)
+    answering = _Answering()
+    deltas = engine.stream_reply(
+        question.key, question.text, asker=question.asker, channel=question.channel, observe=answering.observe
+    )
+    return await _answered(engine, texts, question, question.text, deltas, where, stops, waiting, answering)
 
 
 def _waiting(engine: ChatEngine, texts: Texts) -> str | None:
@@ -116,8 +177,11 @@ async def regenerate(
         record = await engine.feedback.answer(replacing)
         expected = record.answer if record else ""  # never kept (stopped, failed): not the last
     waiting = _waiting(engine, texts)
-    deltas = engine.regenerate(question.key, asker=question.asker, channel=question.channel, replacing=expected)
-    return await _answered(engine, texts, question, asked, deltas, where, stops, waiting)
+    answering = _Answering()
+    deltas = engine.regenerate(
+        question.key, asker=question.asker, channel=question.channel, replacing=expected, observe=answering.observe
+    )
+    return await _answered(engine, texts, question, asked, deltas, where, stops, waiting, answering)
 
 
 async def translate(
@@ -129,22 +193,24 @@ async def translate(
         await where.post(texts("nothing_to_translate"))
         return False
     waiting = _waiting(engine, texts)
-    deltas = engine.translate(question.text, asker=question.asker)
-    return await _answered(engine, texts, question, question.text, deltas, where, stops, waiting)
+    answering = _Answering()
+    deltas = engine.translate(question.text, asker=question.asker, observe=answering.observe)
+    return await _answered(engine, texts, question, question.text, deltas, where, stops, waiting, answering)
 
 
 async def _answered(
     engine: ChatEngine, texts: Texts, question: Question, asked: str, deltas: AsyncIterator[str],
-    where: Surface | GrowingMessage, stops: Stops | None, waiting: str | None,
+    where: Surface | GrowingMessage, stops: Stops | None, waiting: str | None, answering: _Answering,
 ) -> bool:  # fmt: skip
     if stops is not None and question.answer_id:
         deltas = stops.until_stopped(question.answer_id, deltas, question.place)
     said: list[str] = []
-    try:
-        async with aclosing(deltas):
-            await _show(_kept(deltas, said), where, texts, waiting)
-    except Exception as error:  # already shown where the answer was to be
-        log_outcome(error)
+    shown = False
+    with _measured(question, answering):
+        async with aclosing(deltas), aclosing(answering.noting_first(_kept(deltas, said))) as kept:
+            await _show(kept, where, texts, waiting)
+        shown = True
+    if not shown:  # a failure, already shown where the answer was to be
         return False
     if question.answer_id and (text := "".join(said).strip()):
         await engine.feedback.remember_answer(AnswerRecord(question.answer_id, asked, text, time.time()))
@@ -175,7 +241,7 @@ async def read_document(
     limits = engine.limits
     if source.declared_size is not None and source.declared_size > limits.max_bytes:
         # refused before a byte is fetched, and before a progress message would promise more
-        return await _refuse(surface, texts, limits.too_large())
+        return await _refuse(surface, texts, question, limits.too_large())
     progress = ProgressMessage(progress_on or surface, result=surface, late_note=texts("result_comes_anew"))
     await progress.update(texts.document_progress(0, 0))  # reading can take a while before steps count
 
@@ -186,23 +252,24 @@ async def read_document(
     def pages(done: int, total: int) -> None:  # called on the loop, page by page, while OCR reads
         progress.update_soon(texts("doc_ocr_progress", done=done, total=total))
 
-    try:
-        data = await source.fetch(limits)
-        result = await engine.summarize_document(
-            question.key, data, source.name, question=question.text or None, progress=steps, reading=pages,
-            asker=question.asker,
-        )
-    except asyncio.CancelledError:
-        progress.abandon()  # the job was stopped: its progress must not change any more
-        raise
-    except Exception as error:
-        log_outcome(error)
-        # "rephrase your question" would puzzle someone who asked none
-        summarizing = isinstance(error, LLMModelError) and not question.text
-        await progress.fail(texts("llm_model_error_summary") if summarizing else texts.for_error(error))
-        return False
-    await progress.finish(result or texts("llm_empty"))
-    return True
+    with _measured(question) as answering:
+        try:
+            data = await source.fetch(limits)
+            result = await engine.summarize_document(
+                question.key, data, source.name, question=question.text or None, progress=steps, reading=pages,
+                asker=question.asker, observe=answering.observe,
+            )
+        except asyncio.CancelledError:
+            progress.abandon()  # the job was stopped: its progress must not change any more
+            raise
+        except Exception as error:
+            # "rephrase your question" would puzzle someone who asked none
+            summarizing = isinstance(error, LLMModelError) and not question.text
+            await progress.fail(texts("llm_model_error_summary") if summarizing else texts.for_error(error))
+            raise
+        await progress.finish(result or texts("llm_empty"))
+        return True
+    return False
 
 
 async def summarize_chat(
@@ -217,26 +284,28 @@ async def summarize_chat(
         if total > 1:
             await progress.update(texts("chat_progress", done=done, total=total))
 
-    try:
-        lines = await source.lines()
-        summary = await engine.summarize_conversation(
-            question.key, lines, source.title, asked=question.text, progress=steps, asker=question.asker,
-            channel=question.channel,
-        )  # fmt: skip
-    except asyncio.CancelledError:
-        progress.abandon()  # the job was stopped: its progress must not change any more
-        raise
-    except Exception as error:
-        log_outcome(error)
-        await progress.fail(texts.for_error(error))
-        return False
-    await progress.finish(summary or texts("llm_empty"))
-    return True
+    with _measured(question) as answering:
+        try:
+            lines = await source.lines()
+            summary = await engine.summarize_conversation(
+                question.key, lines, source.title, asked=question.text, progress=steps, asker=question.asker,
+                channel=question.channel, observe=answering.observe,
+            )  # fmt: skip
+        except asyncio.CancelledError:
+            progress.abandon()  # the job was stopped: its progress must not change any more
+            raise
+        except Exception as error:
+            await progress.fail(texts.for_error(error))
+            raise
+        await progress.finish(summary or texts("llm_empty"))
+        return True
+    return False
 
 
-async def _refuse(surface: Surface, texts: Texts, error: BotError) -> bool:
-    log_outcome(error)
-    await surface.post(texts.for_error(error))
+async def _refuse(surface: Surface, texts: Texts, question: Question, error: BotError) -> bool:
+    with _measured(question):
+        await surface.post(texts.for_error(error))
+        raise error
     return False
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from bot.core.memory.quota import Quotas
+from bot.core.metrics import PLATFORM_429S
 
 WINDOW_SECONDS = 60.0  # Slack's tiers are calls per minute
 
@@ -89,3 +90,9 @@ class PacedMessages:
         if not self._granted:
             await self.budget.spend(self._edits, Priority.FINAL)
         self._granted = False
+
+
+def rate_limited(platform: str, method: str) -> None:
+    """A platform answered 429 to `method` (a Slack method, a Discord route): counted, however
+    the platform's client learnt it."""
+    PLATFORM_429S.labels(platform, method).inc()

@@ -6,8 +6,10 @@ import re
 import uuid
 from dataclasses import replace
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
+import aiohttp
 import discord
 import discord.gateway
 import discord.http
@@ -22,10 +24,11 @@ from bot.adapters.discord.recorded import Asked, Payload, asked_at, asked_in_mes
 from bot.adapters.discord.surface import ChannelReplies, rest_budget
 from bot.config import Settings
 from bot.core.engine import ChatEngine
+from bot.core.metrics import PLATFORM_CONNECTED
 from bot.frontend import flows
 from bot.frontend.jobs import Job, Jobs
-from bot.frontend.pacing import CallBudget
 from bot.frontend.opened import NotedSurface
+from bot.frontend.pacing import CallBudget, rate_limited
 from bot.frontend.stopping import Stops
 from bot.frontend.surface import Surface
 from bot.frontend.texts import texts_for
@@ -53,11 +56,34 @@ def use_endpoints(settings: Settings) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
+def _counting_429s() -> aiohttp.TraceConfig:
+    """discord.py waits out each 429 itself and says so only in its log: its HTTP session's trace
+    (Client(http_trace=...)) is where they can be counted."""
+
+    async def ended(_: aiohttp.ClientSession, __: SimpleNamespace, request: aiohttp.TraceRequestEndParams) -> None:
+        if request.response.status == 429:
+            rate_limited("discord", route(request.method, request.url.path))
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(ended)
+    return trace
+
+
+def route(method: str, path: str) -> str:
+    """`PATCH /webhooks/{id}/{token}/messages/@original` for a path under /api/vN: ids and
+    interaction tokens (secrets for 15 minutes) never become a label."""
+    parts = path.split("/")
+    if len(parts) > 2 and parts[1] == "api" and parts[2].startswith("v"):
+        parts = ["", *parts[3:]]
+    named = ["{id}" if part.isdigit() else "{token}" if len(part) > 32 else part for part in parts]
+    return f"{method} {'/'.join(named)}"
+
+
 class DiscordBot(discord.Client):
     def __init__(self, settings: Settings, engine: ChatEngine, **options: Any) -> None:
         # No answer may ping anyone, whatever the model writes (@everyone included).
         mentions = discord.AllowedMentions.none()
-        super().__init__(intents=intents(settings), allowed_mentions=mentions, **options)
+        super().__init__(intents=intents(settings), allowed_mentions=mentions, http_trace=_counting_429s(), **options)
         self.settings = settings
         self.engine = engine
         self.texts = texts_for(settings.bot_language)
@@ -78,6 +104,17 @@ class DiscordBot(discord.Client):
         self.jobs.serve(self._run)  # after login: jobs are answered through the REST API
         if not self.shard_id:  # the commands are the application's: one shard registers them
             await self.tree.sync_to(self.settings.discord_guild_id)
+
+    # discord.py reconnects by itself; these say when the gateway session is there ("connect"
+    # comes with READY, before discord.py's wait for the guilds' data).
+    async def on_connect(self) -> None:
+        PLATFORM_CONNECTED.labels("discord").set(1)
+
+    async def on_resumed(self) -> None:
+        PLATFORM_CONNECTED.labels("discord").set(1)
+
+    async def on_disconnect(self) -> None:
+        PLATFORM_CONNECTED.labels("discord").set(0)
 
     async def close(self) -> None:
         # Answers in flight still need the gateway session's HTTP client: drain before closing.

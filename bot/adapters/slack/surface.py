@@ -22,7 +22,7 @@ from bot.adapters.slack.blocks import with_text
 from bot.config import Settings
 from bot.core.memory.quota import Quotas
 from bot.frontend.markdown import code_lines
-from bot.frontend.pacing import CallBudget, PacedMessages, Priority
+from bot.frontend.pacing import CallBudget, PacedMessages, Priority, rate_limited
 from bot.frontend.splitting import utf8_len
 from bot.frontend.surface import GrowingMessage, MessageStyle, Surface
 
@@ -284,9 +284,11 @@ class PausingRateLimits(AsyncRateLimitErrorRetryHandler):
         self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> None:  # fmt: skip
+        method = request.url.rstrip("/").rsplit("/", 1)[-1]
+        if response is not None and response.status_code == 429:
+            rate_limited("slack", method)
         if self.budget is not None and response is not None:
             retry_after = next((v[0] for k, v in response.headers.items() if k.lower() == "retry-after"), "1")
-            method = request.url.rstrip("/").rsplit("/", 1)[-1]
             await self.budget.pause(method, float(retry_after))
         await super().prepare_for_next_attempt_async(state=state, request=request, response=response, error=error)
 

@@ -18,7 +18,8 @@ from typing import Any, AsyncIterator, Sequence
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from bot.config import Settings
-from bot.core.errors import ConfigError, LLMError, LLMModelError, LLMStreamCut, LLMTimeout, MessageTooLong
+from bot.core.errors import BotError, ConfigError, LLMError, LLMModelError, LLMStreamCut, LLMTimeout, MessageTooLong
+from bot.core.metrics import MODEL_ERRORS, MODEL_REACHABLE, WAITING
 from bot.core.pictures import Picture
 from bot.core.prompt import Turn, neutralize
 from bot.core.usage import Meter, ModelCall
@@ -105,7 +106,8 @@ class Slots:
     async def __aenter__(self) -> None:
         self._waiting += 1
         try:
-            await self._semaphore.acquire()
+            with WAITING.track_inprogress():
+                await self._semaphore.acquire()
         finally:
             self._waiting -= 1
 
@@ -157,6 +159,12 @@ class RetryingChat(ABC):
         saying so was cut); None where the provider's stream says nothing of the kind."""
         return None
 
+    def _judge(self, error: BaseException) -> LLMError | ConfigError | Retryable:
+        """`_classify`, with the failure counted and what it says of the endpoint noted."""
+        verdict = LLMTimeout("deadline") if isinstance(error, TimeoutError) else self._classify(error)
+        _failed(verdict.final if isinstance(verdict, Retryable) else verdict)
+        return verdict
+
     async def _langchain_model(self) -> Any:
         if self._model is not None:
             return self._model
@@ -207,14 +215,13 @@ class RetryingChat(ABC):
             try:
                 async with self._slots, asyncio.timeout(deadline - time.monotonic()):
                     answer = await model.ainvoke(self._model_input(turns, pictures), **self._options(tokens, stream=False))
+                MODEL_REACHABLE.set(1)
                 call.turns = turns
                 call.text.append(text := text_of(answer).strip())
                 call.report(getattr(answer, "usage_metadata", None))
                 return text
-            except TimeoutError:
-                raise LLMTimeout("deadline") from None
             except Exception as error:
-                verdict = self._classify(error)
+                verdict = self._judge(error)
                 if isinstance(verdict, ContextTooLong):
                     turns, trimmed = _shorter(turns, trimmed), True
                 elif isinstance(verdict, Retryable):
@@ -232,17 +239,18 @@ class RetryingChat(ABC):
             async with self._slots, asyncio.timeout(deadline - time.monotonic()):
                 chunks = model.astream(self._model_input(turns, pictures), **self._options(tokens, stream=True))
                 async for chunk in chunks:
+                    MODEL_REACHABLE.set(1)
                     ended = ended or self._ends_answer(chunk)
                     call.report(getattr(chunk, "usage_metadata", None))
                     if text := text_of(chunk):
                         call.text.append(text)
                         yield text
-        except TimeoutError:
-            raise LLMTimeout("deadline") from None
         except Exception as error:
-            raise self._classify(error) from None
+            raise self._judge(error) from None
         if ended is False:
-            raise Retryable(LLMError("the stream closed before the answer ended"))
+            cut = LLMError("the stream closed before the answer ended")
+            _failed(cut)
+            raise Retryable(cut)
 
     async def _backoff(self, attempt: int, final: LLMError, deadline: float) -> None:
         if attempt >= self.settings.llm_max_retries:
@@ -258,3 +266,9 @@ class RetryingChat(ABC):
         if self._model is not None:
             await self._close_model()
             self._model = None
+
+
+def _failed(failure: BotError) -> None:
+    MODEL_ERRORS.labels(failure.code).inc()
+    if type(failure) is LLMError:  # no answer at all: refused connection, 5xx, a cut stream
+        MODEL_REACHABLE.set(0)

@@ -10,6 +10,8 @@ from redis.exceptions import ClusterDownError, RedisClusterException
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot.core.metrics import REDIS_UP
+
 log = logging.getLogger("bot.core.memory")
 
 # What "Redis is unreachable" looks like through redis-py (a refused or broken connection, a
@@ -24,16 +26,19 @@ class RedisHealth:
     def __init__(self) -> None:
         self.down = False
         self.back_at = float("-inf")  # monotonic time Redis last came back
+        REDIS_UP.set(1)
 
     def lost(self, error: BaseException) -> None:
         if not self.down:
             log.warning("Redis unreachable (%s): answering without memory until it is back", type(error).__name__)
         self.down = True
+        REDIS_UP.set(0)
 
     def ok(self) -> None:
         if self.down:
             log.warning("Redis is back: memory restored")
             self.back_at = time.monotonic()
+            REDIS_UP.set(1)
         self.down = False
 
     def back_within(self, seconds: float) -> bool:
