@@ -226,7 +226,7 @@ async def test_answers_left_half_read_give_their_connection_back(sagemaker, redi
 
 
 async def test_two_hundred_open_answers_do_not_take_a_thread_each(sagemaker, redis_url, redis_prefix):
-    sagemaker.default = Reply("기다렸다가 답합니다", first_token_delay=3.0)  # longer than 200 take to open on a busy machine
+    sagemaker.default = Reply("기다렸다가 답합니다", until=lambda: sagemaker.max_concurrent_seen == 200)
     engine = make_engine(sagemaker, redis_url, redis_prefix, llm_max_concurrency=200)
     try:
         calls = [
