@@ -5,6 +5,7 @@ and on Discord (slash commands answered through the interaction's token, mention
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -101,7 +102,10 @@ async def test_an_answer_written_in_full_when_its_replica_died_is_finished_not_a
 async def test_discord_questions_of_a_killed_replica_are_answered_once_by_the_other(
     sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
 ) -> None:
-    sagemaker.responder(lambda body: streamed(answer_to(last_question(body)), 3.0))
+    # Answers begun before the kill stream slowly, so that on a loaded machine too they are still
+    # under way when their replica dies; the ones taken over come quickly.
+    killed = asyncio.Event()
+    sagemaker.responder(lambda body: streamed(answer_to(last_question(body)), 1.0 if killed.is_set() else 10.0))
     async with running_fake_discord() as fake:
         env = {**discord_env(fake, sagemaker, redis_url, redis_prefix), **FAST_TAKEOVER}
         async with replicas(2, "discord", env=env, ready=lambda: len(fake.ready_shards) == 2) as bots:
@@ -115,6 +119,7 @@ async def test_discord_questions_of_a_killed_replica_are_answered_once_by_the_ot
             await fake.wait_for(lambda: len(_bot_messages(fake)) == len(asked), timeout=15)  # all under way
             victim = await busiest(bots, redis_url, redis_prefix, "discord")
             victim.kill()
+            killed.set()
 
             def seen() -> tuple[dict[str, int], list[str]]:
                 mine = _bot_messages(fake)
