@@ -170,7 +170,7 @@ def held_by(redis_url: str, prefix: str, pid: int) -> set[str]:
     leaves to be taken over."""
     import redis
 
-    stream = f"{prefix}:jobs:slack"
+    stream = f"{prefix}:{{jobs:slack}}"
     with redis.Redis.from_url(redis_url, decode_responses=True) as client:
         names = [c["name"] for c in client.xinfo_consumers(stream, "answerers") if c["name"].split(":")[1] == str(pid)]
         pending = [client.xpending_range(stream, "answerers", "-", "+", 10_000, name) for name in names]

@@ -10,9 +10,10 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.core.errors import ConfigError
@@ -88,6 +89,15 @@ class Settings(BaseSettings):
 
     # --- Memory -----------------------------------------------------------------------------
     redis_url: str | None = None
+    # A private CA (PEM) for rediss:// (ElastiCache and MemoryDB use public CAs: leave it unset).
+    redis_ca_file: Path | None = None
+    # REDIS_URL names any node of a Redis Cluster (ElastiCache/MemoryDB cluster mode, Valkey).
+    redis_cluster: bool = False
+    # Sentinel: the sentinels (host:port, comma-separated) find the master named here; REDIS_URL
+    # then gives only the scheme, user, password and database (its host is not used).
+    redis_sentinels: Annotated[tuple[str, ...], NoDecode] = ()
+    redis_sentinel_master: str | None = None
+    redis_sentinel_password: SecretStr | None = None
     redis_key_prefix: str = "koreanbot"
     memory_window: int = Field(default=4, ge=0, le=100)
     memory_ttl_seconds: int = Field(default=2 * 24 * 3600, ge=60)
@@ -103,6 +113,16 @@ class Settings(BaseSettings):
     # The longest a question waits for the one before it in its conversation to end.
     turn_max_wait_seconds: float = Field(default=600.0, gt=0)
 
+    # --- Usage ledger and budgets (bot.core.memory.ledger) -----------------------------------
+    # How long each day's usage is kept in Redis (a month's, for budgets, at least 62 days).
+    usage_ttl_days: int = Field(default=90, ge=1, le=3660)
+    # The days and months that usage is filed under and budgets reset on (an IANA zone name).
+    usage_timezone: str = "Asia/Seoul"
+    # Tokens in and out a person may use a day, a team (Slack workspace, Discord server) a
+    # month; 0: no budget. A spent budget refuses the next question before the model is called.
+    budget_user_daily_tokens: int = Field(default=0, ge=0)
+    budget_team_monthly_tokens: int = Field(default=0, ge=0)
+
     # --- Behaviour --------------------------------------------------------------------------
     bot_language: Literal["ko", "en"] = "ko"
     bot_system_prompt: str | None = None
@@ -114,6 +134,16 @@ class Settings(BaseSettings):
     platform_startup_timeout_seconds: float = Field(default=60.0, ge=0)
     # A file the serving bot touches every 10 s; the Docker image's HEALTHCHECK reads its age.
     health_file: Path | None = None
+
+    # --- Operations -------------------------------------------------------------------------
+    # Unset: INFO while serving, WARNING for the terminal commands. DEBUG shows the libraries'
+    # own output (slack_sdk, botocore, discord.py), secrets redacted as everywhere.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
+    # json: one object a line (time, level, logger, message, and the answer's fields).
+    log_format: Literal["text", "json"] = "text"
+    # When set, a serving bot answers /metrics (Prometheus), /healthz and /readyz on this port;
+    # with WORKERS, the supervisor does, for every worker at once.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
 
     # --- Documents --------------------------------------------------------------------------
     doc_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
@@ -139,6 +169,8 @@ class Settings(BaseSettings):
     slack_allowed_users: Annotated[frozenset[str], NoDecode] = frozenset()
     slack_refusal: Literal["polite", "silent"] = "polite"
     slack_thread_followups: bool = True
+    # U… ids who may change a channel's settings (/봇설정) besides the workspace's admins.
+    slack_admin_users: Annotated[frozenset[str], NoDecode] = frozenset()
     # Slack's rate tiers, calls a minute per method per workspace, shared by every replica
     # (docs.slack.dev "Rate limits"): Tier 2 chat.startStream/stopStream, Tier 3 chat.update,
     # Tier 4 chat.appendStream. Raise them only if Slack has granted the app more.
@@ -147,7 +179,7 @@ class Settings(BaseSettings):
     slack_tier4_per_minute: int = Field(default=100, ge=1)
 
     @field_validator(
-        "slack_allowed_channels", "slack_allowed_users", "discord_allowed_guilds",
+        "slack_allowed_channels", "slack_allowed_users", "slack_admin_users", "discord_allowed_guilds",
         "discord_allowed_channels", "discord_allowed_roles", "discord_allowed_users", "discord_cdn_hosts",
         mode="before",
     )
@@ -173,16 +205,30 @@ class Settings(BaseSettings):
     discord_allowed_users: Annotated[frozenset[int], NoDecode] = frozenset()
     # Mentions, DMs, replies and bot threads; needs the privileged Message Content intent.
     discord_listen_messages: bool = True
+    # REST calls a second the bot's answers may make outside the interaction endpoints, shared by
+    # every replica: Discord allows a bot 50 (docs "Rate limits", Global Rate Limit); the rest is
+    # room for discord.py's own calls and for network jitter.
+    discord_requests_per_second: int = Field(default=40, ge=1)
+    # Answers to the message menus (요약하기, 번역하기) only the user who chose them sees.
+    discord_menu_ephemeral: bool = True
+    # A mention in a server's text channel is answered in a thread opened on it.
+    discord_mention_threads: bool = True
 
     @field_validator(
         "sagemaker_endpoint_url", "bedrock_endpoint_url", "bedrock_model_id", "openai_base_url",
         "openai_api_key", "openai_model", "llm_context_tokens",
-        "redis_url", "bot_system_prompt", "discord_guild_id",
-        "discord_api_url", "discord_gateway_url", "health_file", mode="before",
+        "redis_url", "redis_ca_file", "redis_sentinel_master", "redis_sentinel_password", "bot_system_prompt",
+        "discord_guild_id",
+        "discord_api_url", "discord_gateway_url", "health_file", "log_level", "metrics_port", mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_name(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("*", mode="before")
     @classmethod
@@ -199,6 +245,39 @@ class Settings(BaseSettings):
     def _redis_scheme(cls, value: str | None) -> str | None:
         if value is not None and urlsplit(value).scheme not in _REDIS_SCHEMES:
             raise ValueError("needs a scheme: redis://host:6379/0 (rediss:// for TLS, unix:// for a socket)")
+        return value
+
+    @field_validator("redis_sentinels", mode="before")
+    @classmethod
+    def _sentinel_addresses(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        addresses = tuple(part.strip() for part in value.split(",") if part.strip())
+        for address in addresses:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"{address!r}: give host:port (26379 is Sentinel's usual port)")
+        return addresses
+
+    @model_validator(mode="after")
+    def _redis_mode(self) -> Settings:
+        if self.redis_sentinels and not self.redis_sentinel_master:
+            raise ValueError("REDIS_SENTINELS needs REDIS_SENTINEL_MASTER: the name the sentinels monitor (SENTINEL MASTERS)")
+        if self.redis_sentinels and self.redis_cluster:
+            raise ValueError("REDIS_CLUSTER and REDIS_SENTINELS exclude each other: a cluster has no sentinels")
+        if (self.redis_sentinels or self.redis_cluster) and not self.redis_url:
+            raise ValueError("REDIS_CLUSTER and REDIS_SENTINELS need REDIS_URL (redis://:password@any-host:6379/0)")
+        if self.redis_cluster and self.redis_url and urlsplit(self.redis_url).path.strip("/") not in ("", "0"):
+            raise ValueError("REDIS_CLUSTER: a cluster has only database 0: end REDIS_URL with /0")
+        return self
+
+    @field_validator("usage_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a time zone name: give one such as Asia/Seoul or UTC") from None
         return value
 
     @field_validator("discord_cdn_hosts")
@@ -266,8 +345,11 @@ def mask_url(url: str) -> str:
 def _describe(error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
-        field = str(problem["loc"][0]) if problem["loc"] else "?"
         message = problem["msg"].removeprefix("Value error, ")
+        if not problem["loc"]:  # a rule between settings: its input is all of them, secrets too
+            lines.append(message)
+            continue
+        field = str(problem["loc"][0])
         lines.append(f"{variable_name(field)}={shown_value(field, problem['input'])}: {message}")
     return "; ".join(lines)
 

@@ -7,10 +7,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-from redis.exceptions import AuthenticationError, InvalidResponse, RedisError, ResponseError
+from redis.asyncio.sentinel import MasterNotFoundError
+from redis.exceptions import AuthenticationError, InvalidResponse, RedisClusterException, RedisError, ResponseError
 
 from bot.config import ENV_FILE, ENV_FILE_DISABLED, Settings, env_file_disabled, mask_url
+from bot.core.memory.connection import RedisTarget, connect
 from bot.core.errors import BotError, ConfigError, LLMModelError, LLMNoCredentials
 from bot.core.llm import build_llm
 from bot.core.llm.models import model_name
@@ -189,10 +190,18 @@ _REDIS_FIXES = {
         "(an ACL user: redis://USER:PASSWORD@host:6379/0).",
     ),
     "tls": Fix(
-        "TLS 설정을 확인하세요: TLS 서버는 rediss://, 아니면 redis://. 자체 서명 인증서라면 "
-        "?ssl_ca_certs=/경로/ca.pem 을 붙이세요.",
-        "check TLS: rediss:// for a TLS server, redis:// otherwise; for a self-signed certificate add "
-        "?ssl_ca_certs=/path/ca.pem.",
+        "TLS 설정을 확인하세요: TLS 서버는 rediss://, 아니면 redis://. 사설 CA의 인증서라면 "
+        "REDIS_CA_FILE=/경로/ca.pem 을 설정하세요.",
+        "check TLS: rediss:// for a TLS server, redis:// otherwise; for a certificate of a private CA set "
+        "REDIS_CA_FILE=/path/ca.pem.",
+    ),
+    "sentinel_auth": Fix(
+        "REDIS_SENTINEL_PASSWORD를 Sentinel의 requirepass에 맞추세요(Sentinel에 비밀번호가 없으면 비워 두세요).",
+        "make REDIS_SENTINEL_PASSWORD the sentinels' requirepass (leave it empty if they have none).",
+    ),
+    "mode": Fix(
+        "REDIS_CLUSTER를 서버에 맞추세요: 클러스터 모드(ElastiCache/MemoryDB 클러스터 모드)라면 true, 아니면 false.",
+        "make REDIS_CLUSTER match the server: true for a cluster (ElastiCache/MemoryDB cluster mode), false otherwise.",
     ),
     "not_redis": Fix(
         "REDIS_URL이 Redis가 아닌 다른 서비스를 가리킵니다: 호스트와 포트(보통 6379)를 고치세요.",
@@ -209,25 +218,35 @@ _REDIS_FIXES = {
 
 @dataclass(frozen=True)
 class RedisProbe:
-    kind: str  # ok, auth, tls, not_redis, down
+    kind: str  # ok, auth, sentinel_auth, tls, not_redis, mode, down
     detail: str
 
     @property
     def fatal(self) -> bool:
         """A Redis that is down may come back (the bot answers without memory meanwhile); a
         wrong password, TLS or address will not."""
-        return self.kind in ("auth", "tls", "not_redis")
+        return self.kind in ("auth", "sentinel_auth", "tls", "not_redis", "mode")
 
 
-async def probe_redis(url: str) -> RedisProbe:
-    """PING through redis-py, as the bot's memory connects (auth, TLS and all)."""
-    shown = mask_url(url)
+async def probe_redis(target: RedisTarget) -> RedisProbe:
+    """PING through the client the bot's memory uses (auth, TLS, cluster, Sentinel and all)."""
+    shown = _where(target)
     try:
-        client = aioredis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+        client = connect(target, max_connections=2, timeout_seconds=5, connect_seconds=5)
     except ValueError as error:
-        return RedisProbe("not_redis", f"REDIS_URL={shown}: {error}")
+        return RedisProbe("not_redis", f"REDIS_URL={mask_url(target.url)}: {error}")
     try:
         await client.ping()
+        if not target.cluster and (await client.info("cluster")).get("cluster_enabled"):
+            return RedisProbe("mode", f"{shown} is a node of a Redis Cluster, and REDIS_CLUSTER is not true")
+    except RedisClusterException as error:  # REDIS_CLUSTER=true: no node answered, or not a cluster
+        if "not enabled" in str(error):
+            return RedisProbe("mode", f"{shown} is not a Redis Cluster, and REDIS_CLUSTER is true")
+        return RedisProbe("down", f"no node of the cluster answers at {shown} ({describe(error)})")
+    except MasterNotFoundError as error:  # its text lists each sentinel's answer
+        if "AuthenticationError" in str(error):
+            return RedisProbe("sentinel_auth", f"the sentinels {','.join(target.sentinels)} refused the password")
+        return RedisProbe("down", f"no sentinel names a master {target.sentinel_master!r} ({','.join(target.sentinels)})")
     except AuthenticationError as error:
         return RedisProbe("auth", f"authentication failed at {shown} ({describe(error)})")
     except (InvalidResponse, ResponseError) as error:
@@ -241,10 +260,16 @@ async def probe_redis(url: str) -> RedisProbe:
     return RedisProbe("ok", f"{shown} answers PING")
 
 
+def _where(target: RedisTarget) -> str:
+    if target.sentinels:
+        return f"master {target.sentinel_master!r} of the sentinels {','.join(target.sentinels)}"
+    return f"the cluster at {mask_url(target.url)}" if target.cluster else mask_url(target.url)
+
+
 async def check_redis(settings: Settings) -> Check:
     if not settings.redis_url:
         return Check("Redis", True, "REDIS_URL not set: memory stays in this process (set it for persistence)")
-    probe = await probe_redis(settings.redis_url)
+    probe = await probe_redis(RedisTarget.from_settings(settings))
     return Check("Redis", probe.kind == "ok", probe.detail, _REDIS_FIXES.get(probe.kind))
 
 
@@ -252,7 +277,7 @@ async def require_redis(settings: Settings) -> None:
     """At start-up: a Redis the bot can never use (wrong password, TLS, not Redis) stops it with
     a message naming REDIS_URL; one that is only down does not."""
     if settings.redis_url:
-        probe = await probe_redis(settings.redis_url)
+        probe = await probe_redis(RedisTarget.from_settings(settings))
         if probe.fatal:
             raise ConfigError(f"REDIS_URL: {probe.detail}: {_REDIS_FIXES[probe.kind].en}")
 

@@ -19,6 +19,15 @@ Only the far end of the wire is fake. What it checks because discord.py (2.7) or
 - A callback later than `interaction_deadline` (3 s) gets 404 Unknown interaction (10062).
 - A follow-up or webhook edit later than `interaction_token_lifetime` (15 min) gets 401 Invalid
   Webhook Token (50027).
+- Rate limits as Discord's "Rate Limits" page documents them: every authenticated request outside
+  the interaction endpoints (callback, follow-ups and their edits, which "are not bound to the
+  bot's Global Rate Limit") counts against `global_limit` a second; over it, 429 with
+  `"global": true`, `X-RateLimit-Global: true`, `X-RateLimit-Scope: global` and `Retry-After`.
+  Message edits are limited per route bucket (a channel's messages; an interaction's webhook),
+  5 per 5 s unless `enforce_edit_rate` says otherwise, and every edit is answered with the
+  bucket's `X-RateLimit-Limit/Remaining/Reset/Reset-After/Bucket`, which discord.py reads to wait
+  before a bucket runs dry (http.py, `Ratelimit.update`): a window that refills whole at its
+  reset, as discord.py expects.
 - discord.py asks for gateway compression (`compress=zstd-stream` when `zstandard` is importable,
   else `zlib-stream`); the fake honours it with one shared compressor per connection.
 - Gateway events obey the identified intents: no MESSAGE_CREATE without GUILD_MESSAGES /
@@ -27,6 +36,19 @@ Only the far end of the wire is fake. What it checks because discord.py (2.7) or
 - Messages the bot creates or edits are echoed as MESSAGE_CREATE / MESSAGE_UPDATE (`echo=True`):
   an adapter must ignore its own messages.
 - Attachment URLs carry signed-CDN style `ex/is/hm` query parameters; without `hm` the file is 404.
+- Interactions: slash and message-menu commands (type 2, a menu's message under
+  `resolved.messages`), button presses (type 3, only for a custom_id the message carries) and
+  modal submits (type 5, only for a modal a MODAL callback opened); each interaction type takes
+  only its callback types (UPDATE_MESSAGE 7 answers a component, not a command). One in a server
+  the bot is not in comes from the user's own install (`authorizing_integration_owners` {"1": user})
+  and the bot's own REST calls there are refused (50001 Missing Access).
+- Components, modals and command registrations are checked as Discord documents them (5 rows of
+  5 buttons, custom_id 1-100 characters and unique, labels up to 80; slash names lower case,
+  menus without descriptions, at most 15 message menus; integration_types in {0, 1}, contexts in
+  {0, 1, 2}): 400 Invalid Form Body (50035) naming the field.
+- GET /channels/{id}/messages pages as Discord does (limit 1-100, one of before/after/around,
+  newest first); POST .../messages/{id}/threads opens a thread with the message's id (name 1-100
+  characters, one thread per message: 160004; not in a thread: 50024).
 - A connection that IDENTIFYs with `shard: [i, n]` gets only its guilds (READY, GUILD_CREATE) and
   their events, a guild's shard being `(guild_id >> 22) % n`; events without a guild (DMs) go to
   shard 0. Unsharded connections get everything.
@@ -106,6 +128,7 @@ class Recorded:
     kind: str = "other"  # callback | followup | edit | delete | get | message | commands | ...
     status: int = 0
     response: Any = None
+    response_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -140,6 +163,24 @@ class StoredFile:
 
 
 @dataclass
+class _Bucket:
+    """A rate limit window that refills whole `per` seconds after its first request."""
+
+    per: float
+    count: int = 0
+    resets: float = -math.inf  # time.monotonic() when it refills
+
+    def take(self, now: float, limit: int) -> float:
+        """Count one request if the window has room: 0.0; else the seconds until it refills."""
+        if now >= self.resets:
+            self.count, self.resets = 0, now + self.per
+        if self.count >= limit:
+            return self.resets - now
+        self.count += 1
+        return 0.0
+
+
+@dataclass
 class _Rule:
     pattern: str
     times: int
@@ -156,10 +197,13 @@ class _Interaction:
     channel_id: int
     guild_id: int | None
     user: JSON
-    created: float
+    created: float  # when it was dispatched: the 3 s to answer count from here
+    made: float  # when Discord made it (the time in its id): the token's 15 minutes count from here
     acked: bool = False
     original_id: int | None = None
     followup_ids: list[int] = field(default_factory=list)
+    command_type: int | None = None  # data.type of a command: 1 slash, 3 message context menu
+    message_id: int | None = None  # a component's: the message it sits on
     thinking: bool = False  # deferred with type 5 and no follow-up or edit yet
 
 
@@ -192,6 +236,10 @@ def _compressor(kind: str | None) -> Callable[[bytes], bytes] | None:
 
 def _now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat()
+
+
+def _iso(at: float) -> str:
+    return dt.datetime.fromtimestamp(at, dt.timezone.utc).isoformat()
 
 
 def _dumps(obj: Any) -> str:
@@ -249,6 +297,7 @@ class FakeDiscord:
         self.identified_at: dict[int, float] = {}
         self.identifies_too_soon = 0
         self.commands: dict[int | None, list[JSON]] = {}  # guild id (None: global) -> last sync
+        self.modals: list[JSON] = []  # every modal a MODAL (9) callback opened, with its channel
 
         # World state.
         self.users: dict[int, JSON] = {}
@@ -259,7 +308,11 @@ class FakeDiscord:
         self._interactions: dict[str, _Interaction] = {}  # by token
         self._command_ids: dict[tuple[int | None, str, int], int] = {}
         self._rules: list[_Rule] = []
-        self._edit_limit: tuple[int, float] | None = None
+        # Discord's limits (see the module's docstring); None: not enforced.
+        self.global_limit: int | None = 50  # requests a second
+        self._global = _Bucket(1.0)
+        self._edit_limit: tuple[int, float] | None = (5, 5.0)
+        self._edit_buckets: dict[tuple[str, ...], _Bucket] = {}
         self._conns: list[_Conn] = []
         self._sessions: dict[str, int] = {}  # session id -> last sequence (for RESUME)
         self._session_shards: dict[str, list[int] | None] = {}
@@ -336,10 +389,10 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ world building
 
-    def snowflake(self) -> int:
-        """A fresh, increasing snowflake built from the current time, like Discord's."""
+    def snowflake(self, ago: float = 0.0) -> int:
+        """A fresh snowflake built from the current time (less `ago` seconds), like Discord's."""
         self._seq_id += 1
-        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        ms = int((time.time() - ago) * 1000) - DISCORD_EPOCH_MS
         return (ms << 22) | (self._seq_id & 0x3FFFFF)
 
     def add_user(self, user_id: int, name: str | None = None, *, bot: bool = False) -> JSON:
@@ -444,9 +497,11 @@ class FakeDiscord:
         itself after 1 s, 3 s, ...; prefer 503 or 4xx in fast tests)."""
         self._rules.append(_Rule(route_pattern, times, status, {"message": message, "code": code}, {}))
 
-    def enforce_edit_rate(self, limit: int = 5, per: float = 5.0) -> None:
-        """Answer 429 to any edit that would make more than `limit` edits per `per` s in a channel."""
-        self._edit_limit = (limit, per)
+    def enforce_edit_rate(self, limit: int | None = 5, per: float = 5.0) -> None:
+        """Allow `limit` edits per `per` s in each edit bucket (a channel's messages, an
+        interaction's webhook); more get 429 (None: no limit)."""
+        self._edit_limit = None if limit is None else (limit, per)
+        self._edit_buckets.clear()
 
     # ------------------------------------------------------------------ queries
 
@@ -479,6 +534,13 @@ class FakeDiscord:
     def original_response(self, interaction: int | str | JSON) -> JSON | None:
         it = self._find_interaction(interaction)
         return self._messages.get(it.original_id) if it and it.original_id else None
+
+    def interaction_messages(self, interaction: int | str | JSON) -> list[JSON]:
+        """The messages an interaction's answer made (its original response, then its
+        follow-ups), as they are now; deleted ones are gone."""
+        it = self._find_interaction(interaction)
+        ids = [] if it is None else [i for i in [it.original_id, *it.followup_ids] if i is not None]
+        return [self._messages[i] for i in ids if i in self._messages]
 
     def command_id(self, name: str, guild_id: int | None = None, type: int = 1) -> int | None:
         return self._command_ids.get((guild_id, name, type))
@@ -558,9 +620,13 @@ class FakeDiscord:
     def interaction_create(
         self, command_name: str, options: dict[str, Any] | None = None, *, user_id: int = 5,
         guild_id: int | None = None, channel_id: int | None = None,
-        attachment: JSON | None = None, locale: str = "ko",
+        attachment: JSON | None = None, locale: str = "ko", made_ago: float = 0.0,
     ) -> JSON:
         """An APPLICATION_COMMAND (type 2) INTERACTION_CREATE payload, as Discord sends it.
+
+        `made_ago`: Discord made it that many seconds ago (its id says so, and its token's 15
+        minutes count from then), a way to reach the token's end without waiting 15 minutes; its
+        3 seconds to be answered still count from its dispatch.
 
         Where: `channel_id` (its guild, or a DM for a `dm_channel()`), else `guild_id`'s first
         channel, else the default guild and channel. Option types come from the synced command
@@ -604,15 +670,68 @@ class FakeDiscord:
             data["resolved"] = resolved
         if synced_in is not None:
             data["guild_id"] = str(synced_in)
+        return self._interaction(2, data, user_id, gid, channel_id, locale, made_ago)
+
+    def message_command(
+        self, command_name: str, message: JSON, *, user_id: int = 5, locale: str = "ko",
+    ) -> JSON:
+        """A MESSAGE context-menu command (interaction type 2, data.type 3) on `message` (a stored
+        message object, e.g. from `message_create`), as Discord sends it: `target_id` and the whole
+        message under `resolved.messages`, whatever the intents (Discord's docs: message commands
+        receive the message's content without the Message Content intent)."""
+        channel_id, gid = self._where(int(message["channel_id"]), None)
+        synced_in = gid if self.command_id(command_name, gid, 3) else None
+        cmd_id = self.command_id(command_name, synced_in, 3) or self.snowflake()
+        target = {k: v for k, v in message.items() if k not in ("guild_id", "member")}
+        data: JSON = {
+            "id": str(cmd_id), "name": command_name, "type": 3, "target_id": message["id"],
+            "resolved": {"messages": {message["id"]: target}},
+        }
+        if synced_in is not None:
+            data["guild_id"] = str(synced_in)
         return self._interaction(2, data, user_id, gid, channel_id, locale)
+
+    def component_interaction(self, message: JSON | int | str, custom_id: str, *, user_id: int = 5) -> JSON:
+        """A MESSAGE_COMPONENT interaction (type 3): `user_id` pressed the button `custom_id` on a
+        message the bot sent (its current state is sent along, as Discord does). A custom_id the
+        message does not carry is refused here: Discord cannot send one."""
+        msg = self._messages[int(message["id"] if isinstance(message, dict) else message)]
+        buttons = {c.get("custom_id"): c for row in msg["components"] for c in row.get("components", [])}
+        if custom_id not in buttons:
+            raise ValueError(f"message {msg['id']} has no component {custom_id!r}")
+        if buttons[custom_id].get("disabled"):
+            raise ValueError(f"component {custom_id!r} is disabled: Discord sends no interaction for it")
+        channel_id, gid = self._where(int(msg["channel_id"]), None)
+        data = {"custom_id": custom_id, "component_type": buttons[custom_id]["type"]}
+        payload = self._interaction(3, data, user_id, gid, channel_id, "ko")
+        payload["message"] = msg
+        self._interactions[payload["token"]].message_id = int(msg["id"])
+        return payload
+
+    def modal_submit(self, custom_id: str, values: dict[str, str], *, user_id: int = 5) -> JSON:
+        """A MODAL_SUBMIT interaction (type 5): `user_id` sent the modal `custom_id` (opened
+        before by a MODAL callback, else refused here: Discord cannot send one) with `values`
+        by text input custom_id."""
+        modal = next((m for m in reversed(self.modals) if m["custom_id"] == custom_id), None)
+        if modal is None:
+            raise ValueError(f"no modal {custom_id!r} was opened")
+        inputs = [row["components"][0] for row in modal["components"]]
+        unknown = set(values) - {i["custom_id"] for i in inputs}
+        if unknown:
+            raise ValueError(f"modal {custom_id!r} has no inputs {unknown}")
+        rows = [{"type": ACTION_ROW, "components": [{"type": TEXT_INPUT, "custom_id": i["custom_id"],
+                                                     "value": values.get(i["custom_id"], "")}]} for i in inputs]
+        channel_id, gid = self._where(modal["channel_id"], None)
+        return self._interaction(5, {"custom_id": custom_id, "components": rows}, user_id, gid, channel_id, "ko")
 
     def message_create(
         self, content: str, *, author_id: int, channel_id: int | None = None,
         guild_id: int | None = None, mentions: list[int] | None = None,
         attachments: list[JSON] | None = None, bot: bool = False,
-        message_reference: int | JSON | None = None,
+        message_reference: int | JSON | None = None, ago: float = 0.0,
     ) -> JSON:
-        """A MESSAGE_CREATE payload from a user (stored, so replies and fetches find it).
+        """A MESSAGE_CREATE payload from a user (stored, so replies and fetches find it); `ago`:
+        sent that many seconds before now.
 
         Where: as for `interaction_create` (a `dm_channel()` id makes a DM message, no guild_id).
         `mentions`: user ids (`<@id>` in `content` count too); `attachments`: objects from
@@ -622,7 +741,7 @@ class FakeDiscord:
         author = self.user(author_id) | ({"bot": True} if bot else {})
         msg = self._new_message(
             channel_id, author, {"content": content, "attachments": attachments or []},
-            mentions=mentions, reference=message_reference,
+            mentions=mentions, reference=message_reference, ago=ago,
         )
         self._store(msg)
         event = dict(msg)
@@ -645,9 +764,9 @@ class FakeDiscord:
 
     def _interaction(
         self, itype: int, data: JSON, user_id: int, guild_id: int | None, channel_id: int,
-        locale: str,
+        locale: str, made_ago: float = 0.0,
     ) -> JSON:
-        iid, token = self.snowflake(), "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(96)
+        iid, token = self.snowflake(made_ago), "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(96)
         channel = self.channels.get(channel_id) or {
             "id": str(channel_id), "type": 0 if guild_id else 1, "name": "channel",
             "position": 0, "guild_id": str(guild_id) if guild_id else None,
@@ -663,18 +782,23 @@ class FakeDiscord:
         }
         if guild_id is not None:
             member = self.member(user_id) | {"permissions": str(DEFAULT_PERMISSIONS)}
+            # In a server the bot is not in, only the user's own install of the app (type 1) allows it.
+            installed = self.bot_id in self.guilds.get(guild_id, {}).get("members", ())
+            owners = {"0": str(guild_id)} if installed else {"1": str(user_id)}
             payload |= {
                 "guild_id": str(guild_id), "guild_locale": "ko", "member": member, "context": 0,
                 "guild": {"id": str(guild_id), "locale": "ko", "features": []},
-                "authorizing_integration_owners": {"0": str(guild_id)},
+                "authorizing_integration_owners": owners,
             }
         else:
             payload |= {
                 "user": self.user(user_id), "context": 1,
                 "authorizing_integration_owners": {"0": str(self.app_id)},
             }
+        now = time.monotonic()
         self._interactions[token] = _Interaction(
-            iid, token, itype, channel_id, guild_id, self.user(user_id), time.monotonic())
+            iid, token, itype, channel_id, guild_id, self.user(user_id), now, now - made_ago,
+            command_type=data.get("type") if itype == 2 else None)
         return payload
 
     def _guild_create(self, guild: JSON) -> JSON:
@@ -703,13 +827,13 @@ class FakeDiscord:
     def _new_message(
         self, channel_id: int, author: JSON, body: JSON, *, mentions: list[int] | None = None,
         reference: int | JSON | None = None, type: int = 0, flags: int = 0,
-        extra: JSON | None = None,
+        extra: JSON | None = None, ago: float = 0.0,
     ) -> JSON:
         content = body.get("content") or ""
         ids = set(mentions or []) | {int(m) for m in re.findall(r"<@!?(\d+)>", content)}
         msg: JSON = {
-            "id": str(self.snowflake()), "channel_id": str(channel_id), "author": author,
-            "content": content, "timestamp": _now_iso(), "edited_timestamp": None, "tts": False,
+            "id": str(self.snowflake(ago)), "channel_id": str(channel_id), "author": author,
+            "content": content, "timestamp": _iso(time.time() - ago), "edited_timestamp": None, "tts": False,
             "mention_everyone": False, "mentions": [self.user(i) for i in sorted(ids)],
             "mention_roles": [], "attachments": body.get("attachments") or [],
             "embeds": body.get("embeds") or [], "components": body.get("components") or [],
@@ -886,7 +1010,7 @@ class FakeDiscord:
                 rec.json = json.loads(rec.body)
         self.requests.append(rec)
         status, body, headers = self._route(rec)
-        rec.status, rec.response = status, body
+        rec.status, rec.response, rec.response_headers = status, body, headers
         # Echo before answering: the gateway may well beat the HTTP response on Discord too, and
         # that is the order that catches an adapter relying on knowing its message id first.
         outbox, self._outbox = self._outbox, []
@@ -910,6 +1034,10 @@ class FakeDiscord:
         webhook = rec.path.startswith(("/webhooks/", "/interactions/"))
         if not webhook and self.token is not None and rec.headers.get("Authorization") != f"Bot {self.token}":
             return 401, {"message": "401: Unauthorized", "code": 0}, {}
+        if not webhook and self.global_limit is not None:
+            if (wait := self._global.take(time.monotonic(), self.global_limit)) > 0:
+                rec.kind = "rate_limited"
+                return 429, *_rate_limited(wait, True)
         for method, pattern, handler in self._routes:
             m = re.fullmatch(pattern, rec.path)
             if m and rec.method in method.split("|"):
@@ -951,6 +1079,8 @@ class FakeDiscord:
         rec.kind = "commands"
         if rec.method == "GET":
             return 200, self.commands.get(gid, [])
+        if err := _command_errors(rec.json or []):
+            return err
         out = []
         for cmd in rec.json or []:
             key = (gid, cmd["name"], cmd.get("type", 1))
@@ -958,6 +1088,7 @@ class FakeDiscord:
             cid = self._command_ids.setdefault(key, self.snowflake())
             out.append({
                 "type": 1, "options": [], "default_member_permissions": None, "nsfw": False,
+                "description": "", "integration_types": [0], "contexts": None,
                 **cmd, "id": str(cid), "application_id": str(self.app_id), "version": str(cid),
                 **({"guild_id": str(gid)} if gid else {}),
             })
@@ -975,14 +1106,30 @@ class FakeDiscord:
             return _error(400, 40060, "Interaction has already been acknowledged.")
         body = rec.json or {}
         rtype, data = body.get("type"), body.get("data") or {}
+        if rtype not in _CALLBACKS.get(it.type, ()):
+            # e.g. UPDATE_MESSAGE (7) answers only a component or a modal, not a command
+            return _invalid("type", "INTERACTION_RESPONSE_TYPE_INVALID", "Invalid interaction response type")
         resource: JSON = {"type": rtype}
         flags = int(data.get("flags") or 0)
-        if rtype in (4, 5):
+        if rtype in (6, 7):  # the response is the message the component sits on
+            it.original_id = it.message_id
+            if rtype == 7:
+                if err := self._validate(data, rec.files, edit=True):
+                    return err
+                edited = self._edit(it.message_id or 0, data, rec.files)  # the interaction's own, no edit bucket
+                if edited[0] != 200:
+                    return edited[0], edited[1]
+                resource["message"] = edited[1]
+        elif rtype == 9:
+            if err := _modal_errors(data):
+                return err
+            self.modals.append({**data, "channel_id": it.channel_id})
+        elif rtype in (4, 5):
             if rtype == 4 and (err := self._validate(data, rec.files)):
                 return err
             msg = self._new_message(
                 it.channel_id, self.users[self.bot_id], self._body(data, rec.files, it.channel_id),
-                type=20, flags=LOADING if rtype == 5 else 0,
+                type=23 if it.command_type == 3 else 20, flags=LOADING if rtype == 5 else 0,
                 extra={"webhook_id": str(self.app_id), "application_id": str(self.app_id),
                        "interaction_metadata": self._metadata(it)})
             self._store(msg)
@@ -1014,7 +1161,7 @@ class FakeDiscord:
         if it.thinking and it.original_id in self._messages:
             # Discord: the first follow-up after a deferred response replaces "thinking...".
             it.thinking = False
-            return self._edit(it.original_id, data, rec.files, count=False)
+            return self._edit(it.original_id, data, rec.files)
         msg = self._new_message(
             it.channel_id, self.users[self.bot_id], self._body(data, rec.files, it.channel_id),
             extra={"webhook_id": str(self.app_id), "application_id": str(self.app_id),
@@ -1044,7 +1191,7 @@ class FakeDiscord:
         rec.kind = "edit"
         if msg_id == it.original_id:
             it.thinking = False
-        return self._edit(msg_id, rec.json or {}, rec.files)
+        return self._edit(msg_id, rec.json or {}, rec.files, bucket=("webhook", app_id, token))
 
     def _channel_messages(self, rec: Recorded, cid: str) -> tuple[int, Any]:
         channel_id = int(cid)
@@ -1052,11 +1199,10 @@ class FakeDiscord:
             return _error(404, 10003, "Unknown Channel")
         if rec.method == "GET":
             rec.kind = "get"
-            limit = int(rec.query.get("limit", 50))
-            before = int(rec.query.get("before", 1 << 63))
-            found = [m for m in self.messages(channel_id) if int(m["id"]) < before]
-            return 200, list(reversed(found))[:limit]  # newest first, as Discord
+            return self._history(channel_id, rec.query)
         rec.kind = "message"
+        if not self._bot_in(channel_id):
+            return _error(403, 50001, "Missing Access")
         data = rec.json or {}
         if err := self._validate(data, rec.files):
             return err
@@ -1067,6 +1213,73 @@ class FakeDiscord:
         self._store(msg)
         self._echo("MESSAGE_CREATE", msg)
         return 200, msg
+
+    def _history(self, channel_id: int, query: dict[str, str]) -> tuple[int, Any]:
+        """GET /channels/{id}/messages as Discord answers it: `limit` 1 to 100 (default 50), at
+        most one of `before`, `after`, `around`; always newest first. With `after`, the
+        `limit` messages right after it (so a client pages forward from the newest of them);
+        without any, the latest. The bot needs to be in the channel's guild (50001)."""
+        if not self._bot_in(channel_id):
+            return _error(403, 50001, "Missing Access")
+        anchors = [k for k in ("before", "after", "around") if k in query]
+        if len(anchors) > 1:
+            return _invalid(anchors[1], "BASE_TYPE_BAD_VALUE", "Only one of before, after and around may be given.")
+        limit = query.get("limit", "50")
+        if not limit.isdigit() or not 1 <= int(limit) <= 100:
+            return _invalid("limit", "NUMBER_TYPE_MAX", "int value should be between 1 and 100.")
+        n, ordered = int(limit), sorted(self.messages(channel_id), key=lambda m: int(m["id"]))  # oldest first
+        if "after" in query:
+            found = [m for m in ordered if int(m["id"]) > int(query["after"])][:n]
+        elif "around" in query:
+            pivot = int(query["around"])
+            older = [m for m in ordered if int(m["id"]) <= pivot][-(n - n // 2):]
+            found = older + [m for m in ordered if int(m["id"]) > pivot][: n // 2]
+        else:
+            before = int(query.get("before", 1 << 63))
+            found = [m for m in ordered if int(m["id"]) < before][-n:]
+        return 200, list(reversed(found))
+
+    def _bot_in(self, channel_id: int) -> bool:
+        """Whether the bot may reach the channel: a DM, or a channel of a server it is in."""
+        guild = self.channels[channel_id].get("guild_id")
+        return not guild or self.bot_id in self.guilds.get(int(guild), {}).get("members", ())
+
+    def _start_thread(self, rec: Recorded, cid: str, mid: str) -> tuple[int, Any]:
+        """POST /channels/{id}/messages/{id}/threads: a public thread on a message of a text or
+        announcement channel, its id the message's. `name` 1 to 100 characters is required;
+        `auto_archive_duration` one of 60, 1440, 4320, 10080 minutes; one thread per message."""
+        rec.kind = "thread"
+        channel = self.channels.get(int(cid))
+        msg = self._messages.get(int(mid))
+        if channel is None:
+            return _error(404, 10003, "Unknown Channel")
+        if msg is None or msg["channel_id"] != cid:
+            return _error(404, 10008, "Unknown Message")
+        if not self._bot_in(int(cid)):
+            return _error(403, 50001, "Missing Access")
+        if channel["type"] not in (0, 5):
+            return _error(400, 50024, "Cannot execute action on this channel type")
+        data = rec.json or {}
+        if not 1 <= len(data.get("name") or "") <= 100:
+            return _invalid("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+        if data.get("auto_archive_duration", 1440) not in (60, 1440, 4320, 10080):
+            return _invalid("auto_archive_duration", "BASE_TYPE_CHOICES", "Value must be one of (60, 1440, 4320, 10080).")
+        if int(mid) in self.channels:
+            return _error(400, 160004, "A thread has already been created for this message")
+        thread: JSON = {
+            "id": mid, "type": 11, "guild_id": channel["guild_id"], "parent_id": cid,
+            "owner_id": str(self.bot_id), "name": data["name"], "last_message_id": None,
+            "rate_limit_per_user": data.get("rate_limit_per_user") or 0, "message_count": 0,
+            "member_count": 1, "total_message_sent": 0, "flags": 0,
+            "thread_metadata": {
+                "archived": False, "auto_archive_duration": data.get("auto_archive_duration", 1440),
+                "locked": False, "archive_timestamp": _now_iso(), "create_timestamp": _now_iso(),
+            },
+        }
+        self.channels[int(mid)] = thread
+        msg["thread"] = thread
+        self._outbox.append(("THREAD_CREATE", thread | {"newly_created": True}))
+        return 201, thread
 
     def _channel_message(self, rec: Recorded, cid: str, mid: str) -> tuple[int, Any]:
         msg = self._messages.get(int(mid))
@@ -1083,7 +1296,7 @@ class FakeDiscord:
         rec.kind = "edit"
         if not mine:
             return _error(403, 50005, "Cannot edit a message authored by another user")
-        return self._edit(int(mid), rec.json or {}, rec.files)
+        return self._edit(int(mid), rec.json or {}, rec.files, bucket=("channel", cid))
 
     def _reaction(self, rec: Recorded, cid: str, mid: str, emoji: str) -> tuple[int, Any]:
         rec.kind = "reaction"
@@ -1117,6 +1330,7 @@ class FakeDiscord:
         ("GET|PATCH|DELETE", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", _channel_message),
         ("PUT|DELETE", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)/reactions/(?P<emoji>[^/]+)/@me",
          _reaction),
+        ("POST", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)/threads", _start_thread),
         ("GET", r"/channels/(?P<cid>\d+)", _get_channel),
         ("POST", r"/channels/(?P<cid>\d+)/typing", _typing),
     ]
@@ -1127,12 +1341,16 @@ class FakeDiscord:
         return {"id": str(it.id), "type": it.type, "user": it.user,
                 "authorizing_integration_owners": {"0": str(it.guild_id or self.app_id)}}
 
-    def _validate(self, data: JSON, files: list[UploadedFile]) -> tuple[int, Any] | None:
+    def _validate(self, data: JSON, files: list[UploadedFile], *, edit: bool = False) -> tuple[int, Any] | None:
+        """A message body as Discord checks it: content length, components, not empty (an edit
+        may leave out what it does not change)."""
         content = data.get("content") or ""
         if len(content) > MESSAGE_LIMIT:
             return _too_long()
-        if not (content or data.get("embeds") or files or data.get("components")
-                or data.get("sticker_ids") or data.get("poll")):
+        if err := _component_errors(data.get("components") or []):
+            return err
+        if not edit and not (content or data.get("embeds") or files or data.get("components")
+                             or data.get("sticker_ids") or data.get("poll")):
             return _error(400, 50006, "Cannot send an empty message")
         return None
 
@@ -1157,19 +1375,23 @@ class FakeDiscord:
         return body
 
     def _edit(
-        self, message_id: int, data: JSON, files: list[UploadedFile], *, count: bool = True,
+        self, message_id: int, data: JSON, files: list[UploadedFile], *, bucket: tuple[str, ...] = (),
     ) -> tuple[Any, ...]:
-        """Apply an edit; `count=False` for the follow-up that resolves a deferred response."""
+        """Apply an edit counted in `bucket`'s rate limit (none for the follow-up that resolves
+        a deferred response, which is no edit)."""
         msg = self._messages[message_id]
         channel_id = int(msg["channel_id"])
         now = time.monotonic()
-        if self._edit_limit is not None and count:
+        limits: dict[str, str] = {}
+        if self._edit_limit is not None and bucket:
             limit, per = self._edit_limit
-            recent = sorted(e.time for e in self.edits if e.channel_id == channel_id and e.time > now - per)
-            if len(recent) >= limit:
-                return 429, *_rate_limited(max(0.01, recent[-limit] + per - now), False)
-        if len(data.get("content") or "") > MESSAGE_LIMIT:
-            return _too_long()
+            window = self._edit_buckets.setdefault(bucket, _Bucket(per))
+            wait = window.take(now, limit)
+            limits = _bucket_headers(limit, limit - window.count, window.resets - now, _EDIT_BUCKETS[bucket[0]])
+            if wait > 0:
+                return 429, *_rate_limited(wait, False, limits)
+        if err := self._validate(data, files, edit=True):
+            return err
         body = self._body(data, files, channel_id, msg["attachments"])
         if "content" in body and body["content"] is None:
             body["content"] = ""
@@ -1181,13 +1403,13 @@ class FakeDiscord:
         if edited is not None:
             msg["flags"] = (msg["flags"] & ~SUPPRESS_EMBEDS) | (int(edited) & SUPPRESS_EMBEDS)
         msg["edited_timestamp"] = _now_iso()
-        if count:
+        if bucket:
             self.edits.append(Edit(now, channel_id, message_id, msg["content"]))
         self._echo("MESSAGE_UPDATE", msg)
-        return 200, msg
+        return 200, msg, limits
 
     def _expired(self, it: _Interaction) -> bool:
-        return time.monotonic() - it.created > self.interaction_token_lifetime
+        return time.monotonic() - it.made > self.interaction_token_lifetime
 
     def _find_interaction(self, key: int | str | JSON) -> _Interaction | None:
         if isinstance(key, dict):
@@ -1232,20 +1454,155 @@ async def running_fake_discord(**kwargs: Any) -> AsyncIterator[FakeDiscord]:
             yield fake
 
 
-def _rate_limited(retry_after: float, global_: bool) -> tuple[JSON, dict[str, str]]:
-    """Body and headers of a Discord 429 (discord.py reads the body; `Via` must be present)."""
-    body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": global_}
+# Discord names a route's bucket with a hash that leaves out the top-level resource (channel,
+# webhook): one per kind of edit here.
+_EDIT_BUCKETS = {"channel": "80c17d2f203122d936070c88c8d10f33", "webhook": "d2ee3a1f4bd39f76ac7c3a9a76ed0a1c"}
+
+
+def _bucket_headers(limit: int, remaining: int, reset_after: float, bucket: str) -> dict[str, str]:
+    """A route bucket's headers, as Discord's "Rate Limits" page shows them."""
+    return {
+        "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(0, remaining)),
+        "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",  # epoch seconds
+        "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+        "X-RateLimit-Bucket": bucket,
+    }
+
+
+def _rate_limited(
+    retry_after: float, global_: bool, limits: dict[str, str] | None = None
+) -> tuple[JSON, dict[str, str]]:
+    """Body and headers of a Discord 429 (discord.py reads the body; `Via` must be present): a
+    global one carries no bucket, a route's carries its bucket's headers (`limits`)."""
+    body = {"message": "You are being rate limited.", "retry_after": round(retry_after, 3), "global": global_}
     headers = {
         "Retry-After": str(max(1, math.ceil(retry_after))),  # whole seconds, rounded up
-        "X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0",
-        "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
-        "X-RateLimit-Reset-After": f"{retry_after:.3f}",
         "X-RateLimit-Scope": "global" if global_ else "user",
         "Via": "1.1 google",
     }
     if global_:
         headers["X-RateLimit-Global"] = "true"
+    else:
+        headers.update(limits or _bucket_headers(5, 0, retry_after, "scripted"))
     return body, headers
+
+
+# Which callback types answer which interaction types (Discord's "Responding to an
+# Interaction"): 2 command, 3 component, 4 autocomplete, 5 modal submit.
+_CALLBACKS = {2: (4, 5, 9), 3: (4, 5, 6, 7, 9), 4: (8,), 5: (4, 5, 6, 7)}
+
+# Message components (Discord's "Component Reference"): at most 5 action rows of at most 5
+# buttons; a button's custom_id at most 100 characters and unique in its message, its label at
+# most 80; a link button (style 5) has a url and no custom_id, the others the other way round.
+ACTION_ROW, BUTTON, TEXT_INPUT = 1, 2, 4
+CUSTOM_ID_LIMIT, LABEL_LIMIT = 100, 80
+
+
+def _component_errors(rows: list[JSON]) -> tuple[int, JSON] | None:
+    if len(rows) > 5:
+        return _invalid("components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.")
+    seen: set[str] = set()
+    for r, row in enumerate(rows):
+        items = row.get("components") or []
+        if row.get("type") != ACTION_ROW or not 1 <= len(items) <= 5:
+            return _invalid(f"components.{r}", "COMPONENT_LAYOUT_WIDTH_EXCEEDED", "Invalid action row")
+        for i, item in enumerate(items):
+            where = f"components.{r}.components.{i}"
+            if item.get("type") != BUTTON:
+                continue  # selects are not used by this bot; Discord checks them too
+            link = item.get("style") == 5
+            custom_id = item.get("custom_id")
+            if item.get("style") not in (1, 2, 3, 4, 5, 6) or link != ("url" in item) or link == (custom_id is not None):
+                return _invalid(where, "BUTTON_COMPONENT_INVALID", "Invalid button")
+            if not link and not 1 <= len(custom_id) <= CUSTOM_ID_LIMIT:
+                return _invalid(f"{where}.custom_id", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+            if custom_id in seen:
+                return _invalid(f"{where}.custom_id", "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated")
+            seen.add(custom_id or "")
+            if len(item.get("label") or "") > LABEL_LIMIT or not (item.get("label") or item.get("emoji")):
+                return _invalid(f"{where}.label", "BASE_TYPE_MAX_LENGTH", "Must be 80 or fewer in length.")
+    return None
+
+
+# Application commands (Discord's "Application Commands" docs): a slash command's and an
+# option's name matches this and is lower case; a slash command and an option need a description
+# of 1 to 100 characters, a context-menu command an empty one and a name of 1 to 32 characters
+# of any kind; at most 100 slash, 15 user and 15 message commands; names unique per type.
+_SLASH_NAME = re.compile(r"^[-_'\w\u0900-\u097F\u0E00-\u0E7F]{1,32}$")
+_COMMANDS_PER_TYPE = {1: 100, 2: 15, 3: 15}
+INTEGRATION_TYPES, CONTEXTS = (0, 1), (0, 1, 2)
+
+
+def _command_errors(commands: list[JSON]) -> tuple[int, JSON] | None:
+    seen: dict[int, set[str]] = {}
+    for n, cmd in enumerate(commands):
+        kind, name = cmd.get("type", 1), cmd.get("name") or ""
+        if kind not in _COMMANDS_PER_TYPE:
+            return _invalid(f"{n}.type", "BASE_TYPE_CHOICES", "Value must be one of (1, 2, 3).")
+        if name in seen.setdefault(kind, set()):
+            return _invalid(f"{n}.name", "APPLICATION_COMMANDS_DUPLICATE_NAME", f"Application command names must be unique: {name}")
+        seen[kind].add(name)
+        if len(seen[kind]) > _COMMANDS_PER_TYPE[kind]:
+            return _invalid(str(n), "APPLICATION_COMMANDS_TOO_MANY", "Too many application commands of this type.")
+        if err := _named(f"{n}", cmd, slash=kind == 1):
+            return err
+        for field_name, allowed in (("integration_types", INTEGRATION_TYPES), ("contexts", CONTEXTS)):
+            values = cmd.get(field_name)
+            if values is not None and (not values or len(set(values)) != len(values) or not set(values) <= set(allowed)):
+                return _invalid(f"{n}.{field_name}", "BASE_TYPE_CHOICES", f"Value must be among {allowed}.")
+        options = cmd.get("options") or []
+        if kind != 1 and options:
+            return _invalid(f"{n}.options", "APPLICATION_COMMAND_OPTIONS_NOT_ALLOWED", "Only slash commands take options.")
+        if len(options) > 25:
+            return _invalid(f"{n}.options", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+        required = [bool(o.get("required")) for o in options]
+        if required != sorted(required, reverse=True):
+            return _invalid(f"{n}.options", "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID", "Required options must be placed before non-required options")
+        for i, option in enumerate(options):
+            if err := _named(f"{n}.options.{i}", option, slash=True):
+                return err
+    return None
+
+
+def _named(path: str, item: JSON, *, slash: bool) -> tuple[int, JSON] | None:
+    name, description = item.get("name") or "", item.get("description")
+    if slash and (not _SLASH_NAME.match(name) or name != name.lower()):
+        return _invalid(f"{path}.name", "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+    if not slash and not 1 <= len(name) <= 32:
+        return _invalid(f"{path}.name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
+    if slash and not 1 <= len(description or "") <= 100:
+        return _invalid(f"{path}.description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+    if not slash and description:
+        return _invalid(f"{path}.description", "APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION", "Context menu commands cannot have description")
+    return None
+
+
+def _modal_errors(data: JSON) -> tuple[int, JSON] | None:
+    """A modal: custom_id up to 100 characters, title up to 45, one to five rows of text inputs
+    (custom_id, a label up to 45 characters, style 1 short or 2 paragraph)."""
+    if not 1 <= len(data.get("custom_id") or "") <= CUSTOM_ID_LIMIT:
+        return _invalid("data.custom_id", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+    if not 1 <= len(data.get("title") or "") <= 45:
+        return _invalid("data.title", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 45 in length.")
+    rows = data.get("components") or []
+    if not 1 <= len(rows) <= 5:
+        return _invalid("data.components", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
+    for r, row in enumerate(rows):
+        inputs = row.get("components") or []
+        if row.get("type") != ACTION_ROW or len(inputs) != 1 or inputs[0].get("type") != TEXT_INPUT:
+            return _invalid(f"data.components.{r}", "COMPONENT_LAYOUT_WIDTH_EXCEEDED", "Invalid action row")
+        text = inputs[0]
+        if not text.get("custom_id") or text.get("style") not in (1, 2) or not 1 <= len(text.get("label") or "") <= 45:
+            return _invalid(f"data.components.{r}.components.0", "TEXT_INPUT_INVALID", "Invalid text input")
+    return None
+
+
+def _invalid(path: str, code: str, message: str) -> tuple[int, JSON]:
+    """Discord's 400 Invalid Form Body (50035), the offending field under `errors` by its path."""
+    errors: JSON = {"_errors": [{"code": code, "message": message}]}
+    for part in reversed(path.split(".")):
+        errors = {part: errors}
+    return 400, {"message": "Invalid Form Body", "code": 50035, "errors": errors}
 
 
 def _too_long() -> tuple[int, JSON]:

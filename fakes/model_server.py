@@ -45,6 +45,8 @@ class ModelReply:
     fault: Fault = None
     die_after_tokens: int = 2
     error_message: str | None = None
+    # answer only once this holds: a test holds the model until the bot has shown something
+    until: Callable[[], bool] | None = None
 
     def token_list(self) -> list[str]:
         if self.tokens is not None:
@@ -177,6 +179,8 @@ class FakeModelServer:
 
     async def tokens(self, request: web.Request, reply: ModelReply) -> Any:
         """The tokens of `reply` at its pace, answering `request`."""
+        if reply.until is not None:
+            await held_until(reply.until, self._stopping)
         await self.pause(reply.first_token_delay)
         if reply.fault == "hang":
             await self._stopping.wait()
@@ -184,6 +188,13 @@ class FakeModelServer:
             if i:
                 await self.pause(reply.token_delay)
             yield token
+
+
+async def held_until(condition: Callable[[], bool], stopping: asyncio.Event) -> None:
+    """Wait until a test's `condition` holds or the server stops."""
+    while not condition() and not stopping.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), 0.02)
 
 
 async def read_json(request: web.Request) -> Any:

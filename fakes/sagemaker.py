@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from fakes.model_server import held_until
+
 Schema = Literal["lmi", "tgi", "messages"]
 Fault = Literal[
     None, "model_error", "throttle", "not_ready", "internal", "unavailable", "validation",
@@ -205,6 +207,7 @@ class FakeSageMaker:
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.max_concurrent_seen = 0
+        self.closed_by_client = 0  # streams the client closed before their end (a stopped answer)
         self.url = ""
         self._queue: deque[Reply] = deque()
         self._responder: Callable[[Any], Reply | str | None] | None = None
@@ -310,12 +313,6 @@ class FakeSageMaker:
             "x-amzn-errortype": f"{code}:http://internal.amazon.com/coral/com.amazon.sagemaker/",
             "x-amzn-RequestId": str(uuid.uuid4()), "Content-Type": "application/json"})
 
-    async def _wait_until(self, condition: Callable[[], bool]) -> None:
-        assert self._stopping is not None
-        while not condition() and not self._stopping.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), 0.02)
-
     async def _hang(self, request: web.Request) -> web.Response:
         # Never answer: wait until the client goes away or the server stops.
         assert self._stopping is not None
@@ -330,7 +327,8 @@ class FakeSageMaker:
     async def _respond(self, request: web.Request, reply: Reply, endpoint: str, parsed: Any,
                        streaming: bool) -> web.StreamResponse:
         if reply.until is not None:
-            await self._wait_until(reply.until)
+            assert self._stopping is not None
+            await held_until(reply.until, self._stopping)
         if reply.fault in ERRORS:
             if reply.delay:
                 await asyncio.sleep(reply.delay)
@@ -363,8 +361,8 @@ class FakeSageMaker:
             else:  # container ignored streaming: the whole JSON body in one go
                 await self._stream(request, resp, reply, [reply.body()], 1, 0)
             await resp.write_eof()
-        except ConnectionError:
-            pass  # the client went away; nothing to tell it
+        except ConnectionError:  # the client went away; nothing to tell it
+            self.closed_by_client += 1
         return resp
 
     @staticmethod

@@ -63,6 +63,10 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from fakes.slack_ai import (
+    AI_RATE_TIERS, SESSION_STATUSES, TRIGGER_SECONDS, Session, SlackError, check_blocks, check_view, new_trigger,
+)  # fmt: skip
+
 T = TypeVar("T")
 
 BOT_TOKEN = "xoxb-1-fake-bot-token"
@@ -75,7 +79,7 @@ API_APP_ID = "A0001"
 
 STREAM_METHODS = frozenset({"chat.startStream", "chat.appendStream", "chat.stopStream"})
 # Slack's rate tiers for the methods an answer calls, a minute per workspace (docs.slack.dev).
-RATE_TIERS = {"chat.startStream": 20, "chat.stopStream": 20, "chat.update": 50, "chat.appendStream": 100}
+RATE_TIERS = {"chat.startStream": 20, "chat.stopStream": 20, "chat.update": 50, "chat.appendStream": 100, **AI_RATE_TIERS}
 _CHUNK = 64 * 1024
 
 LOGIN_PAGE = b"""<!DOCTYPE html>
@@ -212,10 +216,7 @@ class _Fault:
     times: int
 
 
-class _SlackError(Exception):
-    def __init__(self, error: str, **extra: Any) -> None:
-        super().__init__(error)
-        self.error, self.extra = error, extra
+_SlackError = SlackError
 
 
 # ----------------------------------------------------------------------------- the fake
@@ -265,6 +266,14 @@ class FakeSlack:
         self.http_deliveries: list[HttpDelivery] = []
         self.response_url_posts: list[ResponseUrlPost] = []
         self.ephemerals: list[dict[str, Any]] = []
+        self.views: list[dict[str, Any]] = []  # modals opened, in order
+        self.home_views: dict[str, dict[str, Any]] = {}  # user → their published App Home
+        self.sessions: dict[tuple[str, str], Session] = {}  # (channel, thread_ts) → agent session
+        self.statuses: list[dict[str, Any]] = []  # assistant.threads.setStatus calls that took
+        self.suggested_prompts: list[dict[str, Any]] = []
+        self.titles: dict[tuple[str, str], str] = {}
+        self._triggers: dict[str, tuple[float, bool]] = {}  # trigger_id → (issued at, used)
+        self.not_member: set[str] = set()  # channels the bot is not in (conversations.history: not_in_channel)
 
         self._channels: dict[str, dict[str, Message]] = defaultdict(dict)
         self._channel_info: dict[str, dict[str, Any]] = {}
@@ -298,6 +307,13 @@ class FakeSlack:
             "users.info": self._users_info,
             "reactions.add": self._reactions_add,
             "reactions.remove": self._reactions_remove,
+            "assistant.threads.setStatus": self._assistant_set_status,
+            "assistant.threads.setSuggestedPrompts": self._assistant_set_prompts,
+            "assistant.threads.setTitle": self._assistant_set_title,
+            "agents.sessions.setStatus": self._agents_set_status,
+            "views.open": self._views_open,
+            "views.publish": self._views_publish,
+            "chat.getPermalink": self._chat_get_permalink,
         }
 
     # -- lifecycle ------------------------------------------------------------------
@@ -723,6 +739,8 @@ class FakeSlack:
         blocks = _maybe_json(a.get("blocks"))
         if not text and not blocks and not a.get("attachments"):
             raise _SlackError("no_text")
+        if blocks is not None:
+            check_blocks(blocks)
         self._check_text(text)
         msg = Message(
             channel=channel,
@@ -747,6 +765,8 @@ class FakeSlack:
         blocks = _maybe_json(a.get("blocks"))
         if text is None and blocks is None:
             raise _SlackError("no_text")
+        if blocks is not None:
+            check_blocks(blocks)
         if text is not None:
             self._check_text(str(text))
             msg.text = str(text)
@@ -831,9 +851,14 @@ class FakeSlack:
 
     def _chat_stop_stream(self, a: dict[str, Any]) -> dict[str, Any]:
         msg = self._streaming_message(a)
+        if a.get("blocks"):
+            check_blocks(_maybe_json(a["blocks"]))
         self._append(msg, self._stream_text(a))
         if a.get("blocks"):
             msg.blocks = _maybe_json(a["blocks"])
+        if (session := self.sessions.get((msg.channel, msg.thread_ts or ""))) and session.status == "processing":
+            session.status = "active"  # stopStream moves the session out of processing
+            session.statuses.append("active")
         if a.get("metadata"):
             msg.metadata = _maybe_json(a["metadata"])
         msg.stream_state = "completed"
@@ -841,6 +866,7 @@ class FakeSlack:
 
     def _conversations_replies(self, a: dict[str, Any]) -> dict[str, Any]:
         channel = _required(a, "channel", "channel_not_found")
+        self._check_member(channel)
         ts = _required(a, "ts", "thread_not_found")
         msgs = self.message_records(channel, ts, include_users=True)
         root = self.message(channel, ts)
@@ -864,6 +890,7 @@ class FakeSlack:
 
     def _conversations_history(self, a: dict[str, Any]) -> dict[str, Any]:
         channel = _required(a, "channel", "channel_not_found")
+        self._check_member(channel)
         msgs = [m for m in self.message_records(channel, include_users=True) if m.thread_ts in (None, m.ts)]
         out = [m.to_slack(self) for m in reversed(_ts_window(msgs, a))]
         return _paginate(out, a)
@@ -906,6 +933,84 @@ class FakeSlack:
             raise _SlackError("no_reaction")
         names.remove(name)
         return {}
+
+    # -- AI surfaces, views, permalinks (fakes.slack_ai says what each requires) --------------
+
+    def _check_member(self, channel: str) -> None:
+        if channel in self.not_member:
+            raise _SlackError("not_in_channel")
+
+    def _assistant_set_status(self, a: dict[str, Any]) -> dict[str, Any]:
+        channel = _required(a, "channel_id", "channel_not_found")
+        thread_ts = _required(a, "thread_ts", "invalid_thread_ts")
+        if "status" not in a:
+            raise _SlackError("invalid_arguments")
+        loading = _maybe_json(a.get("loading_messages")) or []
+        if not isinstance(loading, list) or len(loading) > 10:
+            raise _SlackError("invalid_arguments")
+        self.statuses.append({"channel_id": channel, "thread_ts": thread_ts, "status": a["status"], "at": time.monotonic()})
+        return {}
+
+    def _assistant_set_prompts(self, a: dict[str, Any]) -> dict[str, Any]:
+        channel = _required(a, "channel_id", "channel_not_found")
+        prompts = _maybe_json(a.get("prompts"))
+        if not isinstance(prompts, list) or not 1 <= len(prompts) <= 4:
+            raise _SlackError("invalid_arguments")
+        if any(not isinstance(p, dict) or not p.get("title") or not p.get("message") for p in prompts):
+            raise _SlackError("invalid_arguments")
+        self.suggested_prompts.append({**a, "prompts": prompts, "channel_id": channel})
+        return {}
+
+    def _assistant_set_title(self, a: dict[str, Any]) -> dict[str, Any]:
+        channel = _required(a, "channel_id", "channel_not_found")
+        thread_ts = _required(a, "thread_ts", "invalid_thread_ts")
+        self.titles[(channel, thread_ts)] = _required(a, "title", "invalid_arguments")
+        return {}
+
+    def _agents_set_status(self, a: dict[str, Any]) -> dict[str, Any]:
+        channel = _required(a, "channel_id", "channel_not_found")
+        status = _required(a, "status", "invalid_arguments")
+        if status not in SESSION_STATUSES:
+            raise _SlackError("invalid_status")
+        key = (channel, str(a.get("thread_ts") or ""))
+        session = self.sessions.setdefault(key, Session(channel, key[1], status, str(a.get("title") or "")))
+        session.status = status
+        session.statuses.append(status)
+        return {"status": status, "title": session.title}
+
+    def _use_trigger(self, a: dict[str, Any]) -> None:
+        trigger = _required(a, "trigger_id", "invalid_trigger_id")
+        issued, used = self._triggers.get(trigger, (None, False))
+        if issued is None:
+            raise _SlackError("invalid_trigger_id")
+        if used or time.monotonic() - issued > TRIGGER_SECONDS:
+            raise _SlackError("expired_trigger_id")
+        self._triggers[trigger] = (issued, True)
+
+    def _views_open(self, a: dict[str, Any]) -> dict[str, Any]:
+        view = _maybe_json(a.get("view"))
+        check_view(view, "modal")
+        self._use_trigger(a)
+        opened = {**view, "id": self._next_id("V"), "team_id": self.team_id, "app_id": self.api_app_id}
+        self.views.append(opened)
+        return {"view": opened}
+
+    def _views_publish(self, a: dict[str, Any]) -> dict[str, Any]:
+        user = _required(a, "user_id", "user_not_found")
+        view = _maybe_json(a.get("view"))
+        check_view(view, "home")
+        published = {**view, "id": self._next_id("V"), "team_id": self.team_id, "app_id": self.api_app_id}
+        self.home_views[user] = published
+        return {"view": published}
+
+    def _chat_get_permalink(self, a: dict[str, Any]) -> dict[str, Any]:
+        channel = _required(a, "channel", "channel_not_found")
+        ts = _required(a, "message_ts", "message_not_found")
+        self._require_message(channel, ts)
+        return {"channel": channel, "permalink": self.permalink(channel, ts)}
+
+    def permalink(self, channel: str, ts: str) -> str:
+        return f"https://{self.team_domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
     def _require_message(self, channel: str, ts: str) -> Message:
         msg = self.message(channel, ts)
@@ -1112,6 +1217,12 @@ class FakeSlack:
     async def disconnect_socket(self, reason: str = "refresh_requested", timeout: float = 5.0) -> None:
         """Send Slack's ``disconnect`` frame; slack_sdk then opens a new connection."""
         await self._send_socket({"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}}, timeout)
+
+    async def drop_sockets(self) -> None:
+        """Close every Socket Mode connection, as Slack does some seconds after a ``disconnect``
+        frame or when a connection dies; slack_sdk then opens a new one."""
+        for ws in list(self._sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"connection dropped")
 
     # -- HTTP mode ---------------------------------------------------------------------------
 
@@ -1393,6 +1504,90 @@ class FakeSlack:
         }
         return self.event_callback(event, event_id)
 
+    def trigger(self) -> str:
+        """A trigger_id as Slack puts in an interaction: good for one views.open within 3 s."""
+        trigger, issued = new_trigger()
+        self._triggers[trigger] = (issued, False)
+        return trigger
+
+    def assistant_thread_started(
+        self, channel: str = "D0001", user: str = "U0001", *, context_channel: str | None = "C0001"
+    ) -> dict[str, Any]:
+        """The event of a user opening a new thread with the app in its AI container."""
+        thread_ts = self.next_ts()
+        context = {"channel_id": context_channel, "team_id": self.team_id, "enterprise_id": None} if context_channel else {}
+        event = {
+            "type": "assistant_thread_started",
+            "assistant_thread": {"user_id": user, "context": context, "channel_id": channel, "thread_ts": thread_ts},
+            "event_ts": self.next_ts(),
+        }
+        return self.event_callback(event)
+
+    def agent_session_stopped(self, channel: str, thread_ts: str, user: str = "U0001") -> dict[str, Any]:
+        """The user pressed the native stop button of the agent session in a thread: the event
+        Slack sends, with the bot's streams there stopped (as Slack does) and listed."""
+        session = self.sessions.get((channel, thread_ts))
+        assert session is not None and session.status == "processing", "Slack shows stop only while processing"
+        streams = [m for m in self.message_records(channel, thread_ts) if m.stream_state == "streaming"]
+        for msg in streams:
+            msg.stream_state = "completed"
+        event = {
+            "type": "agent_session_stopped", "channel": channel, "thread_ts": thread_ts, "user": user,
+            "streaming_message_ts": [m.ts for m in streams], "event_ts": self.next_ts(),
+        }  # fmt: skip
+        return self.event_callback(event)
+
+    def app_home_opened(self, user: str = "U0001") -> dict[str, Any]:
+        event = {"type": "app_home_opened", "user": user, "channel": f"D{user[1:]}", "tab": "home",
+                 "event_ts": self.next_ts()}  # fmt: skip
+        return self.event_callback(event)
+
+    def _interaction(self, kind: str, user: str, **fields: Any) -> dict[str, Any]:
+        return {
+            "type": kind, "token": self.verification_token, "api_app_id": self.api_app_id,
+            "team": {"id": self.team_id, "domain": self.team_domain}, "is_enterprise_install": False,
+            "enterprise": None, "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": self.team_id},
+            "trigger_id": self.trigger(), **fields,
+        }  # fmt: skip
+
+    def block_action(self, channel: str, ts: str, action_id: str, value: str, user: str = "U0001") -> dict[str, Any]:
+        """A click on an element of the bot's message `ts` (a button, a feedback button)."""
+        msg = self.message(channel, ts)
+        assert msg is not None and msg.blocks, "a click needs a message with blocks"
+        element = _element(msg.blocks, action_id)
+        assert element is not None, f"no element {action_id} in the message"
+        action: dict[str, Any] = {"action_id": action_id, "block_id": element[0], "type": element[1]["type"],
+                                  "value": value, "action_ts": self.next_ts()}  # fmt: skip
+        if element[1]["type"] == "feedback_buttons":
+            side = next(b for b in ("positive_button", "negative_button") if element[1][b]["value"] == value)
+            action["text"] = element[1][side]["text"]
+        elif element[1].get("value") != value:
+            raise AssertionError("the value is not the button's")
+        container = {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False}
+        if msg.thread_ts:
+            container["thread_ts"] = msg.thread_ts
+        return self._interaction(
+            "block_actions", user, container=container, channel={"id": channel, "name": f"channel-{channel.lower()}"},
+            message=msg.to_slack(self), state={"values": {}}, response_url=f"{self.base_url}/actions/{uuid.uuid4().hex}",
+            actions=[action],
+        )  # fmt: skip
+
+    def view_submission(self, view: dict[str, Any], values: dict[str, dict[str, Any]], user: str = "U0001") -> dict[str, Any]:
+        """The user submitted modal `view` (as views.open answered it) with `values` ({block_id:
+        {action_id: {"type": ..., "value": ...}}})."""
+        submitted = {**view, "state": {"values": values}, "hash": uuid.uuid4().hex[:12]}
+        return self._interaction("view_submission", user, view=submitted, response_urls=[])
+
+    def message_shortcut(self, callback_id: str, channel: str, ts: str, user: str = "U0001") -> dict[str, Any]:
+        """A message shortcut (the message's ⋮ menu) on message `ts`."""
+        msg = self.message(channel, ts)
+        assert msg is not None, "a shortcut needs a message"
+        return self._interaction(
+            "message_action", user, callback_id=callback_id, message_ts=ts, message=msg.to_slack(self),
+            channel={"id": channel, "name": f"channel-{channel.lower()}"},
+            response_url=f"{self.base_url}/actions/{uuid.uuid4().hex}", action_ts=self.next_ts(),
+        )  # fmt: skip
+
     def slash_command(
         self,
         command: str,
@@ -1466,6 +1661,15 @@ def _paginate(items: list[dict[str, Any]], a: dict[str, Any]) -> dict[str, Any]:
         "has_more": more,
         "response_metadata": {"next_cursor": str(start + limit) if more else ""},
     }
+
+
+def _element(blocks: list[Any], action_id: str) -> tuple[str, dict[str, Any]] | None:
+    """(block_id, element) of the interactive element `action_id` in `blocks`."""
+    for block in blocks:
+        for element in block.get("elements") or ():
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                return str(block.get("block_id") or "b"), element
+    return None
 
 
 def _channel_type(channel: str) -> str:

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
-from fakes.redis_server import RedisServer, ping
+from fakes.redis_server import Certificate, RedisClusterServers, RedisSentinelSet, RedisServer, ping
 from fakes.sagemaker import FakeSageMaker, run_in_thread
 from fakes.slack import FakeSlack
 
 if TYPE_CHECKING:
     from bot.core.documents import ExtractionPool
+
+T = TypeVar("T", RedisServer, RedisClusterServers, RedisSentinelSet)
 
 # provider_support first: the other two import from it.
 pytest_plugins = ["tests.provider_support", "tests.slack_support", "tests.discord_support"]
@@ -85,15 +89,47 @@ async def redis_client(redis_url: str, redis_prefix: str) -> AsyncIterator[aiore
             await client.aclose()
 
 
+@contextmanager
+def _started(make: Callable[[], T]) -> Iterator[T]:
+    """`make()` started, or the test failed (never skipped) saying why it could not start; stopped
+    afterwards."""
+    try:
+        servers = make().__enter__()
+    except (RuntimeError, OSError) as e:
+        pytest.fail(f"cannot start redis-server: {e}", pytrace=False)
+    try:
+        yield servers
+    finally:
+        servers.__exit__()
+
+
 @pytest.fixture
 def fresh_redis_server() -> Iterator[RedisServer]:
     """A dedicated, started redis-server this test may `.stop()` and `.start()` (same port)."""
-    try:
-        server = RedisServer().start()
-    except RuntimeError as e:
-        pytest.fail(f"cannot start redis-server: {e}", pytrace=False)
-    with server:
+    with _started(RedisServer) as server:
         yield server
+
+
+@pytest.fixture
+def tls_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server that speaks only TLS, with a self-signed certificate made for the test
+    (`.tls.cert` is its CA file)."""
+    with _started(lambda: RedisServer(tls=Certificate.make(tmp_path))) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterServers]:
+    """A Redis Cluster of three masters for the session (tests keep apart by key prefix)."""
+    with _started(RedisClusterServers) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def redis_sentinel_set() -> Iterator[RedisSentinelSet]:
+    """A master, its replica and a Sentinel, for one test (it may fail them over)."""
+    with _started(RedisSentinelSet) as servers:
+        yield servers
 
 
 # ------------------------------------------------------------------ SageMaker

@@ -23,7 +23,10 @@ from tests.support import cli_env, make_engine
 CURSOR = "▌"
 THINKING = KOREAN("thinking")
 # What stands in a message while an answer or a document is still on its way.
-_UNDER_WAY = (THINKING, KOREAN("doc_reading"), KOREAN("doc_progress", done="", total="").partition("(")[0])
+_UNDER_WAY = (
+    THINKING, KOREAN("doc_reading"), KOREAN("doc_progress", done="", total="").partition("(")[0],
+    KOREAN("waiting", position="").partition("…")[0],
+)
 
 
 @dataclass
@@ -53,14 +56,16 @@ class Harness:
         return await self.fake.wait_for(ready, timeout)
 
     async def reply_to(self, message: JSON, timeout: float = 10.0) -> JSON:
-        """The bot's answer to `message` (a reply to it), once final."""
+        """The bot's answer to `message` (a reply to it, or the first message in the thread
+        opened on it, which has its id), once final."""
 
         def ready() -> JSON | None:
             for sent in self.fake.messages(int(message["channel_id"])):
                 replied_to = (sent.get("message_reference") or {}).get("message_id")
                 if str(replied_to) == message["id"] and _final(sent):
                     return sent
-            return None
+            in_thread = [m for m in self.fake.messages(int(message["id"])) if m["author"]["id"] == str(self.fake.bot_id)]
+            return in_thread[0] if in_thread and _final(in_thread[0]) else None
 
         return await self.fake.wait_for(ready, timeout)
 

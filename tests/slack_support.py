@@ -4,6 +4,7 @@ tests/conftest.py) and what tests read back from the fake."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -26,9 +27,13 @@ class SlackBot:
     service: Running
 
     async def send(self, payload: dict[str, Any], **options: Any) -> None:
-        """Deliver an event (or, with `envelope_type="slash_commands"`, a command) as Slack does."""
+        """Deliver an event (or, with `envelope_type="slash_commands"`, a command; with
+        "interactive", a click, a modal sent or a shortcut) as Slack does."""
         if self.service.url is not None:
-            form = options.pop("envelope_type", None) == "slash_commands"
+            kind = options.pop("envelope_type", None)
+            if kind == "interactive":  # over HTTP: a form whose `payload` field holds the JSON
+                payload = {"payload": json.dumps(payload, ensure_ascii=False)}
+            form = kind in ("slash_commands", "interactive")
             delivery = await self.fake.send_http_event(self.service.url + EVENTS_PATH, payload, form=form, **options)
             assert delivery.status == 200, delivery
         else:
@@ -98,8 +103,9 @@ def message_calls(fake: FakeSlack, channel: str, ts: str) -> list[ApiCall]:
 
 def assert_throttled(fake: FakeSlack, channel: str, ts: str, interval: float = 1.0) -> int:
     """Message `ts` was changed at most once per `interval` between its first text and its final
-    text (those two go out at once); returns how many calls it took."""
-    times = [c.at for c in message_calls(fake, channel, ts)]
+    text (those two go out at once); returns how many calls it took. The footer put under a
+    finished answer (an update with blocks) is not a text change: not counted."""
+    times = [c.at for c in message_calls(fake, channel, ts) if not (c.method == "chat.update" and c.args.get("blocks"))]
     gaps = [b - a for a, b in zip(times, times[1:])]
     # Times are when the fake received the calls: a few milliseconds of network jitter allowed.
     assert all(gap >= interval - 0.02 for gap in gaps[1:-1]), gaps

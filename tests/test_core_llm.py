@@ -148,10 +148,8 @@ async def test_model_error_is_not_retried_and_memory_unchanged(sagemaker, redis_
     sagemaker.script(Reply(fault="model_error"))
     engine = make_engine(sagemaker, redis_url, redis_prefix)
     try:
-        started = time.monotonic()
         with pytest.raises(LLMModelError) as caught:
             await engine.reply(KEY, "질문")
-        assert time.monotonic() - started < engine.settings.llm_timeout_seconds + 1
         assert (await engine.memory.context(KEY)).history == []
     finally:
         await engine.aclose()
@@ -166,7 +164,7 @@ async def test_hanging_endpoint_times_out_with_korean_message(sagemaker, redis_u
         started = time.monotonic()
         with pytest.raises(LLMTimeout) as caught:
             await engine.reply(KEY, "질문")
-        assert time.monotonic() - started < 1.5 + 1
+        assert time.monotonic() - started < 1.5 + 5  # the deadline, not the test's 120 s timeout, ended it
         assert (await engine.memory.context(KEY)).history == []
     finally:
         await engine.aclose()
@@ -177,16 +175,13 @@ async def test_fifty_conversations_at_once_are_not_capped_by_pools(sagemaker, re
     sagemaker.default = Reply("동시에 답변합니다", first_token_delay=1.0)
     engine = make_engine(sagemaker, redis_url, redis_prefix)
     try:
-        started = time.monotonic()
         answers = await asyncio.gather(
             *(engine.reply(ConversationKey("slack", ("T1", "C1", str(i))), "질문") for i in range(50))
         )
-        elapsed = time.monotonic() - started
     finally:
         await engine.aclose()
     assert answers == ["동시에 답변합니다"] * 50
-    assert sagemaker.max_concurrent_seen == 50
-    assert elapsed < 3.0
+    assert sagemaker.max_concurrent_seen == 50  # all 50 were at the endpoint at once
 
 
 async def test_message_too_long_gets_clear_message_without_calling_endpoint(sagemaker, redis_url, redis_prefix):
@@ -229,7 +224,7 @@ async def test_answers_left_half_read_give_their_connection_back(sagemaker, redi
 
 
 async def test_two_hundred_open_answers_do_not_take_a_thread_each(sagemaker, redis_url, redis_prefix):
-    sagemaker.default = Reply("기다렸다가 답합니다", first_token_delay=3.0)  # longer than 200 take to open on a busy machine
+    sagemaker.default = Reply("기다렸다가 답합니다", until=lambda: sagemaker.max_concurrent_seen == 200)
     engine = make_engine(sagemaker, redis_url, redis_prefix, llm_max_concurrency=200)
     try:
         calls = [

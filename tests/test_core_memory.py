@@ -29,7 +29,7 @@ async def test_window_keeps_last_four_exchanges_with_ttl(sagemaker, redis_url, r
     finally:
         await engine.aclose()
 
-    name = f"{redis_prefix.rstrip(':')}:slack:T123:C456:1700000000.0001:history"
+    name = f"{redis_prefix.rstrip(':')}:{{slack:T123:C456:1700000000.0001}}:history"
     stored = [json.loads(item) for item in await redis_client.lrange(name, 0, -1)]
     assert stored == [{"user": f"질문 {i}", "assistant": f"답변 {i}"} for i in range(6, 10)]
     assert 0 < await redis_client.ttl(name) <= 2 * 24 * 3600
@@ -41,7 +41,7 @@ async def test_window_keeps_last_four_exchanges_with_ttl(sagemaker, redis_url, r
 
 async def test_failed_answer_leaves_memory_unchanged(model_server, redis_url, redis_prefix, redis_client):
     engine = make_engine(model_server, redis_url, redis_prefix)
-    name = f"{redis_prefix.rstrip(':')}:{KEY.id}:history"
+    name = f"{redis_prefix.rstrip(':')}:{{{KEY.id}}}:history"
     try:
         model_server.script("첫 답변")
         await engine.reply(KEY, "첫 질문")
@@ -135,7 +135,7 @@ async def test_two_engines_sharing_redis_answer_one_conversation_in_order(sagema
 
 def short_leases(redis_url: str, redis_prefix: str) -> RedisMemory:
     """A memory as a bot process has it, with leases short enough for a test to outlive."""
-    return RedisMemory.from_url(
+    return RedisMemory.connected(
         redis_url, prefix=redis_prefix.rstrip(":"), window=4, ttl_seconds=600, lease_seconds=0.3, wait_poll_seconds=0.01
     )
 
@@ -195,7 +195,7 @@ from bot.core.conversation import ConversationKey
 from bot.core.memory import RedisMemory
 
 async def main():
-    memory = RedisMemory.from_url(sys.argv[1], prefix=sys.argv[2], window=4, ttl_seconds=600, lease_seconds=0.3)
+    memory = RedisMemory.connected(sys.argv[1], prefix=sys.argv[2], window=4, ttl_seconds=600, lease_seconds=0.3)
     async with memory.turn(ConversationKey{(KEY.platform, KEY.scope)!r}):
         print("answering", flush=True)
         await asyncio.Event().wait()

@@ -222,6 +222,15 @@ def test_split_prefers_paragraphs_then_lines_then_sentences() -> None:
     assert split_message("짧다.\n\n" + "말 " * 20, 30)[0] == "짧다.\n\n" + " ".join(["말"] * 13)
 
 
+def test_split_fills_messages_and_never_ends_in_a_stray_few_characters() -> None:
+    words = " ".join(["가나다라"] * 2410)  # 12,049 characters: six full messages and 49 left
+    parts = split_message(words, 2000)
+    assert len(parts) == 7 and " ".join(parts) == words
+    assert all(len(part) == 1999 for part in parts[:-2])
+    assert [len(part) for part in parts[-2:]] == [1024, 1024]  # the last two evened out
+    assert [len(part) for part in split_message(words[:3000], 2000)] == [1999, 999]  # no stub: left
+
+
 def test_split_reopens_a_cut_code_block_with_its_language() -> None:
     code = "\n".join(f"print({i})" for i in range(40))
     parts = split_message(f"예시입니다.\n\n```python\n{code}\n```\n\n끝.", 100)

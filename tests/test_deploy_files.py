@@ -1,5 +1,6 @@
 """What a deployment takes from the repository: the Docker build context, the image's health
-check and port, the Compose file's Redis that keeps its data, and the Procfile path's tokenizer."""
+check and port, the Compose file's Redis that keeps its data, the Procfile path's tokenizer, and
+the Slack app manifest's commands."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.adapters.slack.app import RESET_COMMAND, SETTINGS_COMMAND, USAGE_COMMAND
 from fakes.sagemaker import FakeSageMaker
 from fakes.slack import FakeSlack
 from tests.slack_support import socket_mode_env
@@ -107,3 +109,10 @@ async def test_the_health_check_follows_the_serving_bot(
     stale = time.time() - 120  # what the file looks like two minutes after the bot stopped
     os.utime(health, (stale, stale))
     assert (await asyncio.to_thread(_healthcheck, env)).returncode == 1
+
+
+def test_the_slack_manifest_declares_every_slash_command_the_app_answers() -> None:
+    manifest = yaml.safe_load((ROOT / "slack" / "manifest.yml").read_text(encoding="utf-8"))
+    declared = {command["command"] for command in manifest["features"]["slash_commands"]}
+    assert declared == {RESET_COMMAND, USAGE_COMMAND, SETTINGS_COMMAND}
+    assert "commands" in manifest["oauth_config"]["scopes"]["bot"]

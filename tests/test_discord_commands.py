@@ -7,7 +7,9 @@ import re
 
 import redis.asyncio as aioredis
 
+from bot.adapters.discord.surface import TOKEN_SECONDS
 from bot.core.conversation import ConversationKey
+from bot.frontend.progress import NOTE_AHEAD
 from fakes.discord import DIRECT_MESSAGES, EPHEMERAL, GUILD_MESSAGES, MESSAGE_CONTENT
 from fakes.sagemaker import FakeSageMaker, Reply
 from tests.discord_support import Harness, StartDiscordBot
@@ -21,11 +23,11 @@ async def test_identify_intents_and_korean_commands_synced_to_the_guild(harness:
     fake = harness.fake
     assert fake.intents == GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES | MESSAGE_CONTENT
     commands = {c["name"]: c for c in fake.commands[fake.guild_id]}
-    assert set(commands) == {"ask", "summarize", "reset", "help"}
+    assert set(commands) == {"ask", "summarize", "reset", "usage", "help", "요약하기", "번역하기"}
     assert None not in fake.commands  # nothing global: guild commands appear at once
-    assert all(HANGUL.search(c["description"]) for c in commands.values())
+    assert all(HANGUL.search(c["description"] or c["name"]) for c in commands.values())
     assert [(o["name"], o["type"], o["required"]) for o in commands["summarize"]["options"]] == [
-        ("파일", 11, True), ("질문", 3, False)]
+        ("파일", 11, False), ("질문", 3, False), ("시간", 4, False)]  # no file: the thread or channel
     assert [o["name"] for o in commands["ask"]["options"]] == ["질문"]
 
 
@@ -34,7 +36,7 @@ async def test_without_message_listening_only_the_guilds_intent_and_global_comma
 ) -> None:
     async with discord_bot(discord_listen_messages=False, discord_guild_id=None) as h:
         assert h.fake.intents == GUILDS
-        assert {c["name"] for c in h.fake.commands[None]} == {"ask", "summarize", "reset", "help"}
+        assert {c["name"] for c in h.fake.commands[None]} == {"ask", "summarize", "reset", "usage", "help", "요약하기", "번역하기"}
         assert h.fake.guild_id not in h.fake.commands
         await h.answered(await h.command("ask", {"질문": "안녕?"}))  # global commands work too
 
@@ -119,7 +121,7 @@ async def test_reset_clears_the_conversation(
 ) -> None:
     fake = harness.fake
     key = ConversationKey("discord", (str(fake.guild_id), str(fake.channel_id), "42"))
-    history = f"{redis_prefix}{key.id}:history"
+    history = f"{redis_prefix}{{{key.id}}}:history"
     await harness.answered(await harness.command("ask", {"질문": "기억해 줘"}, user_id=42))
     assert await redis_client.exists(history)
 
@@ -134,7 +136,7 @@ async def test_help_explains_the_commands_in_korean(harness: Harness) -> None:
     callback = (await harness.fake.wait_for(lambda: harness.fake.interaction_responses(interaction)))[0]
     assert callback.json["type"] == 4 and callback.json["data"]["flags"] == EPHEMERAL
     content = callback.json["data"]["content"]
-    assert all(f"/{name}" in content for name in ("ask", "summarize", "reset", "help"))
+    assert all(f"/{name}" in content for name in ("ask", "summarize", "reset", "usage", "help"))
     assert content.startswith(KOREAN("discord_help")) and "멘션" in content
 
 
@@ -151,3 +153,24 @@ async def test_a_result_later_than_the_interaction_token_arrives_in_the_channel_
     assert late == ["<@42> 늦었지만 답입니다."]
     assert [m for m in h.fake.channel_messages(h.fake.channel_id) if m.startswith("<@42>")] == late  # one message
     assert any(r.status == 401 for r in h.fake.requests_to("/webhooks/*"))  # the token was refused, as it is
+
+
+async def test_a_summary_still_running_near_the_tokens_end_says_a_later_result_comes_as_a_new_message(
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker
+) -> None:
+    note = KOREAN("result_comes_anew")
+    shown: list[str] = []
+    sagemaker.script(Reply("요약입니다.", until=lambda: any(note in text for text in shown)))
+    async with discord_bot() as h:
+        file = h.fake.add_attachment("짧은 문서입니다. ".encode() * 20, "문서.txt")
+        # Discord made it a little less than 14 minutes ago: the note is due 3 seconds from now
+        interaction = await h.command("summarize", attachment=file, made_ago=TOKEN_SECONDS - NOTE_AHEAD - 3.0)
+
+        def progress() -> list[str]:
+            shown[:] = [r.json["content"] for r in h.fake.interaction_responses(interaction)[1:] if r.ok]
+            return shown
+
+        await h.fake.wait_for(lambda: any(note in text for text in progress()), timeout=10)
+        assert await h.answered(interaction, timeout=10) == "요약입니다."
+    assert shown[0] == KOREAN("doc_reading")  # no note while there was time
+    assert f"{KOREAN('doc_reading')}\n{note}" in shown

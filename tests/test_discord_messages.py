@@ -8,9 +8,44 @@ from tests.discord_support import Harness, StartDiscordBot, open_thread
 from tests.support import prompts
 
 
-async def test_mention_is_answered_as_a_reply_and_replies_and_threads_on_it_continue(
+async def test_mention_opens_a_thread_where_the_conversation_goes_on_without_mentions(
     harness: Harness, sagemaker: FakeSageMaker
 ) -> None:
+    fake = harness.fake
+    sagemaker.script(Reply("경복궁을 추천합니다."), Reply("창덕궁도 좋습니다."))
+    question = await harness.message(f"<@{fake.bot_id}> 서울 관광지 추천해 줘\n가족 여행이에요", author_id=42)
+    answer = await harness.reply_to(question)
+    assert answer["content"] == "경복궁을 추천합니다."
+    opened = fake.requests_to("POST /channels/*/messages/*/threads")
+    assert [(r.path, r.json["name"], r.status) for r in opened] == [
+        (f"/channels/{fake.channel_id}/messages/{question['id']}/threads", "서울 관광지 추천해 줘", 201)]
+    thread = int(question["id"])  # a thread opened on a message has the message's id
+    assert answer["channel_id"] == str(thread) and "message_reference" not in answer
+
+    await harness.message("다른 곳은?", author_id=42, channel_id=thread)  # no mention needed there
+    assert (await harness.replies(thread, count=2))[1]["content"] == "창덕궁도 좋습니다."
+    assert "서울 관광지 추천해 줘" in prompts(sagemaker)[1] and "경복궁" in prompts(sagemaker)[1]
+
+
+async def test_a_mention_is_answered_in_the_channel_when_the_thread_cannot_be_opened(
+    harness: Harness, sagemaker: FakeSageMaker
+) -> None:
+    fake = harness.fake
+    fake.fail_next("POST /channels/*/messages/*/threads", 403, 50013, "Missing Permissions")
+    question = await harness.message(f"<@{fake.bot_id}> 안녕?", author_id=42)
+    answer = await harness.reply_to(question)
+    assert answer["channel_id"] == str(fake.channel_id)
+    assert str(answer["message_reference"]["message_id"]) == question["id"]
+
+
+async def test_mention_is_answered_as_a_reply_and_replies_and_threads_on_it_continue(
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker
+) -> None:
+    async with discord_bot(discord_mention_threads=False) as harness:
+        await _replies_and_threads_continue(harness, sagemaker)
+
+
+async def _replies_and_threads_continue(harness: Harness, sagemaker: FakeSageMaker) -> None:
     fake = harness.fake
     sagemaker.script(Reply("부산은 해운대가 유명합니다."), Reply("광안리도 좋습니다."), Reply("해변 말고 산도 있습니다."))
     question = await harness.message(f"<@{fake.bot_id}> 부산 여행지 추천해 줘", author_id=42)
@@ -98,8 +133,9 @@ async def test_a_duplicate_delivery_and_a_second_replica_answer_once(
             await fake.dispatch("MESSAGE_CREATE", event)
             interaction = await first.command("ask", {"질문": "이것도 한 번만"}, user_id=42)
             await first.answered(interaction)
-            await first.replies(fake.channel_id, count=2)
+            await first.reply_to(event)
             assert len(sagemaker.requests) == 2
+            assert len(fake.requests_to("POST /channels/*/messages/*/threads")) == 1
             assert [r.kind for r in fake.interaction_responses(interaction)][0] == "callback"
             assert len(fake.requests_to("POST /interactions/*")) == 1
 

@@ -27,7 +27,8 @@ async def test_python_m_bot_discord_runs_against_the_configured_servers(
         process = await start_bot("discord", env=env)
         try:
             await fake.wait_ready(timeout=20)
-            assert {c["name"] for c in fake.commands[fake.guild_id]} == {"ask", "summarize", "reset", "help"}
+            assert {c["name"] for c in fake.commands[fake.guild_id]} == {
+                "ask", "summarize", "reset", "usage", "help", "요약하기", "번역하기"}
             interaction = fake.interaction_create("ask", {"질문": "잘 되니?"})
             await fake.dispatch("INTERACTION_CREATE", interaction)
             await fake.wait_for(

@@ -4,17 +4,13 @@ to change in Korean and English; start-up stops on a Redis the bot could never u
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
 
 from fakes.discord import FakeDiscord
-from fakes.redis_server import RedisServer, free_port, ping
+from fakes.redis_server import RedisServer
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
 from tests.support import ENDPOINT, cli_env, run_bot
@@ -97,44 +93,14 @@ def test_a_redis_url_at_another_service_says_so(sagemaker_thread):
     assert "Traceback" not in result.stderr
 
 
-@pytest.fixture
-def tls_redis(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A redis-server that speaks only TLS, with a self-signed certificate: (its URL, the CA file)."""
-    if not (shutil.which("openssl") and shutil.which("redis-server")):
-        pytest.fail("openssl and redis-server are needed for the TLS test", pytrace=False)
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    port = free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--tls-cert-file", str(cert), "--tls-key-file", str(key), "--tls-ca-cert-file", str(cert),
-         "--tls-auth-clients", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"rediss://127.0.0.1:{port}/0"
-    try:
-        deadline = time.monotonic() + 10
-        while not ping(f"{url}?ssl_ca_certs={cert}", 0.2):
-            assert time.monotonic() < deadline and server.poll() is None, "TLS redis-server did not start"
-            time.sleep(0.02)
-        yield url, cert
-    finally:
-        server.terminate()
-        server.wait(5)
-
-
 def test_redis_over_tls_is_checked_with_its_certificate(sagemaker_thread, tls_redis):
-    url, ca = tls_redis
-    unverified = run_bot("doctor", env=cli_env(sagemaker_thread, REDIS_URL=url))
+    unverified = run_bot("doctor", env=cli_env(sagemaker_thread, REDIS_URL=tls_redis.url))
     block = _block(unverified.stdout, "Redis")
     assert block[0].startswith("[FAIL] Redis: TLS failed") and "CERTIFICATE_VERIFY_FAILED" in block[0]
-    assert _has_fix_in_both_languages(block) and "ssl_ca_certs" in block[2]
+    assert _has_fix_in_both_languages(block) and "REDIS_CA_FILE" in block[2]
 
-    verified = run_bot("doctor", env=cli_env(sagemaker_thread, REDIS_URL=f"{url}?ssl_ca_certs={ca}"))
+    ca = str(tls_redis.tls.cert)
+    verified = run_bot("doctor", env=cli_env(sagemaker_thread, REDIS_URL=tls_redis.url, REDIS_CA_FILE=ca))
     assert _block(verified.stdout, "Redis")[0].startswith("[OK  ] Redis:")
 
 

@@ -170,7 +170,7 @@ async def test_webhook_429_and_enforced_edit_rate(bot: Bot) -> None:
     @bot.tree.command(name="stream", description="스트리밍")
     async def stream(interaction: discord.Interaction) -> None:
         await interaction.response.send_message("…", ephemeral=True)
-        for text in ("가", "가나", "가나다"):  # the third edit is over the limit: 429, then lands
+        for text in ("가", "가나", "가나다"):  # the third edit is over the limit
             await interaction.edit_original_response(content=text)
         done.set()
 
@@ -180,11 +180,55 @@ async def test_webhook_429_and_enforced_edit_rate(bot: Bot) -> None:
     await fake.dispatch("INTERACTION_CREATE", inter)
     await asyncio.wait_for(done.wait(), 5)
 
-    statuses = [r.status for r in fake.requests_to("PATCH /webhooks/*")]
-    assert statuses == [429, 200, 200, 429, 200]
+    edits = fake.requests_to("PATCH /webhooks/*")
+    # the bucket's headers said it was spent: discord.py waited for its reset instead of a 429
+    assert [r.status for r in edits] == [429, 200, 200, 200]
+    assert edits[3].time - edits[1].time >= 0.45
     assert fake.original_response(inter)["content"] == "가나다"
     assert fake.original_response(inter)["flags"] & EPHEMERAL
-    fake.assert_edit_rate(limit=2, per=0.5)
+
+
+async def test_edits_carry_their_bucket_headers_and_a_spent_bucket_answers_429(bot: Bot) -> None:
+    fake = bot.fake
+    fake.enforce_edit_rate(limit=2, per=1.0)
+    channel = bot.client.get_channel(fake.channel_id)
+    assert isinstance(channel, discord.TextChannel)
+    message = await channel.send("초안")
+    for text in ("하나", "둘", "셋"):  # the third waits for the bucket's reset, as its headers say
+        await message.edit(content=text)
+    url = f"{fake.api_url}/channels/{fake.channel_id}/messages/{message.id}"
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bot {fake.token}"}) as http:
+        for text in ("넷", "다섯"):  # without waiting for the reset: the second is refused
+            async with http.patch(url, json={"content": text}) as response:
+                answer = await response.json()
+    assert answer["global"] is False and answer["retry_after"] > 0
+
+    edits = fake.requests_to("PATCH /channels/*")
+    limits = [r.response_headers for r in edits]
+    assert [r.status for r in edits] == [200, 200, 200, 200, 429]
+    assert [h["X-RateLimit-Remaining"] for h in limits] == ["1", "0", "1", "0", "0"]
+    assert {h["X-RateLimit-Limit"] for h in limits} == {"2"} and len({h["X-RateLimit-Bucket"] for h in limits}) == 1
+    assert edits[2].time - edits[0].time >= 0.95
+    assert 0 < float(limits[4]["X-RateLimit-Reset-After"]) <= 1
+    assert abs(float(limits[4]["X-RateLimit-Reset"]) - time.time()) < 2  # epoch seconds
+    assert limits[4]["X-RateLimit-Scope"] == "user" and limits[4]["Retry-After"] == "1"
+    assert fake.channel_messages(fake.channel_id) == ["넷"]
+
+
+async def test_the_global_limit_answers_429_outside_the_interaction_endpoints(bot: Bot) -> None:
+    fake = bot.fake
+    fake.global_limit = 3
+    channel = bot.client.get_channel(fake.channel_id)
+    assert isinstance(channel, discord.TextChannel)
+    await asyncio.gather(*(channel.send(f"{i}번") for i in range(5)))  # discord.py waits out the 429s
+
+    sent = fake.requests_to("POST /channels/*/messages")
+    refused = [r for r in sent if r.status == 429]
+    assert refused and all(r.response["global"] is True for r in refused)
+    assert all(r.response_headers["X-RateLimit-Global"] == "true" for r in refused)
+    assert all(r.response_headers["X-RateLimit-Scope"] == "global" and "Retry-After" in r.response_headers
+               for r in refused)
+    assert sorted(fake.channel_messages(fake.channel_id)) == [f"{i}번" for i in range(5)]
 
 
 async def test_intents_gate_message_content() -> None:
@@ -272,3 +316,79 @@ async def test_gateway_protocol_with_and_without_zlib(compress: str | None) -> N
             await fake.dispatch("TYPING_START", {"channel_id": "200", "user_id": "5", "timestamp": 0})
             assert (await receive())["s"] == 3
 
+
+
+# ------------------------------------------------------------------ what Discord refuses
+
+
+async def _rest(fake: FakeDiscord, method: str, path: str, body: object = None) -> tuple[int, dict]:
+    headers = {"Authorization": f"Bot {fake.token}"}
+    async with aiohttp.ClientSession() as session:
+        async with session.request(method, f"{fake.api_url}{path}", json=body, headers=headers) as response:
+            return response.status, await response.json(content_type=None) if response.content_length else {}
+
+
+async def test_history_pages_as_discord_does_and_refuses_what_it_refuses() -> None:
+    async with running_fake_discord() as fake:
+        ids = [int(fake.message_create(f"m{n}", author_id=5)["id"]) for n in range(5)]
+        path = f"/channels/{fake.channel_id}/messages"
+        status, newest = await _rest(fake, "GET", f"{path}?limit=2")
+        assert status == 200 and [m["content"] for m in newest] == ["m4", "m3"]
+        status, after = await _rest(fake, "GET", f"{path}?limit=2&after={ids[0]}")
+        assert [m["content"] for m in after] == ["m2", "m1"]  # right after it, newest first
+        status, before = await _rest(fake, "GET", f"{path}?before={ids[2]}")
+        assert [m["content"] for m in before] == ["m1", "m0"]
+        assert (await _rest(fake, "GET", f"{path}?limit=101"))[1]["code"] == 50035
+        assert (await _rest(fake, "GET", f"{path}?limit=0"))[1]["code"] == 50035
+        assert (await _rest(fake, "GET", f"{path}?before={ids[3]}&after={ids[0]}"))[1]["code"] == 50035
+
+
+async def test_threads_on_messages_are_checked_as_discord_checks_them() -> None:
+    async with running_fake_discord() as fake:
+        message = fake.message_create("질문", author_id=5)
+        path = f"/channels/{fake.channel_id}/messages/{message['id']}/threads"
+        assert (await _rest(fake, "POST", path, {}))[1]["code"] == 50035  # a name is required
+        assert (await _rest(fake, "POST", path, {"name": "x" * 101}))[1]["code"] == 50035
+        assert (await _rest(fake, "POST", path, {"name": "t", "auto_archive_duration": 30}))[1]["code"] == 50035
+        status, thread = await _rest(fake, "POST", path, {"name": "스레드"})
+        assert status == 201 and thread["id"] == message["id"] and thread["parent_id"] == str(fake.channel_id)
+        assert (await _rest(fake, "POST", path, {"name": "again"}))[1]["code"] == 160004
+        in_thread = fake.message_create("스레드 안", author_id=5, channel_id=int(thread["id"]))
+        nested = f"/channels/{thread['id']}/messages/{in_thread['id']}/threads"
+        assert (await _rest(fake, "POST", nested, {"name": "t"}))[1]["code"] == 50024
+
+
+async def test_components_and_commands_are_checked_as_discord_checks_them() -> None:
+    async with running_fake_discord() as fake:
+        path = f"/channels/{fake.channel_id}/messages"
+
+        def button(custom_id: str, **more: object) -> dict:
+            return {"type": 2, "style": 1, "label": "ok", "custom_id": custom_id, **more}
+
+        def row(*buttons: dict) -> dict:
+            return {"type": 1, "components": list(buttons)}
+
+        assert (await _rest(fake, "POST", path, {"components": [row(button("a"))]}))[0] == 200
+        refused = [
+            [row(button("x" * 101))],  # custom_id over 100 characters
+            [row(button("a"), button("a"))],  # the same custom_id twice
+            [row(*[button(str(n)) for n in range(6)])],  # six buttons in a row
+            [row(button(str(n))) for n in range(6)],  # six rows
+            [row(button("a", label="x" * 81))],
+            [row({"type": 2, "style": 5, "label": "link", "custom_id": "a"})],  # a link has a url
+        ]
+        for components in refused:
+            assert (await _rest(fake, "POST", path, {"content": "x", "components": components}))[1]["code"] == 50035
+
+        commands = f"/applications/{fake.app_id}/guilds/{fake.guild_id}/commands"
+        good = {"name": "ask", "description": "묻기", "integration_types": [0, 1], "contexts": [0, 1, 2]}
+        assert (await _rest(fake, "PUT", commands, [good, {"name": "요약하기", "type": 3}]))[0] == 200
+        for bad in (
+            [good | {"name": "Ask"}],  # a slash command's name is lower case
+            [good | {"integration_types": [2]}],
+            [good | {"contexts": []}],
+            [{"name": "요약하기", "type": 3, "description": "설명"}],  # a menu has no description
+            [{"name": f"메뉴{n}", "type": 3} for n in range(16)],  # at most 15 message commands
+            [good, good],
+        ):
+            assert (await _rest(fake, "PUT", commands, bad))[1]["code"] == 50035

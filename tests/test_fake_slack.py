@@ -203,3 +203,31 @@ async def test_wait_for_times_out(fake_slack: FakeSlack) -> None:
     with pytest.raises(TimeoutError, match="chat.update"):
         await fake_slack.wait_call("chat.update", timeout=0.05)
     assert await asyncio.wait_for(fake_slack.wait_for(lambda: 42, timeout=0.05), 1) == 42
+
+
+async def refused(call: Any) -> str:
+    with pytest.raises(SlackApiError) as caught:
+        await call
+    return str(caught.value.response["error"])
+
+
+async def test_ai_surfaces_refuse_what_slack_refuses(fake_slack: FakeSlack) -> None:
+    client = fake_slack.web_client()
+    five = [{"title": f"{i}", "message": f"{i}"} for i in range(5)]
+    assert await refused(client.assistant_threads_setSuggestedPrompts(channel_id="D1", prompts=five)) == "invalid_arguments"
+    assert await refused(client.assistant_threads_setStatus(channel_id="D1", thread_ts="", status="…")) == "invalid_thread_ts"
+    assert await refused(client.agents_sessions_setStatus(channel_id="C1", status="thinking")) == "invalid_status"
+    long_section = [{"type": "section", "text": {"type": "mrkdwn", "text": "가" * 3001}}]
+    assert await refused(client.chat_postMessage(channel="C1", text="x", blocks=long_section)) == "invalid_blocks"
+    bad_feedback = [{"type": "context_actions", "elements": [{"type": "feedback_buttons", "action_id": "f",
+                     "positive_button": {"text": {"type": "mrkdwn", "text": "👍"}, "value": "u"},
+                     "negative_button": {"text": {"type": "plain_text", "text": "👎"}, "value": "d"}}]}]  # fmt: skip
+    assert await refused(client.chat_postMessage(channel="C1", text="x", blocks=bad_feedback)) == "invalid_blocks"
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "의견"}, "blocks": []}
+    trigger = fake_slack.trigger()
+    await client.views_open(trigger_id=trigger, view=modal)
+    assert await refused(client.views_open(trigger_id=trigger, view=modal)) == "expired_trigger_id"  # once only
+    too_long = {**modal, "title": {"type": "plain_text", "text": "가" * 25}}
+    assert await refused(client.views_open(trigger_id=fake_slack.trigger(), view=too_long)) == "invalid_arguments"
+    fake_slack.not_member.add("C9")
+    assert await refused(client.conversations_history(channel="C9")) == "not_in_channel"

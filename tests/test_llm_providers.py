@@ -296,7 +296,7 @@ async def test_summaries_are_cut_by_the_models_own_context_and_count(model: str,
 async def test_two_hundred_open_answers_do_not_take_a_thread_each(server: FakeBedrock | FakeOpenAI, redis_url: str, redis_prefix: str) -> None:
     """Bedrock's answers stream through the async botocore client and the openai client is async:
     two hundred answers held open at once are sockets, not threads."""
-    server.default = ModelReply("기다렸다가 답합니다", first_token_delay=3.0)  # longer than 200 take to open on a busy machine
+    server.default = ModelReply("기다렸다가 답합니다", until=lambda: server.max_concurrent_seen == 200)
     engine = make_engine(server, redis_url, redis_prefix, llm_max_concurrency=200)
     try:
         calls = [asyncio.create_task(engine.reply(ConversationKey("test", ("C1", str(i))), "질문")) for i in range(200)]

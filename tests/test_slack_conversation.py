@@ -32,7 +32,7 @@ async def test_mention_is_answered_in_its_thread_and_the_thread_continues_withou
     assert "서울은 어떤 곳이야?" in first and "<@UBOT>" not in first
     assert "서울은 어떤 곳이야?" in second and "서울은 대한민국의 수도입니다." in second and "인구는?" in second
     keys = [k.decode() async for k in redis_client.scan_iter(match=f"{redis_prefix}*history")]
-    assert any(f"slack:T0001:C0001:{root}:history" in k for k in keys), keys
+    assert any(f"{{slack:T0001:C0001:{root}}}:history" in k for k in keys), keys
 
 
 async def test_a_follow_up_sent_while_the_bot_is_busy_is_answered_after_the_mention(
@@ -75,7 +75,7 @@ async def test_reset_and_the_reset_command_clear_memory_and_help_answers(
     slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_prefix: str,
     redis_client: aioredis.Redis
 ) -> None:
-    history = f"{redis_prefix.rstrip(':')}:slack:T0001:dm:U0001:history"
+    history = f"{redis_prefix.rstrip(':')}:{{slack:T0001:dm:U0001}}:history"
     async with slack_bot(mode="socket") as bot:
         await bot.send(fake_slack.dm("기억해 줘"))
         await bot.answered("D0001")

@@ -7,6 +7,7 @@ import importlib
 
 from bot.config import Settings
 from bot.core.engine import ChatEngine
+from bot.core.metrics import PLATFORM_CONNECTED
 from bot.workers import Worker
 
 
@@ -17,6 +18,8 @@ async def serve_adapters(names: list[str], settings: Settings, engine: ChatEngin
     Not `gather`: cancelled, it returns as soon as the quickest adapter has stopped, and the
     engine they share would then be closed under the others' answers."""
     modules = [importlib.import_module(f"bot.adapters.{name}") for name in names]
+    for name in names:  # not ready until each has connected
+        PLATFORM_CONNECTED.labels(name).set(0)
     tasks = [asyncio.create_task(module.serve(settings, engine, worker)) for module in modules]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

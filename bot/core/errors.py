@@ -72,6 +72,19 @@ class RateLimited(BotError):
     code = "rate_limited"
 
 
+class BudgetSpent(BotError):
+    """A usage budget is spent until its reset (params: limit, and the reset's date, month, day
+    and zone)."""
+
+
+class UserBudgetSpent(BudgetSpent):
+    code = "budget_user_day"
+
+
+class TeamBudgetSpent(BudgetSpent):
+    code = "budget_team_month"
+
+
 class DocumentError(BotError):
     """Base of every document failure; `code` picks the message."""
 
@@ -145,3 +158,28 @@ class TooManyScannedPages(TooManyPages):
 
 class ImageTooLarge(DocumentTooLarge):
     code = "doc_image_too_large"
+
+
+class AnswerStopped(BotError):
+    """The user stopped the answer while it was being written."""
+
+    code = "answer_stopped"
+
+
+class NothingToRegenerate(BotError):
+    """A regenerate with no answer in the conversation's memory to replace."""
+
+    code = "nothing_to_regenerate"
+
+
+class NotTheLastAnswer(BotError):
+    """"다시 생성" on an answer that is not the conversation's last remembered one (a newer answer
+    came since, or it was stopped or failed and never remembered)."""
+
+    code = "not_the_last_answer"
+
+
+class NothingToSummarize(BotError):
+    """A thread or channel summary found no message in the asked range."""
+
+    code = "nothing_to_summarize"

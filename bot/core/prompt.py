@@ -58,8 +58,15 @@ def llama3_prompt(turns: Sequence[Turn]) -> str:
     return BEGIN + "".join(render_turn(turn) for turn in turns) + header("assistant")
 
 
-def system_prompt(language: str, override: str | None = None) -> str:
-    return override or SYSTEM_PROMPTS.get(language, SYSTEM_PROMPTS["ko"])
+_PERSONA = {"ko": "\n\n이 채널에서 지켜야 할 말투와 역할: {persona}", "en": "\n\nIn this channel, your role and tone: {persona}"}
+
+
+def system_prompt(language: str, override: str | None = None, persona: str = "") -> str:
+    """The system prompt in `language` (or the configured `override`), with a channel's persona."""
+    system = override or SYSTEM_PROMPTS.get(language, SYSTEM_PROMPTS["ko"])
+    if not persona:
+        return system
+    return system + _PERSONA.get(language, _PERSONA["ko"]).format(persona=neutralize(persona))
 
 
 _DOCUMENT_CONTEXT = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Sequence
+from typing import Awaitable, Callable, Literal, Sequence
 
 from bot.core.budget import Budget
 from bot.core.chunking import chunk_text
@@ -18,6 +18,7 @@ from bot.core.errors import LLMError
 from bot.core.llm import ChatLLM
 from bot.core.places import carry_places
 from bot.core.prompt import Turn
+from bot.core.usage import Meter
 
 Progress = Callable[[int, int], Awaitable[None]]
 
@@ -71,6 +72,61 @@ _INSTRUCTIONS = {
 }
 
 
+# A conversation (a thread, a channel's messages) is summarized the same way; its lines read
+# "[#12] 이름: 내용", and the model cites the numbers of the key messages (turned into links).
+_CONVERSATION = {
+    "ko": {
+        "system": "당신은 대화를 정확하게 요약하는 비서입니다. 대화에 없는 내용은 지어내지 마세요.",
+        "final": (
+            "대화 '{name}'을(를) 아래 형식 그대로 한국어로 요약하세요. 각 줄 앞의 [#번호]는 메시지 번호입니다.\n\n"
+            "한 줄 요약: (대화 전체를 한 문장으로)\n\n"
+            "주요 내용:\n- (누가 무엇을 말했는지, 근거 메시지 번호를 [#번호]로)\n\n"
+            "결정·할 일:\n- (정해진 것, 누가 무엇을 하기로 했는지, [#번호]로; 없으면 '없음')\n\n{label}\n{body}"
+        ),
+        "map": (
+            "다음은 대화 '{name}'의 {index}/{total}번째 부분입니다. 각 줄 앞의 [#번호]는 메시지 번호입니다. "
+            "누가 무엇을 말했는지, 결정과 할 일을 빠짐없이 한국어로 간결하게 정리하고, 각 내용의 메시지 번호를 "
+            "[#번호]로 함께 적으세요.\n\n{body}"
+        ),
+        "combine": (
+            "다음은 대화 '{name}'의 여러 부분을 각각 요약한 것입니다. 하나의 요약으로 합치되 "
+            "누가 말했는지와 [#번호] 표시는 그대로 유지하세요.\n\n{body}"
+        ),
+        "document": "대화 내용:",
+        "partials": "부분 요약:",
+        "unread_part": "(이 부분은 읽지 못했습니다.)",
+        "unread_note": "\n\n(참고: 대화의 {parts}번째 부분은 모델 오류로 읽지 못해 요약에 빠져 있습니다.)",
+    },
+    "en": {
+        "system": "You summarize conversations accurately. Never add anything the conversation does not say.",
+        "final": (
+            "Summarize the conversation '{name}' in English, in exactly this shape. The [#number] before each "
+            "line is the message's number.\n\n"
+            "Gist: (the whole conversation in one sentence)\n\n"
+            "Key points:\n- (who said what, citing the messages as [#number])\n\n"
+            "Decisions and to-dos:\n- (what was decided, who will do what, as [#number]; 'none' if none)\n\n"
+            "{label}\n{body}"
+        ),
+        "map": (
+            "This is part {index} of {total} of the conversation '{name}'. The [#number] before each line is "
+            "the message's number. Note who said what, and every decision and to-do, concisely, in English, "
+            "citing the messages as [#number].\n\n{body}"
+        ),
+        "combine": (
+            "These are summaries of consecutive parts of the conversation '{name}'. Merge them into one "
+            "summary, keeping who said what and the [#number] citations.\n\n{body}"
+        ),
+        "document": "Conversation:",
+        "partials": "Partial summaries:",
+        "unread_part": "(This part could not be read.)",
+        "unread_note": "\n\n(Note: part {parts} of the conversation could not be read because of a model error "
+        "and is missing from this summary.)",
+    },
+}
+_KINDS = {"document": _INSTRUCTIONS, "conversation": _CONVERSATION}
+SummaryKind = Literal["document", "conversation"]
+
+
 @dataclass(frozen=True)
 class SummaryPlan:
     chunks: list[str]
@@ -95,9 +151,12 @@ class Summarizer:
     budget: Budget
     language: str = "ko"
     partial_tokens: int = 512
+    meter: Meter | None = None  # counts the tokens of every call
+    kind: SummaryKind = "document"
 
     def _text(self, name: str) -> str:
-        return _INSTRUCTIONS.get(self.language, _INSTRUCTIONS["ko"])[name]
+        instructions = _KINDS[self.kind]
+        return instructions.get(self.language, instructions["ko"])[name]
 
     def _overhead(self) -> int:
         """Tokens of the longest instruction wrapper, with room for a file name."""
@@ -140,7 +199,7 @@ class Summarizer:
 
     def _ask(self, user: str, tokens: int | None = None) -> Awaitable[str]:
         turns = [Turn("system", self._text("system")), Turn("user", user)]
-        return self.llm.complete(turns, max_new_tokens=tokens)
+        return self.llm.complete(turns, max_new_tokens=tokens, meter=self.meter)
 
     def _map(self, name: str, index: int, total: int, chunk: str) -> Awaitable[str]:
         prompt = self._text("map").format(name=name, index=index, total=total, body=chunk)

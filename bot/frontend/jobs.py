@@ -23,7 +23,7 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -325,9 +325,10 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
         await asyncio.wait({task})
 
 
-def log_outcome(error: BaseException) -> None:
-    """Log a failure whose user message has already been shown where the answer was to be."""
+def log_outcome(error: BaseException, fields: Mapping[str, object] | None = None) -> None:
+    """Log a failure whose user message has already been shown where the answer was to be;
+    `fields` say whose answer it was (bot.frontend.flows)."""
     if isinstance(error, BotError):
-        log.info("answered with the %s message", error.code)
+        log.info("answered with the %s message", error.code, extra=fields)
     else:
-        log.error("unexpected failure (reported to the user where the platform allowed it)", exc_info=error)
+        log.error("unexpected failure (reported to the user where the platform allowed it)", exc_info=error, extra=fields)

@@ -1,9 +1,11 @@
 """Spending a platform's call limits on purpose. Slack counts each method's calls per workspace
 across every process and replica of the app (docs.slack.dev, "Rate limits": Tier 2 20+, Tier 3
-50+, Tier 4 100+ a minute); over the limit it answers 429. So the calls that finish answers come
-first, the first visible text next, and the edits that only show an answer growing take what is
-left, each answer asking at its own pace: the more answers stream at once, the sparser each one's
-edits, back to about one a second when the workspace is quiet."""
+50+, Tier 4 100+ a minute); Discord counts every REST call of a bot outside the interaction
+endpoints against its global limit of 50 a second (discord.com/developers/docs/topics/rate-limits,
+"Global Rate Limit"). Over the limit both answer 429. So the calls that finish answers come first,
+the first visible text next, and the edits that only show an answer growing take what is left,
+each answer asking at its own pace: the more answers stream at once, the sparser each one's
+edits, back to about one a second when the platform is quiet."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from bot.core.memory.quota import Quotas
+from bot.core.metrics import PLATFORM_429S
 
 WINDOW_SECONDS = 60.0  # Slack's tiers are calls per minute
 
@@ -30,11 +33,13 @@ _KEPT_BACK = {Priority.FINAL: 0.0, Priority.FIRST: 0.1, Priority.BETWEEN: 0.3}
 
 @dataclass(frozen=True)
 class CallBudget:
-    """One app's calls in one scope (a Slack workspace), per method."""
+    """One app's calls in one scope (a Slack workspace, a Discord bot), per method (or kind of
+    call), counted by every process and replica of the app."""
 
     quotas: Quotas
     scope: str
-    per_minute: Mapping[str, int]  # method → calls a minute; methods not listed are not counted
+    allowed: Mapping[str, int]  # method → calls per `window`; methods not listed are not counted
+    window: float = WINDOW_SECONDS
     max_wait: float = 60.0
 
     async def spend(self, method: str, priority: Priority, *, wait: bool = True) -> bool:
@@ -42,13 +47,13 @@ class CallBudget:
         (False: skip it, the next edit carries its text); others wait for room (unless `wait`
         is False), at most `max_wait` seconds (False: send anyway, the platform's own 429
         handling takes over)."""
-        limit = self.per_minute.get(method)
+        limit = self.allowed.get(method)
         if limit is None:
             return True
         allowed = max(1, int(limit * (1 - _KEPT_BACK[priority])))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_wait
-        while (left := await self.quotas.take(self._name(method), allowed, WINDOW_SECONDS)) > 0:
+        while (left := await self.quotas.take(self._name(method), allowed, self.window)) > 0:
             if not wait or priority is Priority.BETWEEN or loop.time() + left > deadline:
                 return False
             await asyncio.sleep(left)
@@ -60,3 +65,34 @@ class CallBudget:
 
     def _name(self, method: str) -> str:
         return f"{self.scope}:{method}"
+
+
+class PacedMessages:
+    """The calls of one answer's messages, spent from a budget: its first message as FIRST,
+    later ones and edits as FINAL, except an edit for which `room_for_edit` took room (BETWEEN)
+    beforehand. A method the budget does not list costs nothing."""
+
+    def __init__(self, budget: CallBudget, *, posts: str, edits: str) -> None:
+        self.budget = budget
+        self._posts, self._edits = posts, edits
+        self._posted = False
+        self._granted = False  # room for the next edit was taken by `room_for_edit`
+
+    async def post(self) -> None:
+        await self.budget.spend(self._posts, Priority.FINAL if self._posted else Priority.FIRST)
+        self._posted = True
+
+    async def room_for_edit(self) -> bool:
+        self._granted = await self.budget.spend(self._edits, Priority.BETWEEN)
+        return self._granted
+
+    async def edit(self) -> None:
+        if not self._granted:
+            await self.budget.spend(self._edits, Priority.FINAL)
+        self._granted = False
+
+
+def rate_limited(platform: str, method: str) -> None:
+    """A platform answered 429 to `method` (a Slack method, a Discord route): counted, however
+    the platform's client learnt it."""
+    PLATFORM_429S.labels(platform, method).inc()

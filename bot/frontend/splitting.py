@@ -32,14 +32,54 @@ def split_message(text: str, limit: int, measure: Measure = len) -> list[str]:
     Cuts fall at paragraph breaks, else line breaks, else sentence ends, else spaces, and only
     inside a word (never inside a character) when the window has no whitespace at all. A cut
     inside a fenced code block closes it in one part and reopens it, same language, in the next;
-    a block left open at the end (a model stopped mid-code) is closed. Whitespace at the cuts is dropped; no part is empty. Raises ValueError if `limit` cannot
+    a block left open at the end (a model stopped mid-code) is closed. Whitespace at the cuts is
+    dropped; no part is empty. Every part is filled as far as a good cut allows, except that a
+    last part shorter than `stub_share` of a message is evened out with the one before it, so
+    that an answer never ends in a few stray characters. Raises ValueError if `limit` cannot
     hold even one character plus the fences."""
-    parts: list[str] = []
+    cuts = list(_cuts(text, limit, measure))
+    parts = [part for part, _ in cuts]
+    if len(parts) > 1 and is_stub(parts[-1], limit, measure):
+        parts[-2:] = halves(cuts[-2][1], limit, measure)
+    return parts
+
+
+STUB_SHARE = 0.25  # a last message shorter than this share of the limit looks like a stray end
+
+
+def is_stub(part: str, limit: int, measure: Measure) -> bool:
+    return measure(part) < limit * STUB_SHARE
+
+
+def halves(text: str, limit: int, measure: Measure) -> list[str]:
+    """`text`, which two parts of `limit` hold, in two parts as even as its cut points allow:
+    the smallest limit that still holds it in two, found by bisection."""
+    best, low, high = _parts(text, limit, measure), limit // 2, limit
+    while low < high:
+        middle = (low + high) // 2
+        try:
+            parts = _parts(text, middle, measure)
+        except ValueError:  # too small for the fences: so is every smaller one
+            low = middle + 1
+            continue
+        if len(parts) <= 2:
+            best, high = parts, middle
+        else:
+            low = middle + 1
+    return best
+
+
+def _parts(text: str, limit: int, measure: Measure) -> list[str]:
+    return [part for part, _ in _cuts(text, limit, measure)]
+
+
+def _cuts(text: str, limit: int, measure: Measure) -> Iterator[tuple[str, str]]:
+    """Each part filled as far as a good cut allows, with the text it was cut from."""
     rest = text.strip()
     while rest:
+        whole = rest
         part, rest = cut(rest, limit, measure)
-        parts.append(part)
-    return parts
+        yield part, whole
 
 
 def cut(text: str, limit: int, measure: Measure) -> tuple[str, str]:

@@ -14,8 +14,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from bot.core.errors import AnswerStopped
 from bot.frontend.markdown import CLOSE, open_fence, seal
-from bot.frontend.splitting import cut, split_message
+from bot.frontend.splitting import cut, halves, is_stub, split_message
 from bot.frontend.surface import GrowingMessage, Surface
 from bot.frontend.texts import Texts
 
@@ -27,15 +28,17 @@ _LONGEST_WORD = 200  # held back for a clean cut only up to this length
 
 def ending(shown: str, error: BaseException | None, texts: Texts) -> str:
     """What closes an answer that has shown `shown`: nothing when it completed, a note when it
-    was empty, the error's message when it failed before any text, else the cut-off note after
-    any open code block is closed (so the note never lands inside code)."""
+    was empty, the error's message when it failed before any text, else the cut-off note (the
+    stopped note, when the user stopped it) after any open code block is closed (so the note never
+    lands inside code)."""
     said = bool(shown.strip())
     if error is None:
         return "" if said else texts("llm_empty")
     if not said:
         return texts.for_error(error)
     close = CLOSE if open_fence(shown) else ""
-    return f"{close}\n\n{texts('llm_stream_cut')}"
+    note = texts.for_error(error) if isinstance(error, AnswerStopped) else texts("llm_stream_cut")
+    return f"{close}\n\n{note}"
 
 
 def now() -> float:
@@ -77,10 +80,13 @@ def _may_pass(error: Exception) -> bool:
 # ------------------------------------------------------------------ edited messages
 
 
-async def show_edited(deltas: AsyncIterator[str], surface: Surface, texts: Texts) -> list[object]:
+async def show_edited(
+    deltas: AsyncIterator[str], surface: Surface, texts: Texts, *, placeholder: str | None = None
+) -> list[object]:
     """Show a streamed answer as it grows; return the handles of every message posted, in order.
 
-    A placeholder appears at once and the first text replaces it as soon as it arrives; the
+    A placeholder ("thinking…" unless another is given) appears at once and the first text
+    replaces it as soon as it arrives; the
     edits in between keep the style's `edit_interval` per message, never more than one in
     flight; the final text goes out as soon as the model is done. Text that outgrows a message
     continues in a new one. If `deltas` fails, the answer ends as `ending` says and the error is
@@ -88,7 +94,7 @@ async def show_edited(deltas: AsyncIterator[str], surface: Surface, texts: Texts
     stream = _EditedAnswer(surface)
     reader = asyncio.create_task(stream.read(deltas))  # the model starts while the placeholder posts
     try:
-        await stream.post(stream.style.format(texts("thinking")), answering=False)
+        await stream.post(stream.style.format(placeholder or texts("thinking")), answering=False)
         await stream.follow(reader)
         await stream.conclude(reader, texts)
     except asyncio.CancelledError:
@@ -115,6 +121,16 @@ class _Message:
     answering: bool = True  # False while it is the placeholder
 
 
+@dataclass
+class _Cut:
+    """Where the answer last went on in a new message: the message it filled, the raw text it
+    was cut from, and the rest that text left (the beginning of what followed)."""
+
+    message: _Message
+    source: str
+    rest: str
+
+
 class _EditedAnswer:
     """One answer being shown: its messages, and the text not yet settled into them."""
 
@@ -124,6 +140,7 @@ class _EditedAnswer:
         self.handles: list[object] = []
         self.current: _Message | None = None  # the message still growing; None right after a cut
         self.tail = ""  # raw text of `current`, from where the previous message ended
+        self.last_cut: _Cut | None = None
         self.pending: list[str] = []  # deltas not yet rendered
         self.said = ""  # everything received: what `ending` judges
         self.ended = False
@@ -186,13 +203,42 @@ class _EditedAnswer:
         """Settle every message the text has outgrown, then show the rest in the current one."""
         self.take_pending()
         limit = self.style.max_len
+        if not cursor:
+            await self.even_out()
         while self.style.formatted_len(seal(self.tail)) > limit:
             part, rest = cut(self.tail, limit, self.style.formatted_len)
+            if not cursor and self.stub(rest):  # the final text: no stray end after a full message
+                part, rest = halves(self.tail, limit, self.style.formatted_len)
             await self.show(part, settled=True)
+            assert self.current is not None
             # only now: if that edit is cancelled, the part is still in the tail to retry
+            self.last_cut = _Cut(self.current, self.tail, rest)
             self.current, self.tail = None, rest
         if self.tail.strip():
             await self.show(self.growing() if cursor else seal(self.tail), settled=not cursor, paced=cursor)
+
+    async def even_out(self) -> None:
+        """An answer that would end in a stray few characters after a full message (the model
+        stopped just past it) ends in two messages evened out instead, as `split_message` does."""
+        last, style = self.last_cut, self.style
+        if last is None or not self.stub(self.tail):
+            return
+        evened = halves(last.source + self.tail[len(last.rest) :], style.max_len, style.formatted_len)
+        if len(evened) != 2:
+            return
+        first = style.format(evened[0])
+        try:
+            await persist(lambda: self.surface.edit(last.message.handle, first), "evening out an answer")
+        except Exception:
+            log.warning("could not even out an answer's last two messages", exc_info=True)
+            return
+        last.message.text, last.message.at = first, now()
+        self.tail, self.last_cut = evened[1], None
+
+    def stub(self, tail: str) -> bool:
+        """Whether `tail` would make a last message of a few stray characters."""
+        sealed, style = seal(tail), self.style
+        return style.formatted_len(sealed) <= style.max_len and is_stub(sealed, style.max_len, style.formatted_len)
 
     def growing(self) -> str:
         with_cursor = seal(self.tail + self.style.cursor)  # inside an open code block, on purpose

@@ -50,6 +50,14 @@ class Surface(Protocol):
 
 
 @runtime_checkable
+class ExpiringSurface(Surface, Protocol):
+    """A surface whose messages take edits only until a moment (a Discord interaction's token
+    lives 15 minutes): past it, what follows comes as new messages."""
+
+    editable_until: float  # time.time() of that moment
+
+
+@runtime_checkable
 class GrowingMessage(Protocol):
     """One answer that only grows and renders Markdown itself: Slack's native AI streaming, a
     terminal. The first `append` (or `stop`) opens it with the first text; `start` begins

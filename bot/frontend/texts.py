@@ -57,6 +57,18 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "(모델이 빈 답변을 보냈습니다. 다시 시도해 주세요.)",
         "en": "(The model returned an empty answer. Please try again.)",
     },
+    "nothing_to_translate": {
+        "ko": "번역할 글이 없는 메시지입니다.",
+        "en": "That message has no text to translate.",
+    },
+    "message_nothing_to_summarize": {
+        "ko": "요약할 글이나 파일이 없는 메시지입니다.",
+        "en": "That message has no text or file to summarize.",
+    },
+    "message_document": {
+        "ko": "메시지.txt",
+        "en": "message.txt",
+    },
     "empty_question": {
         "ko": "질문이 비어 있습니다. 물어볼 내용을 적어 주세요.",
         "en": "The question is empty. Please write what you want to ask.",
@@ -68,6 +80,34 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "rate_limited": {
         "ko": "요청이 너무 잦습니다. 잠시 후 다시 보내 주세요.",
         "en": "Too many requests. Please wait a moment before sending more.",
+    },
+    "budget_user_day": {
+        "ko": "죄송합니다. 오늘 쓸 수 있는 사용량(토큰 {limit:,}개)을 모두 쓰셨습니다. "
+        "{month}월 {day}일 0시({zone})에 다시 채워집니다. 더 필요하시면 관리자에게 문의해 주세요.",
+        "en": "Sorry, you have used today's allowance ({limit:,} tokens). It refills at 00:00 {zone} on "
+        "{date}. If you need more, please ask your administrator.",
+    },
+    "budget_team_month": {
+        "ko": "죄송합니다. 이번 달 팀 사용량(토큰 {limit:,}개)을 모두 썼습니다. "
+        "{month}월 {day}일 0시({zone})에 다시 채워집니다. 더 필요하시면 관리자에게 문의해 주세요.",
+        "en": "Sorry, your team has used this month's allowance ({limit:,} tokens). It refills at 00:00 {zone} "
+        "on {date}. If you need more, please ask your administrator.",
+    },
+    "usage_own": {
+        "ko": "내 사용량\n오늘: 질문 {today_answers:,}개 · 문서 {today_documents:,}개 · 토큰 {today_tokens:,}개 "
+        "(입력 {today_in:,} / 출력 {today_out:,})\n이번 달: 질문 {month_answers:,}개 · 문서 {month_documents:,}개 · "
+        "토큰 {month_tokens:,}개 (입력 {month_in:,} / 출력 {month_out:,})",
+        "en": "Your usage\nToday: answers {today_answers:,} · documents {today_documents:,} · tokens {today_tokens:,} "
+        "({today_in:,} in / {today_out:,} out)\nThis month: answers {month_answers:,} · documents {month_documents:,} · "
+        "tokens {month_tokens:,} ({month_in:,} in / {month_out:,} out)",
+    },
+    "usage_user_budget": {
+        "ko": "하루 한도: 토큰 {limit:,}개 중 {left:,}개 남음 (매일 0시 {zone}에 다시 채워짐)",
+        "en": "Daily allowance: {left:,} of {limit:,} tokens left (refills daily at 00:00 {zone})",
+    },
+    "usage_team_budget": {
+        "ko": "팀 월 한도: 토큰 {limit:,}개 중 {left:,}개 남음 (매월 1일 0시 {zone}에 다시 채워짐)",
+        "en": "Team's monthly allowance: {left:,} of {limit:,} tokens left (refills on the 1st at 00:00 {zone})",
     },
     "file_unreadable": {
         "ko": "파일을 열 수 없습니다: {name}",
@@ -157,6 +197,15 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "답변을 생각하고 있어요…",
         "en": "Thinking…",
     },
+    "waiting": {
+        "ko": "대기 중이에요… 모델이 다른 질문에 답하고 있어, 차례가 되면 바로 답할게요. ({position}번째)",
+        "en": "Waiting… the model is answering other questions; this one comes as soon as its turn does (#{position}).",
+    },
+    "result_comes_anew": {
+        "ko": "(이 메시지를 고칠 수 있는 시간이 곧 끝나요. 결과가 그 뒤에 나오면 이 채널에 새 메시지로 알려 드릴게요.)",
+        "en": "(This message can be changed only a little longer: a result that comes after that arrives as a new "
+        "message in this channel, mentioning you.)",
+    },
     "doc_reading": {
         "ko": "문서를 읽고 있어요…",
         "en": "Reading the document…",
@@ -180,18 +229,66 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "• DM에서는 모든 메시지에 답해요.\n"
         "• 문서(PDF, 한글, Word, PowerPoint, Excel, OpenDocument, 텍스트, 사진·스캔)를 올리면 요약해 드리고, 같은 스레드에서 "
         "문서에 대해 물어볼 수 있어요. 파일과 함께 질문을 쓰면 그 질문에 답해요.\n"
-        "• `초기화`(또는 `/reset`)는 대화 기록을 지우고, `도움말`은 이 안내를 보여 줘요.",
+        "• `초기화`(또는 `/reset`)는 대화 기록을 지우고, `도움말`은 이 안내를 보여 줘요. `/usage`는 내 사용량을 보여 줘요.",
         "en": "I'm a Llama 3 chatbot that answers in Korean first.\n"
         "• Mention me in a channel (`@bot question`) and I answer in a thread; keep talking there without "
         "mentioning me.\n"
         "• In a DM I answer every message.\n"
         "• Drop a document (PDF, HWP, Word, PowerPoint, Excel, OpenDocument, text, pictures and scans) and I summarize it; ask about it in "
         "the same thread. Text sent with the file is taken as your question about it.\n"
-        "• `reset` (or `/reset`) clears the conversation; `help` shows this message.",
+        "• `reset` (or `/reset`) clears the conversation; `help` shows this message; `/usage` shows your usage.",
     },
     "slack_reset_in_thread": {
         "ko": "채널에서는 스레드마다 대화를 따로 기억합니다. 지울 스레드에서 봇을 멘션해 `초기화`라고 보내 주세요.",
         "en": "In channels each thread is its own conversation: mention me with `reset` in the thread to clear.",
+    },
+    "slack_not_in_channel": {
+        "ko": "제가 참여한 채널만 요약할 수 있어요. 채널에 저를 초대한 뒤 다시 요청해 주세요.",
+        "en": "I can only summarize channels I am a member of. Invite me to the channel and ask again.",
+    },
+    "slack_no_channel": {
+        "ko": "어느 채널을 요약할지 모르겠어요. 요약할 채널을 보면서 물어보거나, 그 채널에서 저를 멘션해 주세요.",
+        "en": "I don't know which channel to summarize. Ask while viewing the channel, or mention me there.",
+    },
+    "slack_thread_only": {
+        "ko": "스레드 요약은 스레드 안에서 저를 멘션해 요청해 주세요.",
+        "en": "To summarize a thread, mention me inside that thread.",
+    },
+    "slack_thinking": {"ko": "답변을 쓰는 중…", "en": "is writing an answer…"},
+    "slack_greeting": {
+        "ko": "안녕하세요! 무엇이든 물어보세요. 문서를 올리면 요약하고, 채널이나 스레드도 요약해 드려요.",
+        "en": "Hi! Ask me anything. Drop a document and I summarize it; I can summarize channels and threads too.",
+    },
+    "slack_prompts_title": {"ko": "이렇게 시작해 보세요", "en": "Try one of these"},
+    "slack_prompt_document": {"ko": "문서 요약", "en": "Summarize a document"},
+    "slack_prompt_document_message": {
+        "ko": "문서를 요약하고 싶어요. 어떻게 올리면 되나요?",
+        "en": "I want a document summarized. How do I share it?",
+    },
+    "slack_prompt_channel": {"ko": "이 채널 요약", "en": "Summarize this channel"},
+    "slack_prompt_channel_message": {"ko": "이 채널 요약", "en": "summarize this channel"},
+    "slack_prompt_missed": {"ko": "내가 놓친 것", "en": "What did I miss"},
+    "slack_prompt_missed_message": {"ko": "내가 놓친 것", "en": "what did I miss"},
+    "slack_prompt_help": {"ko": "무엇을 할 수 있나요?", "en": "What can you do?"},
+    "slack_prompt_help_message": {"ko": "도움말", "en": "help"},
+    "slack_home_title": {"ko": "Llama 챗봇 사용법", "en": "How to use the Llama bot"},
+    "slack_home_howto": {
+        "ko": "*질문하기* — 채널에서 `@봇 질문`, DM, 또는 오른쪽 위 AI 패널에서 물어보세요. 스레드에서는 멘션 없이 이어서 물어볼 수 있어요.\n"
+        "*문서 요약* — 파일(PDF, 한글, Word, PowerPoint, Excel, 사진·스캔)을 올리면 요약하고, 같은 스레드에서 문서에 대해 물어볼 수 있어요.\n"
+        "*대화 요약* — 스레드에서 `@봇 이 스레드 요약해줘`, 메시지 메뉴의 *스레드 요약*, 채널에서 `@봇 오늘 채널 요약`, "
+        "`@봇 어제 채널 요약`, `@봇 지난 3시간 채널 요약`, `@봇 내가 놓친 것`.\n"
+        "*답변 고르기* — 답변 아래 👍/👎로 의견을 남기고, *다시 생성*으로 새 답변을 받고, 답변 중에는 중지 버튼으로 멈출 수 있어요.\n"
+        "*채널 설정* — 관리자는 `/봇설정`으로 채널의 말투(페르소나), 답변 언어, 스레드 멘션 규칙을 정해요.",
+        "en": "*Ask* — `@bot question` in a channel, a DM, or the AI panel; keep asking in the thread without a mention.\n"
+        "*Documents* — drop a file (PDF, HWP, Word, PowerPoint, Excel, pictures and scans) to get a summary, then ask about it.\n"
+        "*Conversations* — `@bot summarize this thread` in a thread, the *스레드 요약* message shortcut, "
+        "`@bot today summarize this channel`, `@bot last 3 hours summarize this channel`, `@bot what did I miss`.\n"
+        "*Answers* — 👍/👎 under an answer, *Regenerate* for a new one, the stop button while it is written.\n"
+        "*Channel settings* — admins set the channel's persona, answer language and thread mention rule with `/봇설정`.",
+    },
+    "slack_home_usage": {
+        "ko": "*내 사용량*",
+        "en": "*Your usage*",
     },
     "slack_file_download": {
         "ko": "파일을 내려받지 못했습니다: {name}. 봇에 files:read 권한이 있는지 확인해 주세요.",
@@ -203,26 +300,95 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "This file is stored outside Slack (Google Drive or similar), so the bot does not read it: {name}. "
         "Please download it and upload it to Slack directly.",
     },
+    # --- team features (every front end) ---------------------------------------------------
+    "answer_stopped": {"ko": "(사용자가 답변을 중지했습니다.)", "en": "(Stopped by the user.)"},
+    "nothing_to_regenerate": {
+        "ko": "다시 만들 답변이 없습니다. 먼저 질문해 주세요.",
+        "en": "There is no answer to regenerate. Please ask something first.",
+    },
+    "not_the_last_answer": {
+        "ko": "가장 최근 답변만 다시 만들 수 있어요.",
+        "en": "Only the latest answer can be regenerated.",
+    },
+    "nothing_to_summarize": {
+        "ko": "요약할 메시지가 없습니다: {title}",
+        "en": "There are no messages to summarize: {title}",
+    },
+    "chat_thread": {"ko": "이 스레드", "en": "this thread"},
+    "chat_recent": {"ko": "이 채널의 최근 {hours}시간", "en": "this channel's last {hours} hours"},
+    "chat_summary_request": {"ko": "{what} 요약해 줘", "en": "Summarize {what}"},
+    "discord_history_unreadable": {
+        "ko": "이 채널의 메시지를 읽을 수 없어요. 저를 서버에 추가하고 메시지 기록 보기 권한을 주면 요약할 수 있어요.",
+        "en": "I can't read this channel's messages. Add me to the server with the Read Message History "
+        "permission and I can summarize it.",
+    },
+    "slack_shortcut_question": {"ko": "이 스레드 요약해줘", "en": "summarize this thread"},
+    "chat_reading": {"ko": "메시지를 읽는 중이에요…", "en": "Reading the messages…"},
+    "chat_progress": {"ko": "대화를 요약하는 중이에요… ({done}/{total})", "en": "Summarizing the conversation… ({done}/{total})"},
+    "feedback_thanks": {"ko": "의견 고맙습니다!", "en": "Thanks for the feedback!"},
+    "feedback_note_title": {"ko": "무엇이 문제였나요?", "en": "What went wrong?"},
+    "feedback_note_label": {"ko": "아쉬웠던 점 (선택)", "en": "What was wrong (optional)"},
+    "feedback_note_submit": {"ko": "보내기", "en": "Send"},
+    "feedback_unavailable": {
+        "ko": "지금은 의견을 저장할 수 없습니다. 잠시 후 다시 눌러 주세요.",
+        "en": "Feedback cannot be saved right now. Please try again in a moment.",
+    },
+    "stop_button": {"ko": "중지", "en": "Stop"},
+    "thread_name": {"ko": "질문", "en": "Question"},
+    "regenerate_button": {"ko": "다시 생성", "en": "Regenerate"},
+    "stop_button": {"ko": "중지", "en": "Stop"},
+    "answer_not_yours": {
+        "ko": "질문한 분만 누를 수 있는 버튼이에요.",
+        "en": "Only the person who asked can use this button.",
+    },
+    "settings_saved": {"ko": "이 채널의 설정을 바꿨습니다.\n{summary}", "en": "This channel's settings were changed.\n{summary}"},
+    "settings_summary": {
+        "ko": "• 페르소나: {persona}\n• 답변 언어: {language}\n• 스레드 후속 질문에 멘션 필요: {mention}",
+        "en": "• Persona: {persona}\n• Answer language: {language}\n• Thread follow-ups need a mention: {mention}",
+    },
+    "settings_default": {"ko": "(기본값)", "en": "(default)"},
+    "settings_usage": {
+        "ko": "사용법: `{command}` (현재 설정 보기), `{command} 페르소나 <설명>`, `{command} 언어 ko|en`, "
+        "`{command} 멘션 필요|불필요`, `{command} 초기화`",
+        "en": "Usage: `{command}` (show), `{command} persona <description>`, `{command} language ko|en`, "
+        "`{command} mention on|off`, `{command} reset`",
+    },
+    "settings_admins_only": {
+        "ko": "채널 설정은 워크스페이스 관리자나 지정된 관리자만 바꿀 수 있습니다.",
+        "en": "Only workspace admins or configured admins can change the channel settings.",
+    },
+    "settings_unavailable": {
+        "ko": "지금은 설정을 저장할 수 없습니다. 잠시 후 다시 시도해 주세요.",
+        "en": "The settings cannot be saved right now. Please try again in a moment.",
+    },
     # --- Discord -------------------------------------------------------------------------
     "discord_help": {
         "ko": "**사용법**\n"
         "`/ask 질문` — 질문에 답해요. 같은 채널(스레드에서는 스레드 전체)에서 이어 물으면 앞의 대화를 기억해요.\n"
         "`/summarize 파일 [질문]` — 올린 문서(PDF, 한글, Word, PowerPoint, Excel, OpenDocument, 텍스트, 사진·스캔)를 요약하거나, "
         "질문을 함께 쓰면 문서에 대해 답해요. 그다음 `/ask`로 문서에 대해 더 물어볼 수 있어요.\n"
+        "`/summarize [시간]` (파일 없이) — 스레드에서는 스레드 전체를, 채널에서는 최근 대화(기본 24시간)를 요약해요.\n"
+        "메시지 메뉴 → 앱 → `요약하기` · `번역하기` — 그 메시지(첨부 파일까지)를 요약하거나 한국어↔영어로 번역해요.\n"
+        "답변 아래 버튼 — `중지`(쓰는 중), `다시 생성`, 👍 · 👎(무엇이 아쉬웠는지 남길 수 있어요).\n"
         "`/reset` — 이 대화의 기록과 올린 문서를 지워요.\n"
+        "`/usage` — 내 사용량(오늘·이번 달)과 남은 한도를 보여 줘요.\n"
         "`/help` — 이 안내를 보여 줘요.",
         "en": "**How to use me**\n"
         "`/ask question` — I answer; ask again in the same channel (or thread) and I remember the conversation.\n"
         "`/summarize file [question]` — I summarize the document (PDF, HWP, Word, PowerPoint, Excel, OpenDocument, text, pictures and scans), "
         "or answer the question about it; then `/ask` more about it.\n"
+        "`/summarize [hours]` (no file) — summarizes the whole thread, or the channel's recent messages (24 hours by default).\n"
+        "Message menu → Apps → `요약하기` (summarize) · `번역하기` (translate) — that message (its files too), or it in Korean ↔ English.\n"
+        "Buttons under answers — stop (while writing), regenerate, 👍 · 👎 (say what went wrong).\n"
         "`/reset` — clears this conversation and its documents.\n"
+        "`/usage` — shows your usage today and this month, and what is left of your allowance.\n"
         "`/help` — shows this message.",
     },
     "discord_help_messages": {
-        "ko": "채널에서 저를 멘션하거나 DM을 보내도 답하고, 제 답변에 답장하면 대화가 이어져요. "
-        "파일을 함께 올리면 그 문서를 요약해요.",
-        "en": "You can also mention me in a channel or DM me; reply to my answer to keep the conversation "
-        "going. Attach a file and I summarize it.",
+        "ko": "채널에서 저를 멘션하거나 DM을 보내도 답하고(채널에서는 그 메시지에 스레드를 열어 답해요), "
+        "제 답변에 답장하거나 스레드에서 이어 말하면 대화가 이어져요. 파일을 함께 올리면 모두 요약해요.",
+        "en": "You can also mention me in a channel (I answer in a thread opened on your message) or DM me; "
+        "reply to my answer or go on in the thread to keep the conversation going. Attach files and I summarize each.",
     },
 }
 

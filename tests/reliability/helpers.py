@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from bot.core.conversation import ConversationKey
 from fakes.discord import FakeDiscord
@@ -26,7 +27,7 @@ from tests.support import KOREAN, Logs, start_bot
 
 def history_key(redis_prefix: str, key: ConversationKey) -> str:
     """The Redis list holding `key`'s remembered exchanges (what RedisMemory writes)."""
-    return f"{redis_prefix.rstrip(':')}:{key.id}:history"
+    return f"{redis_prefix.rstrip(':')}:{{{key.id}}}:history"
 
 
 async def stored_history(client: aioredis.Redis, redis_prefix: str, key: ConversationKey) -> list[dict[str, str]]:
@@ -166,12 +167,14 @@ async def settled(fake: FakeSlack, channel: str, questions: list[str], *, timeou
     return seen
 
 
-async def busiest(bots: list[Replica], redis_url: str, redis_prefix: str, queue: str) -> Replica:
+async def busiest(
+    bots: list[Replica], redis_url: str, redis_prefix: str, queue: str, *, cluster: bool = False
+) -> Replica:
     """The replica with the most jobs in hand (pending in Redis under its consumer name, which
-    carries its pid): the one whose death takes the most with it."""
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    carries its pid): the one whose death takes the most with it. `cluster`: a Redis Cluster's."""
+    client = (RedisCluster if cluster else aioredis.Redis).from_url(redis_url, decode_responses=True)
     try:
-        consumers = await client.xinfo_consumers(f"{redis_prefix.rstrip(':')}:jobs:{queue}", "answerers")
+        consumers = await client.xinfo_consumers(f"{redis_prefix.rstrip(':')}:{{jobs:{queue}}}", "answerers")
     finally:
         await client.aclose()
     held = {int(c["name"].split(":")[1]): int(c["pending"]) for c in consumers}

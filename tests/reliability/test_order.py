@@ -75,7 +75,7 @@ async def test_a_question_whose_queue_vanishes_while_it_waits_is_answered(
         await bot.send(first)
         await fake_slack.wait_for(lambda: len(sagemaker.requests) == 1, timeout=10, what="the slow answer under way")
         await bot.send(fake_slack.mention("기다리는 질문", thread_ts=root))
-        turns = f"{redis_prefix.rstrip(':')}:slack:T0001:C0001:{root}:turns"
+        turns = f"{redis_prefix.rstrip(':')}:{{slack:T0001:C0001:{root}}}:turns"
 
         async def both_in_line() -> bool:
             return await redis_client.zcard(turns) == 2

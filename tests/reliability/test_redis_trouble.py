@@ -81,7 +81,7 @@ def _debug_sleep(url: str, seconds: float) -> None:
 async def test_a_connection_broken_by_a_redis_restart_is_tried_again_not_counted_as_an_outage(
     fresh_redis_server: RedisServer, redis_prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    memory = RedisMemory.from_url(fresh_redis_server.url, prefix=redis_prefix.rstrip(":"), window=4, ttl_seconds=600)
+    memory = RedisMemory.connected(fresh_redis_server.url, prefix=redis_prefix.rstrip(":"), window=4, ttl_seconds=600)
     try:
         await memory.mark("before", 60)  # a pooled connection, which the restart then breaks
         await asyncio.to_thread(fresh_redis_server.stop)

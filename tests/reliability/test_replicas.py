@@ -50,7 +50,7 @@ async def test_a_file_delivered_to_two_replicas_and_retried_is_summarized_once(
     assert sum("한 줄 요약:" in p for p in prompts(sagemaker)) == 1
     # Redis holds the document once and the summary exchange once.
     key = slack_dm()
-    assert await redis_client.llen(f"{redis_prefix.rstrip(':')}:{key.id}:documents") == 1
+    assert await redis_client.llen(f"{redis_prefix.rstrip(':')}:{{{key.id}}}:documents") == 1
     assert [e["assistant"] for e in await stored_history(redis_client, redis_prefix, key)] == [message.text]
 
 

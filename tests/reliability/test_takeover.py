@@ -5,7 +5,10 @@ and on Discord (slash commands answered through the interaction's token, mention
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+import pytest
 
 from fakes.discord import LOADING, FakeDiscord, running_fake_discord
 from fakes.sagemaker import FakeSageMaker, Reply
@@ -70,19 +73,25 @@ async def test_a_killed_replica_leaves_no_question_lost_doubled_or_open(
         assert follow_ups and all(answer_to(f"질문 {i}-1") in p for p in follow_ups), (i, follow_ups)
 
 
+@pytest.mark.parametrize("cluster", [False, True], ids=["one Redis", "Redis Cluster"])
 async def test_an_answer_written_in_full_when_its_replica_died_is_finished_not_asked_again(
-    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str, cluster: bool, request: pytest.FixtureRequest
 ) -> None:
     # The replica has the whole answer (in memory, most of it shown) when it dies, its last call
     # (the stream's end) still on the way to Slack: the other one ends the stream, nothing more.
+    # On a cluster too, where the answer kept (in its conversation's slot) and the job (in the
+    # stream's) are on different masters.
+    if cluster:
+        redis_url = request.getfixturevalue("redis_cluster").url
     sagemaker.responder(lambda body: streamed(answer_to(last_question(body)), 0.5))
     async with FakeSlack() as fake:
-        env = {**socket_mode_env(fake, sagemaker, redis_url, redis_prefix), **FAST_TAKEOVER, **roomy_workspace(fake)}
+        env = {**socket_mode_env(fake, sagemaker, redis_url, redis_prefix), **FAST_TAKEOVER, **roomy_workspace(fake),
+               "REDIS_CLUSTER": str(cluster).lower()}  # fmt: skip
         async with replicas(2, "slack", env=env, ready=lambda: fake.open_sockets == 2) as bots:
             fake.delay_next("chat.stopStream", 30)
             await fake.wait_ack(await fake.push_socket_event(fake.mention("끝까지 쓴 질문")))
             await fake.wait_for(lambda: fake.calls("chat.stopStream"), timeout=10, what="the stream's end on its way")
-            victim = await busiest(bots, redis_url, redis_prefix, "slack")
+            victim = await busiest(bots, redis_url, redis_prefix, "slack", cluster=cluster)
             victim.kill()
             await settled(fake, "C0001", ["끝까지 쓴 질문"], timeout=15, bots=[b for b in bots if b is not victim])
 
@@ -93,7 +102,10 @@ async def test_an_answer_written_in_full_when_its_replica_died_is_finished_not_a
 async def test_discord_questions_of_a_killed_replica_are_answered_once_by_the_other(
     sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
 ) -> None:
-    sagemaker.responder(lambda body: streamed(answer_to(last_question(body)), 3.0))
+    # Answers begun before the kill stream slowly, so that on a loaded machine too they are still
+    # under way when their replica dies; the ones taken over come quickly.
+    killed = asyncio.Event()
+    sagemaker.responder(lambda body: streamed(answer_to(last_question(body)), 1.0 if killed.is_set() else 10.0))
     async with running_fake_discord() as fake:
         env = {**discord_env(fake, sagemaker, redis_url, redis_prefix), **FAST_TAKEOVER}
         async with replicas(2, "discord", env=env, ready=lambda: len(fake.ready_shards) == 2) as bots:
@@ -107,6 +119,7 @@ async def test_discord_questions_of_a_killed_replica_are_answered_once_by_the_ot
             await fake.wait_for(lambda: len(_bot_messages(fake)) == len(asked), timeout=15)  # all under way
             victim = await busiest(bots, redis_url, redis_prefix, "discord")
             victim.kill()
+            killed.set()
 
             def seen() -> tuple[dict[str, int], list[str]]:
                 mine = _bot_messages(fake)

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 
 from bot.core.conversation import ConversationKey
 from bot.core.errors import RateLimited
+from bot.core.usage import Asker
 from tests.support import KOREAN
 from fakes.sagemaker import FakeSageMaker
 from fakes.slack import FakeSlack
@@ -35,10 +36,10 @@ async def test_per_user_rate_limit_answers_a_flood_politely(sagemaker, redis_url
     try:
         for i in range(5):
             try:
-                await engine.reply(KEY, f"질문 {i}", user="slack:T123:U1")
+                await engine.reply(KEY, f"질문 {i}", asker=Asker("slack", "T123", "U1"))
             except RateLimited as error:
                 refused.append(KOREAN.for_error(error))
-        await engine.reply(KEY, "다른 사람 질문", user="slack:T123:U2")
+        await engine.reply(KEY, "다른 사람 질문", asker=Asker("slack", "T123", "U2"))
     finally:
         await engine.aclose()
     assert refused == [POLITE] * 2

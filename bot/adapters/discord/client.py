@@ -5,23 +5,34 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
+import aiohttp
 import discord
 import discord.gateway
 import discord.http
 import yarl
 
+from bot.adapters.discord import buttons
+from bot.adapters.discord.buttons import AnswerButton, WithButtons
+from bot.adapters.discord.chats import ChannelHistory
 from bot.adapters.discord.commands import CommandTree
 from bot.adapters.discord.events import AllowList, AttachedFile, Origin
 from bot.adapters.discord.recorded import Asked, Payload, asked_at, asked_in_message, message_id
-from bot.adapters.discord.surface import ChannelReplies
+from bot.adapters.discord.surface import ChannelReplies, rest_budget
 from bot.config import Settings
 from bot.core.engine import ChatEngine
 from bot.core.memory.local import Expiring
+from bot.core.metrics import PLATFORM_CONNECTED
 from bot.frontend import flows
 from bot.frontend.jobs import Job, Jobs
 from bot.frontend.opened import NotedSurface
+from bot.frontend.pacing import CallBudget, rate_limited
+from bot.frontend.stopping import Stops
 from bot.frontend.surface import Surface
 from bot.frontend.texts import texts_for
 
@@ -38,6 +49,12 @@ def intents(settings: Settings) -> discord.Intents:
     return discord.Intents(guilds=True, guild_messages=listen, dm_messages=listen, message_content=listen)
 
 
+def thread_name(question: str, default: str) -> str:
+    """A thread's name from the question's first line (Discord takes 1 to 100 characters)."""
+    first = question.strip().splitlines()[0].strip() if question.strip() else ""
+    return (first[:80] + "…" if len(first) > 80 else first) or default
+
+
 def use_endpoints(settings: Settings) -> None:
     """Point discord.py at a Discord-compatible server instead of Discord, when one is set."""
     if settings.discord_api_url:
@@ -46,23 +63,66 @@ def use_endpoints(settings: Settings) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
+def _counting_429s() -> aiohttp.TraceConfig:
+    """discord.py waits out each 429 itself and says so only in its log: its HTTP session's trace
+    (Client(http_trace=...)) is where they can be counted."""
+
+    async def ended(_: aiohttp.ClientSession, __: SimpleNamespace, request: aiohttp.TraceRequestEndParams) -> None:
+        if request.response.status == 429:
+            rate_limited("discord", route(request.method, request.url.path))
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(ended)
+    return trace
+
+
+def route(method: str, path: str) -> str:
+    """`PATCH /webhooks/{id}/{token}/messages/@original` for a path under /api/vN: ids and
+    interaction tokens (secrets for 15 minutes) never become a label."""
+    parts = path.split("/")
+    if len(parts) > 2 and parts[1] == "api" and parts[2].startswith("v"):
+        parts = ["", *parts[3:]]
+    named = ["{id}" if part.isdigit() else "{token}" if len(part) > 32 else part for part in parts]
+    return f"{method} {'/'.join(named)}"
+
+
 class DiscordBot(discord.Client):
     def __init__(self, settings: Settings, engine: ChatEngine, **options: Any) -> None:
         # No answer may ping anyone, whatever the model writes (@everyone included).
         mentions = discord.AllowedMentions.none()
-        super().__init__(intents=intents(settings), allowed_mentions=mentions, **options)
+        super().__init__(intents=intents(settings), allowed_mentions=mentions, http_trace=_counting_429s(), **options)
         self.settings = settings
         self.engine = engine
         self.texts = texts_for(settings.bot_language)
         self.allow_list = AllowList.from_settings(settings)
         self.jobs = Jobs.for_settings(settings, engine.memory, "discord")
+        self.stops = Stops(engine.memory)
         self.tree = CommandTree(self)
         self._not_ours = Expiring()  # threads (by mark name) not started on one of the bot's messages
+        self._budget: CallBudget | None = None  # the bot's global limit, once it is known who it is
+
+    @property
+    def budget(self) -> CallBudget:
+        assert self._budget is not None, "answers come only after login"
+        return self._budget
 
     async def setup_hook(self) -> None:
+        self._budget = rest_budget(self.settings, self.engine.quotas, self._me.id)
+        self.add_dynamic_items(AnswerButton)  # the buttons under answers, whoever sent them
         self.jobs.serve(self._run)  # after login: jobs are answered through the REST API
         if not self.shard_id:  # the commands are the application's: one shard registers them
             await self.tree.sync_to(self.settings.discord_guild_id)
+
+    # discord.py reconnects by itself; these say when the gateway session is there ("connect"
+    # comes with READY, before discord.py's wait for the guilds' data).
+    async def on_connect(self) -> None:
+        PLATFORM_CONNECTED.labels("discord").set(1)
+
+    async def on_resumed(self) -> None:
+        PLATFORM_CONNECTED.labels("discord").set(1)
+
+    async def on_disconnect(self) -> None:
+        PLATFORM_CONNECTED.labels("discord").set(0)
 
     async def close(self) -> None:
         # Answers in flight still need the gateway session's HTTP client: drain before closing.
@@ -73,7 +133,9 @@ class DiscordBot(discord.Client):
         self, event: str | None, snowflake: int, origin: Origin, payload: Payload, surface: Surface
     ) -> None:
         """Record a question as a job (`event` de-duplicates it among replicas; None when that
-        was done already), in its conversation's order by the time in `snowflake`."""
+        was done already), in its conversation's order by the time in `snowflake`; its answer
+        gets an id (stop and feedback name it)."""
+        payload = {**payload, "answer_id": uuid.uuid4().hex}
         await self.jobs.accept(
             event, origin.key, asked_at(snowflake), payload, lambda: surface.post(self.texts("llm_busy"))
         )
@@ -82,22 +144,79 @@ class DiscordBot(discord.Client):
         """Answer a recorded question, on whichever replica took the job."""
         asked = Asked.of(job.payload)
         if job.answered is not None:
-            await asked.show_answered(self, job.opened, job.answered, self.texts("taken_over"))
+            await asked.show_answered(self, self.budget, job.opened, job.answered, self.texts("taken_over"))
+            return
+        if job.opened and await self.stops.is_stopped(asked.answer_id):
+            # its user stopped it before the replica writing it went away: not asked again
+            await asked.close(self, job.opened, self.texts("answer_stopped"))
             return
         if job.opened:
             await asked.close(self, job.opened, self.texts("taken_over"))
-        surface = NotedSurface(asked.surface(self), job.note_opened, message_id)
         if not self.allow_list.allows(asked.origin):
-            await surface.post(self.texts("not_allowed"))
+            refusal = NotedSurface(asked.in_channel().surface(self, self.budget), job.note_opened, message_id)
+            await refusal.post(self.texts("not_allowed"))
             return
-        question = asked.origin.question(asked.text)
-        if file := asked.file(self):
-            source = AttachedFile(file, self.settings)
-            await flows.read_document(self.engine, self.texts, question, source, surface)  # type: ignore[arg-type]
-        elif question.text:
-            await flows.answer(self.engine, self.texts, question, surface)  # type: ignore[arg-type]
+        if asked.in_thread:
+            asked = await asked.open_thread(self, thread_name(asked.text, self.texts("thread_name")))
+        surface = NotedSurface(asked.surface(self, self.budget), job.note_opened, message_id)
+        await self._answer(asked, job, surface)  # type: ignore[arg-type]
+
+    async def _answer(self, asked: Asked, job: Job, surface: Surface) -> None:
+        """What the question asks for: every file read, a summary of a message's text, a
+        translation, or an answer (help when there is nothing to answer)."""
+        question = replace(asked.origin.question(asked.text), answer_id=asked.answer_id)
+        if asked.action == "translate":
+            await flows.translate(self.engine, self.texts, question, surface, self.stops)
+        elif asked.action == "summarize_chat":
+            await self._summarize_chat(asked, question, surface)
+        elif files := asked.files(self):
+            # the text is the question about each file; a summary has none
+            about = question if asked.action == "answer" else replace(question, text="")
+            for file in files:
+                await flows.read_document(self.engine, self.texts, about, AttachedFile(file, self.settings), surface)
+        elif asked.action == "summarize" and question.text.strip():
+            source = flows.TextSource(self.texts("message_document"), question.text)
+            await flows.read_document(self.engine, self.texts, replace(question, text=""), source, surface)
+        elif asked.action == "summarize":
+            await surface.post(self.texts("message_nothing_to_summarize"))
+        elif question.text or asked.action == "regenerate":
+            await self._answer_with_buttons(asked, question, job)
         else:
             await surface.post(self.help_text())
+
+    async def _summarize_chat(self, asked: Asked, question: flows.Question, surface: Surface) -> None:
+        """The thread asked in, whole, or the channel's last `hours`."""
+        assert asked.interaction is not None
+        if asked.hours is None:
+            title, after = self.texts("chat_thread"), None
+        else:
+            title, after = self.texts("chat_recent", hours=asked.hours), discord.utils.utcnow() - timedelta(hours=asked.hours)
+        source = ChannelHistory(self, asked.interaction["channel"], asked.origin.guild, after, title, asked.interaction["id"])
+        request = question.text or self.texts("chat_summary_request", what=title)
+        await flows.summarize_chat(self.engine, self.texts, replace(question, text=request), source, surface)
+
+    async def _answer_with_buttons(self, asked: Asked, question: flows.Question, job: Job) -> None:
+        """An answer (or, for "다시 생성", a new one to the conversation's last question) with
+        "중지" under it while it is written, then "다시 생성", 👍 and 👎 once it is complete."""
+        who = (asked.answer_id, asked.origin.user, self.texts)
+        shown = WithButtons(asked.surface(self, self.budget), buttons.while_writing(*who))  # type: ignore[arg-type]
+        noted = NotedSurface(shown, job.note_opened, message_id)  # type: ignore[arg-type]
+        if asked.action == "regenerate":  # only while the answer pressed on is the last one remembered
+            done = await flows.regenerate(self.engine, self.texts, question, noted, self.stops, replacing=asked.replacing)  # type: ignore[arg-type]
+        else:
+            done = await flows.answer(self.engine, self.texts, question, noted, self.stops)  # type: ignore[arg-type]
+        await shown.finish(buttons.when_done(*who) if done else None)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """The note of a 👎 (a modal any replica may receive: the one that claims it stores it)."""
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        if interaction.type is discord.InteractionType.modal_submit and custom_id.startswith(buttons.NOTE_PREFIX):
+            if await self.claimed(interaction):
+                await buttons.on_note(self, interaction)
+
+    async def claimed(self, interaction: discord.Interaction) -> bool:
+        """Every replica sees every interaction: only the one that claims it answers."""
+        return self.jobs.accepting and await self.engine.claim_event(f"discord:{interaction.id}")
 
     def help_text(self) -> str:
         parts = [self.texts("discord_help")]
@@ -111,8 +230,17 @@ class DiscordBot(discord.Client):
         guild_id = message.guild.id if message.guild else None
         origin = Origin.of(message.author, guild_id, message.channel)
         text = re.sub(rf"<@!?{self._me.id}>", "", message.content).strip()
-        payload = asked_in_message(message, origin, text)
-        await self.accept(f"discord:{message.id}", message.id, origin, payload, ChannelReplies(message))
+        thread = self._opens_thread(message)
+        if thread:  # the thread opened on a message has the message's id: its conversation is known now
+            origin = replace(origin, channel=message.id, parent=message.channel.id)
+        payload = asked_in_message(message, origin, text, thread=thread)
+        await self.accept(f"discord:{message.id}", message.id, origin, payload, ChannelReplies(message, self.budget))
+
+    def _opens_thread(self, message: discord.Message) -> bool:
+        """A mention in a server's text channel is answered in a thread opened on it (as people
+        expect in busy channels), unless DISCORD_MENTION_THREADS=false."""
+        mentioned = any(user.id == self._me.id for user in message.mentions)
+        return self.settings.discord_mention_threads and mentioned and isinstance(message.channel, discord.TextChannel)
 
     @property
     def _me(self) -> discord.ClientUser:

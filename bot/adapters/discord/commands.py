@@ -1,30 +1,41 @@
-"""The slash commands: /ask, /summarize, /reset, /help."""
+"""The slash commands (/ask, /summarize, /reset, /usage, /help) and the message menus (요약하기, 번역하기)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 import discord
 from discord import app_commands
 
 from bot.adapters.discord.events import Origin
-from bot.adapters.discord.recorded import asked_by_command
+from bot.adapters.discord.recorded import Action, asked_by_command
 from bot.adapters.discord.surface import FollowUps
+from bot.frontend import flows
 
 if TYPE_CHECKING:
     from bot.adapters.discord.client import DiscordBot
 
 
+DEFAULT_HOURS, MAX_HOURS = 24, 24 * 7  # how far back /summarize reads a channel
+
+
 class CommandTree(app_commands.CommandTree["DiscordBot"]):
     def __init__(self, bot: DiscordBot) -> None:
-        super().__init__(bot)
-        for command in (ask, summarize, reset, help_):
+        # A user-installable app: every command can also be installed by a person (integration
+        # type 1) and used in any server, in the bot's DM and in other DMs and group DMs
+        # (contexts 0, 1, 2), also where the bot itself is not installed.
+        super().__init__(
+            bot,
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
+            allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True),
+        )
+        for command in (ask, summarize, reset, usage, help_, summarize_message, translate_message):
             self.add_command(command)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        """Every replica sees every interaction: only the one that claims it answers."""
         bot = self.client
-        if not bot.jobs.accepting or not await bot.engine.claim_event(f"discord:{interaction.id}"):
+        if not await bot.claimed(interaction):
             return False
         if bot.allow_list.allows(origin(interaction)):
             return True
@@ -49,13 +60,16 @@ def _bot(interaction: discord.Interaction) -> DiscordBot:
     return cast("DiscordBot", interaction.client)
 
 
-async def _deferred(interaction: discord.Interaction, text: str, file: discord.Attachment | None = None) -> None:
+async def _deferred(
+    interaction: discord.Interaction, text: str, files: Sequence[discord.Attachment] = (),
+    action: Action = "answer", *, ephemeral: bool = False, hours: int | None = None,
+) -> None:  # fmt: skip
     """Deferred at once (Discord's 3 seconds never run out, the answer has 15 minutes), then
     recorded as a job any replica may answer (claimed already: `interaction_check`)."""
-    await interaction.response.defer(thinking=True)
+    await interaction.response.defer(thinking=True, ephemeral=ephemeral)
     bot, where = _bot(interaction), origin(interaction)
-    payload = asked_by_command(interaction, where, text, file)
-    await bot.accept(None, interaction.id, where, payload, FollowUps(interaction))
+    payload = asked_by_command(interaction, where, text, files, action, ephemeral=ephemeral) | {"hours": hours}
+    await bot.accept(None, interaction.id, where, payload, FollowUps(interaction, bot.budget, ephemeral=ephemeral))
 
 
 @app_commands.command(name="ask", description="질문에 답합니다. 이어서 물으면 앞의 대화를 기억합니다.")
@@ -65,13 +79,42 @@ async def ask(interaction: discord.Interaction, question: str) -> None:
     await _deferred(interaction, question)
 
 
-@app_commands.command(name="summarize", description="첨부한 문서를 요약하거나, 문서에 대한 질문에 답합니다.")
-@app_commands.rename(file="파일", question="질문")
+@app_commands.command(name="summarize", description="첨부한 문서를 요약하거나, 파일이 없으면 이 스레드나 채널의 최근 대화를 요약합니다.")
+@app_commands.rename(file="파일", question="질문", hours="시간")
 @app_commands.describe(
-    file="PDF, 한글, Word, PowerPoint, Excel, OpenDocument, 텍스트, 사진·스캔 문서", question="문서에 대해 물어볼 내용 (비우면 요약)"
+    file="PDF, 한글, Word, PowerPoint, Excel, OpenDocument, 텍스트, 사진·스캔 문서 (비우면 대화 요약)",
+    question="문서에 대해 물어볼 내용 (비우면 요약)",
+    hours=f"채널 대화를 몇 시간 전부터 요약할지 (기본 {DEFAULT_HOURS}시간, 스레드는 처음부터)",
 )
-async def summarize(interaction: discord.Interaction, file: discord.Attachment, question: str | None = None) -> None:
-    await _deferred(interaction, question or "", file)
+async def summarize(
+    interaction: discord.Interaction, file: discord.Attachment | None = None, question: str | None = None,
+    hours: app_commands.Range[int, 1, MAX_HOURS] | None = None,
+) -> None:  # fmt: skip
+    if file is not None:
+        await _deferred(interaction, question or "", [file])
+        return
+    # In a thread: all of it; in a channel (or a DM): the last `hours`.
+    thread = isinstance(interaction.channel, discord.Thread)
+    await _deferred(interaction, question or "", (), "summarize_chat", hours=None if thread else hours or DEFAULT_HOURS)
+
+
+# Message context-menu commands (Apps → …): they receive the whole message, its content
+# included, without the Message Content intent.
+
+
+async def _summarize_message(interaction: discord.Interaction, message: discord.Message) -> None:
+    """Its files, each read as a document; a message without any: its text."""
+    private = _bot(interaction).settings.discord_menu_ephemeral
+    await _deferred(interaction, message.content, message.attachments, "summarize", ephemeral=private)
+
+
+async def _translate_message(interaction: discord.Interaction, message: discord.Message) -> None:
+    private = _bot(interaction).settings.discord_menu_ephemeral
+    await _deferred(interaction, message.content, (), "translate", ephemeral=private)
+
+
+summarize_message = app_commands.ContextMenu(name="요약하기", callback=_summarize_message)
+translate_message = app_commands.ContextMenu(name="번역하기", callback=_translate_message)
 
 
 @app_commands.command(name="reset", description="이 대화의 기록과 올린 문서를 지웁니다.")
@@ -80,6 +123,13 @@ async def reset(interaction: discord.Interaction) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
     await bot.engine.reset(origin(interaction).key)
     await interaction.followup.send(bot.texts("reset_done"))
+
+
+@app_commands.command(name="usage", description="내 사용량(오늘·이번 달)과 남은 한도를 봅니다.")
+async def usage(interaction: discord.Interaction) -> None:
+    bot = _bot(interaction)
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    await interaction.followup.send(await flows.own_usage(bot.engine, bot.texts, origin(interaction).asker))
 
 
 @app_commands.command(name="help", description="명령어와 사용법을 알려 줍니다.")

@@ -14,6 +14,7 @@ import discord
 
 from bot.config import DISCORD_CDN_HOSTS, Settings
 from bot.core.conversation import ConversationKey
+from bot.core.usage import Asker
 from bot.frontend.downloads import TrustedHosts, WebOrigin, fetch
 from bot.frontend.flows import Question
 
@@ -51,9 +52,9 @@ class Origin:
         return ConversationKey("discord", (str(self.guild), str(self.channel), str(self.user)))
 
     @property
-    def asker(self) -> str:
-        """The user as the engine's per-user rate limit knows them."""
-        return f"discord:{self.user}"
+    def asker(self) -> Asker:
+        """The server is the team (none in a DM)."""
+        return Asker("discord", str(self.guild or ""), str(self.user), str(self.channel))
 
     def question(self, text: str) -> Question:
         return Question(self.key, text, self.asker)

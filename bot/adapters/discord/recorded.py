@@ -6,41 +6,56 @@ messages one that stopped had opened for it."""
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import discord
 
 from bot.adapters.discord.events import Origin
 from bot.adapters.discord.surface import MESSAGE_CHARS, ChannelReplies, FollowUps
+from bot.frontend.pacing import CallBudget
 from bot.frontend.splitting import split_message
 
 log = logging.getLogger(__name__)
 
+_THREAD_EXISTS = 160004  # "A thread has already been created for this message"
+
 Payload = dict[str, Any]
 
 
-def asked_in_message(message: discord.Message, origin: Origin, text: str) -> Payload:
-    where = {"id": message.id, "channel": message.channel.id, "guild": origin.guild}
-    return _payload(origin, text, message.attachments[0] if message.attachments else None, reply_to=where)
+# What a question asks for: an answer (with files: each read, the text a question about it), a
+# summary (of its files, else of its text), a translation of its text, a new answer to the
+# conversation's last question, a summary of the thread or the channel's last hours.
+Action = Literal["answer", "summarize", "translate", "regenerate", "summarize_chat"]
+
+
+def asked_in_message(message: discord.Message, origin: Origin, text: str, *, thread: bool = False) -> Payload:
+    """`thread`: answered in a thread opened on the message (whose id the thread shares)."""
+    where = {"id": message.id, "channel": message.channel.id, "guild": origin.guild, "thread": thread}
+    return _payload(origin, text, message.attachments, "answer", reply_to=where)
 
 
 def asked_by_command(
-    interaction: discord.Interaction, origin: Origin, text: str, file: discord.Attachment | None
-) -> Payload:
+    interaction: discord.Interaction, origin: Origin, text: str, files: Sequence[discord.Attachment],
+    action: Action, *, ephemeral: bool = False,
+) -> Payload:  # fmt: skip
     where = {
         "id": interaction.id, "application": interaction.application_id, "token": interaction.token,
-        "channel": interaction.channel_id, "guild": interaction.guild_id,
+        "channel": interaction.channel_id, "guild": interaction.guild_id, "ephemeral": ephemeral,
     }  # fmt: skip
-    return _payload(origin, text, file, interaction=where)
+    return _payload(origin, text, files, action, interaction=where)
 
 
-def _payload(origin: Origin, text: str, file: discord.Attachment | None, **where: dict[str, Any]) -> Payload:
+def _payload(
+    origin: Origin, text: str, files: Sequence[discord.Attachment], action: Action, **where: dict[str, Any]
+) -> Payload:
     return {
         "origin": {**asdict(origin), "roles": sorted(origin.roles)},
         "text": text,
-        "attachment": file.to_dict() if file else None,
+        "attachments": [file.to_dict() for file in files],
+        "action": action,
         **where,
     }
 
@@ -56,29 +71,63 @@ class Asked:
 
     origin: Origin
     text: str
-    attachment: Payload | None
+    attachments: list[Payload]
+    action: Action
     reply_to: Payload | None  # a message's: id, channel, guild
-    interaction: Payload | None  # a command's: id, application, token, channel, guild
+    interaction: Payload | None  # a command's: id, application, token, channel, guild, ephemeral
+    answer_id: str  # what stop and feedback name the answer by
+    hours: int | None = None  # a channel summary's: how far back (None: a whole thread)
+    replacing: str = ""  # a regenerate's: the id of the answer whose button was pressed
 
     @classmethod
     def of(cls, payload: Payload) -> Asked:
         origin = Origin(**{**payload["origin"], "roles": frozenset(payload["origin"]["roles"])})
-        return cls(origin, payload["text"], payload["attachment"], payload.get("reply_to"), payload.get("interaction"))
+        # a job recorded by the previous release (one file, no action) is still answered
+        files = payload["attachments"] if "attachments" in payload else [f for f in [payload["attachment"]] if f]
+        action = payload.get("action", "answer")
+        return cls(
+            origin, payload["text"], files, action, payload.get("reply_to"), payload.get("interaction"),
+            payload.get("answer_id", ""), payload.get("hours"), payload.get("replacing", ""),
+        )
 
-    def file(self, client: discord.Client) -> discord.Attachment | None:
+    def files(self, client: discord.Client) -> list[discord.Attachment]:
         # discord.py builds an Attachment from its payload and the client's connection state,
         # as it does for a message it receives (Message.__init__).
-        if self.attachment is None:
-            return None
-        return discord.Attachment(data=self.attachment, state=client._connection)  # type: ignore[arg-type]
+        return [discord.Attachment(data=file, state=client._connection) for file in self.attachments]  # type: ignore[arg-type]
 
-    def surface(self, client: discord.Client) -> ChannelReplies | FollowUps:
+    @property
+    def in_thread(self) -> bool:
+        """Whether it is answered in a thread opened on its message."""
+        return bool(self.reply_to and self.reply_to.get("thread"))
+
+    def surface(self, client: discord.Client, budget: CallBudget) -> ChannelReplies | FollowUps:
         if self.interaction is not None:
-            return FollowUps(_Interaction.of(client, self.interaction, self.origin.user))  # type: ignore[arg-type]
+            ephemeral = bool(self.interaction.get("ephemeral"))
+            return FollowUps(_Interaction.of(client, self.interaction, self.origin.user), budget, ephemeral=ephemeral)  # type: ignore[arg-type]
         assert self.reply_to is not None
+        if self.in_thread:
+            thread = client.get_partial_messageable(self.reply_to["id"], guild_id=self.reply_to["guild"])
+            return ChannelReplies.within(thread, budget)
         channel = client.get_partial_messageable(self.reply_to["channel"], guild_id=self.reply_to["guild"])
         # a partial message has what ChannelReplies reads of a message: its channel, a reference
-        return ChannelReplies(channel.get_partial_message(self.reply_to["id"]))  # type: ignore[arg-type]
+        return ChannelReplies(channel.get_partial_message(self.reply_to["id"]), budget)  # type: ignore[arg-type]
+
+    async def open_thread(self, client: discord.Client, name: str) -> Asked:
+        """Open the thread it is to be answered in (a replica that stopped may have opened it
+        already); the question answered in its channel instead when Discord refuses."""
+        assert self.reply_to is not None
+        channel = client.get_partial_messageable(self.reply_to["channel"], guild_id=self.reply_to["guild"])
+        try:
+            await channel.get_partial_message(self.reply_to["id"]).create_thread(name=name, auto_archive_duration=1440)
+        except discord.HTTPException as error:
+            if error.code != _THREAD_EXISTS:
+                log.info("could not open a thread on message %s (%s): answering in the channel", self.reply_to["id"], error.status)
+                return self.in_channel()
+        return self
+
+    def in_channel(self) -> Asked:
+        """Answered by a reply in its message's channel, not in a thread."""
+        return replace(self, reply_to={**self.reply_to, "thread": False}) if self.reply_to else self
 
     async def close(self, client: discord.Client, opened: tuple[str, ...], note: str) -> None:
         """Replace the messages a replica that stopped had opened for this question (its
@@ -86,14 +135,16 @@ class Asked:
         for handle in opened:
             await self.replace(client, handle, note)
 
-    async def show_answered(self, client: discord.Client, opened: tuple[str, ...], answer: str, note: str) -> None:
+    async def show_answered(
+        self, client: discord.Client, budget: CallBudget, opened: tuple[str, ...], answer: str, note: str
+    ) -> None:
         """A replica that stopped had the whole answer (it is in the conversation's memory): its
         one message becomes the answer; failing that, the note closes what it opened and the
         answer follows."""
         if len(opened) == 1 and len(answer) <= MESSAGE_CHARS and await self.replace(client, opened[0], answer):
             return
         await self.close(client, opened, note)
-        surface = self.surface(client)
+        surface = self.surface(client, budget)
         for part in split_message(answer, surface.style.max_len, surface.style.formatted_len):
             await surface.post(surface.style.format(part))
 

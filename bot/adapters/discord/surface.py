@@ -1,12 +1,16 @@
-"""Where answers appear on Discord (`bot.frontend.surface.Surface`s), and how they look there."""
+"""Where answers appear on Discord (`bot.frontend.surface.Surface`s), and how they look there;
+the calls they make outside the interaction endpoints paced to the bot's global limit."""
 
 from __future__ import annotations
 
 import time
-from typing import cast
+from typing import Any, cast
 
 import discord
 
+from bot.config import Settings
+from bot.core.memory.quota import Quotas
+from bot.frontend.pacing import CallBudget, PacedMessages
 from bot.frontend.surface import MessageStyle
 
 MESSAGE_CHARS = 2000
@@ -19,14 +23,33 @@ STYLE = MessageStyle(max_len=MESSAGE_CHARS, edit_interval=EDIT_INTERVAL)
 TOKEN_SECONDS = 15 * 60 - 20
 _TOKEN_EXPIRED = 50027  # "Invalid Webhook Token"
 
+# Discord counts every REST call of a bot against one global limit a second, except the
+# interaction endpoints (callback, follow-ups, their edits), which "are not bound to the bot's
+# Global Rate Limit" (discord.com/developers/docs/topics/rate-limits). discord.py waits out each
+# route's bucket and a global 429 after the fact; this budget keeps answers from provoking one.
+REST = "rest"
+
+
+def rest_budget(settings: Settings, quotas: Quotas, bot_id: int) -> CallBudget:
+    """The bot's global limit, shared by every process and replica answering as it."""
+    return CallBudget(quotas, f"discord:{bot_id}", {REST: settings.discord_requests_per_second}, window=1.0)
+
+
+def _paced(budget: CallBudget) -> PacedMessages:
+    return PacedMessages(budget, posts=REST, edits=REST)
+
 
 async def _edit(message: discord.Message | discord.WebhookMessage, text: str) -> None:
+    await _changed(message, content=text)
+
+
+async def _changed(message: discord.Message | discord.WebhookMessage, **change: Any) -> None:
     if isinstance(message, discord.WebhookMessage):  # its edits leave the flags alone
-        await message.edit(content=text)
+        await message.edit(**change)
     else:
         # Message.edit sends `flags` every time (discord/message.py, `suppress=False` by
         # default): without this every edited answer would get its link previews back.
-        await message.edit(content=text, suppress=True)
+        await message.edit(**change, suppress=True)
 
 
 class FollowUps:
@@ -37,28 +60,42 @@ class FollowUps:
     # room for the mention that a late message starts with
     style = MessageStyle(max_len=MESSAGE_CHARS - 32, edit_interval=EDIT_INTERVAL)
 
-    def __init__(self, interaction: discord.Interaction) -> None:
+    def __init__(self, interaction: discord.Interaction, budget: CallBudget, *, ephemeral: bool = False) -> None:
+        self._paced = _paced(budget)  # for the channel's messages only
+        self._ephemeral = ephemeral  # only the user who asked sees the answer
         self._webhook = interaction.followup
         self._channel = interaction.channel
         self._mention = interaction.user.mention
-        self._expires = interaction.created_at.timestamp() + TOKEN_SECONDS
+        self.editable_until = interaction.created_at.timestamp() + TOKEN_SECONDS
         self._moved: dict[int, discord.Message] = {}  # a follow-up's id → the message carrying on for it
 
-    async def post(self, text: str) -> discord.WebhookMessage | discord.Message:
-        if time.time() < self._expires:
+    async def post(self, text: str, *, view: discord.ui.View | None = None) -> discord.WebhookMessage | discord.Message:
+        """A new message (with `view`'s buttons under it)."""
+        buttons = {"view": view} if view else {}
+        if time.time() < self.editable_until:
             try:
-                return await self._webhook.send(text, wait=True, suppress_embeds=True)
+                return await self._webhook.send(
+                    text, wait=True, suppress_embeds=True, ephemeral=self._ephemeral, **buttons
+                )
             except discord.HTTPException as error:
                 if error.code != _TOKEN_EXPIRED:
                     raise
-        return await self._late(text)
+        return await self._late(text, **buttons)
+
+    async def set_view(self, handle: object, view: discord.ui.View | None) -> None:
+        """Replace the buttons under message `handle` (None: take them away)."""
+        message = self._moved.get(cast(discord.Message, handle).id) or cast(discord.Message | discord.WebhookMessage, handle)
+        if not isinstance(message, discord.WebhookMessage):
+            await self._paced.edit()
+        await _changed(message, view=view)
 
     async def edit(self, handle: object, text: str) -> None:
         message = cast(discord.Message | discord.WebhookMessage, handle)
         if moved := self._moved.get(message.id):
+            await self._paced.edit()
             await _edit(moved, f"{self._mention} {text}")
             return
-        if isinstance(message, discord.WebhookMessage) and time.time() < self._expires:
+        if isinstance(message, discord.WebhookMessage) and time.time() < self.editable_until:
             try:
                 await _edit(message, text)
                 return
@@ -68,38 +105,60 @@ class FollowUps:
         if isinstance(message, discord.WebhookMessage):
             self._moved[message.id] = await self._late(text)
         else:
+            await self._paced.edit()
             await _edit(message, f"{self._mention} {text}")
 
     async def room_for_edit(self) -> bool:
-        return True  # discord.py paces each route by the bucket headers Discord sends
+        # Follow-ups are not counted globally, and discord.py paces each route by the bucket
+        # headers Discord sends; the channel's messages, past the token's time, are.
+        if self._moved or time.time() >= self.editable_until:
+            return await self._paced.room_for_edit()
+        return True
 
-    async def _late(self, text: str) -> discord.Message:
+    async def _late(self, text: str, **buttons: discord.ui.View) -> discord.Message:
         if not isinstance(self._channel, discord.abc.Messageable):
             raise RuntimeError("the interaction's channel cannot take messages")
+        await self._paced.post()
         return await self._channel.send(
-            f"{self._mention} {text}", suppress_embeds=True, allowed_mentions=discord.AllowedMentions(users=True)
+            f"{self._mention} {text}", suppress_embeds=True, allowed_mentions=discord.AllowedMentions(users=True),
+            **buttons,
         )
 
 
-class _Edits:
-    style = STYLE
-
-    async def edit(self, handle: object, text: str) -> None:
-        await _edit(cast(discord.Message | discord.WebhookMessage, handle), text)
-
-    async def room_for_edit(self) -> bool:
-        return True  # discord.py paces each route by the bucket headers Discord sends
-
-
-class ChannelReplies(_Edits):
+class ChannelReplies:
     """Answers to a message: the first part replies to it, later parts follow in its channel."""
 
-    def __init__(self, message: discord.Message) -> None:
-        self._channel = message.channel
+    style = STYLE
+
+    def __init__(self, message: discord.Message, budget: CallBudget) -> None:
+        self._paced = _paced(budget)
+        self._channel: discord.abc.Messageable = message.channel
         # a question deleted meanwhile must not make the answer fail
         self._reference: discord.MessageReference | None = message.to_reference(fail_if_not_exists=False)
 
-    async def post(self, text: str) -> discord.Message:
-        sent = await self._channel.send(text, reference=self._reference, suppress_embeds=True)  # type: ignore[arg-type]
+    @classmethod
+    def within(cls, channel: discord.abc.Messageable, budget: CallBudget) -> ChannelReplies:
+        """Answers in a channel of their own (a thread opened for the question): no reference."""
+        replies = cls.__new__(cls)
+        replies._paced, replies._channel, replies._reference = _paced(budget), channel, None
+        return replies
+
+    async def edit(self, handle: object, text: str) -> None:
+        await self._paced.edit()
+        await _edit(cast(discord.Message | discord.WebhookMessage, handle), text)
+
+    async def room_for_edit(self) -> bool:
+        return await self._paced.room_for_edit()
+
+    async def post(self, text: str, *, view: discord.ui.View | None = None) -> discord.Message:
+        """A new message (with `view`'s buttons under it)."""
+        buttons = {"view": view} if view else {}
+        await self._paced.post()
+        sent = await self._channel.send(text, reference=self._reference, suppress_embeds=True, **buttons)  # type: ignore[arg-type]
         self._reference = None
         return sent
+
+    async def set_view(self, handle: object, view: discord.ui.View | None) -> None:
+        """Replace the buttons under message `handle` (None: take them away)."""
+        await self._paced.edit()
+        await _changed(cast(discord.Message, handle), view=view)

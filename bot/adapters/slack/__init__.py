@@ -1,8 +1,8 @@
 """Slack: `python -m bot slack`.
 
 Socket Mode (SLACK_APP_TOKEN; the default when it is set) needs nothing exposed to the internet.
-HTTP mode (SLACK_SIGNING_SECRET) serves events at `/slack/events` and a health check at
-`/healthz` on SLACK_HTTP_PORT."""
+HTTP mode (SLACK_SIGNING_SECRET) serves events at `/slack/events`, and `/healthz` and `/readyz`
+(bot.monitoring) on SLACK_HTTP_PORT."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -26,6 +26,8 @@ from bot.adapters.slack.surface import PausingRateLimits
 from bot.config import Settings
 from bot.core.engine import ChatEngine
 from bot.core.errors import ConfigError
+from bot.core.metrics import PLATFORM_CONNECTED
+from bot.monitoring import add_health_routes
 from bot.startup import NETWORK_ERRORS, Target, Unreachable, with_retries
 from bot.workers import Worker
 
@@ -65,7 +67,10 @@ async def running(
     mode = slack_mode(settings)
     client = web_client(settings)
     me = await _check(client.auth_test, "SLACK_BOT_TOKEN", settings)
-    bot = SlackBot(settings, engine, client, team=str(me.get("team_id") or ""))
+    bot = SlackBot(
+        settings, engine, client, team=str(me.get("team_id") or ""), workspace_url=str(me.get("url") or ""),
+        bot_user_id=str(me.get("user_id") or ""),
+    )  # fmt: skip
     secret = settings.slack_signing_secret if mode == "http" else None
     app = create_app(bot, client, secret.get_secret_value() if secret else None)
     try:
@@ -74,8 +79,10 @@ async def running(
                 yield Running(mode, bot, app, None)
         else:
             async with _http(app, host, settings, shared=worker.shared) as url:
+                PLATFORM_CONNECTED.labels("slack").set(1)
                 yield Running(mode, bot, app, url)
     finally:
+        PLATFORM_CONNECTED.labels("slack").set(0)
         await bot.aclose()
 
 
@@ -170,23 +177,32 @@ async def _socket_mode(app: AsyncApp, settings: Settings) -> AsyncIterator[None]
             "Slack's Socket Mode websocket (wss-primary.slack.com) did not open: check that the network "
             "or the proxy (HTTPS_PROXY) lets websockets through, or use HTTP mode (SLACK_SIGNING_SECRET)."
         ) from None
+    following = asyncio.create_task(_follow_connection(handler.client))
     try:
         yield
     finally:
+        following.cancel()
         await handler.close_async()
+
+
+CONNECTION_CHECK_SECONDS = 1.0
+
+
+async def _follow_connection(client: AsyncBaseSocketModeClient) -> None:
+    """Whether the Socket Mode connection is up, for /readyz: slack_sdk reconnects by itself
+    (after Slack's `disconnect` frames, a dropped socket, failed pings) and tells no one."""
+    while True:
+        PLATFORM_CONNECTED.labels("slack").set(1 if await client.is_connected() else 0)
+        await asyncio.sleep(CONNECTION_CHECK_SECONDS)
 
 
 @asynccontextmanager
 async def _http(app: AsyncApp, host: str, settings: Settings, *, shared: bool) -> AsyncIterator[str]:
     port = settings.slack_http_port
     web_app = app.web_app(path=EVENTS_PATH, port=port)
-    web_app.router.add_get("/healthz", _healthz)
+    add_health_routes(web_app)
     async with listening(
         web_app, host, port, shared=shared, timeout=settings.slack_http_timeout_seconds,
         max_connections=settings.slack_http_max_connections,
     ) as url:  # fmt: skip
         yield url
-
-
-async def _healthz(_: web.Request) -> web.Response:
-    return web.json_response({"ok": True})

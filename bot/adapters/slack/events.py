@@ -8,12 +8,49 @@ from typing import Any, Literal
 
 from bot.adapters.slack.surface import Place
 from bot.core.conversation import ConversationKey
+from bot.core.usage import Asker
 
-Command = Literal["reset", "help"]
+Command = Literal["reset", "help", "summarize_thread", "summarize_channel"]
 
 # Plain user messages; edits, deletions, joins and other bots' posts are noise.
 _USER_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 _COMMANDS: dict[str, Command] = {"reset": "reset", "초기화": "reset", "help": "help", "도움말": "help"}
+
+
+@dataclass(frozen=True)
+class ChatRange:
+    """Which of a channel's messages a summary reads: a day, the last hours, what the asker
+    missed (since they last wrote), or by default the last day."""
+
+    day: Literal["today", "yesterday"] | None = None
+    hours: int = 0
+    missed: bool = False
+
+
+# Whole requests only ("스레드 요약이 뭐야?" is a question): the polite endings people add, allowed.
+_PLEASE = r"(?:\s*(?:해\s*(?:줘|줄래|주세요|주실래요)|하기|please))?[\s.!?~]*$"
+_THREAD_SUMMARY = re.compile(r"^(?:이\s*)?스레드\s*(?:를\s*)?요약" + _PLEASE + r"|^summari[sz]e\s+(?:this\s+)?thread" + _PLEASE, re.I)
+_CHANNEL_SUMMARY = re.compile(
+    r"^(?:(오늘|어제|today|yesterday)\s*|(?:지난|최근)\s*(\d{1,3})\s*시간\s*(?:동안\s*)?|last\s+(\d{1,3})\s+hours?\s*)?"
+    r"(?:이\s*)?(?:채널\s*(?:을\s*)?요약|summari[sz]e\s+(?:this\s+)?channel)" + _PLEASE,
+    re.I,
+)
+_MISSED = re.compile(r"^(?:내가\s*)?놓친\s*(?:것|거|내용|메시지)(?:\s*(?:알려\s*줘|요약해\s*줘|있어|은|는))?[\s.!?~]*$|^what\s+did\s+i\s+miss[\s.!?]*$", re.I)
+MAX_HOURS = 24 * 7
+
+
+def summary_request(text: str) -> tuple[Command, ChatRange] | None:
+    """A request for a thread's or a channel's summary, as people write it."""
+    text = text.strip()
+    if _THREAD_SUMMARY.match(text):
+        return "summarize_thread", ChatRange()
+    if _MISSED.match(text):
+        return "summarize_channel", ChatRange(missed=True)
+    if asked := _CHANNEL_SUMMARY.match(text):
+        day = {"오늘": "today", "today": "today", "어제": "yesterday", "yesterday": "yesterday"}.get((asked[1] or "").lower())
+        hours = min(int(asked[2] or asked[3] or 0), MAX_HOURS)
+        return "summarize_channel", ChatRange(day, hours)  # type: ignore[arg-type]
+    return None
 
 
 @dataclass(frozen=True)
@@ -27,6 +64,8 @@ class Incoming:
     thread_ts: str | None  # the thread the answer goes to; None: the top level of a DM
     text: str  # plain text, the bot's mention removed
     files: tuple[dict[str, Any], ...]
+    answer_id: str = ""  # given when the question is accepted: stop and feedback name it
+    regenerates: str = ""  # "다시 생성": the id of the answer a new one replaces
 
     @property
     def is_dm(self) -> bool:
@@ -44,15 +83,16 @@ class Incoming:
         return Place(self.channel, self.thread_ts, self.team, self.user)
 
     @property
-    def asker(self) -> str:
-        """The user, qualified for the engine's per-user rate limit."""
-        return f"slack:{self.team}:{self.user}"
+    def asker(self) -> Asker:
+        return Asker("slack", self.team, self.user, self.channel)
 
     def command(self) -> Command | None:
         if self.files:
             return None
         if not self.text:
             return "help"
+        if asked := summary_request(self.text):
+            return asked[0]
         return _COMMANDS.get(self.text.strip().rstrip("!.?").lower())
 
 

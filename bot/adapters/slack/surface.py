@@ -4,10 +4,12 @@ place (any workspace), or Slack's native AI streaming (`chat.startStream` / `app
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -16,10 +18,11 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack.blocks import with_text
 from bot.config import Settings
 from bot.core.memory.quota import Quotas
 from bot.frontend.markdown import code_lines
-from bot.frontend.pacing import CallBudget, Priority
+from bot.frontend.pacing import CallBudget, PacedMessages, Priority, rate_limited
 from bot.frontend.splitting import utf8_len
 from bot.frontend.surface import GrowingMessage, MessageStyle, Surface
 
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 MESSAGE_BYTES = 3_900  # Slack cuts chat.postMessage / chat.update text near 4,000 UTF-8 bytes
 STREAM_CHARS = 10_000  # one streamed message: Slack takes 12,000 characters of markdown at most
 EDIT_INTERVAL = 1.0  # Slack allows about one update per second per message
+STOP_GRACE = 2.0  # seconds a stream Slack ended waits for its user's stop to arrive
 # Errors that mean this workspace (or token) has no native streaming: remembered, not retried.
 _NO_STREAMING = frozenset(
     {"unknown_method", "not_allowed", "not_allowed_token_type", "missing_scope", "method_deprecated",
@@ -71,25 +75,49 @@ class SlackMessages:
         self.client = client
         self.place = place
         self.style = MESSAGE_STYLE
-        self.budget = pacing.budget(place.team)
-        self._granted = False  # room for the next edit was taken by `room_for_edit`
+        # chat.postMessage is not counted: Slack limits it per channel, not per workspace
+        self.paced = PacedMessages(pacing.budget(place.team), posts="chat.postMessage", edits="chat.update")
+        self.last: tuple[str, str] | None = None  # the newest message and its text
+        # Blocks under the text while the answer is written (its stop button); `attach` swaps
+        # them for the footer once it is done.
+        self.controls: list[dict[str, Any]] = []
+        self._changed_at = float("-inf")  # loop time the newest message was posted or edited
 
     async def post(self, text: str) -> str:
         response = await self.client.chat_postMessage(
-            channel=self.place.channel, thread_ts=self.place.thread_ts, text=text,
+            channel=self.place.channel, thread_ts=self.place.thread_ts, text=text, blocks=self._blocks(text),
             unfurl_links=False, unfurl_media=False,
         )  # fmt: skip
+        self.last, self._changed_at = (str(response["ts"]), text), asyncio.get_running_loop().time()
         return str(response["ts"])
 
+    def _blocks(self, text: str) -> list[dict[str, Any]] | None:
+        """With controls, the text as blocks above them (a message with blocks shows only them)."""
+        return with_text(text, self.controls) if self.controls else None
+
+    async def attach(self, blocks: list[dict[str, Any]]) -> None:
+        """Put `blocks` under the newest message's text (the footer of a finished answer), if
+        the workspace's chat.update budget has room: answers come first, and a footer waiting
+        a minute for room would hold its job that long."""
+        if self.last is None:
+            return
+        ts, text = self.last
+        # A change like any other: Slack takes about one a second per message.
+        await asyncio.sleep(max(0.0, self._changed_at + self.style.edit_interval - asyncio.get_running_loop().time()))
+        self.controls = []
+        if not await self.paced.budget.spend("chat.update", Priority.BETWEEN):
+            log.info("no room in chat.update's budget: message %s left without its footer", ts)
+            return
+        await self.client.chat_update(channel=self.place.channel, ts=ts, text=text, blocks=with_text(text, blocks))
+
     async def room_for_edit(self) -> bool:
-        self._granted = await self.budget.spend("chat.update", Priority.BETWEEN)
-        return self._granted
+        return await self.paced.room_for_edit()
 
     async def edit(self, handle: object, text: str) -> None:
-        if not self._granted:
-            await self.budget.spend("chat.update", Priority.FINAL)
-        self._granted = False
-        await self.client.chat_update(channel=self.place.channel, ts=str(handle), text=text)
+        await self.paced.edit()
+        await self.client.chat_update(channel=self.place.channel, ts=str(handle), text=text, blocks=self._blocks(text))
+        if self.last is not None and self.last[0] == str(handle):
+            self.last, self._changed_at = (str(handle), text), asyncio.get_running_loop().time()
 
 
 class NativeStream:
@@ -110,6 +138,12 @@ class NativeStream:
         self._opening = ""  # what the next stream starts with (a reopened code fence)
         self._granted = False  # room for the next call was taken beforehand
         self._plain: PlainGrowing | None = None  # no native streaming here after all
+        self.footer: list[dict[str, Any]] = []  # blocks under the answer once it is complete
+        self.sent = ""  # the open stream's Markdown so far
+        # Whether the user stopped this answer (Slack's stop button ends the stream on Slack's
+        # side at once; the stop reaches the answer a moment later).
+        self.stopped: Callable[[], Awaitable[bool]] | None = None
+        self._halted = False  # ended by Slack for a stop: later text is not shown
 
     @property
     def max_chars(self) -> int:
@@ -138,19 +172,55 @@ class NativeStream:
         elif self._plain:
             await self._plain.append(markdown)
         else:
+            if self._halted:
+                return
             if not self._granted:
                 await self.budget.spend("chat.appendStream", Priority.FINAL)
             self._granted = False
-            await self.client.chat_appendStream(channel=self.place.channel, ts=self.ts, markdown_text=markdown)
+            try:
+                await self.client.chat_appendStream(channel=self.place.channel, ts=self.ts, markdown_text=markdown)
+            except SlackApiError as error:
+                if error.response.get("error") != "message_not_in_streaming_state" or not await self._stopped_by_user():
+                    raise  # expired: the answer goes on in a new message
+                self._halted = True
+                return
+            self.sent += markdown
 
     async def stop(self, markdown: str, *, failed: bool) -> None:
         if not self.ts and not self._plain:
             await self._open(markdown)
             markdown = ""
+        footer = self.footer if not failed else []
         if self._plain:
-            return await self._plain.stop(markdown, failed=failed)
+            await self._plain.stop(markdown, failed=failed)
+            if footer:
+                await self._plain.messages.attach(footer)
+            return
         await self.budget.spend("chat.stopStream", Priority.FINAL)
-        await self.client.chat_stopStream(channel=self.place.channel, ts=self.ts, markdown_text=markdown or None)
+        try:
+            await self.client.chat_stopStream(
+                channel=self.place.channel, ts=self.ts, markdown_text=markdown or None, blocks=footer or None
+            )
+        except SlackApiError as error:
+            if error.response.get("error") != "message_not_in_streaming_state":
+                raise
+            # Stopped by Slack already (the user pressed its stop button: agent_session_stopped):
+            # the message is complete, so its ending is written in by an edit.
+            text = to_mrkdwn(self.sent + markdown)
+            await self.budget.spend("chat.update", Priority.FINAL)
+            await self.client.chat_update(channel=self.place.channel, ts=self.ts, text=text, blocks=with_text(text, footer))
+
+    async def _stopped_by_user(self) -> bool:
+        """Whether the stream Slack ended was stopped by its user: the stop is waited for a
+        moment (its event may still be on the way, or with another replica)."""
+        if self.stopped is None:
+            return False
+        deadline = asyncio.get_running_loop().time() + STOP_GRACE
+        while not await self.stopped():
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
+        return True
 
     async def _open(self, markdown: str) -> None:
         if not self._granted:
@@ -169,7 +239,7 @@ class NativeStream:
             self._plain = PlainGrowing(SlackMessages(self.client, self.place, self.pacing))
             await self._plain.append(text)
             return
-        self.ts = str(response["ts"])
+        self.ts, self.sent = str(response["ts"]), text
 
 
 class PlainGrowing:
@@ -214,9 +284,11 @@ class PausingRateLimits(AsyncRateLimitErrorRetryHandler):
         self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> None:  # fmt: skip
+        method = request.url.rstrip("/").rsplit("/", 1)[-1]
+        if response is not None and response.status_code == 429:
+            rate_limited("slack", method)
         if self.budget is not None and response is not None:
             retry_after = next((v[0] for k, v in response.headers.items() if k.lower() == "retry-after"), "1")
-            method = request.url.rstrip("/").rsplit("/", 1)[-1]
             await self.budget.pause(method, float(retry_after))
         await super().prepare_for_next_attempt_async(state=state, request=request, response=response, error=error)
 

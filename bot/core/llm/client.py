@@ -42,6 +42,7 @@ from bot.core.llm.retrying import Retryable, RetryingChat, chat_messages
 from bot.core.llm.sagemaker import AsyncChatSagemakerEndpoint, AsyncSagemakerEndpoint
 from bot.core.pictures import Picture
 from bot.core.prompt import Turn, llama3_prompt
+from bot.core.usage import Meter
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +57,23 @@ _BUSY_CODES = {"ThrottlingException", "ModelNotReadyException"}
 
 
 class ChatLLM(Protocol):
-    """`pictures` go with the last turn, to a model that sees pictures."""
+    """`pictures` go with the last turn, to a model that sees pictures;
+    `meter`, when given, gets each call's turns, text and the provider's token counts."""
+
+    @property
+    def queue(self) -> int | None:
+        """None when a call would start at once; else how many calls wait for the model already
+        (`LLM_MAX_CONCURRENCY` are in flight)."""
+        ...
 
     def stream(
-        self, turns: Sequence[Turn], *, max_new_tokens: int | None = None, pictures: Sequence[Picture] = ()
+        self, turns: Sequence[Turn], *, max_new_tokens: int | None = None, pictures: Sequence[Picture] = (),
+        meter: Meter | None = None,
     ) -> AsyncIterator[str]: ...
 
     async def complete(
-        self, turns: Sequence[Turn], *, max_new_tokens: int | None = None, pictures: Sequence[Picture] = ()
+        self, turns: Sequence[Turn], *, max_new_tokens: int | None = None, pictures: Sequence[Picture] = (),
+        meter: Meter | None = None,
     ) -> str: ...
 
 

@@ -18,9 +18,11 @@ from typing import Any, AsyncIterator, Sequence
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from bot.config import Settings
-from bot.core.errors import ConfigError, LLMError, LLMModelError, LLMStreamCut, LLMTimeout, MessageTooLong
+from bot.core.errors import BotError, ConfigError, LLMError, LLMModelError, LLMStreamCut, LLMTimeout, MessageTooLong
+from bot.core.metrics import MODEL_ERRORS, MODEL_REACHABLE, WAITING
 from bot.core.pictures import Picture
 from bot.core.prompt import Turn, neutralize
+from bot.core.usage import Meter, ModelCall
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,31 @@ def _shorter(turns: Sequence[Turn], trimmed: bool) -> list[Turn]:
     return shorter
 
 
+class Slots:
+    """The model's calls in flight, at most `size`; the ones past it wait in the order they came
+    (asyncio's Semaphore wakes its waiters first come, first served)."""
+
+    def __init__(self, size: int) -> None:
+        self._semaphore = asyncio.Semaphore(size)
+        self._waiting = 0
+
+    @property
+    def queue(self) -> int | None:
+        """None when a new call would start at once; else how many calls wait already."""
+        return self._waiting if self._semaphore.locked() else None
+
+    async def __aenter__(self) -> None:
+        self._waiting += 1
+        try:
+            with WAITING.track_inprogress():
+                await self._semaphore.acquire()
+        finally:
+            self._waiting -= 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._semaphore.release()
+
+
 def text_of(output: Any) -> str:
     """LLMs answer a str, chat models a message (streaming: a message chunk)."""
     return output if isinstance(output, str) else str(output.text)
@@ -99,11 +126,15 @@ class RetryingChat(ABC):
     def __init__(self, settings: Settings) -> None:
         settings.require_llm()
         self.settings = settings
-        self._slots = asyncio.Semaphore(settings.llm_max_concurrency)
+        self._slots = Slots(settings.llm_max_concurrency)
         # Clients belong to the event loop that creates them, so the model is made on first
         # use, inside the loop that serves the bot.
         self._model: Any = None
         self._creating = asyncio.Lock()
+
+    @property
+    def queue(self) -> int | None:
+        return self._slots.queue
 
     @abstractmethod
     async def _create_model(self) -> Any:
@@ -128,6 +159,12 @@ class RetryingChat(ABC):
         saying so was cut); None where the provider's stream says nothing of the kind."""
         return None
 
+    def _judge(self, error: BaseException) -> LLMError | ConfigError | Retryable:
+        """`_classify`, with the failure counted and what it says of the endpoint noted."""
+        verdict = LLMTimeout("deadline") if isinstance(error, TimeoutError) else self._classify(error)
+        _failed(verdict.final if isinstance(verdict, Retryable) else verdict)
+        return verdict
+
     async def _langchain_model(self) -> Any:
         if self._model is not None:
             return self._model
@@ -137,16 +174,19 @@ class RetryingChat(ABC):
         return self._model
 
     async def stream(
-        self, turns: Sequence[Turn], *, max_new_tokens: int | None = None, pictures: Sequence[Picture] = ()
+        self, turns: Sequence[Turn], *, max_new_tokens: int | None = None, pictures: Sequence[Picture] = (),
+        meter: Meter | None = None,
     ) -> AsyncIterator[str]:
         """Text deltas of the answer. Retries only while nothing has been yielded."""
         tokens = max_new_tokens or self.settings.llm_max_new_tokens
         deadline = time.monotonic() + self.settings.llm_timeout_seconds
+        call = (meter or Meter()).call(turns)
         attempt, trimmed = 0, False
         while True:
             shown = False
+            call.turns = turns
             try:
-                async for delta in self._attempt_stream(turns, pictures, tokens, deadline):
+                async for delta in self._attempt_stream(turns, pictures, tokens, deadline, call):
                     shown = True
                     yield delta
                 return
@@ -163,21 +203,25 @@ class RetryingChat(ABC):
                 raise
 
     async def complete(
-        self, turns: Sequence[Turn], *, max_new_tokens: int | None = None, pictures: Sequence[Picture] = ()
+        self, turns: Sequence[Turn], *, max_new_tokens: int | None = None, pictures: Sequence[Picture] = (),
+        meter: Meter | None = None,
     ) -> str:
         tokens = max_new_tokens or self.settings.llm_max_new_tokens
         deadline = time.monotonic() + self.settings.llm_timeout_seconds
         model = await self._langchain_model()
+        call = (meter or Meter()).call(turns)
         attempt, trimmed = 0, False
         while True:
             try:
                 async with self._slots, asyncio.timeout(deadline - time.monotonic()):
                     answer = await model.ainvoke(self._model_input(turns, pictures), **self._options(tokens, stream=False))
-                    return text_of(answer).strip()
-            except TimeoutError:
-                raise LLMTimeout("deadline") from None
+                MODEL_REACHABLE.set(1)
+                call.turns = turns
+                call.text.append(text := text_of(answer).strip())
+                call.report(getattr(answer, "usage_metadata", None))
+                return text
             except Exception as error:
-                verdict = self._classify(error)
+                verdict = self._judge(error)
                 if isinstance(verdict, ContextTooLong):
                     turns, trimmed = _shorter(turns, trimmed), True
                 elif isinstance(verdict, Retryable):
@@ -187,7 +231,7 @@ class RetryingChat(ABC):
                     raise verdict from None
 
     async def _attempt_stream(
-        self, turns: Sequence[Turn], pictures: Sequence[Picture], tokens: int, deadline: float
+        self, turns: Sequence[Turn], pictures: Sequence[Picture], tokens: int, deadline: float, call: ModelCall
     ) -> AsyncIterator[str]:
         model = await self._langchain_model()
         ended: bool | None = None
@@ -195,15 +239,18 @@ class RetryingChat(ABC):
             async with self._slots, asyncio.timeout(deadline - time.monotonic()):
                 chunks = model.astream(self._model_input(turns, pictures), **self._options(tokens, stream=True))
                 async for chunk in chunks:
+                    MODEL_REACHABLE.set(1)
                     ended = ended or self._ends_answer(chunk)
+                    call.report(getattr(chunk, "usage_metadata", None))
                     if text := text_of(chunk):
+                        call.text.append(text)
                         yield text
-        except TimeoutError:
-            raise LLMTimeout("deadline") from None
         except Exception as error:
-            raise self._classify(error) from None
+            raise self._judge(error) from None
         if ended is False:
-            raise Retryable(LLMError("the stream closed before the answer ended"))
+            cut = LLMError("the stream closed before the answer ended")
+            _failed(cut)
+            raise Retryable(cut)
 
     async def _backoff(self, attempt: int, final: LLMError, deadline: float) -> None:
         if attempt >= self.settings.llm_max_retries:
@@ -219,3 +266,9 @@ class RetryingChat(ABC):
         if self._model is not None:
             await self._close_model()
             self._model = None
+
+
+def _failed(failure: BotError) -> None:
+    MODEL_ERRORS.labels(failure.code).inc()
+    if type(failure) is LLMError:  # no answer at all: refused connection, 5xx, a cut stream
+        MODEL_REACHABLE.set(0)

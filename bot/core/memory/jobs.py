@@ -9,10 +9,14 @@ until it is acknowledged. The owner keeps the entries it runs fresh (XCLAIM of i
 which resets their idle time); an entry idle for `takeover_seconds` belongs to a replica that
 stopped, and XAUTOCLAIM hands it to a survivor.
 
-Accepting a question is one script: de-duplicate the platform's event (the claim key holds the
-job's ticket, so a retry of the script by redis-py after a broken connection finds its own claim
-and records nothing twice), add the entry, and put the question's ticket in its conversation's
-turn queue with a lease (bot.core.memory.redis), all before the platform is told "received"."""
+Accepting a question takes two scripts, before the platform is told "received": the question's
+ticket joins its conversation's turn queue with a lease (bot.core.memory.redis), then one script
+de-duplicates the platform's event and adds the entry (the claim key holds the job's ticket, so a
+retry of the script by redis-py after a broken connection finds its own claim and records nothing
+twice). Two, because a Redis Cluster runs a script on one hash slot: the conversation's keys
+carry the conversation's hash tag, the stream and its claims the stream's. A duplicate takes its
+ticket out of the queue again; a process that dies between the two leaves a ticket whose lease
+runs out, and the platform, not told "received", delivers the event again."""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
@@ -39,9 +43,16 @@ STREAM_CAP = 100_000  # entries; finished ones are deleted, so this only bounds 
 OPENED_TTL = 24 * 3600  # the messages a job opened are of use only while it may be taken over
 CLAIM_TTL = 3600  # platforms redeliver an event within minutes
 
-# KEYS[1] claim, KEYS[2] stream, KEYS[3] turns, KEYS[4] the ticket's lease. ARGV[1] ticket,
-# ARGV[2] claim TTL s, ARGV[3] payload, ARGV[4] position (s), ARGV[5] lease ms, ARGV[6] turns TTL
-# ms, ARGV[7] stream cap, ARGV[8] grace ms, ARGV[9] event, ARGV[10] conversation key.
+# KEYS[1] turns, KEYS[2] the ticket's lease. ARGV[1] ticket, ARGV[2] position (s), ARGV[3] lease
+# ms, ARGV[4] turns TTL ms.
+_JOIN = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+"""
+
+# KEYS[1] claim, KEYS[2] stream. ARGV[1] ticket, ARGV[2] claim TTL s, ARGV[3] payload, ARGV[4]
+# position (s), ARGV[5] stream cap, ARGV[6] grace ms, ARGV[7] event, ARGV[8] conversation key.
 # 1: recorded (now or by an earlier try of this same call), 0: the event is another's.
 _ACCEPT = """
 local held = redis.call('GET', KEYS[1])
@@ -49,18 +60,15 @@ if held then return held == ARGV[1] and 1 or 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local not_before = math.min(now_ms, math.floor(tonumber(ARGV[4]) * 1000)) + tonumber(ARGV[8])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'ticket', ARGV[1], 'event', ARGV[9],
-  'key', ARGV[10], 'position', ARGV[4], 'not_before', string.format('%d', not_before), 'payload', ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-redis.call('PEXPIRE', KEYS[3], ARGV[6])
-redis.call('SET', KEYS[4], '1', 'PX', ARGV[5])
+local not_before = math.min(now_ms, math.floor(tonumber(ARGV[4]) * 1000)) + tonumber(ARGV[6])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'ticket', ARGV[1], 'event', ARGV[7],
+  'key', ARGV[8], 'position', ARGV[4], 'not_before', string.format('%d', not_before), 'payload', ARGV[3])
 return 1
 """
 
 # KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3] min idle ms, ARGV[4] count, ARGV[5]
-# prefix of the opened-lists, ARGV[6] prefix of the answers kept. Each entry taken over, with its
-# delivery count, the messages opened for it, and its answer if it was complete.
+# prefix of the opened-lists. Each entry taken over, with its delivery count and the messages
+# opened for it (its answer, kept in its conversation's slot, is read after).
 _TAKE_OVER = """
 local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', ARGV[4])
 local out = {}
@@ -70,10 +78,7 @@ for _, entry in ipairs(claimed[2]) do
     local id = entry[1]
     local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
     local runs = pending[1] and pending[1][4] or 1
-    local fields, ticket = entry[2], ''
-    for i = 1, #fields, 2 do if fields[i] == 'ticket' then ticket = fields[i + 1] end end
-    table.insert(out, {id, fields, runs, redis.call('LRANGE', ARGV[5] .. id, 0, -1),
-                       redis.call('GET', ARGV[6] .. ticket) or ''})
+    table.insert(out, {id, entry[2], runs, redis.call('LRANGE', ARGV[5] .. id, 0, -1)})
   end
 end
 return out
@@ -129,16 +134,21 @@ class RedisJobs:
         self.memory = memory
         self.client = memory.client
         self.health = memory.health
-        self.stream = f"{memory.prefix}:jobs:{queue}"
+        # The stream's own hash tag: its claims and opened-lists live in its slot.
+        self.stream = f"{memory.prefix}:{{jobs:{queue}}}"
         self.consumer = consumer or consumer_name()
         self.takeover_ms = int(takeover_seconds * 1000)
         self.grace_ms = int(grace_seconds * 1000)
+        self._join = self.client.register_script(_JOIN)
         self._accept = self.client.register_script(_ACCEPT)
         self._take_over = self.client.register_script(_TAKE_OVER)
         self._keep = self.client.register_script(_KEEP)
 
     def _opened_key(self, entry: str) -> str:
         return f"{self.stream}:opened:{entry}"
+
+    def claim_key(self, claim: str) -> str:
+        return f"{self.stream}:claim:{claim}"
 
     async def accept(self, event: str | None, key: ConversationKey, position: float, payload: Any) -> Accepted:
         """Record a question (before its event is acknowledged). `event`: the platform's id of
@@ -149,13 +159,16 @@ class RedisJobs:
             return Accepted.DUPLICATE
         turns, lease = self.memory.turn_keys(key.id, ticket)
         try:
+            await self._join(keys=[turns, lease], args=[ticket, repr(position), self.memory.lease_ms, self.memory.ttl * 1000])
             recorded = await self._accept(
-                keys=[self.memory.claim_key(claim), self.stream, turns, lease],
+                keys=[self.claim_key(claim), self.stream],
                 # ASCII JSON: a lone surrogate in a message (which cannot be encoded for Redis)
                 # travels as its escape, to be replaced where the engine reads the text.
-                args=[ticket, CLAIM_TTL, json.dumps(payload), repr(position), self.memory.lease_ms,
-                      self.memory.ttl * 1000, STREAM_CAP, self.grace_ms, event or "", key.id],
+                args=[ticket, CLAIM_TTL, json.dumps(payload), repr(position), STREAM_CAP, self.grace_ms, event or "",
+                      key.id],
             )  # fmt: skip
+            if not recorded:
+                await self._leave_queue(turns, lease, ticket)
         except REDIS_DOWN as error:
             self.health.lost(error)
             return Accepted.HERE
@@ -164,6 +177,12 @@ class RedisJobs:
             return Accepted.HERE
         self.health.ok()
         return Accepted.RECORDED if recorded else Accepted.DUPLICATE
+
+    async def _leave_queue(self, turns: str, lease: str, ticket: str) -> None:
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.zrem(turns, ticket)
+            pipe.delete(lease)
+            await pipe.execute()
 
     async def take(self, count: int, block_ms: int) -> list[JobRecord]:
         """Up to `count` jobs nobody has taken yet, waiting up to `block_ms` for one."""
@@ -189,17 +208,20 @@ class RedisJobs:
         """Up to `count` jobs whose replica has not kept them for `takeover_seconds`."""
         try:
             reply = await self._take_over(
-                keys=[self.stream],
-                args=[GROUP, self.consumer, self.takeover_ms, count, self._opened_key(""), self.memory.answer_key("")],
+                keys=[self.stream], args=[GROUP, self.consumer, self.takeover_ms, count, self._opened_key("")]
             )
         except ResponseError as error:
             if "NOGROUP" not in str(error):
                 raise
             return []
-        return [
-            _record(entry, _pairs(fields), int(runs), tuple(opened), answered or None)
-            for entry, fields, runs, opened, answered in reply
-        ]
+        records = [_record(entry, _pairs(fields), int(runs), tuple(opened)) for entry, fields, runs, opened in reply]
+        if not records:
+            return []
+        async with self.client.pipeline(transaction=False) as pipe:
+            for record in records:
+                pipe.get(self.memory.answer_key(record.key, record.order.ticket))
+            answers = await pipe.execute()
+        return [replace(record, answered=answer or None) for record, answer in zip(records, answers)]
 
     async def keep(self, entries: list[str]) -> list[str]:
         """Refresh the jobs this replica runs; return those another replica has taken over."""
@@ -219,7 +241,8 @@ class RedisJobs:
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.xack(self.stream, GROUP, record.id)
             pipe.xdel(self.stream, record.id)
-            pipe.delete(self._opened_key(record.id), lease, self.memory.answer_key(record.order.ticket))
+            pipe.delete(self._opened_key(record.id))
+            pipe.delete(lease, self.memory.answer_key(record.key, record.order.ticket))
             pipe.zrem(turns, record.order.ticket)
             await pipe.execute()
 
@@ -228,9 +251,7 @@ def _pairs(flat: list[str]) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2]))
 
 
-def _record(
-    entry: str, fields: dict[str, str], runs: int = 1, opened: tuple[str, ...] = (), answered: str | None = None
-) -> JobRecord:
+def _record(entry: str, fields: dict[str, str], runs: int = 1, opened: tuple[str, ...] = ()) -> JobRecord:
     order = TurnOrder(fields["ticket"], float(fields["position"]), int(fields["not_before"]), recorded=True)
     payload = json.loads(fields["payload"])
-    return JobRecord(entry, fields["event"], fields["key"], order, payload, runs, opened, answered)
+    return JobRecord(entry, fields["event"], fields["key"], order, payload, runs, opened)

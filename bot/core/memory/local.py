@@ -29,28 +29,33 @@ LOCAL_CAP = 10_000
 
 
 class Expiring:
-    """Names that hold until their own deadline, at most `cap` at once (the oldest set go first)."""
+    """Names that hold until their own deadline, each with a value, at most `cap` at once (the
+    oldest set go first)."""
 
     def __init__(self, cap: int = LOCAL_CAP) -> None:
         self.cap = cap
-        self._until: OrderedDict[str, float] = OrderedDict()
+        self._until: OrderedDict[str, tuple[float, str]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._until)
 
-    def add(self, name: str, ttl_seconds: float) -> None:
-        self._until[name] = time.monotonic() + ttl_seconds
+    def add(self, name: str, ttl_seconds: float, value: str = "1") -> None:
+        self._until[name] = (time.monotonic() + ttl_seconds, value)
         self._until.move_to_end(name)
         now = time.monotonic()
-        while self._until and (len(self._until) > self.cap or next(iter(self._until.values())) <= now):
+        while self._until and (len(self._until) > self.cap or next(iter(self._until.values()))[0] <= now):
             self._until.popitem(last=False)
 
-    def holds(self, name: str) -> bool:
-        until = self._until.get(name)
+    def get(self, name: str) -> str | None:
+        """The value `name` holds, or None once it has expired (or was never set)."""
+        until, value = self._until.get(name, (None, ""))
         if until is not None and until <= time.monotonic():
             del self._until[name]
             until = None
-        return until is not None
+        return value if until is not None else None
+
+    def holds(self, name: str) -> bool:
+        return self.get(name) is not None
 
 
 class OrderedTurns:
@@ -139,6 +144,8 @@ class LocalMemory:
             # Not reached when the turn raised: a failed answer is not remembered.
             if turn.exchange is not None and self.window:
                 items = self._histories[key.id]
+                if turn.replaces_last and items:
+                    items.pop()
                 items.append(turn.exchange)
                 del items[: -self.window]
 
@@ -148,11 +155,14 @@ class LocalMemory:
         self._claims.add(name, ttl_seconds)
         return True
 
-    async def mark(self, name: str, ttl_seconds: int) -> None:
-        self._marks.add(name, ttl_seconds)
+    async def mark(self, name: str, ttl_seconds: int, value: str = "1") -> None:
+        self._marks.add(name, ttl_seconds, value)
 
     async def is_marked(self, name: str) -> bool:
         return self._marks.holds(name)
+
+    async def marked(self, name: str) -> str | None:
+        return self._marks.get(name)
 
     async def hit(self, name: str, window_seconds: int) -> int:
         window = int(time.time() // window_seconds)

@@ -37,9 +37,14 @@ class TurnHandle:
 
     context: Context = field(default_factory=lambda: Context([], []))
     exchange: Exchange | None = None
+    replaces_last: bool = False  # the exchange takes the place of the history's last one
 
     def remember(self, exchange: Exchange) -> None:
         self.exchange = exchange
+
+    def replace_last(self, exchange: Exchange) -> None:
+        """Remember `exchange` instead of the history's last one (a regenerated answer)."""
+        self.exchange, self.replaces_last = exchange, True
 
 
 def keep_within(documents: list[StoredDocument], max_chars: int) -> list[StoredDocument]:
@@ -69,9 +74,11 @@ class Memory(Protocol):
 
     async def hit(self, name: str, window_seconds: int) -> int: ...
 
-    async def mark(self, name: str, ttl_seconds: int) -> None: ...
+    async def mark(self, name: str, ttl_seconds: int, value: str = "1") -> None: ...
 
     async def is_marked(self, name: str) -> bool: ...
+
+    async def marked(self, name: str) -> str | None: ...
 
     async def ping(self) -> bool: ...
 

@@ -10,10 +10,8 @@ from collections import defaultdict, deque
 from typing import Protocol
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+from bot.core.memory.health import REDIS_DOWN
 
 # KEYS[1] the window (a sorted set of call times), KEYS[2] the pause; ARGV[1] window ms,
 # ARGV[2] calls allowed, ARGV[3] a unique member. Returns 0 when the call is taken, else the ms
@@ -85,7 +83,7 @@ class RedisQuotas:
             wait_ms = await self._take(
                 keys=self._keys(name), args=[int(window_seconds * 1000), allowed, uuid.uuid4().hex]
             )
-        except _DOWN:
+        except REDIS_DOWN:
             return await self._local.take(name, allowed, window_seconds)
         return int(wait_ms) / 1000
 
@@ -93,5 +91,5 @@ class RedisQuotas:
         await self._local.pause(name, seconds)
         try:
             await self.client.set(self._keys(name)[1], "1", px=max(1, int(seconds * 1000)))
-        except _DOWN:
+        except REDIS_DOWN:
             pass

@@ -36,11 +36,9 @@ from dataclasses import asdict
 from typing import AsyncIterator
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.core.conversation import ConversationKey
+from bot.core.memory.connection import RedisTarget, connect
 from bot.core.memory.health import REDIS_DOWN, RedisHealth
 from bot.core.memory.local import LocalMemory
 from bot.core.memory.model import Context, Exchange, StoredDocument, TurnHandle, keep_within
@@ -87,9 +85,11 @@ return {0, redis.call('LRANGE', KEYS[3], 0, -1), redis.call('LRANGE', KEYS[4], 0
 # rather than answering again (the job store deletes it with the job).
 # KEYS[1] turns, KEYS[2] own lease, KEYS[3] history, KEYS[4] the answer kept; ARGV[1] ticket,
 # ARGV[2] exchange (JSON, or '' for none), ARGV[3] window, ARGV[4] history TTL seconds, ARGV[5]
-# the answer to keep ('' for none), ARGV[6] how long it is kept (seconds).
+# the answer to keep ('' for none), ARGV[6] how long it is kept (seconds), ARGV[7] '1' when the
+# exchange replaces the history's last one (a regenerated answer).
 _LEAVE = """
 if ARGV[2] ~= '' then
+  if ARGV[7] == '1' then redis.call('RPOP', KEYS[3]) end
   redis.call('RPUSH', KEYS[3], ARGV[2])
   redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
   redis.call('EXPIRE', KEYS[3], ARGV[4])
@@ -137,28 +137,34 @@ class RedisMemory:
         self._local = LocalMemory(window, max_document_chars, max_wait=max_wait_seconds)
 
     @classmethod
-    def from_url(
-        cls, url: str, *, max_connections: int = 100, timeout_seconds: float = 2.0, **kwargs: object
+    def connected(
+        cls, target: RedisTarget | str, *, max_connections: int = 100, timeout_seconds: float = 2.0, **kwargs: object
     ) -> "RedisMemory":
-        client = connect(url, max_connections=max_connections, timeout_seconds=timeout_seconds)
+        client = connect(target, max_connections=max_connections, timeout_seconds=timeout_seconds)
         return cls(client, **kwargs)  # type: ignore[arg-type]
 
+    # A conversation's keys share its hash tag, so that the scripts that take several of them run
+    # on one slot of a Redis Cluster (https://redis.io/docs/latest/operate/oss_and_stack/reference/
+    # cluster-spec/#hash-tags); conversations spread over the cluster's slots.
+    def _conversation(self, key_id: str) -> str:
+        return f"{self.prefix}:{{{key_id}}}"
+
     def history_key(self, key: ConversationKey) -> str:
-        return f"{self.prefix}:{key.id}:history"
+        return f"{self._conversation(key.id)}:history"
 
     def documents_key(self, key: ConversationKey) -> str:
-        return f"{self.prefix}:{key.id}:documents"
+        return f"{self._conversation(key.id)}:documents"
 
     def turn_keys(self, key_id: str, ticket: str) -> tuple[str, str]:
         """A conversation's turn queue, and the lease that keeps `ticket`'s place in it."""
-        return f"{self.prefix}:{key_id}:turns", f"{self._lease_prefix(key_id)}{ticket}"
+        return f"{self._conversation(key_id)}:turns", f"{self._lease_prefix(key_id)}{ticket}"
 
-    def answer_key(self, ticket: str) -> str:
+    def answer_key(self, key_id: str, ticket: str) -> str:
         """Where a recorded job's complete answer waits until the job is done."""
-        return f"{self.prefix}:answer:{ticket}"
+        return f"{self._conversation(key_id)}:answer:{ticket}"
 
     def _lease_prefix(self, key_id: str) -> str:
-        return f"{self.prefix}:{key_id}:lease:"
+        return f"{self._conversation(key_id)}:lease:"
 
     async def context(self, key: ConversationKey) -> Context:
         try:
@@ -218,12 +224,12 @@ class RedisMemory:
     def claim_key(self, name: str) -> str:
         return f"{self.prefix}:claim:{name}"
 
-    async def mark(self, name: str, ttl_seconds: int) -> None:
-        """Remember that `name` holds (e.g. "the bot takes part in this thread") for a while,
-        for every replica."""
-        await self._local.mark(name, ttl_seconds)
+    async def mark(self, name: str, ttl_seconds: int, value: str = "1") -> None:
+        """Remember that `name` holds (e.g. "the bot takes part in this thread"), with `value`,
+        for a while, for every replica."""
+        await self._local.mark(name, ttl_seconds, value)
         try:
-            await self.client.set(f"{self.prefix}:mark:{name}", "1", ex=ttl_seconds)
+            await self.client.set(f"{self.prefix}:mark:{name}", value, ex=ttl_seconds)
         except REDIS_DOWN as error:
             self.health.lost(error)
             return
@@ -237,6 +243,16 @@ class RedisMemory:
             return await self._local.is_marked(name)
         self.health.ok()
         return marked
+
+    async def marked(self, name: str) -> str | None:
+        """The value `name` was marked with, while the mark holds."""
+        try:
+            value = await self.client.get(f"{self.prefix}:mark:{name}")
+        except REDIS_DOWN as error:
+            self.health.lost(error)
+            return await self._local.marked(name)
+        self.health.ok()
+        return value
 
     async def hit(self, name: str, window_seconds: int) -> int:
         """How many times `name` was hit in the current fixed window, this hit included."""
@@ -278,7 +294,7 @@ class RedisMemory:
             return
         self.health.ok()
         turn = TurnHandle()
-        finished: Exchange | None = None
+        finished: TurnHandle | None = None
         done = asyncio.Event()
         keeper = asyncio.create_task(self._keep_lease(lease, done))
         try:
@@ -288,25 +304,27 @@ class RedisMemory:
                 await self._wait_for_head(queue, order, self._lease_prefix(key.id), int(entered[0]))
                 turn.context = await self.context(key)
             yield turn
-            finished = turn.exchange  # not reached when the turn raised
+            finished = turn  # not reached when the turn raised
         finally:
             # Stopped, not cancelled: a cancel landing while its PEXPIRE hands the connection back
             # to redis-py's pool loses that connection for good, and under load they all go.
             done.set()
             # The keeper winds down while the turn ends: a PEXPIRE of its racing the DEL of the
             # lease is harmless either way round.
-            await self._end_turn(queue, lease, order, self.history_key(key), finished)
+            await self._end_turn(key, queue, lease, order, finished)
             await asyncio.shield(keeper)
 
     async def _end_turn(
-        self, queue: str, lease: str, order: TurnOrder, history: str, exchange: Exchange | None
+        self, key: ConversationKey, queue: str, lease: str, order: TurnOrder, finished: TurnHandle | None
     ) -> None:
+        exchange = finished.exchange if finished else None
         item = json.dumps(asdict(exchange), ensure_ascii=False) if exchange and self.window else ""
         answer = exchange.assistant if exchange and order.recorded else ""
+        replaces = "1" if finished and finished.replaces_last else ""
         try:
             await self._leave(
-                keys=[queue, lease, history, self.answer_key(order.ticket)],
-                args=[order.ticket, item, self.window, self.ttl, answer, ANSWER_TTL],
+                keys=[queue, lease, self.history_key(key), self.answer_key(key.id, order.ticket)],
+                args=[order.ticket, item, self.window, self.ttl, answer, ANSWER_TTL, replaces],
             )
         except REDIS_DOWN as error:
             self.health.lost(error)
@@ -345,27 +363,3 @@ class RedisMemory:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-
-def connect(url: str, *, max_connections: int, timeout_seconds: float) -> aioredis.Redis:
-    """A client on a blocking pool whose commands give up after `timeout_seconds`, and whose
-    connection broken by a Redis restart is retried once before the command counts as failed.
-
-    Blocking: past `max_connections` commands wait for a free connection. redis-py's default pool
-    raises MaxConnectionsError instead (a ConnectionError), which would read as "Redis is down"
-    whenever more turns touch Redis at once than it has connections; the wait is long because
-    running out of connections only happens under load (a Redis that is down refuses connections
-    at once). A timeout is not retried: a stalled Redis would only be waited for twice."""
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url,
-        max_connections=max_connections,
-        timeout=30,
-        decode_responses=True,
-        socket_timeout=timeout_seconds,
-        socket_connect_timeout=min(timeout_seconds, 3.0),
-        health_check_interval=30,
-        # redis-py retries through `retry` only the errors it lists (redis/asyncio/retry.py):
-        # a pooled connection that a restart closed fails once with a ConnectionError, then the
-        # retry reconnects.
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-    )
-    return aioredis.Redis.from_pool(pool)
