@@ -70,11 +70,12 @@ async def test_a_thread_on_an_answer_from_before_a_restart_needs_no_mention(
     sagemaker.script(Reply("부산은 해운대가 유명합니다."), Reply("광안리도 좋습니다."))
     async with running_fake_discord() as fake:
         fake.identify_interval = 0.0  # the restart may come within Discord's 5 s: only answers count here
-        async with discord_bot(fake=fake) as harness:
+        # Answered as replies (a thread the bot opens itself is the bot's by its owner).
+        async with discord_bot(fake=fake, discord_mention_threads=False) as harness:
             question = await harness.message(f"<@{fake.bot_id}> 부산 여행지 추천해 줘", author_id=42)
             answer = await harness.reply_to(question)
         # Restarted (or another replica): the answer is in no message cache of this process.
-        async with discord_bot(fake=fake) as harness:
+        async with discord_bot(fake=fake, discord_mention_threads=False) as harness:
             thread = await open_thread(fake, owner_id=42, on_message=int(answer["id"]))
             await harness.message("스레드에서 계속", author_id=42, channel_id=thread)
             assert (await harness.replies(thread))[0]["content"] == "광안리도 좋습니다."
