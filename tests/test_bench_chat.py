@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.support import quick_bench, run_module
+import pytest
+
+from tests.support import QUICK_BENCH_SECONDS, quick_bench, run_module
+
+pytestmark = pytest.mark.timeout(QUICK_BENCH_SECONDS + 30)
 
 
 def test_quick_chat_benchmark_reports(tmp_path: Path) -> None:
-    printed, report = quick_bench("chat", tmp_path, timeout=60)
+    printed, report = quick_bench("chat", tmp_path)
     assert "overhead p50 ms" in printed and "÷ baseline" in printed
     assert report["quick"] is True and report["machine"]["nproc"]
     assert report["baseline"]["requests"] == 3 and report["baseline"]["latency_mean_s"] > 0

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support import quick_bench
+import pytest
+
+from tests.support import QUICK_BENCH_SECONDS, quick_bench
+
+pytestmark = pytest.mark.timeout(QUICK_BENCH_SECONDS + 30)
 
 
 def test_quick_benchmark_reports(tmp_path: Path) -> None:
     # A subprocess: the benchmark pins itself to one core, which must not outlive it.
-    printed, report = quick_bench("extraction", tmp_path, timeout=120)
+    printed, report = quick_bench("extraction", tmp_path)
     assert "pages/s" in printed and "text PDF:" in printed
     assert report["quick"] is True and report["machine"]["python"]
     cases = {result["case"]: result for result in report["results"]}

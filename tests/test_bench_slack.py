@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support import quick_bench
+import pytest
+
+from tests.support import QUICK_BENCH_SECONDS, quick_bench
+
+pytestmark = pytest.mark.timeout(QUICK_BENCH_SECONDS + 30)
 
 
 def test_quick_slack_benchmark_reports(tmp_path: Path) -> None:
-    printed, report = quick_bench("slack", tmp_path, timeout=90)
+    printed, report = quick_bench("slack", tmp_path)
     assert "event→placeholder" in printed
     for row, result in zip(report["rows"], report["results"]):
         spec = result["scenario"]
