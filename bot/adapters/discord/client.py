@@ -160,7 +160,7 @@ class DiscordBot(discord.Client):
         """What the question asks for: every file read, a summary of a message's text, a
         translation, or an answer (help when there is nothing to answer), in the channel's
         language."""
-        texts = self.texts_for(question.channel)
+        texts = self.texts_in(question.channel)
         if asked.action == "translate":
             await flows.translate(self.engine, texts, question, surface, self.stops)
         elif asked.action == "summarize_chat":
@@ -208,7 +208,8 @@ class DiscordBot(discord.Client):
         name = origin.settings_channel
         return ChannelSettings() if name is None else await self.engine.channel_settings.get(name)
 
-    def texts_for(self, channel: ChannelSettings) -> Texts:
+    def texts_in(self, channel: ChannelSettings) -> Texts:
+        """The texts in the channel's answer language."""
         return texts_for(channel.language_or(self.settings.bot_language))
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
@@ -224,7 +225,7 @@ class DiscordBot(discord.Client):
 
     def help_text(self, channel: ChannelSettings | None) -> str:
         """How to use the bot, and in a server channel (`channel`: its settings) those settings."""
-        texts = self.texts_for(channel or ChannelSettings())
+        texts = self.texts_in(channel or ChannelSettings())
         parts = [texts("discord_help")]
         if self.settings.discord_listen_messages:
             parts.append(texts("discord_help_messages"))
