@@ -180,7 +180,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "slack_allowed_channels", "slack_allowed_users", "slack_admin_users", "discord_allowed_guilds",
-        "discord_allowed_channels", "discord_allowed_roles", "discord_allowed_users", "discord_cdn_hosts",
+        "discord_allowed_channels", "discord_allowed_roles", "discord_allowed_users", "discord_admin_users",
+        "discord_cdn_hosts",
         mode="before",
     )
     @classmethod
@@ -203,6 +204,8 @@ class Settings(BaseSettings):
     discord_allowed_channels: Annotated[frozenset[int], NoDecode] = frozenset()  # a thread's parent counts
     discord_allowed_roles: Annotated[frozenset[int], NoDecode] = frozenset()
     discord_allowed_users: Annotated[frozenset[int], NoDecode] = frozenset()
+    # User ids who may change a channel's settings (/봇설정) besides members with Manage Server.
+    discord_admin_users: Annotated[frozenset[int], NoDecode] = frozenset()
     # Mentions, DMs, replies and bot threads; needs the privileged Message Content intent.
     discord_listen_messages: bool = True
     # REST calls a second the bot's answers may make outside the interaction endpoints, shared by

@@ -98,6 +98,7 @@ SUPPRESS_EMBEDS, EPHEMERAL, LOADING = 1 << 2, 1 << 6, 1 << 7
 
 # What the bot (and ordinary members) may do in a channel: view, send, embed, attach, history,
 # reactions, app commands, threads.
+MANAGE_GUILD = 1 << 5  # "Manage Server"
 DEFAULT_PERMISSIONS = (
     (1 << 6) | (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 31) | (1 << 38)
 )
@@ -621,6 +622,7 @@ class FakeDiscord:
         self, command_name: str, options: dict[str, Any] | None = None, *, user_id: int = 5,
         guild_id: int | None = None, channel_id: int | None = None,
         attachment: JSON | None = None, locale: str = "ko", made_ago: float = 0.0,
+        permissions: int = DEFAULT_PERMISSIONS,
     ) -> JSON:
         """An APPLICATION_COMMAND (type 2) INTERACTION_CREATE payload, as Discord sends it.
 
@@ -633,7 +635,8 @@ class FakeDiscord:
         when known, else from the Python value (bool 5, int 4, float 10, str 3, attachment
         object 11); user (6) and channel (7) options are resolved. `attachment` fills the
         command's attachment option (or one named "file"). `data.id` and `data.guild_id` match
-        the synced command: discord.py looks guild commands up by `data.guild_id`.
+        the synced command: discord.py looks guild commands up by `data.guild_id`. `permissions`:
+        the member's in the channel (in a server), e.g. with MANAGE_GUILD for a server admin.
         """
         channel_id, gid = self._where(channel_id, guild_id)
         synced_in = gid if self.command_id(command_name, gid) else None
@@ -670,7 +673,7 @@ class FakeDiscord:
             data["resolved"] = resolved
         if synced_in is not None:
             data["guild_id"] = str(synced_in)
-        return self._interaction(2, data, user_id, gid, channel_id, locale, made_ago)
+        return self._interaction(2, data, user_id, gid, channel_id, locale, made_ago, permissions)
 
     def message_command(
         self, command_name: str, message: JSON, *, user_id: int = 5, locale: str = "ko",
@@ -764,7 +767,7 @@ class FakeDiscord:
 
     def _interaction(
         self, itype: int, data: JSON, user_id: int, guild_id: int | None, channel_id: int,
-        locale: str, made_ago: float = 0.0,
+        locale: str, made_ago: float = 0.0, permissions: int = DEFAULT_PERMISSIONS,
     ) -> JSON:
         iid, token = self.snowflake(made_ago), "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(96)
         channel = self.channels.get(channel_id) or {
@@ -781,7 +784,7 @@ class FakeDiscord:
             "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
         }
         if guild_id is not None:
-            member = self.member(user_id) | {"permissions": str(DEFAULT_PERMISSIONS)}
+            member = self.member(user_id) | {"permissions": str(permissions)}
             # In a server the bot is not in, only the user's own install of the app (type 1) allows it.
             installed = self.bot_id in self.guilds.get(guild_id, {}).get("members", ())
             owners = {"0": str(guild_id)} if installed else {"1": str(user_id)}

@@ -23,7 +23,7 @@ async def test_identify_intents_and_korean_commands_synced_to_the_guild(harness:
     fake = harness.fake
     assert fake.intents == GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES | MESSAGE_CONTENT
     commands = {c["name"]: c for c in fake.commands[fake.guild_id]}
-    assert set(commands) == {"ask", "summarize", "reset", "usage", "help", "요약하기", "번역하기"}
+    assert set(commands) == {"ask", "summarize", "reset", "usage", "help", "봇설정", "요약하기", "번역하기"}
     assert None not in fake.commands  # nothing global: guild commands appear at once
     assert all(HANGUL.search(c["description"] or c["name"]) for c in commands.values())
     assert [(o["name"], o["type"], o["required"]) for o in commands["summarize"]["options"]] == [
@@ -36,7 +36,7 @@ async def test_without_message_listening_only_the_guilds_intent_and_global_comma
 ) -> None:
     async with discord_bot(discord_listen_messages=False, discord_guild_id=None) as h:
         assert h.fake.intents == GUILDS
-        assert {c["name"] for c in h.fake.commands[None]} == {"ask", "summarize", "reset", "usage", "help", "요약하기", "번역하기"}
+        assert {c["name"] for c in h.fake.commands[None]} == {"ask", "summarize", "reset", "usage", "help", "봇설정", "요약하기", "번역하기"}
         assert h.fake.guild_id not in h.fake.commands
         await h.answered(await h.command("ask", {"질문": "안녕?"}))  # global commands work too
 

@@ -29,7 +29,7 @@ async def test_every_command_is_registered_for_guild_and_user_installs_in_every_
     sent = fake.requests_to("PUT /applications/*/guilds/*/commands")[-1].json
     jsonschema.validate(sent, bulk_overwrite_schema(), cls=jsonschema.Draft202012Validator)
     assert {c["name"]: c.get("type", 1) for c in sent} == {
-        "ask": 1, "summarize": 1, "reset": 1, "usage": 1, "help": 1, "요약하기": MESSAGE_COMMAND, "번역하기": MESSAGE_COMMAND}
+        "ask": 1, "summarize": 1, "reset": 1, "usage": 1, "help": 1, "봇설정": 1, "요약하기": MESSAGE_COMMAND, "번역하기": MESSAGE_COMMAND}
     assert all(c["integration_types"] == [0, 1] and c["contexts"] == [0, 1, 2] for c in sent)
 
 

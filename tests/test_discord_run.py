@@ -28,7 +28,7 @@ async def test_python_m_bot_discord_runs_against_the_configured_servers(
         try:
             await fake.wait_ready(timeout=20)
             assert {c["name"] for c in fake.commands[fake.guild_id]} == {
-                "ask", "summarize", "reset", "usage", "help", "요약하기", "번역하기"}
+                "ask", "summarize", "reset", "usage", "help", "봇설정", "요약하기", "번역하기"}
             interaction = fake.interaction_create("ask", {"질문": "잘 되니?"})
             await fake.dispatch("INTERACTION_CREATE", interaction)
             await fake.wait_for(

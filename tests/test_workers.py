@@ -172,7 +172,8 @@ async def test_discord_workers_run_one_shard_each_and_answer_a_guild_command_and
     assert sorted(identify["shard"] for identify in fake.identifies) == [[0, 2], [1, 2]]
     assert fake.identifies_too_soon == 0  # the shards took turns, one IDENTIFY per 5 s
     assert len(fake.requests_to("PUT /applications/*/commands")) == 1  # one shard synced them
-    assert {c["name"] for c in fake.commands[fake.guild_id]} == {"ask", "summarize", "reset", "usage", "help"}
+    assert {c["name"] for c in fake.commands[fake.guild_id]} == {
+        "ask", "summarize", "reset", "usage", "help", "봇설정", "요약하기", "번역하기"}
     assert_stopped_gracefully(logs, *WORKERS)
 
 

@@ -354,8 +354,18 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "`{command} mention on|off`, `{command} reset`",
     },
     "settings_admins_only": {
-        "ko": "채널 설정은 워크스페이스 관리자나 지정된 관리자만 바꿀 수 있습니다.",
-        "en": "Only workspace admins or configured admins can change the channel settings.",
+        "ko": "채널 설정은 관리자(Slack 워크스페이스 관리자, Discord 서버 관리 권한이 있는 멤버)나 지정된 사용자만 바꿀 수 있습니다.",
+        "en": "Only admins (Slack workspace admins, Discord members who may manage the server) or configured users "
+        "can change the channel settings.",
+    },
+    "settings_usage_discord": {
+        "ko": "바꾸려면(관리자): `/봇설정` 옵션 `페르소나`, `언어`, `멘션`, `초기화`",
+        "en": "To change them (admins): `/봇설정` with the options `페르소나` (persona), `언어` (language), "
+        "`멘션` (mention), `초기화` (reset)",
+    },
+    "settings_server_only": {
+        "ko": "설정은 서버의 채널마다 따로 정해요. 서버 채널에서 `/봇설정`을 써 주세요.",
+        "en": "Settings belong to each server channel: use `/봇설정` in a server channel.",
     },
     "settings_unavailable": {
         "ko": "지금은 설정을 저장할 수 없습니다. 잠시 후 다시 시도해 주세요.",
@@ -372,6 +382,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "답변 아래 버튼 — `중지`(쓰는 중), `다시 생성`, 👍 · 👎(무엇이 아쉬웠는지 남길 수 있어요).\n"
         "`/reset` — 이 대화의 기록과 올린 문서를 지워요.\n"
         "`/usage` — 내 사용량(오늘·이번 달)과 남은 한도를 보여 줘요.\n"
+        "`/봇설정` — 이 채널의 설정(페르소나·답변 언어·스레드 멘션)을 보여 주고, 관리자는 바꿀 수 있어요.\n"
         "`/help` — 이 안내를 보여 줘요.",
         "en": "**How to use me**\n"
         "`/ask question` — I answer; ask again in the same channel (or thread) and I remember the conversation.\n"
@@ -382,6 +393,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "Buttons under answers — stop (while writing), regenerate, 👍 · 👎 (say what went wrong).\n"
         "`/reset` — clears this conversation and its documents.\n"
         "`/usage` — shows your usage today and this month, and what is left of your allowance.\n"
+        "`/봇설정` — shows this channel's settings (persona, answer language, thread mentions); admins change them.\n"
         "`/help` — shows this message.",
     },
     "discord_help_messages": {

@@ -26,15 +26,16 @@ from bot.adapters.discord.recorded import Asked, Payload, asked_at, asked_in_mes
 from bot.adapters.discord.surface import ChannelReplies, rest_budget
 from bot.config import Settings
 from bot.core.engine import ChatEngine
+from bot.core.memory.channels import ChannelSettings
 from bot.core.memory.local import Expiring
 from bot.core.metrics import PLATFORM_CONNECTED
-from bot.frontend import flows
+from bot.frontend import channel_settings, flows
 from bot.frontend.jobs import Job, Jobs
 from bot.frontend.opened import NotedSurface
 from bot.frontend.pacing import CallBudget, rate_limited
 from bot.frontend.stopping import Stops
 from bot.frontend.surface import Surface
-from bot.frontend.texts import texts_for
+from bot.frontend.texts import Texts, texts_for
 
 log = logging.getLogger(__name__)
 
@@ -159,53 +160,65 @@ class DiscordBot(discord.Client):
         if asked.in_thread:
             asked = await asked.open_thread(self, thread_name(asked.text, self.texts("thread_name")))
         surface = NotedSurface(asked.surface(self, self.budget), job.note_opened, message_id)
-        await self._answer(asked, job, surface)  # type: ignore[arg-type]
+        channel = await self.channel_settings(asked.origin)
+        question = replace(asked.origin.question(asked.text, channel), answer_id=asked.answer_id)
+        await self._answer(asked, question, job, surface)  # type: ignore[arg-type]
 
-    async def _answer(self, asked: Asked, job: Job, surface: Surface) -> None:
+    async def _answer(self, asked: Asked, question: flows.Question, job: Job, surface: Surface) -> None:
         """What the question asks for: every file read, a summary of a message's text, a
-        translation, or an answer (help when there is nothing to answer)."""
-        question = replace(asked.origin.question(asked.text), answer_id=asked.answer_id)
+        translation, or an answer (help when there is nothing to answer), in the channel's
+        language."""
+        texts = self.texts_in(question.channel)
         if asked.action == "translate":
-            await flows.translate(self.engine, self.texts, question, surface, self.stops)
+            await flows.translate(self.engine, texts, question, surface, self.stops)
         elif asked.action == "summarize_chat":
-            await self._summarize_chat(asked, question, surface)
+            await self._summarize_chat(asked, question, texts, surface)
         elif files := asked.files(self):
             # the text is the question about each file; a summary has none
             about = question if asked.action == "answer" else replace(question, text="")
             for file in files:
-                await flows.read_document(self.engine, self.texts, about, AttachedFile(file, self.settings), surface)
+                await flows.read_document(self.engine, texts, about, AttachedFile(file, self.settings), surface)
         elif asked.action == "summarize" and question.text.strip():
-            source = flows.TextSource(self.texts("message_document"), question.text)
-            await flows.read_document(self.engine, self.texts, replace(question, text=""), source, surface)
+            source = flows.TextSource(texts("message_document"), question.text)
+            await flows.read_document(self.engine, texts, replace(question, text=""), source, surface)
         elif asked.action == "summarize":
-            await surface.post(self.texts("message_nothing_to_summarize"))
+            await surface.post(texts("message_nothing_to_summarize"))
         elif question.text or asked.action == "regenerate":
-            await self._answer_with_buttons(asked, question, job)
+            await self._answer_with_buttons(asked, question, texts, job)
         else:
-            await surface.post(self.help_text())
+            await surface.post(self.help_text(question.channel if asked.origin.guild else None))
 
-    async def _summarize_chat(self, asked: Asked, question: flows.Question, surface: Surface) -> None:
+    async def _summarize_chat(self, asked: Asked, question: flows.Question, texts: Texts, surface: Surface) -> None:
         """The thread asked in, whole, or the channel's last `hours`."""
         assert asked.interaction is not None
         if asked.hours is None:
-            title, after = self.texts("chat_thread"), None
+            title, after = texts("chat_thread"), None
         else:
-            title, after = self.texts("chat_recent", hours=asked.hours), discord.utils.utcnow() - timedelta(hours=asked.hours)
+            title, after = texts("chat_recent", hours=asked.hours), discord.utils.utcnow() - timedelta(hours=asked.hours)
         source = ChannelHistory(self, asked.interaction["channel"], asked.origin.guild, after, title, asked.interaction["id"])
-        request = question.text or self.texts("chat_summary_request", what=title)
-        await flows.summarize_chat(self.engine, self.texts, replace(question, text=request), source, surface)
+        request = question.text or texts("chat_summary_request", what=title)
+        await flows.summarize_chat(self.engine, texts, replace(question, text=request), source, surface)
 
-    async def _answer_with_buttons(self, asked: Asked, question: flows.Question, job: Job) -> None:
+    async def _answer_with_buttons(self, asked: Asked, question: flows.Question, texts: Texts, job: Job) -> None:
         """An answer (or, for "다시 생성", a new one to the conversation's last question) with
         "중지" under it while it is written, then "다시 생성", 👍 and 👎 once it is complete."""
-        who = (asked.answer_id, asked.origin.user, self.texts)
+        who = (asked.answer_id, asked.origin.user, texts)
         shown = WithButtons(asked.surface(self, self.budget), buttons.while_writing(*who))  # type: ignore[arg-type]
         noted = NotedSurface(shown, job.note_opened, message_id)  # type: ignore[arg-type]
         if asked.action == "regenerate":  # only while the answer pressed on is the last one remembered
-            done = await flows.regenerate(self.engine, self.texts, question, noted, self.stops, replacing=asked.replacing)  # type: ignore[arg-type]
+            done = await flows.regenerate(self.engine, texts, question, noted, self.stops, replacing=asked.replacing)  # type: ignore[arg-type]
         else:
-            done = await flows.answer(self.engine, self.texts, question, noted, self.stops)  # type: ignore[arg-type]
+            done = await flows.answer(self.engine, texts, question, noted, self.stops)  # type: ignore[arg-type]
         await shown.finish(buttons.when_done(*who) if done else None)
+
+    async def channel_settings(self, origin: Origin) -> ChannelSettings:
+        """The settings of the server channel asked in (a DM has none: the bot's own apply)."""
+        name = origin.settings_channel
+        return ChannelSettings() if name is None else await self.engine.channel_settings.get(name)
+
+    def texts_in(self, channel: ChannelSettings) -> Texts:
+        """The texts in the channel's answer language."""
+        return texts_for(channel.language_or(self.settings.bot_language))
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """The note of a 👎 (a modal any replica may receive: the one that claims it stores it)."""
@@ -218,14 +231,20 @@ class DiscordBot(discord.Client):
         """Every replica sees every interaction: only the one that claims it answers."""
         return self.jobs.accepting and await self.engine.claim_event(f"discord:{interaction.id}")
 
-    def help_text(self) -> str:
-        parts = [self.texts("discord_help")]
+    def help_text(self, channel: ChannelSettings | None) -> str:
+        """How to use the bot, and in a server channel (`channel`: its settings) those settings."""
+        texts = self.texts_in(channel or ChannelSettings())
+        parts = [texts("discord_help")]
         if self.settings.discord_listen_messages:
-            parts.append(self.texts("discord_help_messages"))
+            parts.append(texts("discord_help_messages"))
+        if channel is not None:
+            parts.append(f"\n{channel_settings.summary(channel, texts)}")
         return "\n".join(parts)
 
     async def on_message(self, message: discord.Message) -> None:
-        if message.author.bot or message.type not in _CHAT or not await self._addressed(message):
+        if message.author.bot or message.type not in _CHAT:
+            return
+        if not (self._called(message) or await self._follows_up(message)):
             return
         guild_id = message.guild.id if message.guild else None
         origin = Origin.of(message.author, guild_id, message.channel)
@@ -247,18 +266,23 @@ class DiscordBot(discord.Client):
         assert self.user is not None, "messages arrive only after login"
         return self.user
 
-    async def _addressed(self, message: discord.Message) -> bool:
-        """DMs, mentions of the bot (not @everyone), replies to it, and threads it started or
-        that were started on one of its answers."""
+    def _called(self, message: discord.Message) -> bool:
+        """DMs, mentions of the bot (not @everyone) and replies to it."""
         if message.guild is None or any(user.id == self._me.id for user in message.mentions):
             return True
         replied = message.reference.resolved if message.reference else None
-        if isinstance(replied, discord.Message) and replied.author.id == self._me.id:
-            return True
+        return isinstance(replied, discord.Message) and replied.author.id == self._me.id
+
+    async def _follows_up(self, message: discord.Message) -> bool:
+        """A message in a thread the bot started or that was started on one of its answers,
+        unless the channel's settings ask for a mention there."""
         thread = message.channel
         if not isinstance(thread, discord.Thread):
             return False
-        return thread.owner_id == self._me.id or await self._started_on_ours(thread)
+        if not (thread.owner_id == self._me.id or await self._started_on_ours(thread)):
+            return False
+        where = Origin.of(message.author, thread.guild.id, thread)
+        return not (await self.channel_settings(where)).followups_need_mention
 
     async def _started_on_ours(self, thread: discord.Thread) -> bool:
         """Whether `thread` was started on one of the bot's messages (it then has that message's

@@ -1,4 +1,4 @@
-"""The slash commands (/ask, /summarize, /reset, /usage, /help) and the message menus (요약하기, 번역하기)."""
+"""The slash commands (/ask, /summarize, /reset, /usage, /help, /봇설정) and the message menus (요약하기, 번역하기)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from discord import app_commands
 from bot.adapters.discord.events import Origin
 from bot.adapters.discord.recorded import Action, asked_by_command
 from bot.adapters.discord.surface import FollowUps
-from bot.frontend import flows
+from bot.core.memory.channels import MAX_PERSONA_CHARS
+from bot.frontend import channel_settings, flows
 
 if TYPE_CHECKING:
     from bot.adapters.discord.client import DiscordBot
@@ -30,7 +31,7 @@ class CommandTree(app_commands.CommandTree["DiscordBot"]):
             allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
             allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True),
         )
-        for command in (ask, summarize, reset, usage, help_, summarize_message, translate_message):
+        for command in (ask, summarize, reset, usage, help_, settings, summarize_message, translate_message):
             self.add_command(command)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
@@ -134,4 +135,46 @@ async def usage(interaction: discord.Interaction) -> None:
 
 @app_commands.command(name="help", description="명령어와 사용법을 알려 줍니다.")
 async def help_(interaction: discord.Interaction) -> None:
-    await interaction.response.send_message(_bot(interaction).help_text(), ephemeral=True)
+    bot, where = _bot(interaction), origin(interaction)
+    channel = await bot.channel_settings(where) if where.guild else None
+    await interaction.response.send_message(bot.help_text(channel), ephemeral=True)
+
+
+# Discord command names may be Korean (`^[-_\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$`, lowercase
+# where the script has case: discord.com/developers/docs/interactions/application-commands
+# "Application Command Naming"), and discord.py's own check (`\w`) takes Hangul too.
+@app_commands.command(name="봇설정", description="이 채널의 봇 설정(페르소나·답변 언어·스레드 멘션)을 보거나, 관리자가 바꿉니다.")
+@app_commands.rename(persona="페르소나", language="언어", mention="멘션", reset_all="초기화")
+@app_commands.describe(
+    persona="답변의 말투나 역할 (시스템 프롬프트에 더해요)",
+    language="답변 언어",
+    mention="스레드에서 이어 물을 때 멘션이 필요한지",
+    reset_all="모든 설정을 기본값으로 되돌릴지",
+)
+@app_commands.choices(language=[app_commands.Choice(name="한국어", value="ko"), app_commands.Choice(name="English", value="en")])
+async def settings(
+    interaction: discord.Interaction, persona: app_commands.Range[str, 1, MAX_PERSONA_CHARS] | None = None,
+    language: app_commands.Choice[str] | None = None, mention: bool | None = None, reset_all: bool | None = None,
+) -> None:  # fmt: skip
+    """Shows the channel's settings to anyone; changes them for members who may manage the
+    server (or DISCORD_ADMIN_USERS). Answered only to the one who asked."""
+    bot, where = _bot(interaction), origin(interaction)
+    if where.settings_channel is None:
+        await interaction.response.send_message(bot.texts("settings_server_only"), ephemeral=True)
+        return
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    changes = {"persona": persona, "language": language and language.value, "followups_need_mention": mention}
+    asked: channel_settings.Asked = "reset" if reset_all else {k: v for k, v in changes.items() if v is not None} or "show"
+    reply = await channel_settings.command(
+        bot.engine.channel_settings, where.settings_channel, asked, admin=_is_admin(interaction),
+        bot_language=bot.settings.bot_language, usage=lambda texts: texts("settings_usage_discord"),
+    )  # fmt: skip
+    await interaction.followup.send(reply)
+
+
+def _is_admin(interaction: discord.Interaction) -> bool:
+    """A member who may manage the server (the permissions Discord sends with the interaction:
+    the member's in this channel, administrators having them all) or one of DISCORD_ADMIN_USERS."""
+    permissions = interaction.permissions
+    listed = interaction.user.id in _bot(interaction).settings.discord_admin_users
+    return listed or permissions.manage_guild or permissions.administrator

@@ -14,6 +14,7 @@ import discord
 
 from bot.config import DISCORD_CDN_HOSTS, Settings
 from bot.core.conversation import ConversationKey
+from bot.core.memory.channels import ChannelSettings
 from bot.core.usage import Asker
 from bot.frontend.downloads import TrustedHosts, WebOrigin, fetch
 from bot.frontend.flows import Question
@@ -56,8 +57,13 @@ class Origin:
         """The server is the team (none in a DM)."""
         return Asker("discord", str(self.guild or ""), str(self.user), str(self.channel))
 
-    def question(self, text: str) -> Question:
-        return Question(self.key, text, self.asker)
+    @property
+    def settings_channel(self) -> str | None:
+        """The server channel whose settings apply (a thread's parent); None in a DM."""
+        return None if self.guild is None else f"discord:{self.guild}:{self.parent or self.channel}"
+
+    def question(self, text: str, channel: ChannelSettings = ChannelSettings()) -> Question:
+        return Question(self.key, text, self.asker, channel=channel)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from typing import Any, Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
-from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -160,33 +159,14 @@ class SlackBot:
         if await self._refused(command, respond):
             return
         team, channel, user = _team(command, context), command["channel_id"], command["user_id"]
-        current = await self.channel_settings(team, channel)
-        texts = texts_for(current.language_or(self.settings.bot_language))
-        text = command.get("text", "").strip()
-        usage = texts("settings_usage", command=SETTINGS_COMMAND)
-        if not text:
-            await respond(f"{channel_settings.summary(current, texts)}\n{usage}")
-            return
-        if not await self._is_admin(user):
-            await respond(texts("settings_admins_only"))
-            return
-        change = channel_settings.requested(text)
-        if change is None:
-            await respond(usage)
-            return
-        store, name = self.engine.channel_settings, _channel_name(team, channel)
-        try:
-            if change == channel_settings.RESET:
-                await store.reset(name)
-                updated = ChannelSettings()
-            else:
-                updated = await store.change(name, change)  # type: ignore[arg-type]
-        except (RedisError, OSError):
-            log.warning("channel settings not saved", exc_info=True)
-            await respond(texts("settings_unavailable"))
-            return
-        texts = texts_for(updated.language_or(self.settings.bot_language))
-        await respond(texts("settings_saved", summary=channel_settings.summary(updated, texts)))
+        asked = channel_settings.requested(command.get("text", ""))
+        # who is an admin is asked of Slack only when it matters
+        admin = asked != "show" and await self._is_admin(user)
+        reply = await channel_settings.command(
+            self.engine.channel_settings, _channel_name(team, channel), asked, admin=admin,
+            bot_language=self.settings.bot_language, usage=lambda texts: texts("settings_usage", command=SETTINGS_COMMAND),
+        )  # fmt: skip
+        await respond(reply)
 
     async def _is_admin(self, user: str) -> bool:
         """A configured admin (SLACK_ADMIN_USERS), or the workspace's admin or owner (users.info)."""
