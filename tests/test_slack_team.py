@@ -276,7 +276,8 @@ def test_the_manifest_asks_for_what_the_app_listens_to() -> None:
     assert "agent_view" in features and "assistant_view" not in features
     assert len(features["agent_view"]["suggested_prompts"]) <= 4
     assert settings["interactivity"]["is_enabled"] and features["app_home"]["home_tab_enabled"]
-    assert "users:read" in manifest["oauth_config"]["scopes"]["bot"]
+    assert {"users:read", "files:read"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    assert settings["socket_mode_enabled"] is True
 
 
 async def test_a_question_about_summaries_is_answered_not_taken_for_a_request(

@@ -4,13 +4,10 @@ once and answered exactly once however often Slack (or a second replica) deliver
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import aiohttp
-import yaml
 
 from bot.adapters.slack import EVENTS_PATH
-from bot.adapters.slack.app import RESET_COMMAND
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
 from tests.slack_support import StartSlackBot
@@ -72,13 +69,3 @@ async def test_socket_mode_acks_at_once_while_the_model_is_slow(
             assert await bot.answered(f"C000{n}") == ["천천히 답합니다."]
 
     assert all(ack.latency is not None and ack.latency < 1.0 for ack in acks), [a.latency for a in acks]
-
-
-def test_manifest_matches_the_app() -> None:
-    manifest = yaml.safe_load((Path(__file__).parents[1] / "slack" / "manifest.yml").read_text())
-    assert [c["command"] for c in manifest["features"]["slash_commands"]] == [RESET_COMMAND]
-    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
-        "app_mention", "message.channels", "message.groups", "message.im",
-    }  # fmt: skip
-    assert manifest["settings"]["socket_mode_enabled"] is True
-    assert "files:read" in manifest["oauth_config"]["scopes"]["bot"]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.core.chat_summary import ChatLine
 from bot.core.conversation import ConversationKey
-from bot.core.engine import ChatEngine
+from bot.core.engine import ChatEngine, well_formed
 from bot.core.errors import BotError, LLMModelError
 from bot.core.memory.channels import ChannelSettings
 from bot.core.memory.feedback import AnswerRecord
@@ -48,6 +48,11 @@ class Question:
     answer_id: str = ""
     place: str = ""
     channel: ChannelSettings = ChannelSettings()  # the channel's persona and language
+
+    def __post_init__(self) -> None:
+        # The question is stored beside its answer (feedback) and in memory: a lone surrogate
+        # from the platform's JSON could be encoded for neither.
+        object.__setattr__(self, "text", well_formed(self.text))
 
 
 class ChatSource(Protocol):
