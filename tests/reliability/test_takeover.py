@@ -107,7 +107,8 @@ async def test_discord_questions_of_a_killed_replica_are_answered_once_by_the_ot
     killed = asyncio.Event()
     sagemaker.responder(lambda body: streamed(answer_to(last_question(body)), 1.0 if killed.is_set() else 10.0))
     async with running_fake_discord() as fake:
-        env = {**discord_env(fake, sagemaker, redis_url, redis_prefix), **FAST_TAKEOVER}
+        # Mentions answered as replies in the channel, where the test counts every message.
+        env = {**discord_env(fake, sagemaker, redis_url, redis_prefix), **FAST_TAKEOVER, "DISCORD_MENTION_THREADS": "false"}
         async with replicas(2, "discord", env=env, ready=lambda: len(fake.ready_shards) == 2) as bots:
             commands = [fake.interaction_create("ask", {"질문": f"명령 질문 {n}"}, user_id=5) for n in (1, 2)]
             mentions = [fake.message_create(f"<@{fake.bot_id}> 멘션 질문 {n}", author_id=42) for n in (1, 2)]
