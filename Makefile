@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench install redis-binary tesseract-binary
+.PHONY: run test bench dashboard install redis-binary tesseract-binary
 
 # The Llama 3 tokenizer is installed on its own, without dependencies: requirements-tokenizer.txt
 # says why.
@@ -41,3 +41,11 @@ test: install redis-binary tesseract-binary
 
 bench: install redis-binary tesseract-binary
 	$(PY) -m bench
+
+# The README's dashboard picture (docs/dashboard.png): a real Prometheus scraping a bench run,
+# every panel of deploy/grafana/bot-dashboard.json drawn from its own queries.
+dashboard: install redis-binary
+	@command -v prometheus >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q prometheus; }
+	$(PY) -m bench.dashboard
