@@ -31,14 +31,14 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench.common import ROOT, redis_for_bench
+from bench.common import ROOT, redis_for_bench, write_results
 
 DASHBOARD = ROOT / "deploy" / "grafana" / "bot-dashboard.json"
 SCRAPE_SECONDS = 1
@@ -311,12 +311,11 @@ async def answered(session: aiohttp.ClientSession, metrics: str, asked: int, tim
     raise RuntimeError(f"the bot did not answer all {asked} questions within {timeout:.0f} s")
 
 
-async def run(seconds: float) -> tuple[Result, float, float]:
+async def run(layout: list[Panel], seconds: float) -> tuple[Result, float, float]:
     from fakes.redis_server import free_port
     from fakes.sagemaker import FakeSageMaker
     from fakes.slack import FakeSlack
 
-    layout = panels(json.loads(DASHBOARD.read_text(encoding="utf-8")))
     metrics_port = free_port()
     with redis_for_bench() as redis_url, prometheus(f"127.0.0.1:{metrics_port}") as prom:
         async with FakeSageMaker() as endpoint, FakeSlack() as fake, aiohttp.ClientSession(
@@ -344,7 +343,7 @@ def unit_text(value: float, unit: str) -> str:
         return "0"
     if unit == "s":
         return f"{value * 1000:.0f} ms" if abs(value) < 1 else f"{value:.2g} s"
-    return f"{value:.3g}"
+    return f"{value / 1000:.3g} K" if abs(value) >= 1000 else f"{value:.3g}"  # Grafana's "short"
 
 
 def draw(layout: list[Panel], result: Result, start: float, end: float, output: Path) -> None:
@@ -375,7 +374,7 @@ def draw(layout: list[Panel], result: Result, start: float, end: float, output: 
                 axes.plot([datetime.fromtimestamp(t, timezone.utc) for t in line.times], line.values,
                           label=line.name, linewidth=1.6)
             axes.set_xlim(datetime.fromtimestamp(start, timezone.utc), datetime.fromtimestamp(end, timezone.utc))
-            axes.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=7, tz=timezone.utc))
+            axes.xaxis.set_major_locator(_ticks(end - start))
             axes.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S", tz=timezone.utc))
             axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _, unit=panel.unit: unit_text(v, unit)))
             # NaN (a quantile over a window without answers) is a gap, as in Grafana
@@ -402,6 +401,16 @@ def _stat(axes: Any, series: list[Series], unit: str) -> None:
         axes.text(x, 0.08, line.name, ha="center", va="center", fontsize=10, color="#555", transform=axes.transAxes)
 
 
+def _ticks(span: float) -> Any:
+    """A tick every 10 s to 5 min, five to eight across the run."""
+    import matplotlib.dates as mdates
+
+    every = next((s for s in (10, 15, 30, 60, 120, 300) if span / s <= 8), 600)
+    if every < 60:
+        return mdates.SecondLocator(bysecond=range(0, 60, every), tz=timezone.utc)
+    return mdates.MinuteLocator(byminute=range(0, 60, every // 60), tz=timezone.utc)
+
+
 def _clock(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).strftime("%H:%M:%S")
 
@@ -413,13 +422,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "dashboard.png")
     parser.add_argument("--seconds", type=float, default=180, help="how long people ask (default 180)")
     parser.add_argument("--quick", action="store_true", help="40 s of questions: proves it runs")
+    parser.add_argument("--replot", type=Path, help="draw again from a run's results JSON, without a run")
     args = parser.parse_args(argv)
-    if not shutil.which("prometheus"):
+    layout = panels(json.loads(DASHBOARD.read_text(encoding="utf-8")))
+    if args.replot:
+        saved = json.loads(args.replot.read_text(encoding="utf-8"))
+        found = {title: [Series(**line) for line in lines] for title, lines in saved["series"].items()}
+        result, start, end = Result(found, saved["problems"]), saved["start"], saved["end"]
+    elif not shutil.which("prometheus"):
         print("Prometheus is not installed: sudo apt-get install prometheus", file=sys.stderr)
         return 2
+    else:
+        result, start, end = asyncio.run(run(layout, 40 if args.quick else args.seconds))
+        write_results("dashboard", {"start": start, "end": end, **asdict(result)})
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    result, start, end = asyncio.run(run(40 if args.quick else args.seconds))
-    layout = panels(json.loads(DASHBOARD.read_text(encoding="utf-8")))
     draw(layout, result, start, end, args.output)
     print(f"dashboard written to {args.output}")
     for problem in result.problems:
