@@ -17,6 +17,7 @@ from bot import eventloop, usage_report
 from bot.config import Settings, env_file_disabled, load_env_file, load_settings
 from bot.core.engine import ChatEngine
 from bot.core.errors import ConfigError
+from bot.core.metrics import start_at_zero
 from bot.core.memory import feedback
 from bot.frontend.texts import texts_for
 from bot.health import beating
@@ -127,6 +128,7 @@ async def _serve(settings: Settings, names: list[str], worker: Worker) -> int:
 
     async def serve(engine: ChatEngine) -> int:
         settle_heap()
+        start_at_zero()
         collector = asyncio.create_task(collect_garbage())
         try:
             return await serve_adapters(names, settings, engine, worker)

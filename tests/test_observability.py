@@ -99,6 +99,12 @@ async def test_slack_socket_mode_logs_json_at_debug_without_secrets_and_metrics_
             await logs.wait_for("Slack bot running in socket mode")
             status, ready = await scrape(port, "/readyz")
             assert status == 200 and json.loads(ready)["platforms"] == {"slack": "connected"}
+            # Series of known labels exist at 0 before their first count, so rate() sees that count.
+            _, before = await scrape(port, "/metrics")
+            assert {("bot_answers_total", frozenset({("outcome", "ok")})),
+                    ("bot_model_errors_total", frozenset({("type", "llm_busy")})),
+                    ("bot_platform_rate_limited_total", frozenset({("platform", "slack"), ("method", "chat.update")}))
+                    } <= samples(before).keys()  # fmt: skip
             await fake.push_socket_event(fake.dm("잘 되니?"), timeout=20)
             await fake.wait_for(lambda: fake.messages("D0001") == ["소켓 모드 답입니다."], timeout=10)
             text = await metrics_after(port, "bot_answers_total", 1, outcome="ok")

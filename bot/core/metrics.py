@@ -10,8 +10,11 @@ lowest of them, so one worker down reads as down."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import Counter, Gauge, Histogram
 
+from bot.core.errors import LLMError
 from bot.core.usage import AnswerUsage
 
 # Seconds, from what a person notices (a first word within a second or two) to a long answer
@@ -59,3 +62,20 @@ PLATFORM_429S = Counter(
 def count_tokens(usage: AnswerUsage) -> None:
     TOKENS.labels("in").inc(usage.tokens_in)
     TOKENS.labels("out").inc(usage.tokens_out)
+
+
+def start_at_zero(platform_methods: Iterable[tuple[str, str]] = ()) -> None:
+    """Make the series of the label values known up front, at 0. prometheus-client makes a
+    labelled series at its first `inc()`, so Prometheus's first sample of it would already be 1
+    and `rate()`/`increase()` would never count that first answer, error or 429."""
+    ANSWERS.labels("ok")
+    for direction in ("in", "out"):
+        TOKENS.labels(direction)
+    for code in _codes(LLMError):
+        MODEL_ERRORS.labels(code)
+    for platform, method in platform_methods:
+        PLATFORM_429S.labels(platform, method)
+
+
+def _codes(error: type[LLMError]) -> set[str]:
+    return {error.code}.union(*(_codes(sub) for sub in error.__subclasses__()))

@@ -26,6 +26,7 @@ from bot.config import Settings
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
 from bot.core.memory.channels import ChannelSettings
+from bot.core.metrics import start_at_zero
 from bot.core.usage import Asker
 from bot.frontend import channel_settings, feedback, flows
 from bot.frontend.jobs import Job, Jobs
@@ -56,6 +57,7 @@ class SlackBot:
         self.texts = texts_for(settings.bot_language)
         self.jobs = Jobs.for_settings(settings, engine.memory, "slack")
         self.pacing = Pacing.from_settings(settings, engine.quotas)
+        start_at_zero(("slack", method) for method in (*self.pacing.per_minute, "chat.postMessage"))
         self.answers = AnswerSurfaces(client, self.pacing)
         self.stops = Stops(engine.memory)
         self.assistant = AssistantThreads(client, engine.memory, settings.memory_ttl_seconds)
