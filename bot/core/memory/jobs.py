@@ -20,6 +20,7 @@ runs out, and the platform, not told "received", delivers the event again."""
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import json
 import logging
@@ -143,6 +144,7 @@ class RedisJobs:
         self._accept = self.client.register_script(_ACCEPT)
         self._take_over = self.client.register_script(_TAKE_OVER)
         self._keep = self.client.register_script(_KEEP)
+        self._forgetting: set[asyncio.Task[None]] = set()
 
     def _opened_key(self, entry: str) -> str:
         return f"{self.stream}:opened:{entry}"
@@ -171,12 +173,30 @@ class RedisJobs:
                 await self._leave_queue(turns, lease, ticket)
         except REDIS_DOWN as error:
             self.health.lost(error)
+            self._forget_soon(turns, lease, ticket)
             return Accepted.HERE
         except RedisError as error:  # refused (a full Redis under `maxmemory noeviction`, say)
             log.warning("Redis refused to record a question (%s): answering it here", error)
             return Accepted.HERE
         self.health.ok()
         return Accepted.RECORDED if recorded else Accepted.DUPLICATE
+
+    def _forget_soon(self, turns: str, lease: str, ticket: str) -> None:
+        """A stalled Redis runs the join it was sent after the client has given up on it: the
+        ticket would then hold the conversation's turns (answered here) until its lease ran
+        out. Taken out again as soon as Redis answers, within the lease."""
+        task = asyncio.create_task(self._forget(turns, lease, ticket))
+        self._forgetting.add(task)
+        task.add_done_callback(self._forgetting.discard)
+
+    async def _forget(self, turns: str, lease: str, ticket: str) -> None:
+        deadline = asyncio.get_running_loop().time() + self.memory.lease_ms / 1000
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                await self._leave_queue(turns, lease, ticket)
+                return
+            except REDIS_DOWN:
+                await asyncio.sleep(0.5)
 
     async def _leave_queue(self, turns: str, lease: str, ticket: str) -> None:
         async with self.client.pipeline(transaction=False) as pipe:
