@@ -167,17 +167,22 @@ async def settled(fake: FakeSlack, channel: str, questions: list[str], *, timeou
     return seen
 
 
-async def busiest(
-    bots: list[Replica], redis_url: str, redis_prefix: str, queue: str, *, cluster: bool = False
-) -> Replica:
-    """The replica with the most jobs in hand (pending in Redis under its consumer name, which
-    carries its pid): the one whose death takes the most with it. `cluster`: a Redis Cluster's."""
+async def jobs_held(redis_url: str, redis_prefix: str, queue: str, *, cluster: bool = False) -> dict[int, int]:
+    """How many jobs each replica has in hand, by its pid (pending in Redis under its consumer
+    name, which carries the pid). `cluster`: a Redis Cluster's."""
     client = (RedisCluster if cluster else aioredis.Redis).from_url(redis_url, decode_responses=True)
     try:
         consumers = await client.xinfo_consumers(f"{redis_prefix.rstrip(':')}:{{jobs:{queue}}}", "answerers")
     finally:
         await client.aclose()
-    held = {int(c["name"].split(":")[1]): int(c["pending"]) for c in consumers}
+    return {int(c["name"].split(":")[1]): int(c["pending"]) for c in consumers}
+
+
+async def busiest(
+    bots: list[Replica], redis_url: str, redis_prefix: str, queue: str, *, cluster: bool = False
+) -> Replica:
+    """The replica with the most jobs in hand: the one whose death takes the most with it."""
+    held = await jobs_held(redis_url, redis_prefix, queue, cluster=cluster)
     victim = max(bots, key=lambda bot: held.get(bot.process.pid, 0))
-    assert held.get(victim.process.pid), f"no replica holds a job: {consumers}"
+    assert held.get(victim.process.pid), f"no replica holds a job: {held}"
     return victim

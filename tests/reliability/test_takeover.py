@@ -14,7 +14,8 @@ from fakes.discord import LOADING, FakeDiscord, running_fake_discord
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
 from tests.reliability.helpers import (
-    answer_to, busiest, last_question, replicas, roomy_workspace, seen_in_slack, settled, streamed, under_way,
+    answer_to, busiest, jobs_held, last_question, replicas, roomy_workspace, seen_in_slack, settled, streamed,
+    under_way,
 )
 from tests.discord_support import discord_env
 from tests.slack_support import socket_mode_env
@@ -99,25 +100,31 @@ async def test_an_answer_written_in_full_when_its_replica_died_is_finished_not_a
     assert not [m.text for m in fake.message_records("C0001") if KOREAN("taken_over") in m.text]
     assert len(sagemaker.requests) == 1  # not asked again
 
+
 async def test_discord_questions_of_a_killed_replica_are_answered_once_by_the_other(
     sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
 ) -> None:
-    # Answers begun before the kill stream slowly, so that on a loaded machine too they are still
-    # under way when their replica dies; the ones taken over come quickly.
+    # Four people ask at once, each in a conversation of their own, so that every answer streams
+    # at the kill (two questions of one conversation would take turns: the second would start
+    # only once the first was complete, and a replica killed then leaves nothing open). Answers
+    # begun before the kill stream slowly, so that on a loaded machine too they are still under
+    # way when their replica dies; the ones taken over come quickly.
     killed = asyncio.Event()
     sagemaker.responder(lambda body: streamed(answer_to(last_question(body)), 1.0 if killed.is_set() else 10.0))
     async with running_fake_discord() as fake:
         # Mentions answered as replies in the channel, where the test counts every message.
         env = {**discord_env(fake, sagemaker, redis_url, redis_prefix), **FAST_TAKEOVER, "DISCORD_MENTION_THREADS": "false"}
         async with replicas(2, "discord", env=env, ready=lambda: len(fake.ready_shards) == 2) as bots:
-            commands = [fake.interaction_create("ask", {"질문": f"명령 질문 {n}"}, user_id=5) for n in (1, 2)]
-            mentions = [fake.message_create(f"<@{fake.bot_id}> 멘션 질문 {n}", author_id=42) for n in (1, 2)]
+            commands = [fake.interaction_create("ask", {"질문": f"명령 질문 {n}"}, user_id=4 + n) for n in (1, 2)]
+            mentions = [fake.message_create(f"<@{fake.bot_id}> 멘션 질문 {n}", author_id=41 + n) for n in (1, 2)]
             events = [("INTERACTION_CREATE", c) for c in commands] + [("MESSAGE_CREATE", m) for m in mentions]
             for event, payload in events:
                 assert await fake.dispatch(event, payload) == 2  # every replica sees every event
             asked = [f"명령 질문 {n}" for n in (1, 2)] + [f"멘션 질문 {n}" for n in (1, 2)]
-            await fake.wait_for(lambda: len(sagemaker.requests) == len(asked), timeout=15)
-            await fake.wait_for(lambda: len(_bot_messages(fake)) == len(asked), timeout=15)  # all under way
+            # Every answer shows its first words: each message its replica opened is noted (a
+            # replica notes a message before it writes into it).
+            await fake.wait_for(lambda: len(_showing(fake)) == len(asked), timeout=15)  # every answer under way
+            held = await jobs_held(redis_url, redis_prefix, "discord")
             victim = await busiest(bots, redis_url, redis_prefix, "discord")
             victim.kill()
             killed.set()
@@ -132,6 +139,15 @@ async def test_discord_questions_of_a_killed_replica_are_answered_once_by_the_ot
 
     answers, unfinished = seen()
     assert (answers, unfinished) == ({q: 1 for q in asked}, [])
+    # What the killed replica had opened (a message for each of its answers) ends with the note.
+    closed = [m["content"] for m in _bot_messages(fake) if KOREAN("taken_over") in m["content"]]
+    assert len(closed) == held[victim.process.pid], (closed, held)
+    assert all(text.endswith(KOREAN("taken_over")) for text in closed), closed
+
+
+def _showing(fake: FakeDiscord) -> list[dict[str, Any]]:
+    """The bot's messages that show some of an answer (not "thinking…", nor its placeholder)."""
+    return [m for m in _bot_messages(fake) if not m["flags"] & LOADING and KOREAN("thinking") not in m["content"]]
 
 
 def _bot_messages(fake: FakeDiscord) -> list[dict[str, Any]]:
