@@ -122,15 +122,16 @@ class Logs:
         self.process = process
         self.lines: list[str] = []
 
-    async def wait_for(self, pattern: str, timeout: float = 20) -> re.Match[str]:
-        """The first line so far or to come that matches `pattern` (a regular expression)."""
+    async def wait_for(self, pattern: str, timeout: float = 20, *, count: int = 1) -> re.Match[str]:
+        """The first line so far or to come that matches `pattern` (a regular expression); with
+        `count`, the count-th such line."""
         regex = re.compile(pattern)
 
         async def search() -> re.Match[str]:
-            checked = 0
+            checked, seen = 0, 0
             while True:
                 for line in self.lines[checked:]:
-                    if found := regex.search(line):
+                    if (found := regex.search(line)) and (seen := seen + 1) == count:
                         return found
                 checked = len(self.lines)
                 assert self.process.stderr is not None

@@ -121,6 +121,7 @@ class RedisMemory:
         lease_seconds: float = 15.0,
         wait_poll_seconds: float = 0.02,
         max_wait_seconds: float = 600.0,
+        health: RedisHealth | None = None,
     ) -> None:
         self.client = client
         self.prefix = prefix
@@ -130,7 +131,7 @@ class RedisMemory:
         self.lease_ms = int(lease_seconds * 1000)
         self.poll = wait_poll_seconds
         self.max_wait = max_wait_seconds
-        self.health = RedisHealth()
+        self.health = health or RedisHealth()
         self._at_head = client.register_script(_AT_HEAD)
         self._enter = client.register_script(_ENTER)
         self._leave = client.register_script(_LEAVE)
@@ -141,7 +142,8 @@ class RedisMemory:
         cls, target: RedisTarget | str, *, max_connections: int = 100, timeout_seconds: float = 2.0, **kwargs: object
     ) -> "RedisMemory":
         client = connect(target, max_connections=max_connections, timeout_seconds=timeout_seconds)
-        return cls(client, **kwargs)  # type: ignore[arg-type]
+        # A failure within two timeouts of Redis coming back is taken for the outage's tail.
+        return cls(client, health=RedisHealth(2 * timeout_seconds), **kwargs)  # type: ignore[arg-type]
 
     # A conversation's keys share its hash tag, so that the scripts that take several of them run
     # on one slot of a Redis Cluster (https://redis.io/docs/latest/operate/oss_and_stack/reference/
