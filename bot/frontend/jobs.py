@@ -54,12 +54,14 @@ class Job:
     """What an adapter gets to answer: the payload it recorded, the messages a replica that
     stopped had opened for it (to close with a note first), where to note each message it opens
     as soon as it exists, and, when that replica had the whole answer already (it is in the
-    conversation's memory), that answer: to be shown, not asked for again."""
+    conversation's memory), that answer: to be shown, not asked for again. `taken_over`: a
+    replica ran it before and stopped (its user may have stopped the answer meanwhile)."""
 
     payload: Any
     opened: tuple[str, ...] = ()
     note_opened: Callable[[str], Awaitable[None]] = _nowhere
     answered: str | None = None
+    taken_over: bool = False
 
 
 Runner = Callable[[Job], Coroutine[Any, Any, object]]
@@ -187,7 +189,8 @@ class Jobs:
 
     async def _run_recorded(self, runner: Runner, record: JobRecord) -> None:
         assert self._store is not None
-        job = Job(record.payload, record.opened, functools.partial(self._note_opened, record.id), record.answered)
+        note = functools.partial(self._note_opened, record.id)
+        job = Job(record.payload, record.opened, note, record.answered, taken_over=record.runs > 1)
         try:
             with in_order(record.order):
                 await runner(job)

@@ -5,7 +5,7 @@ got the request, an event set at once. The answer running elsewhere looks for th
 `poll` seconds. Stopping cancels the model's call (its HTTP stream is closed, so the endpoint
 stops generating) and raises AnswerStopped where the next text would have come: the flows then
 end the answer with what was shown and a note that it was stopped. A job whose answer was stopped
-is not run again by a replica taking it over (`is_stopped`)."""
+is not run again by a replica taking it over (`stopped_while_away`)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 from bot.core.errors import AnswerStopped
 from bot.core.memory import REDIS_DOWN, Memory
+from bot.frontend.jobs import Job
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,13 @@ class Stops:
 
     async def is_stopped(self, answer_id: str) -> bool:
         return await self.memory.is_marked(self._mark(answer_id))
+
+    async def stopped_while_away(self, job: Job, answer_id: str) -> bool:
+        """Whether `job` was taken over from a replica that went away with its answer stopped
+        by the user (the stop reached Redis, not the answer): then it is ended as stopped, not
+        asked for again, whether or not a word of it had been shown. Only a job taken over is
+        looked up."""
+        return job.taken_over and bool(answer_id) and await self.is_stopped(answer_id)
 
     async def until_stopped(self, answer_id: str, deltas: AsyncIterator[str], place: str = "") -> AsyncIterator[str]:
         """`deltas` until the answer is stopped: then the model's call is cancelled and

@@ -101,6 +101,53 @@ async def test_an_answer_written_in_full_when_its_replica_died_is_finished_not_a
     assert len(sagemaker.requests) == 1  # not asked again
 
 
+@pytest.mark.parametrize("shown", [True, False], ids=["while written", "before its first word"])
+async def test_an_answer_its_user_stopped_is_not_asked_again_by_the_replica_taking_it_over(
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str, shown: bool
+) -> None:
+    # The replica writing the answer dies; its user then presses Slack's stop (which ends the
+    # stream on Slack's side at once), received by the other replica before it takes the job
+    # over: the answer ends as stopped, and the model is not asked again.
+    question = "멈춘 질문"
+    first = streamed(answer_to(question), 30.0) if shown else Reply(answer_to(question), until=lambda: False)
+    replies = iter([first])
+    sagemaker.responder(lambda body: next(replies, streamed(answer_to(last_question(body)), 0.2)))
+    async with FakeSlack() as fake:
+        # A takeover time long enough for the stop to be in before it, on a loaded machine too.
+        env = {**socket_mode_env(fake, sagemaker, redis_url, redis_prefix), **roomy_workspace(fake),
+               "JOB_TAKEOVER_SECONDS": "3"}  # fmt: skip
+        async with replicas(2, "slack", env=env, ready=lambda: fake.open_sockets == 2) as bots:
+            asked = fake.mention(question)
+            root = asked["event"]["ts"]
+            await fake.wait_ack(await fake.push_socket_event(asked))
+
+            def writing() -> bool:
+                if shown:  # some of the answer is in the stream
+                    return any(m.stream_state == "streaming" and m.text for m in fake.message_records("C0001", root))
+                session = fake.sessions.get(("C0001", root))  # Slack shows its stop; no word yet
+                return len(sagemaker.requests) == 1 and session is not None and session.status == "processing"
+
+            await fake.wait_for(writing, timeout=15, what="the answer under way")
+            victim = await busiest(bots, redis_url, redis_prefix, "slack")
+            victim.kill()
+            await fake.wait_for(lambda: fake.open_sockets == 1, timeout=10, what="the killed replica's connection gone")
+            stop = fake.agent_session_stopped("C0001", root)  # only the other replica is there to get it
+            await fake.wait_ack(await fake.push_socket_event(stop), timeout=10)
+            stopped = KOREAN("answer_stopped")
+            await fake.wait_for(
+                lambda: any(stopped in text or answer_to(question) in text for text in fake.messages("C0001", root)),
+                timeout=20, what="the answer ended as stopped (or asked again)",
+            )  # fmt: skip
+            await [bot for bot in bots if bot is not victim][0].stop()
+
+    texts = fake.messages("C0001", root)
+    assert len(sagemaker.requests) == 1, texts  # not asked again
+    [text] = texts  # nothing posted after it but the note
+    said, _, note = text.rpartition("\n\n") if shown else ("", "", text)
+    assert note == stopped and bool(said) is shown and answer_to(question).startswith(said), text
+    assert not [m for m in fake.message_records("C0001", root) if m.stream_state == "streaming"]
+
+
 async def test_discord_questions_of_a_killed_replica_are_answered_once_by_the_other(
     sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
 ) -> None:

@@ -147,9 +147,12 @@ class DiscordBot(discord.Client):
         if job.answered is not None:
             await asked.show_answered(self, self.budget, job.opened, job.answered, self.texts("taken_over"))
             return
-        if job.opened and await self.stops.is_stopped(asked.answer_id):
-            # its user stopped it before the replica writing it went away: not asked again
-            await asked.close(self, job.opened, self.texts("answer_stopped"))
+        if await self.stops.stopped_while_away(job, asked.answer_id):
+            stopped = self.texts("answer_stopped")
+            if job.opened:
+                await asked.close(self, job.opened, stopped)
+            else:  # nothing shown yet: the note is all the answer says
+                await asked.in_channel().surface(self, self.budget).post(stopped)
             return
         if job.opened:
             await asked.close(self, job.opened, self.texts("taken_over"))

@@ -25,6 +25,7 @@ from bot.adapters.slack.surface import (
 from bot.config import Settings
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
+from bot.core.errors import AnswerStopped
 from bot.core.memory.channels import ChannelSettings
 from bot.core.metrics import start_at_zero
 from bot.core.usage import Asker
@@ -33,6 +34,7 @@ from bot.frontend.jobs import Job, Jobs
 from bot.frontend.opened import NotedSurface, noted, unshown
 from bot.frontend.splitting import split_message
 from bot.frontend.stopping import Stops
+from bot.frontend.streaming import ending
 from bot.frontend.surface import Surface
 from bot.frontend.texts import Texts, texts_for
 
@@ -222,9 +224,8 @@ class SlackBot:
         if job.answered is not None:
             await self._show_answered(incoming.place, job.opened, job.answered)
             return
-        if job.opened and incoming.answer_id and await self.stops.is_stopped(incoming.answer_id):
-            # Its user stopped it before the replica writing it went away: not asked again.
-            await self._close(incoming.place, job.opened, self.texts("answer_stopped"))
+        if await self.stops.stopped_while_away(job, incoming.answer_id):
+            await self._end_stopped(incoming.place, job.opened)
             return
         if job.opened:
             await self._close(incoming.place, job.opened)
@@ -260,19 +261,47 @@ class SlackBot:
         )
         return next((str(m.get("text", "")) for m in found.get("messages", []) if m.get("ts") == ts), None)
 
-    async def _close(self, place: Place, opened: tuple[str, ...], note: str | None = None) -> None:
+    async def _end_stopped(self, place: Place, opened: tuple[str, ...]) -> None:
+        """A question whose user stopped its answer while the replica writing it went away: what
+        that replica had opened ends with the stopped note, as the answer would have ended there
+        (the note alone when nothing had been opened: Slack's stop shows while the model has
+        not written a word yet)."""
+        note = self.texts("answer_stopped")
+        if opened:
+            await self._close(place, opened, note, stopped=True)
+        else:
+            await self._say_quietly(place, note)
+
+    async def _close(
+        self, place: Place, opened: tuple[str, ...], note: str | None = None, *, stopped: bool = False
+    ) -> None:
         """Close what a replica that stopped had opened for this question: its stream ends with a
-        note, its placeholder or partial answer becomes the note. One it had ended is left."""
+        note, its placeholder or partial answer becomes the note. One it had ended is left, but
+        for a stream its user `stopped`, which Slack ended."""
         note = note or self.texts("taken_over")
         for handle in opened:
             kind, _, ts = handle.partition(":")
             try:
                 if kind == "stream":
-                    await self.client.chat_stopStream(channel=place.channel, ts=ts, markdown_text=f"\n\n{note}")
+                    await self._close_stream(place, ts, note, stopped=stopped)
                 else:
                     await self.client.chat_update(channel=place.channel, ts=ts, text=note)
             except SlackApiError as error:
                 log.info("could not close message %s of a job taken over (%s)", ts, error.response.get("error"))
+
+    async def _close_stream(self, place: Place, ts: str, note: str, *, stopped: bool) -> None:
+        try:
+            await self.client.chat_stopStream(channel=place.channel, ts=ts, markdown_text=f"\n\n{note}")
+        except SlackApiError as error:
+            if not stopped or error.response.get("error") != "message_not_in_streaming_state":
+                raise
+            # Slack's stop button ends the stream at once: the note is written in by an edit,
+            # as the replica writing the answer does (NativeStream.stop), unless it did already.
+            shown = await self._shown(place, ts)
+            if shown is None or shown.rstrip().endswith(note):
+                return
+            text = to_mrkdwn(shown + ending(shown, AnswerStopped(), self.texts))
+            await self.client.chat_update(channel=place.channel, ts=ts, text=text, blocks=blocks.with_text(text, []))
 
     async def _respond(self, incoming: Incoming, job: Job) -> None:
         if not self._allowed(incoming.channel, incoming.user):
