@@ -83,6 +83,7 @@ class Jobs:
         self._running: dict[str, asyncio.Task[object]] = {}  # stream entry → its task
         self._unacked: dict[str, JobRecord] = {}  # answered while Redis was away: acknowledged later
         self._answered_here = Expiring()  # events answered by this process while Redis was away
+        self._finished_here = Expiring()  # jobs this process has finished (for a late claim of its own)
         self._room = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
         self._keeper: asyncio.Task[None] | None = None
@@ -175,7 +176,10 @@ class Jobs:
 
     def _start(self, record: JobRecord) -> None:
         assert self._runner is not None
-        if record.id in self._running:  # its keeping was late (a stalled loop): it runs already
+        # Its keeping was late (a stalled loop) and this process claimed it back: it runs here
+        # already, or finished while the claim was on its way (then a second run would close
+        # the answer shown with the "taken over" note and ask the model again).
+        if record.id in self._running or self._finished_here.holds(record.id):
             return
         if (record.event and self._answered_here.holds(record.event)) or record.runs > MAX_RUNS:
             if record.runs > MAX_RUNS:
@@ -215,6 +219,7 @@ class Jobs:
 
     async def _finish(self, record: JobRecord) -> None:
         assert self._store is not None
+        self._finished_here.add(record.id, CLAIM_TTL)
         try:
             await self._store.done(record)
         except _TROUBLE as error:
