@@ -43,10 +43,12 @@ from bench.common import (
     spread, start_serving, wait_for_quiet, write_results,
 )
 from bench.endpoint import FULL_PROFILE, QUICK_PROFILE, EndpointProcess, Profile
+from bot.frontend.texts import texts_for
 
 QUESTION = "이번 분기 팀 회의에서 정리한 일정과 담당자를 다시 알려주실 수 있나요?"
 PLACEHOLDER_METHODS = frozenset({"chat.startStream", "chat.postMessage"})
 CURSOR = "▌"
+THINKING = texts_for("ko")("thinking")  # a plain message's placeholder
 RATE_LIMIT_RETRIES = 3  # bot.adapters.slack: PausingRateLimits(max_retry_count=3)
 
 
@@ -162,6 +164,14 @@ def _indexed_fake() -> Any:
     return IndexedSlack()
 
 
+def _answer_text(call: Any) -> bool:
+    """Whether `call` shows answer text (not the placeholder a plain message starts with)."""
+    if call.args.get("markdown_text") or call.args.get("chunks"):
+        return True
+    text = call.args.get("text")
+    return call.method != "chat.startStream" and bool(text) and text != THINKING
+
+
 def _exhausted(calls: list[Any]) -> int:
     """Calls that were refused with 429 on every attempt the bot makes (the first and its
     three retries: `PausingRateLimits(max_retry_count=3)`), i.e. gave up."""
@@ -211,8 +221,7 @@ async def _conversation(fake: Any, url: str, index: int, exchanges: int, offset:
                 errors["no final message"] = errors.get("no final message", 0) + 1
                 return
         placeholder = next((c for c in calls if c.method in PLACEHOLDER_METHODS), None)
-        shown = next((c for c in calls if (c.args.get("markdown_text") or c.args.get("chunks")
-                                           or (c.method != "chat.startStream" and c.args.get("text")))), None)
+        shown = next((c for c in calls if _answer_text(c)), None)
         final = next(c for c in calls if _final(c))
         limited = [c for c in calls if c.status == 429]
         exhausted = _exhausted(calls)

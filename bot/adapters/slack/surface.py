@@ -110,8 +110,11 @@ class SlackMessages:
             return
         await self.client.chat_update(channel=self.place.channel, ts=ts, text=text, blocks=with_text(text, blocks))
 
-    async def room_for_edit(self) -> bool:
-        return await self.paced.room_for_edit()
+    async def room_for_edit(self, *, first: bool = False) -> bool:
+        return await self.paced.room_for_edit(first=first)
+
+    async def room_for_message(self) -> bool:
+        return await self.paced.reserve_end()
 
     async def edit(self, handle: object, text: str) -> None:
         await self.paced.edit()
