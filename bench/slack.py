@@ -53,12 +53,13 @@ RATE_LIMIT_RETRIES = 3  # bot.adapters.slack: PausingRateLimits(max_retry_count=
 
 
 def _final(call: Any) -> bool:
-    """The call that shows an answer's end: a stream's stop, or a plain message's last edit
-    (the only one without the growing answer's cursor after the placeholder)."""
+    """The call that shows an answer's end: a stream's stop, a plain message's last edit (the
+    only one without the growing answer's cursor after the placeholder), or the answer posted
+    whole (in a workspace whose edits are spent). The bench's answers fit one message."""
     if call.method == "chat.stopStream":
         return True
     text = str(call.args.get("text") or "")
-    return call.method == "chat.update" and call.ok and CURSOR not in text
+    return call.method in ("chat.update", "chat.postMessage") and call.ok and CURSOR not in text and text != THINKING
 
 
 # ------------------------------------------------------------------ the bot process
