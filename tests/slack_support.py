@@ -92,6 +92,18 @@ async def _running_slack_bot(
         await engine.aclose()
 
 
+def footer_of(fake: FakeSlack, channel: str, ts: str) -> dict[str, dict]:
+    """The interactive elements under message `ts`, by action_id."""
+    msg = fake.message(channel, ts)
+    assert msg is not None and msg.blocks, "the answer has no footer"
+    return {e["action_id"]: e for b in msg.blocks for e in b.get("elements", []) if "action_id" in e}
+
+
+def streaming(fake: FakeSlack, channel: str, thread_ts: str) -> bool:
+    """The bot's answer in that thread is a native stream showing text."""
+    return any(m.stream_state == "streaming" and m.text for m in fake.message_records(channel, thread_ts))
+
+
 def message_calls(fake: FakeSlack, channel: str, ts: str) -> list[ApiCall]:
     """Every successful call that created or changed message `ts`, in order."""
     return [

@@ -11,15 +11,8 @@ import time
 
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
-from tests.slack_support import StartSlackBot
+from tests.slack_support import StartSlackBot, footer_of
 from tests.support import KOREAN, cli_env, prompts, run_bot, wait_until
-
-
-def footer_of(fake: FakeSlack, channel: str, ts: str) -> dict[str, dict]:
-    """The interactive elements under message `ts`, by action_id."""
-    msg = fake.message(channel, ts)
-    assert msg is not None and msg.blocks, "the answer has no footer"
-    return {e["action_id"]: e for b in msg.blocks for e in b.get("elements", []) if "action_id" in e}
 
 
 async def test_an_assistant_thread_gets_a_greeting_prompts_a_status_and_a_title(
