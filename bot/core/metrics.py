@@ -67,8 +67,13 @@ def count_tokens(usage: AnswerUsage) -> None:
 def start_at_zero(platform_methods: Iterable[tuple[str, str]] = ()) -> None:
     """Make the series of the label values known up front, at 0. prometheus-client makes a
     labelled series at its first `inc()`, so Prometheus's first sample of it would already be 1
-    and `rate()`/`increase()` would never count that first answer, error or 429."""
+    and `rate()`/`increase()` would never count that first answer, error, document or 429."""
+    # Imported here: the readers' libraries load with the engine, which serving has started by now.
+    from bot.core.documents.extract import EXTRACTORS
+
     ANSWERS.labels("ok")
+    for document_format in EXTRACTORS:
+        DOCUMENTS.labels(document_format, "ok")
     for direction in ("in", "out"):
         TOKENS.labels(direction)
     for code in _codes(LLMError):
