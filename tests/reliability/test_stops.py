@@ -1,6 +1,8 @@
 """A stop reaches its answer wherever the answer is written: pressed on one bot process, it stops
-the answer streaming in another, at once; and answers being written no longer ask Redis, each
-every half second, whether they were stopped (one subscription per process hears the stops)."""
+the answer streaming in another, at once; a stop whose signal was lost still arrives once the
+subscription is made again; with Redis down, a stop pressed on the answering process still
+works; and answers being written no longer ask Redis, each every half second, whether they were
+stopped (one subscription per process hears the stops)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import redis.asyncio as aioredis
 
 from bot.adapters.slack import EVENTS_PATH
 from bot.core.memory.signals import SAFETY_SECONDS
-from fakes.redis_server import free_port
+from fakes.redis_server import RedisServer, free_port
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
 from tests.reliability.helpers import Replica, busiest, roomy_workspace, streamed
@@ -141,3 +143,22 @@ async def test_a_stop_whose_signal_was_lost_reaches_the_answer_when_the_subscrip
         (text,) = await bot.answered("D0001")
     shown, _, note = text.rpartition("\n\n")
     assert note == KOREAN("answer_stopped") and shown.startswith("천천")
+
+
+async def test_with_redis_down_a_stop_pressed_on_the_answering_process_still_stops_it(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, fresh_redis_server: RedisServer
+) -> None:
+    fake_slack.streaming_supported = False  # a plain answer, its stop button naming it
+    sagemaker.script(Reply(LONG, token_delay=0.05))
+    async with slack_bot(redis_url=fresh_redis_server.url) as bot:
+        await asyncio.to_thread(fresh_redis_server.stop)  # no mark, no signal, no subscription
+        await bot.send(fake_slack.dm("긴 글을 써 줘"))
+        await fake_slack.wait_for(lambda: fake_slack.calls("chat.update"), 15, what="the answer growing")
+        (answer,) = fake_slack.message_records("D0001")
+        stop = footer_of(fake_slack, "D0001", answer.ts)["answer_stop"]
+        await bot.send(fake_slack.block_action("D0001", answer.ts, "answer_stop", stop["value"]),
+                       envelope_type="interactive")  # fmt: skip
+        await fake_slack.wait_for(lambda: sagemaker.closed_by_client == 1, 5, what="the model's stream closed")
+        (text,) = await bot.answered("D0001")
+    shown, _, note = text.rpartition("\n\n")
+    assert note == KOREAN("answer_stopped") and shown.startswith("천천") and len(shown) < len(LONG) / 2
