@@ -18,7 +18,7 @@ from fakes.redis_server import RedisServer, free_port
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
 from tests.reliability.helpers import Replica, busiest, roomy_workspace, streamed
-from tests.slack_support import StartSlackBot, footer_of, http_mode_env, streaming
+from tests.slack_support import StartSlackBot, growing_answer, http_mode_env, press_stop, streaming
 from tests.support import KOREAN, Logs, start_bot, wait_until
 
 LONG = "천천히 이어지는 긴 답변의 한 문장입니다. " * 30
@@ -130,9 +130,7 @@ async def test_a_stop_whose_signal_was_lost_reaches_the_answer_when_the_subscrip
     sagemaker.script(Reply(LONG, token_delay=0.05))
     async with slack_bot() as bot:
         await bot.send(fake_slack.dm("긴 글을 써 줘"))
-        await fake_slack.wait_for(lambda: fake_slack.calls("chat.update"), 10, what="the answer growing")
-        (answer,) = fake_slack.message_records("D0001")
-        answer_id = footer_of(fake_slack, "D0001", answer.ts)["answer_stop"]["value"]
+        _, answer_id = await growing_answer(bot)
         # Another replica marked the stop, but its signal was sent while this process's
         # subscription was down (pub/sub keeps nothing for later)...
         await redis_client.set(f"{redis_prefix.rstrip(':')}:mark:answer-stopped:{answer_id}", "1", ex=600)
@@ -153,11 +151,7 @@ async def test_with_redis_down_a_stop_pressed_on_the_answering_process_still_sto
     async with slack_bot(redis_url=fresh_redis_server.url) as bot:
         await asyncio.to_thread(fresh_redis_server.stop)  # no mark, no signal, no subscription
         await bot.send(fake_slack.dm("긴 글을 써 줘"))
-        await fake_slack.wait_for(lambda: fake_slack.calls("chat.update"), 15, what="the answer growing")
-        (answer,) = fake_slack.message_records("D0001")
-        stop = footer_of(fake_slack, "D0001", answer.ts)["answer_stop"]
-        await bot.send(fake_slack.block_action("D0001", answer.ts, "answer_stop", stop["value"]),
-                       envelope_type="interactive")  # fmt: skip
+        await press_stop(bot, "D0001", *await growing_answer(bot))
         await fake_slack.wait_for(lambda: sagemaker.closed_by_client == 1, 5, what="the model's stream closed")
         (text,) = await bot.answered("D0001")
     shown, _, note = text.rpartition("\n\n")
