@@ -71,17 +71,19 @@ class PacedMessages:
     """The calls of one answer's messages, spent from a budget: its first message as FIRST,
     later ones and edits as FINAL, except an edit for which `room_for_edit` took room (BETWEEN,
     or FIRST for the first text) beforehand, or that ends a message `reserve_end` took room for
-    when it was posted. A method the budget does not list costs nothing."""
+    when it was posted. A method the budget does not list costs nothing. Posts are spent from
+    `post_budget` where a platform limits them in another scope than edits (Slack: per channel)."""
 
-    def __init__(self, budget: CallBudget, *, posts: str, edits: str) -> None:
+    def __init__(self, budget: CallBudget, *, posts: str, edits: str, post_budget: CallBudget | None = None) -> None:
         self.budget = budget
+        self._post_budget = budget if post_budget is None else post_budget
         self._posts, self._edits = posts, edits
         self._posted = False
         self._granted = False  # room for the next edit was taken by `room_for_edit`
         self._reserved = 0  # edits taken ahead by `reserve_end`, for messages' final texts
 
     async def post(self) -> None:
-        await self.budget.spend(self._posts, Priority.FINAL if self._posted else Priority.FIRST)
+        await self._post_budget.spend(self._posts, Priority.FINAL if self._posted else Priority.FIRST)
         self._posted = True
 
     async def room_for_edit(self, *, first: bool = False) -> bool:
