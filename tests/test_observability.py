@@ -103,6 +103,7 @@ async def test_slack_socket_mode_logs_json_at_debug_without_secrets_and_metrics_
             _, before = await scrape(port, "/metrics")
             assert {("bot_answers_total", frozenset({("outcome", "ok")})),
                     ("bot_model_errors_total", frozenset({("type", "llm_busy")})),
+                    ("bot_documents_total", frozenset({("format", "hwp"), ("outcome", "ok")})),
                     ("bot_platform_rate_limited_total", frozenset({("platform", "slack"), ("method", "chat.update")}))
                     } <= samples(before).keys()  # fmt: skip
             await fake.push_socket_event(fake.dm("잘 되니?"), timeout=20)

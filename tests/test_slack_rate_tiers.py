@@ -35,6 +35,25 @@ async def test_answers_in_a_busy_workspace_all_complete_without_a_single_429(
     assert len(updates) <= 10
 
 
+async def test_with_the_workspace_edits_spent_answers_come_whole_at_once_not_minutes_later(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    fake_slack.streaming_supported = False
+    fake_slack.rate_tiers["chat.update"] = 3  # room for one answer shown growing, a minute
+    sagemaker.default = slowly(delay=0.05)
+    dms = [(f"U000{i}", f"D000{i}") for i in range(1, 6)]
+    async with slack_bot(slack_tier3_per_minute=3) as bot:
+        await asyncio.gather(*(bot.send(fake_slack.dm("한강 소개", user=user, channel=dm)) for user, dm in dms))
+        # Well within the minute a placeholder's final edit would wait for the tier to refill.
+        answers = [await bot.answered(dm, timeout=20) for _, dm in dms]
+
+    assert all(squashed(text.replace("*", "")) == squashed(ANSWER) for [text] in answers), answers
+    updates = fake_slack.calls("chat.update")
+    assert [c.status for c in updates if c.status != 200] == [] and len(updates) <= 3
+    posted_whole = [c for c in fake_slack.calls("chat.postMessage") if squashed(c.args["text"]) == squashed(ANSWER)]
+    assert len(posted_whole) >= 3  # no placeholder and no edit: one message each
+
+
 async def test_native_streams_past_the_start_budget_answer_with_plain_messages(
     slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:

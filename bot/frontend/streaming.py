@@ -4,7 +4,13 @@ how an answer ends: complete, empty, cut off after some text, or failed before a
 `show_edited` posts a placeholder at once and edits it as text arrives (Discord, Slack without
 native streaming); `show_growing` appends to a message that only grows (Slack's native
 streaming, the terminal). Both keep to the surface's pace, continue in a new message where one
-is full, and never cut inside a word, a character or a code fence."""
+is full, and never cut inside a word, a character or a code fence.
+
+A message that grows by edits is posted only while the platform's limits leave room for the
+edit that will end it (`Surface.room_for_message`). In a workspace whose edits are all spent
+(Slack counts chat.update per workspace: 50 a minute), an answer is posted whole once written,
+one message and no edit, rather than as a placeholder whose final text would wait minutes for
+room; it asks again every edit interval, and shows itself growing as soon as there is room."""
 
 from __future__ import annotations
 
@@ -98,7 +104,8 @@ async def show_edited(
     reader = asyncio.create_task(stream.read(deltas))  # the model starts while the placeholder posts
     try:
         first = place.text if place is not None else placeholder or texts("thinking")
-        await stream.post(stream.style.format(first), answering=False)
+        if await stream.room_for_message():
+            await stream.post(stream.style.format(first), answering=False)
         await stream.follow(reader)
         await stream.conclude(reader, texts)
     except asyncio.CancelledError:
@@ -124,6 +131,11 @@ class _Message:
     text: str
     at: float  # when it was last posted or edited: the edit pace counts from here
     answering: bool = True  # False while it is the placeholder
+    held: float = float("-inf")  # no room for an edit was found: none is asked for before this
+
+    def next_edit(self, interval: float) -> float:
+        """When it may change next: the first text replaces a placeholder at once."""
+        return max(self.held, self.at + interval if self.answering else float("-inf"))
 
 
 @dataclass
@@ -152,6 +164,7 @@ class _EditedAnswer:
         self.said = ""  # everything received: what `ending` judges
         self.ended = False
         self.wake = asyncio.Event()
+        self.ask_at = float("-inf")  # when to ask again for room for a message (none last time)
         if place is not None:
             place.on_move(self.wake.set)
 
@@ -174,10 +187,8 @@ class _EditedAnswer:
             if not self.pending and self.current is not None and not self.current.answering:
                 await self.tell_place()  # no text yet: the placeholder may have news
                 continue
-            if self.current is not None and self.current.answering:
-                # deltas arriving meanwhile pile up and go out together in one edit; the first
-                # text replaces the placeholder at once
-                await sleep_until(self.current.at + self.style.edit_interval)
+            # deltas arriving meanwhile pile up and go out together in one edit
+            await sleep_until(self.current.next_edit(self.style.edit_interval) if self.current else self.ask_at)
             if reader.done():
                 return
             await self.render(cursor=True)
@@ -295,13 +306,14 @@ class _EditedAnswer:
         # The pace counts from when a call returned: a surface may retry it inside (after a 429,
         # say), and the call that counts is the one that finally went through.
         if self.current is None:
-            await self.post(text)
+            if settled or await self.room_for_message():
+                await self.post(text)
         elif text != self.current.text:
             current = self.current
-            if paced and current.answering:
-                await sleep_until(current.at + self.style.edit_interval)
-                if not await self.surface.room_for_edit():
-                    current.at = now()  # asked again one interval later, with more text
+            if paced:
+                await sleep_until(current.next_edit(self.style.edit_interval))
+                if not await self.surface.room_for_edit(first=not current.answering):
+                    current.held = now() + self.style.edit_interval  # asked again then, with more text
                     return
             current.answering = True
             try:
@@ -318,6 +330,15 @@ class _EditedAnswer:
                 await self.post_anew(text)
                 return
             current.at, current.text = now(), text
+
+    async def room_for_message(self) -> bool:
+        """`Surface.room_for_message`, asked at most once an edit interval."""
+        if now() < self.ask_at:
+            return False
+        if await self.surface.room_for_message():
+            return True
+        self.ask_at = now() + self.style.edit_interval
+        return False
 
     async def post(self, text: str, *, answering: bool = True) -> None:
         handle = await persist(lambda: self.surface.post(text), "posting an answer")

@@ -65,9 +65,15 @@ class _Paced:
         for paced in self._each:
             await paced.post()
 
-    async def room_for_edit(self) -> bool:
+    async def room_for_edit(self, *, first: bool = False) -> bool:
         for paced in self._each:
-            if not await paced.room_for_edit():
+            if not await paced.room_for_edit(first=first):
+                return False
+        return True
+
+    async def reserve_end(self) -> bool:
+        for paced in self._each:
+            if not await paced.reserve_end():
                 return False
         return True
 
@@ -146,12 +152,18 @@ class FollowUps:
             await self._paced.edit()
             await _edit(message, f"{self._mention} {text}")
 
-    async def room_for_edit(self) -> bool:
+    async def room_for_edit(self, *, first: bool = False) -> bool:
+        if self._counted():
+            return await self._paced.room_for_edit(first=first)
+        return True
+
+    async def room_for_message(self) -> bool:
+        return await self._paced.reserve_end() if self._counted() else True
+
+    def _counted(self) -> bool:
         # Follow-ups are not counted globally, and discord.py paces each route by the bucket
         # headers Discord sends; the channel's messages, past the token's time, are.
-        if self._moved or time.time() >= self.editable_until:
-            return await self._paced.room_for_edit()
-        return True
+        return bool(self._moved) or time.time() >= self.editable_until
 
     async def _late(self, text: str, **buttons: discord.ui.View) -> discord.Message:
         if not isinstance(self._channel, discord.abc.Messageable):
@@ -186,8 +198,11 @@ class ChannelReplies:
         await self._paced.edit()
         await _edit(cast(discord.Message | discord.WebhookMessage, handle), text)
 
-    async def room_for_edit(self) -> bool:
-        return await self._paced.room_for_edit()
+    async def room_for_edit(self, *, first: bool = False) -> bool:
+        return await self._paced.room_for_edit(first=first)
+
+    async def room_for_message(self) -> bool:
+        return await self._paced.reserve_end()
 
     async def post(self, text: str, *, view: discord.ui.View | None = None) -> discord.Message:
         """A new message (with `view`'s buttons under it)."""

@@ -78,18 +78,24 @@ class SlackMessages:
         # chat.postMessage is not counted: Slack limits it per channel, not per workspace
         self.paced = PacedMessages(pacing.budget(place.team), posts="chat.postMessage", edits="chat.update")
         self.last: tuple[str, str] | None = None  # the newest message and its text
-        # Blocks under the text while the answer is written (its stop button); `attach` swaps
-        # them for the footer once it is done.
+        # Blocks under the text while the answer is written (its stop button), on the messages
+        # that grow (a text posted whole is done); `attach` swaps them for the footer once it is done.
         self.controls: list[dict[str, Any]] = []
+        self._growing: set[str] = set()  # messages posted to grow by edits
+        self._grows_next = False  # room was taken for the next message to grow
         self._changed_at = float("-inf")  # loop time the newest message was posted or edited
 
     async def post(self, text: str) -> str:
+        grows, self._grows_next = self._grows_next, False
         response = await self.client.chat_postMessage(
-            channel=self.place.channel, thread_ts=self.place.thread_ts, text=text, blocks=self._blocks(text),
-            unfurl_links=False, unfurl_media=False,
+            channel=self.place.channel, thread_ts=self.place.thread_ts, text=text,
+            blocks=self._blocks(text) if grows else None, unfurl_links=False, unfurl_media=False,
         )  # fmt: skip
-        self.last, self._changed_at = (str(response["ts"]), text), asyncio.get_running_loop().time()
-        return str(response["ts"])
+        ts = str(response["ts"])
+        if grows:
+            self._growing.add(ts)
+        self.last, self._changed_at = (ts, text), asyncio.get_running_loop().time()
+        return ts
 
     def _blocks(self, text: str) -> list[dict[str, Any]] | None:
         """With controls, the text as blocks above them (a message with blocks shows only them)."""
@@ -110,12 +116,17 @@ class SlackMessages:
             return
         await self.client.chat_update(channel=self.place.channel, ts=ts, text=text, blocks=with_text(text, blocks))
 
-    async def room_for_edit(self) -> bool:
-        return await self.paced.room_for_edit()
+    async def room_for_edit(self, *, first: bool = False) -> bool:
+        return await self.paced.room_for_edit(first=first)
+
+    async def room_for_message(self) -> bool:
+        self._grows_next = await self.paced.reserve_end()
+        return self._grows_next
 
     async def edit(self, handle: object, text: str) -> None:
         await self.paced.edit()
-        await self.client.chat_update(channel=self.place.channel, ts=str(handle), text=text, blocks=self._blocks(text))
+        blocks = self._blocks(text) if str(handle) in self._growing else None
+        await self.client.chat_update(channel=self.place.channel, ts=str(handle), text=text, blocks=blocks)
         if self.last is not None and self.last[0] == str(handle):
             self.last, self._changed_at = (str(handle), text), asyncio.get_running_loop().time()
 
