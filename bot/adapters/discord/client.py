@@ -30,7 +30,7 @@ from bot.config import Settings
 from bot.core.engine import ChatEngine
 from bot.core.memory.channels import ChannelSettings
 from bot.core.memory.local import Expiring
-from bot.core.metrics import PLATFORM_CONNECTED
+from bot.core.metrics import PLATFORM_CONNECTED, start_at_zero
 from bot.frontend import channel_settings, flows
 from bot.frontend.jobs import Job, Jobs
 from bot.frontend.opened import NotedSurface
@@ -105,6 +105,14 @@ async def global_limit(response: aiohttp.ClientResponse) -> float | None:
         return 1.0
 
 
+# The routes an answer calls, as `route` names them: their 429 series exist from the start.
+ANSWER_ROUTES = (
+    "POST /channels/{id}/messages", "PATCH /channels/{id}/messages/{id}",
+    "POST /interactions/{id}/{token}/callback", "POST /webhooks/{id}/{token}",
+    "PATCH /webhooks/{id}/{token}/messages/@original", "PATCH /webhooks/{id}/{token}/messages/{id}",
+)
+
+
 def route(method: str, path: str) -> str:
     """`PATCH /webhooks/{id}/{token}/messages/@original` for a path under /api/vN: ids and
     interaction tokens (secrets for 15 minutes) never become a label."""
@@ -130,6 +138,7 @@ class DiscordBot(discord.Client):
         self.tree = CommandTree(self)
         self._not_ours = Expiring()  # threads (by mark name) not started on one of the bot's messages
         self._budget: CallBudget | None = None  # the bot's global limit, once it is known who it is
+        start_at_zero(("discord", answer_route) for answer_route in ANSWER_ROUTES)
 
     @property
     def budget(self) -> CallBudget:
