@@ -19,6 +19,8 @@ USER bot
 # Slack HTTP mode (SLACK_MODE=http) serves /slack/events and /healthz on SLACK_HTTP_PORT (3000).
 # Socket Mode and Discord connect out and need no port.
 EXPOSE 3000
+# METRICS_PORT (unset by default; 9100 in deploy/kubernetes) serves /metrics, /healthz, /readyz.
+EXPOSE 9100
 # Healthy while the serving bot's event loop runs (it touches HEALTH_FILE every 10 s).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["python", "-m", "bot.health"]
 

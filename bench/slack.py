@@ -12,9 +12,13 @@ first message call in the thread), the endpoint's first token to the first text 
 final message, and how many Slack calls it took, by method, with the 429s received.
 
 Two kinds of rows: "many workspaces" (each conversation in a workspace of its own, so no
-workspace's rate tiers are reached: the bot's own costs) and "one workspace" (every
-conversation in ONE workspace, under Slack's rate tiers as the fake enforces them: what a busy
-real workspace gets)."""
+workspace's rate tiers are reached: the bot's own costs; 5 questions per conversation) and "one
+workspace" (every conversation in ONE workspace, under Slack's rate tiers as the fake enforces
+them: what a busy real workspace gets). A one-workspace row is N answers at once, one question
+per conversation: a second wave would start while the first still waits for the tiers, and
+measure the queue the first left behind rather than N at once.
+
+    python -m bench.slack --workspaces one --only 10,50,200"""
 
 from __future__ import annotations
 
@@ -39,19 +43,23 @@ from bench.common import (
     spread, start_serving, wait_for_quiet, write_results,
 )
 from bench.endpoint import FULL_PROFILE, QUICK_PROFILE, EndpointProcess, Profile
+from bot.frontend.texts import texts_for
 
 QUESTION = "이번 분기 팀 회의에서 정리한 일정과 담당자를 다시 알려주실 수 있나요?"
 PLACEHOLDER_METHODS = frozenset({"chat.startStream", "chat.postMessage"})
 CURSOR = "▌"
+THINKING = texts_for("ko")("thinking")  # a plain message's placeholder
+RATE_LIMIT_RETRIES = 3  # bot.adapters.slack: PausingRateLimits(max_retry_count=3)
 
 
 def _final(call: Any) -> bool:
-    """The call that shows an answer's end: a stream's stop, or a plain message's last edit
-    (the only one without the growing answer's cursor after the placeholder)."""
+    """The call that shows an answer's end: a stream's stop, a plain message's last edit (the
+    only one without the growing answer's cursor after the placeholder), or the answer posted
+    whole (in a workspace whose edits are spent). The bench's answers fit one message."""
     if call.method == "chat.stopStream":
         return True
     text = str(call.args.get("text") or "")
-    return call.method == "chat.update" and call.ok and CURSOR not in text
+    return call.method in ("chat.update", "chat.postMessage") and call.ok and CURSOR not in text and text != THINKING
 
 
 # ------------------------------------------------------------------ the bot process
@@ -157,6 +165,31 @@ def _indexed_fake() -> Any:
     return IndexedSlack()
 
 
+def _answer_text(call: Any) -> bool:
+    """Whether `call` shows answer text (not the placeholder a plain message starts with)."""
+    if call.args.get("markdown_text") or call.args.get("chunks"):
+        return True
+    text = call.args.get("text")
+    return call.method != "chat.startStream" and bool(text) and text != THINKING
+
+
+def _exhausted(calls: list[Any]) -> int:
+    """Calls that were refused with 429 on every attempt the bot makes (the first and its
+    three retries: `PausingRateLimits(max_retry_count=3)`), i.e. gave up."""
+    attempts = 1 + RATE_LIMIT_RETRIES
+    streak: dict[str, int] = defaultdict(int)
+    given_up = 0
+    for call in calls:
+        if call.status != 429:
+            streak[call.method] = 0
+            continue
+        streak[call.method] += 1
+        if streak[call.method] == attempts:
+            given_up += 1
+            streak[call.method] = 0
+    return given_up
+
+
 async def _conversation(fake: Any, url: str, index: int, exchanges: int, offset: float, started: float,
                         records: list[dict[str, Any]], errors: dict[str, int], timeout: float,
                         own_workspace: bool = True) -> None:
@@ -189,10 +222,10 @@ async def _conversation(fake: Any, url: str, index: int, exchanges: int, offset:
                 errors["no final message"] = errors.get("no final message", 0) + 1
                 return
         placeholder = next((c for c in calls if c.method in PLACEHOLDER_METHODS), None)
-        shown = next((c for c in calls if (c.args.get("markdown_text") or c.args.get("chunks")
-                                           or (c.method != "chat.startStream" and c.args.get("text")))), None)
+        shown = next((c for c in calls if _answer_text(c)), None)
         final = next(c for c in calls if _final(c))
         limited = [c for c in calls if c.status == 429]
+        exhausted = _exhausted(calls)
         failed = [c.method for c in calls if not c.ok and c.status != 429]
         if failed:
             errors["slack call failed"] = errors.get("slack call failed", 0) + len(failed)
@@ -201,6 +234,7 @@ async def _conversation(fake: Any, url: str, index: int, exchanges: int, offset:
             "placeholder_at": placeholder.at if placeholder else None,
             "shown_at": shown.at if shown else None, "final_at": final.at,
             "calls": len(calls), "methods": [c.method for c in calls], "limited": len(limited),
+            "exhausted": exhausted,
         })
 
 
@@ -281,6 +315,8 @@ def summarize(result: dict[str, Any], baseline: dict[str, Any] | None) -> dict[s
         "workspaces": result["scenario"].get("workspaces", "many"),
         "n": result["scenario"]["conversations"], "answers": len(records),
         "limited": sum(r.get("limited", 0) for r in records),
+        "limited_pct": 100 * sum(r.get("limited", 0) for r in records) / max(1, sum(r["calls"] for r in records)),
+        "exhausted": sum(r.get("exhausted", 0) for r in records),
         "calls_by_method": {m: round(c / len(records), 2) for m, c in sorted(by_method.items())} if records else {},
         "errors": sum(result["errors"].values()), "warnings": sum(bot.get("warnings", {}).values()),
         "ph_p50": p["p50"], "ph_p99": p["p99"], "first_p50": f["p50"], "first_p99": f["p99"],
@@ -301,7 +337,8 @@ def summarize(result: dict[str, Any], baseline: dict[str, Any] | None) -> dict[s
 
 COLUMNS = [
     ("workspaces", "workspaces", "s"), ("n", "N", "d"), ("answers", "answers", "d"), ("errors", "errors", "d"),
-    ("limited", "429s", "d"), ("warnings", "warnings", "d"),
+    ("limited", "429s", "d"), ("limited_pct", "% calls 429", ".1f"), ("exhausted", "gave up after retries", "d"),
+    ("warnings", "warnings", "d"),
     ("ph_p50", "event→placeholder p50 ms", ".0f"), ("ph_p99", "p99", ".0f"),
     ("first_p50", "1st token→1st text p50 ms", ".0f"), ("first_p99", "p99", ".0f"),
     ("final_p50", "event→final p50 ms", ".0f"), ("final_p99", "p99", ".0f"),
@@ -316,20 +353,21 @@ RATIO_COLUMNS = [
 
 
 def run(quick: bool, output: Path | None = None, baseline: dict[str, Any] | None = None,
-        only: list[int] | None = None) -> dict[str, Any]:
+        only: list[int] | None = None, workspaces: str = "both") -> dict[str, Any]:
     profile = QUICK_PROFILE if quick else FULL_PROFILE
     sizes = [n for n in ((1, 4) if quick else (1, 10, 50, 200, 1000)) if not only or n in only]
     busy = [n for n in ((4,) if quick else (10, 50, 200)) if not only or n in only]
-    exchanges = 2 if quick else 5
+    plan = [(kind, ns, exchanges) for kind, ns, exchanges in (("many", sizes, 2 if quick else 5), ("one", busy, 1))
+            if workspaces in ("both", kind)]
     load = None if quick else wait_for_quiet()
     results = []
     with redis_for_bench() as redis_url, EndpointProcess(profile) as endpoint:
         if baseline is None:
             baseline = original.measure(endpoint, redis_url, profile, requests=3 if quick else 10)
-        for workspaces, ns in (("many", sizes), ("one", busy)):
+        for kind, ns, exchanges in plan:
             for n in ns:
                 quiet = None if quick else wait_for_quiet()  # before each scenario: the cores are shared
-                scenario = run_scenario(n, exchanges, profile, redis_url, endpoint, workspaces)
+                scenario = run_scenario(n, exchanges, profile, redis_url, endpoint, kind)
                 results.append(scenario | {"load_at_start": quiet})
     rows = [summarize(r, baseline) for r in results]
     print(f"chat through Slack (HTTP events, native streaming, Slack's rate tiers in one workspace); "
@@ -349,6 +387,8 @@ def run(quick: bool, output: Path | None = None, baseline: dict[str, Any] | None
 def main(argv: list[str] | None = None) -> int:
     parser = script_arguments("python -m bench.slack", __doc__)
     parser.add_argument("--only", type=numbers, help="comma-separated N values to run (e.g. 50)")
+    parser.add_argument("--workspaces", choices=("both", "many", "one"), default="both",
+                        help="which rows: many workspaces (the bot's own costs), one (under Slack's tiers), both")
     return part_main(parser, argv, run, child_main)
 
 

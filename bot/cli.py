@@ -11,11 +11,10 @@ import signal
 import sys
 from importlib.metadata import version
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from bot import eventloop, usage_report
 from bot.config import Settings, env_file_disabled, load_env_file, load_settings
-from bot.core.engine import ChatEngine
 from bot.core.errors import ConfigError
 from bot.core.metrics import start_at_zero
 from bot.core.memory import feedback
@@ -25,6 +24,9 @@ from bot.logs import setup_logging
 from bot.monitoring import exporting
 from bot.startup import Unreachable
 from bot.workers import Worker, supervise, supervisor_gone
+
+if TYPE_CHECKING:  # the engine pulls in LangChain and botocore (~2 s): not for --help or --version
+    from bot.core.engine import ChatEngine
 
 NO_ENV_FILE = (
     "(.env 파일이 없습니다: cp .env.example .env 후 값을 채우세요. / "
@@ -59,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _with_engine(settings: Settings, run: Callable[[ChatEngine], Awaitable[int]]) -> int:
+    from bot.core.engine import ChatEngine
+
     engine = ChatEngine.from_settings(settings)
     try:
         return await run(engine)

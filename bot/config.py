@@ -177,6 +177,10 @@ class Settings(BaseSettings):
     slack_tier2_per_minute: int = Field(default=20, ge=1)
     slack_tier3_per_minute: int = Field(default=50, ge=1)
     slack_tier4_per_minute: int = Field(default=100, ge=1)
+    # chat.postMessage is limited per channel, "one message per second per channel" (docs.slack.dev
+    # "Rate limits"): the bot posts at most one message per this many seconds in one channel,
+    # every replica together (answers starting at once in one channel's threads take turns).
+    slack_channel_post_seconds: float = Field(default=1.0, gt=0)
 
     @field_validator(
         "slack_allowed_channels", "slack_allowed_users", "slack_admin_users", "discord_allowed_guilds",

@@ -23,11 +23,21 @@ Only the far end of the wire is fake. What it checks because discord.py (2.7) or
   the interaction endpoints (callback, follow-ups and their edits, which "are not bound to the
   bot's Global Rate Limit") counts against `global_limit` a second; over it, 429 with
   `"global": true`, `X-RateLimit-Global: true`, `X-RateLimit-Scope: global` and `Retry-After`.
-  Message edits are limited per route bucket (a channel's messages; an interaction's webhook),
-  5 per 5 s unless `enforce_edit_rate` says otherwise, and every edit is answered with the
-  bucket's `X-RateLimit-Limit/Remaining/Reset/Reset-After/Bucket`, which discord.py reads to wait
-  before a bucket runs dry (http.py, `Ratelimit.update`): a window that refills whole at its
-  reset, as discord.py expects.
+  Message edits and message creation are limited per route bucket (a channel's messages; an
+  interaction's webhook), each 5 per 5 s unless `enforce_edit_rate` / `enforce_create_rate` say
+  otherwise, and every response of those routes carries the bucket's
+  `X-RateLimit-Limit/Remaining/Reset/Reset-After/Bucket`, which discord.py reads to wait before a
+  bucket runs dry (http.py, `Ratelimit.update`): a window that refills whole at its reset, as
+  discord.py expects. Over it: 429 with `"global": false`, `retry_after` and
+  `X-RateLimit-Scope: user`. Discord publishes no numbers ("rate limits should not be hard
+  coded", discord.com/developers/docs/topics/rate-limits); 5 per 5 s is what its headers are
+  observed to say for `POST /channels/{id}/messages` and its edits, per channel
+  (discord/discord-api-docs#2761: "POST-/channels/:channelId/messages and
+  PATCH-/channels/:channelId/messages/:messageId's bucket hashes of 5/5"; bots log "Limit: 5,
+  Method: POST, .../channels/{id}/messages, Global: false" with about 4.4 s to wait,
+  alexemanuelol/rustplusplus#475), and for a webhook's (an interaction's follow-ups:
+  `POST /webhooks/{id}/{token}`, bucketed by webhook and token, the "normal 5/5s" of
+  discord/discord-api-docs#4043). The webhooks' hidden 30 a minute per channel is not modelled.
 - discord.py asks for gateway compression (`compress=zstd-stream` when `zstandard` is importable,
   else `zlib-stream`); the fake honours it with one shared compressor per connection.
 - Gateway events obey the identified intents: no MESSAGE_CREATE without GUILD_MESSAGES /
@@ -312,8 +322,10 @@ class FakeDiscord:
         # Discord's limits (see the module's docstring); None: not enforced.
         self.global_limit: int | None = 50  # requests a second
         self._global = _Bucket(1.0)
-        self._edit_limit: tuple[int, float] | None = (5, 5.0)
-        self._edit_buckets: dict[tuple[str, ...], _Bucket] = {}
+        # Route buckets, by route ("edit", "create"): (requests, per seconds) each, counted per
+        # channel or interaction webhook.
+        self._route_limits: dict[str, tuple[int, float] | None] = {"edit": (5, 5.0), "create": (5, 5.0)}
+        self._route_buckets: dict[tuple[str, ...], _Bucket] = {}
         self._conns: list[_Conn] = []
         self._sessions: dict[str, int] = {}  # session id -> last sequence (for RESUME)
         self._session_shards: dict[str, list[int] | None] = {}
@@ -501,8 +513,16 @@ class FakeDiscord:
     def enforce_edit_rate(self, limit: int | None = 5, per: float = 5.0) -> None:
         """Allow `limit` edits per `per` s in each edit bucket (a channel's messages, an
         interaction's webhook); more get 429 (None: no limit)."""
-        self._edit_limit = None if limit is None else (limit, per)
-        self._edit_buckets.clear()
+        self._limit_route("edit", limit, per)
+
+    def enforce_create_rate(self, limit: int | None = 5, per: float = 5.0) -> None:
+        """Allow `limit` new messages per `per` s in each channel (`POST /channels/{id}/messages`)
+        and each interaction's webhook (its follow-ups); more get 429 (None: no limit)."""
+        self._limit_route("create", limit, per)
+
+    def _limit_route(self, route: str, limit: int | None, per: float) -> None:
+        self._route_limits[route] = None if limit is None else (limit, per)
+        self._route_buckets = {k: b for k, b in self._route_buckets.items() if k[0] != route}
 
     # ------------------------------------------------------------------ queries
 
@@ -1151,20 +1171,24 @@ class FakeDiscord:
             "resource": resource,
         }
 
-    def _followup(self, rec: Recorded, app_id: str, token: str) -> tuple[int, Any]:
+    def _followup(self, rec: Recorded, app_id: str, token: str) -> tuple[Any, ...]:
         rec.kind = "followup"
         it = self._interactions.get(token)
         if it is None or int(app_id) != self.app_id or not it.acked:
             return _error(404, 10015, "Unknown Webhook")
         if self._expired(it):
             return _error(401, 50027, "Invalid Webhook Token")
+        wait, limits = self._take("create", ("webhook", app_id, token))
+        if wait > 0:
+            return 429, *_rate_limited(wait, False, limits)
         data = rec.json or {}
         if err := self._validate(data, rec.files):
-            return err
+            return *err, limits
         if it.thinking and it.original_id in self._messages:
             # Discord: the first follow-up after a deferred response replaces "thinking...".
             it.thinking = False
-            return self._edit(it.original_id, data, rec.files)
+            status, body, *_ = self._edit(it.original_id, data, rec.files)
+            return status, body, limits
         msg = self._new_message(
             it.channel_id, self.users[self.bot_id], self._body(data, rec.files, it.channel_id),
             extra={"webhook_id": str(self.app_id), "application_id": str(self.app_id),
@@ -1172,7 +1196,7 @@ class FakeDiscord:
         self._store(msg)
         it.followup_ids.append(int(msg["id"]))
         self._echo("MESSAGE_CREATE", msg)
-        return 200, msg
+        return 200, msg, limits
 
     def _webhook_message(self, rec: Recorded, app_id: str, token: str, mid: str) -> tuple[int, Any]:
         it = self._interactions.get(token)
@@ -1196,7 +1220,7 @@ class FakeDiscord:
             it.thinking = False
         return self._edit(msg_id, rec.json or {}, rec.files, bucket=("webhook", app_id, token))
 
-    def _channel_messages(self, rec: Recorded, cid: str) -> tuple[int, Any]:
+    def _channel_messages(self, rec: Recorded, cid: str) -> tuple[Any, ...]:
         channel_id = int(cid)
         if channel_id not in self.channels:
             return _error(404, 10003, "Unknown Channel")
@@ -1206,16 +1230,19 @@ class FakeDiscord:
         rec.kind = "message"
         if not self._bot_in(channel_id):
             return _error(403, 50001, "Missing Access")
+        wait, limits = self._take("create", ("channel", cid))
+        if wait > 0:
+            return 429, *_rate_limited(wait, False, limits)
         data = rec.json or {}
         if err := self._validate(data, rec.files):
-            return err
+            return *err, limits
         ref = data.get("message_reference")
         msg = self._new_message(
             channel_id, self.users[self.bot_id], self._body(data, rec.files, channel_id),
             reference=ref, extra={"nonce": data["nonce"]} if data.get("nonce") else None)
         self._store(msg)
         self._echo("MESSAGE_CREATE", msg)
-        return 200, msg
+        return 200, msg, limits
 
     def _history(self, channel_id: int, query: dict[str, str]) -> tuple[int, Any]:
         """GET /channels/{id}/messages as Discord answers it: `limit` 1 to 100 (default 50), at
@@ -1384,17 +1411,11 @@ class FakeDiscord:
         a deferred response, which is no edit)."""
         msg = self._messages[message_id]
         channel_id = int(msg["channel_id"])
-        now = time.monotonic()
-        limits: dict[str, str] = {}
-        if self._edit_limit is not None and bucket:
-            limit, per = self._edit_limit
-            window = self._edit_buckets.setdefault(bucket, _Bucket(per))
-            wait = window.take(now, limit)
-            limits = _bucket_headers(limit, limit - window.count, window.resets - now, _EDIT_BUCKETS[bucket[0]])
-            if wait > 0:
-                return 429, *_rate_limited(wait, False, limits)
+        wait, limits = self._take("edit", bucket) if bucket else (0.0, {})
+        if wait > 0:
+            return 429, *_rate_limited(wait, False, limits)
         if err := self._validate(data, files, edit=True):
-            return err
+            return *err, limits
         body = self._body(data, files, channel_id, msg["attachments"])
         if "content" in body and body["content"] is None:
             body["content"] = ""
@@ -1407,9 +1428,21 @@ class FakeDiscord:
             msg["flags"] = (msg["flags"] & ~SUPPRESS_EMBEDS) | (int(edited) & SUPPRESS_EMBEDS)
         msg["edited_timestamp"] = _now_iso()
         if bucket:
-            self.edits.append(Edit(now, channel_id, message_id, msg["content"]))
+            self.edits.append(Edit(time.monotonic(), channel_id, message_id, msg["content"]))
         self._echo("MESSAGE_UPDATE", msg)
         return 200, msg, limits
+
+    def _take(self, route: str, where: tuple[str, ...]) -> tuple[float, dict[str, str]]:
+        """Count one request of `route` ("edit", "create") in the bucket of `where` (a channel's
+        messages, an interaction's webhook): 0.0 when it had room, else the seconds until it
+        refills; and the bucket's headers (none when the route is not limited)."""
+        if (limits := self._route_limits[route]) is None:
+            return 0.0, {}
+        limit, per = limits
+        now = time.monotonic()
+        window = self._route_buckets.setdefault((route, *where), _Bucket(per))
+        wait = window.take(now, limit)
+        return wait, _bucket_headers(limit, limit - window.count, window.resets - now, _BUCKETS[route, where[0]])
 
     def _expired(self, it: _Interaction) -> bool:
         return time.monotonic() - it.made > self.interaction_token_lifetime
@@ -1458,8 +1491,11 @@ async def running_fake_discord(**kwargs: Any) -> AsyncIterator[FakeDiscord]:
 
 
 # Discord names a route's bucket with a hash that leaves out the top-level resource (channel,
-# webhook): one per kind of edit here.
-_EDIT_BUCKETS = {"channel": "80c17d2f203122d936070c88c8d10f33", "webhook": "d2ee3a1f4bd39f76ac7c3a9a76ed0a1c"}
+# webhook): one per route and kind of place here.
+_BUCKETS = {
+    ("edit", "channel"): "80c17d2f203122d936070c88c8d10f33", ("edit", "webhook"): "d2ee3a1f4bd39f76ac7c3a9a76ed0a1c",
+    ("create", "channel"): "3d1c2f8b8e5a41b6a3ad1e0f3b7c9e21", ("create", "webhook"): "9b0e77c4f1a2d35e8c6b4a0d2f1e7c58",
+}
 
 
 def _bucket_headers(limit: int, remaining: int, reset_after: float, bucket: str) -> dict[str, str]:

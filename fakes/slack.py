@@ -38,7 +38,12 @@ Choices where real Slack is not pinned down (documented so tests can rely on the
   ``chat.startStream``/``chat.stopStream``, Tier 3 50 for ``chat.update``, Tier 4 100 for
   ``chat.appendStream``) are enforced per workspace over a sliding minute: a call past its tier
   gets HTTP 429 ``ratelimited`` with an honest ``Retry-After`` (whole seconds until the window
-  has room) and does not count.
+  has room) and does not count. ``chat.postEphemeral`` is Tier 4 (100).
+* Per-channel limits: ``channel_limits`` (method → :class:`ChannelLimit`; by default
+  ``chat.postMessage``, about one a second per channel with bursts of 3, see fakes/slack_limits.py
+  for the model and what Slack leaves undocumented, its workspace-wide limit among them): a call
+  past its channel's limit gets the same 429 ``ratelimited`` with an honest ``Retry-After`` and
+  does not count. ``channel_limits = {}`` turns it off.
 * ``chat.update`` of a message still streaming answers ``cant_update_message``.
 * Times are ``time.monotonic()`` values, comparable across calls, acks and downloads.
 """
@@ -66,6 +71,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from fakes.slack_ai import (
     AI_RATE_TIERS, SESSION_STATUSES, TRIGGER_SECONDS, Session, SlackError, check_blocks, check_view, new_trigger,
 )  # fmt: skip
+from fakes.slack_limits import CHANNEL_LIMITS, ChannelBuckets, ChannelLimit
 
 T = TypeVar("T")
 
@@ -79,7 +85,10 @@ API_APP_ID = "A0001"
 
 STREAM_METHODS = frozenset({"chat.startStream", "chat.appendStream", "chat.stopStream"})
 # Slack's rate tiers for the methods an answer calls, a minute per workspace (docs.slack.dev).
-RATE_TIERS = {"chat.startStream": 20, "chat.stopStream": 20, "chat.update": 50, "chat.appendStream": 100, **AI_RATE_TIERS}
+RATE_TIERS = {
+    "chat.startStream": 20, "chat.stopStream": 20, "chat.update": 50, "chat.appendStream": 100,
+    "chat.postEphemeral": 100, **AI_RATE_TIERS,
+}  # fmt: skip
 _CHUNK = 64 * 1024
 
 LOGIN_PAGE = b"""<!DOCTYPE html>
@@ -253,6 +262,8 @@ class FakeSlack:
         self.rate_tiers: dict[str, int] = dict(RATE_TIERS)
         self.tier_window = 60.0  # seconds: Slack's tiers are calls a minute
         self._tier_calls: dict[str, deque[float]] = defaultdict(deque)
+        self.channel_limits: dict[str, ChannelLimit] = dict(CHANNEL_LIMITS)
+        self._channel_buckets = ChannelBuckets()
         # False: the bot token lacks files:read, and file URLs answer the sign-in page even with it.
         self.files_read_scope = True
 
@@ -663,7 +674,7 @@ class FakeSlack:
                 headers["Retry-After"] = str(fault.retry_after)
         elif bad_json:
             status, payload = 200, {"ok": False, "error": "invalid_json"}
-        elif (wait := self._over_tier(method, received)) is not None:
+        elif (wait := self._over_limit(method, args, received)) is not None:
             status, payload = 429, {"ok": False, "error": "ratelimited"}
             headers["Retry-After"] = str(math.ceil(wait))
         else:
@@ -672,21 +683,34 @@ class FakeSlack:
         return web.json_response(payload, status=status, headers=headers)
 
     def reset_tiers(self) -> None:
-        """Forget the calls counted so far (a benchmark's warm-up)."""
+        """Forget the calls counted so far (a benchmark's warm-up), per channel too."""
         self._tier_calls.clear()
+        self._channel_buckets.clear()
 
-    def _over_tier(self, method: str, now: float) -> float | None:
-        """Seconds until `method` has room in its tier again, or None (the call counts)."""
+    def _over_limit(self, method: str, args: dict[str, Any], now: float) -> float | None:
+        """Seconds until `method` has room in its tier and its channel's limit again, or None:
+        the call counts against both (a refused call counts against neither)."""
+        channel = str(args.get("channel") or "")
+        per_channel = self.channel_limits.get(method) if channel else None
+        in_channel = self._channel_buckets.wait(per_channel, method, channel, now) if per_channel else None
+        waits = [wait for wait in (self._tier_wait(method, now), in_channel) if wait is not None]
+        if waits:
+            return max(waits)
+        if method in self.rate_tiers:
+            self._tier_calls[method].append(now)
+        if per_channel:
+            self._channel_buckets.take(per_channel, method, channel, now)
+        return None
+
+    def _tier_wait(self, method: str, now: float) -> float | None:
+        """Seconds until `method` has room in its tier again, or None: it has room now."""
         limit = self.rate_tiers.get(method)
         if limit is None:
             return None
         calls = self._tier_calls[method]
         while calls and calls[0] <= now - self.tier_window:
             calls.popleft()
-        if len(calls) >= limit:
-            return calls[0] + self.tier_window - now
-        calls.append(now)
-        return None
+        return calls[0] + self.tier_window - now if len(calls) >= limit else None
 
     def _dispatch(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         handler = self._handlers.get(method)

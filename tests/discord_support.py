@@ -94,12 +94,13 @@ def discord_bot(sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str) -> 
     """Starts the Discord adapter against this test's endpoint and key prefix; a test states only
     what differs: `async with discord_bot(doc_max_bytes=1024) as h` (settings as keywords).
     `fake=` logs in to an existing fake Discord (a second replica) instead of a new one; `model=`
-    answers with another provider's fake."""
+    answers with another provider's fake; `shard=(i, n)` runs it as shard i of n (as WORKERS does)."""
 
     def start(
-        *, fake: FakeDiscord | None = None, model: ModelServer = sagemaker, **overrides: Any
+        *, fake: FakeDiscord | None = None, model: ModelServer = sagemaker, shard: tuple[int, int] | None = None,
+        **overrides: Any,
     ) -> StartedDiscordBot:
-        return _running_discord_bot(model, redis_url, redis_prefix, fake=fake, **overrides)
+        return _running_discord_bot(model, redis_url, redis_prefix, fake=fake, shard=shard, **overrides)
 
     return start
 
@@ -113,7 +114,8 @@ async def harness(discord_bot: StartDiscordBot) -> AsyncIterator[Harness]:
 
 @contextlib.asynccontextmanager
 async def _running_discord_bot(
-    model: ModelServer, redis_url: str, redis_prefix: str, *, fake: FakeDiscord | None, **overrides: Any
+    model: ModelServer, redis_url: str, redis_prefix: str, *, fake: FakeDiscord | None,
+    shard: tuple[int, int] | None = None, **overrides: Any,
 ) -> AsyncIterator[Harness]:
     """A DiscordBot logged in to a fake Discord (a new one unless `fake` is given), commands
     synced to the fake's guild unless `discord_guild_id=None` is among `overrides`."""
@@ -125,7 +127,8 @@ async def _running_discord_bot(
         engine = make_engine(model, redis_url, redis_prefix, **{**defaults, **overrides})
         stack.push_async_callback(engine.aclose)
         # a tiny guild_ready_timeout: on_ready would otherwise wait 2 s for more guilds
-        bot = DiscordBot(engine.settings, engine, guild_ready_timeout=0.01)
+        shards = {"shard_id": shard[0], "shard_count": shard[1]} if shard else {}
+        bot = DiscordBot(engine.settings, engine, guild_ready_timeout=0.01, **shards)
         await stack.enter_async_context(fake.running(bot))
         yield Harness(fake, engine)
 

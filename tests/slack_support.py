@@ -92,6 +92,31 @@ async def _running_slack_bot(
         await engine.aclose()
 
 
+def footer_of(fake: FakeSlack, channel: str, ts: str) -> dict[str, dict]:
+    """The interactive elements under message `ts`, by action_id."""
+    msg = fake.message(channel, ts)
+    assert msg is not None and msg.blocks, "the answer has no footer"
+    return {e["action_id"]: e for b in msg.blocks for e in b.get("elements", []) if "action_id" in e}
+
+
+async def growing_answer(bot: SlackBot, channel: str = "D0001") -> tuple[str, str]:
+    """Once the bot's plain answer in `channel` grows by edits: its ts, and the answer id its stop
+    button names."""
+    await bot.fake.wait_for(lambda: bot.fake.calls("chat.update"), 10, what="the answer growing")
+    (answer,) = bot.fake.message_records(channel)
+    return answer.ts, footer_of(bot.fake, channel, answer.ts)["answer_stop"]["value"]
+
+
+async def press_stop(bot: SlackBot, channel: str, ts: str, answer_id: str) -> None:
+    """A click on the stop button under message `ts`."""
+    await bot.send(bot.fake.block_action(channel, ts, "answer_stop", answer_id), envelope_type="interactive")
+
+
+def streaming(fake: FakeSlack, channel: str, thread_ts: str) -> bool:
+    """The bot's answer in that thread is a native stream showing text."""
+    return any(m.stream_state == "streaming" and m.text for m in fake.message_records(channel, thread_ts))
+
+
 def message_calls(fake: FakeSlack, channel: str, ts: str) -> list[ApiCall]:
     """Every successful call that created or changed message `ts`, in order."""
     return [

@@ -48,6 +48,8 @@ class FakeSurface:
         self.edit_delay = edit_delay
         self.edits_in_flight = 0
         self.max_edits_in_flight = 0
+        self.room_for_messages = True  # False: the platform's edits are all spent
+        self.asked_for_room = 0
         self._changed = asyncio.Event()
 
     async def post(self, text: str) -> int:
@@ -68,8 +70,13 @@ class FakeSurface:
         self.texts[handle] = text
         self._changed.set()
 
-    async def room_for_edit(self) -> bool:
+    async def room_for_edit(self, *, first: bool = False) -> bool:
         return True
+
+    async def room_for_message(self) -> bool:
+        self.asked_for_room += 1
+        self._changed.set()
+        return self.room_for_messages
 
     def _record(self, op: str, handle: int, text: str) -> None:
         self.ops.append(Op(asyncio.get_running_loop().time(), op, handle, text))
@@ -410,6 +417,33 @@ async def test_first_text_replaces_the_placeholder_at_once_and_the_final_text_ne
     posted, first, *_, final = surface.ops
     assert first.at - posted.at < style.edit_interval / 2  # not held back by the edit interval
     assert final.text == "첫 토큰 둘째 토큰" and final.at - first.at < style.edit_interval / 2
+
+
+async def test_with_the_edits_all_spent_an_answer_is_posted_whole_and_never_edited() -> None:
+    surface = FakeSurface(DISCORD)
+    surface.room_for_messages = False
+    answer = korean_answer(3_000)
+    handles = await show_edited(trickle(answer), surface, KOREAN)
+    assert [op.op for op in surface.ops] == ["post"] * len(handles)  # no placeholder, no edit
+    assert len(handles) == math.ceil(len(answer) / DISCORD.max_len)
+    assert content("".join(surface.final_texts())) == content(answer)
+
+
+async def test_room_that_frees_up_mid_answer_shows_the_rest_growing() -> None:
+    surface = FakeSurface(DISCORD)
+    surface.room_for_messages = False
+    queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
+    task = asyncio.create_task(show_edited(from_queue(queue), surface, KOREAN))
+    queue.put_nowait("첫 문장입니다. ")
+    await surface.wait_until(lambda: surface.asked_for_room >= 2)  # with its first text, and again later
+    assert surface.ops == []
+    surface.room_for_messages = True
+    queue.put_nowait("둘째 문장입니다.")
+    await surface.wait_until(surface.shows(0, "둘째 문장"))
+    queue.put_nowait(None)
+    await task
+    assert surface.ops[0].op == "post" and surface.ops[0].text.endswith(DISCORD.cursor)  # shown growing
+    assert surface.final_texts() == ["첫 문장입니다. 둘째 문장입니다."]
 
 
 # ------------------------------------------------------------------ ProgressMessage

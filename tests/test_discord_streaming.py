@@ -119,3 +119,35 @@ async def test_past_the_models_concurrency_questions_wait_in_order_and_say_so(
     assert posted() == [KOREAN("thinking"), KOREAN("waiting", position=1), KOREAN("waiting", position=2)]
     asked = [next(q for q in ("첫째", "둘째", "셋째") if f"{q} 질문" in p) for p in prompts(sagemaker)]
     assert asked == ["첫째", "둘째", "셋째"]  # in the order they came
+
+
+async def test_a_waiting_answer_says_its_place_again_as_people_ahead_are_served(
+    discord_bot: StartDiscordBot, sagemaker: FakeSageMaker
+) -> None:
+    second_place, first_place = KOREAN("waiting", position=2), KOREAN("waiting", position=1)
+    async with discord_bot(llm_max_concurrency=1) as h:
+        fake = h.fake
+
+        def said(channel: int | None = None) -> list[str]:
+            """The texts the bot posted or edited in (a message of) `channel`, any when None."""
+            where = "/channels/" if channel is None else f"/channels/{channel}/messages"
+            return [r.json["content"] for r in fake.requests if r.ok and r.method in ("POST", "PATCH")
+                    and r.path.startswith(where) and isinstance(r.json, dict) and "content" in r.json]
+
+        sagemaker.script(
+            Reply("첫째 답입니다.", until=lambda: second_place in said()),
+            Reply("둘째 답입니다.", until=lambda: said().count(first_place) >= 2),  # posted, then edited to
+            Reply("셋째 답입니다."),
+        )  # fmt: skip
+        first = await h.message(f"<@{fake.bot_id}> 첫째 질문", author_id=41)
+        await fake.wait_for(lambda: len(sagemaker.requests) == 1)  # the model's one slot is taken
+        second = await h.message(f"<@{fake.bot_id}> 둘째 질문", author_id=42)
+        await fake.wait_for(lambda: h.engine.model_queue == 1)
+        third = await h.message(f"<@{fake.bot_id}> 셋째 질문", author_id=43)
+        replies = [(await h.reply_to(question, timeout=20))["content"] for question in (first, second, third)]
+
+    assert replies == ["첫째 답입니다.", "둘째 답입니다.", "셋째 답입니다."]
+    shown = said(int(third["id"]))  # a mention is answered in the thread opened on it
+    assert shown[:2] == [second_place, first_place] and shown[-1] == "셋째 답입니다."
+    assert first_place not in shown[2:]  # never back to waiting once the answer came
+    assert said(int(second["id"]))[0] == first_place

@@ -272,3 +272,10 @@ async def test_extraction_process_error_keeps_its_parameters(extraction_pool: Ex
 async def test_too_large_is_refused_before_the_extraction_process(extraction_pool: ExtractionPool) -> None:
     with pytest.raises(DocumentTooLarge):
         await extraction_pool.extract(b"x" * 2048, "a.txt", ExtractionLimits(max_bytes=1024))
+
+
+def test_every_readable_format_is_known_to_the_metrics_without_loading_the_readers() -> None:
+    from bot.core.documents.extract import EXTRACTORS
+    from bot.core.metrics import DOCUMENT_FORMATS
+
+    assert sorted(DOCUMENT_FORMATS) == sorted(EXTRACTORS)

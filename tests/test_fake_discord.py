@@ -7,7 +7,7 @@ import io
 import json
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 from discord import app_commands
 
-from fakes.discord import EPHEMERAL, MESSAGE_CONTENT, FakeDiscord, running_fake_discord
+from fakes.discord import EPHEMERAL, JSON, MESSAGE_CONTENT, FakeDiscord, running_fake_discord
 
 
 @dataclass
@@ -162,23 +162,34 @@ async def test_rate_limited_edit_is_retried_and_lands(bot: Bot) -> None:
     fake.assert_edit_rate(limit=5, per=5.0)
 
 
+async def used(bot: Bot, name: str, body: Callable[[discord.Interaction], Awaitable[None]]) -> JSON:
+    """`body` registered as slash command `name` and used by a user; its interaction, once
+    `body` has returned."""
+    done = asyncio.Event()
+
+    @bot.tree.command(name=name, description="테스트")
+    async def command(interaction: discord.Interaction) -> None:
+        await body(interaction)
+        done.set()
+
+    await sync(bot)
+    inter = bot.fake.interaction_create(name, {}, user_id=42)
+    await bot.fake.dispatch("INTERACTION_CREATE", inter)
+    await asyncio.wait_for(done.wait(), 5)
+    return inter
+
+
 async def test_webhook_429_and_enforced_edit_rate(bot: Bot) -> None:
     fake = bot.fake
     fake.enforce_edit_rate(limit=2, per=0.5)
-    done = asyncio.Event()
 
-    @bot.tree.command(name="stream", description="스트리밍")
     async def stream(interaction: discord.Interaction) -> None:
         await interaction.response.send_message("…", ephemeral=True)
         for text in ("가", "가나", "가나다"):  # the third edit is over the limit
             await interaction.edit_original_response(content=text)
-        done.set()
 
-    await sync(bot)
     fake.rate_limit_next("PATCH /webhooks/*", retry_after=0.05)
-    inter = fake.interaction_create("stream", {}, user_id=42)
-    await fake.dispatch("INTERACTION_CREATE", inter)
-    await asyncio.wait_for(done.wait(), 5)
+    inter = await used(bot, "stream", stream)
 
     edits = fake.requests_to("PATCH /webhooks/*")
     # the bucket's headers said it was spent: discord.py waited for its reset instead of a 429
@@ -213,6 +224,57 @@ async def test_edits_carry_their_bucket_headers_and_a_spent_bucket_answers_429(b
     assert abs(float(limits[4]["X-RateLimit-Reset"]) - time.time()) < 2  # epoch seconds
     assert limits[4]["X-RateLimit-Scope"] == "user" and limits[4]["Retry-After"] == "1"
     assert fake.channel_messages(fake.channel_id) == ["넷"]
+
+
+async def test_new_messages_are_limited_per_channel_with_honest_bucket_headers(bot: Bot) -> None:
+    fake = bot.fake
+    fake.enforce_create_rate(limit=3, per=1.0)  # Discord's 5 per 5 s, scaled down
+    other, third = 201, 202
+    fake.add_guild(101, "다른 서버", channels={other: "잡담", third: "공지"})
+    url = f"{fake.api_url}/channels/{fake.channel_id}/messages"
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bot {fake.token}"}) as http:
+        for i in range(4):  # without waiting for the reset: the fourth is refused
+            async with http.post(url, json={"content": f"{i}번"}) as response:
+                refused = await response.json()
+        async with http.post(f"{fake.api_url}/channels/{other}/messages", json={"content": "다른 채널"}) as response:
+            assert response.status == 200  # another channel's bucket is its own
+    assert refused["global"] is False and 0 < refused["retry_after"] <= 1
+
+    sent = fake.requests_to(f"POST /channels/{fake.channel_id}/messages")
+    limits = [r.response_headers for r in sent]
+    assert [r.status for r in sent] == [200, 200, 200, 429]
+    assert [h["X-RateLimit-Remaining"] for h in limits] == ["2", "1", "0", "0"]
+    assert {h["X-RateLimit-Limit"] for h in limits} == {"3"} and len({h["X-RateLimit-Bucket"] for h in limits}) == 1
+    assert all(0 < float(h["X-RateLimit-Reset-After"]) <= 1 for h in limits)
+    assert all(abs(float(h["X-RateLimit-Reset"]) - time.time()) < 2 for h in limits)  # epoch seconds
+    assert limits[3]["X-RateLimit-Scope"] == "user" and "X-RateLimit-Global" not in limits[3]
+    assert fake.channel_messages(fake.channel_id) == ["0번", "1번", "2번"]
+
+    # discord.py reads the headers and waits for the reset rather than be refused
+    channel = bot.client.get_partial_messageable(third, guild_id=101)
+    for i in range(4):
+        await channel.send(f"{i}번")
+    paced = fake.requests_to(f"POST /channels/{third}/messages")
+    assert [r.status for r in paced] == [200] * 4
+    assert paced[3].time - paced[0].time >= 0.95
+
+
+async def test_follow_ups_are_limited_per_interaction(bot: Bot) -> None:
+    fake = bot.fake
+    fake.enforce_create_rate(limit=2, per=1.0)
+
+    async def many(interaction: discord.Interaction) -> None:
+        await interaction.response.defer()
+        for i in range(3):  # the first replaces "thinking…", all three count
+            await interaction.followup.send(f"{i}번")
+
+    inter = await used(bot, "many", many)
+
+    sent = fake.requests_to("POST /webhooks/*")
+    assert [r.status for r in sent] == [200, 200, 200]  # discord.py waited for the reset
+    assert [r.response_headers["X-RateLimit-Remaining"] for r in sent] == ["1", "0", "1"]
+    assert sent[2].time - sent[0].time >= 0.95
+    assert [m["content"] for m in fake.interaction_messages(inter)] == ["0번", "1번", "2번"]
 
 
 async def test_the_global_limit_answers_429_outside_the_interaction_endpoints(bot: Bot) -> None:
@@ -360,6 +422,7 @@ async def test_threads_on_messages_are_checked_as_discord_checks_them() -> None:
 
 async def test_components_and_commands_are_checked_as_discord_checks_them() -> None:
     async with running_fake_discord() as fake:
+        fake.enforce_create_rate(None)  # seven messages at once in one channel: the checks, not the limit
         path = f"/channels/{fake.channel_id}/messages"
 
         def button(custom_id: str, **more: object) -> dict:

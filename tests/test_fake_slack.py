@@ -108,6 +108,27 @@ async def test_rate_limit_and_scripted_errors(fake_slack: FakeSlack) -> None:
     assert err.value.response["error"] == "msg_too_long"
 
 
+async def test_posts_past_a_channels_limit_are_refused_with_an_honest_retry_after(fake_slack: FakeSlack) -> None:
+    client = fake_slack.web_client()
+    for n in range(3):  # a short burst is allowed
+        await client.chat_postMessage(channel="C0001", text=f"{n}번째")
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_postMessage(channel="C0001", text="너무 빨리")
+    assert err.value.response.status_code == 429 and err.value.response["error"] == "ratelimited"
+    assert err.value.response.headers["Retry-After"] == "1"
+    await client.chat_postMessage(channel="C0002", text="다른 채널")  # each channel has its own limit
+
+    # Waiting as long as Retry-After says is enough: slack_sdk's own handler waits just that.
+    retrying = fake_slack.web_client(retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)])
+    await retrying.chat_postMessage(channel="C0001", text="기다렸다가")
+    assert fake_slack.messages("C0001")[-1] == "기다렸다가"
+
+    fake_slack.channel_limits = {}  # a test about something else may lift it
+    for n in range(5):
+        await client.chat_postMessage(channel="C0003", text=f"{n}")
+    assert len(fake_slack.messages("C0003")) == 5
+
+
 async def test_files_need_the_bot_token(fake_slack: FakeSlack) -> None:
     data = "한글 문서 내용\n".encode() * 10
     file = fake_slack.add_file(data, "보고서.txt", "text/plain", "text")

@@ -17,6 +17,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.core.metrics import PLATFORM_CONNECTED  # and so every metric of the bot is registered
+from bot.adapters.discord.client import route
 from bot.config import Settings
 from bot.logs import setup_logging
 from bot.monitoring import readiness
@@ -103,6 +104,7 @@ async def test_slack_socket_mode_logs_json_at_debug_without_secrets_and_metrics_
             _, before = await scrape(port, "/metrics")
             assert {("bot_answers_total", frozenset({("outcome", "ok")})),
                     ("bot_model_errors_total", frozenset({("type", "llm_busy")})),
+                    ("bot_documents_total", frozenset({("format", "hwp"), ("outcome", "ok")})),
                     ("bot_platform_rate_limited_total", frozenset({("platform", "slack"), ("method", "chat.update")}))
                     } <= samples(before).keys()  # fmt: skip
             await fake.push_socket_event(fake.dm("잘 되니?"), timeout=20)
@@ -154,6 +156,11 @@ async def test_discord_debug_output_keeps_the_token_out_and_metrics_move(
     assert status == 200 and json.loads(ready)["platforms"] == {"discord": "connected"}
     assert value(text, "bot_answer_seconds_bucket", le="+Inf") == 1
     assert value(text, "bot_model_tokens_total", direction="out") > 0
+    # Every route the answer called has its 429 series from the start, at 0 (rate() sees a first 429).
+    called = {route(r.method, r.path) for r in fake.requests if "/interactions/" in r.path or "/webhooks/" in r.path}
+    series = samples(text)
+    assert called and all(series.get(("bot_platform_rate_limited_total", frozenset({("platform", "discord"), ("method", c)})))
+                          == 0 for c in called), called
     assert "discord.gateway" in output and " DEBUG " in output  # the library's debug output is on
     sent = [request.headers.get("authorization", "") for request in sagemaker.requests]
     assert not leaked([DISCORD_TOKEN, *AWS.values()] + signatures(sent), output)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from redis.cluster import RedisCluster
@@ -17,10 +19,11 @@ from fakes.redis_server import SENTINEL_MASTER, RedisClusterServers, RedisSentin
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
 from tests.reliability.helpers import history_key, slack_dm, slack_thread
-from tests.slack_support import StartSlackBot
+from tests.slack_support import StartSlackBot, streaming
 from tests.support import KOREAN, cli_env, prompts, run_bot
 
 POLITE = KOREAN("rate_limited")
+LONG = "천천히 이어지는 긴 답변의 한 문장입니다. " * 30
 
 
 def _history(client: RedisCluster, prefix: str, key: ConversationKey) -> list[dict[str, str]]:
@@ -130,6 +133,58 @@ async def test_over_tls_with_an_acl_user_memory_is_kept(
         await bot.send(fake_slack.dm("제2의 도시는?"))
         assert await bot.answered("D0001", count=2) == ["서울입니다.", "부산입니다."]
     assert "서울입니다." in prompts(sagemaker)[1]
+
+
+async def _stopped_through_the_other_replica(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis: dict[str, Any],
+    meanwhile: Callable[[], Awaitable[object]] | None = None,
+) -> str:
+    """Two replicas; the answer streams on one (`meanwhile` happens), Slack's stop reaches the
+    other: the answer's text."""
+    sagemaker.script(Reply(LONG, token_delay=0.05))
+    async with slack_bot(**redis) as first, slack_bot(mode="socket", **redis) as second:
+        mention = fake_slack.mention("긴 글을 써 줘")
+        root = mention["event"]["ts"]
+        await first.send(mention)
+        await fake_slack.wait_for(lambda: streaming(fake_slack, "C0001", root), 15, what="the answer streaming")
+        writer, other = (first, second) if first.service.bot.jobs else (second, first)
+        assert writer.service.bot.jobs and not other.service.bot.jobs
+        if meanwhile is not None:
+            await meanwhile()
+        await other.send(fake_slack.agent_session_stopped("C0001", root))
+        await fake_slack.wait_for(lambda: sagemaker.closed_by_client == 1, 5, what="the model's stream closed")
+        (text,) = await writer.answered("C0001", root)
+    return text
+
+
+@pytest.mark.parametrize("mode", ["cluster", "sentinel, through a failover", "TLS", "ACL user without pub/sub"])
+async def test_a_stop_reaches_the_answer_on_another_replica_in_every_redis_mode(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, mode: str,
+    request: pytest.FixtureRequest
+) -> None:
+    # Stops travel by pub/sub (one subscription per process, made again after a failover); a
+    # user whose ACL refuses pub/sub gets them by one batched poll per process instead.
+    meanwhile = None
+    if mode == "cluster":
+        redis: dict[str, Any] = {"redis_url": request.getfixturevalue("redis_cluster").url, "redis_cluster": True}
+    elif mode.startswith("sentinel"):
+        servers = request.getfixturevalue("redis_sentinel_set")
+        redis = {
+            "redis_url": f"redis://:{servers.password}@master-named-by-sentinel:6379/0",
+            "redis_sentinels": (servers.address,), "redis_sentinel_master": SENTINEL_MASTER,
+            "redis_sentinel_password": servers.sentinel_password,
+        }  # fmt: skip
+        meanwhile = lambda: asyncio.to_thread(servers.fail_over)  # noqa: E731  (the subscription is cut)
+    else:
+        tls = request.getfixturevalue("tls_redis")
+        with tls.client() as admin:
+            channels = ["*"] if mode == "TLS" else []  # none: SUBSCRIBE and PUBLISH answer NOPERM
+            admin.acl_setuser("chatbot", enabled=True, passwords=["+pw"], keys=["~*"], channels=channels,
+                              commands=["+@all"], reset_channels=True)  # fmt: skip
+        redis = {"redis_url": tls.url.replace("rediss://", "rediss://chatbot:pw@"), "redis_ca_file": tls.tls.cert}
+    text = await _stopped_through_the_other_replica(slack_bot, fake_slack, sagemaker, redis, meanwhile)
+    shown, _, note = text.rpartition("\n\n")
+    assert note == KOREAN("answer_stopped") and shown.startswith("천천히") and len(shown) < len(LONG.strip())
 
 
 def test_a_cluster_node_given_without_redis_cluster_stops_the_start_naming_the_setting(

@@ -8,7 +8,7 @@ import redis.asyncio as aioredis
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
 from tests.slack_support import StartSlackBot
-from tests.support import prompts
+from tests.support import KOREAN, prompts
 
 
 async def test_mention_is_answered_in_its_thread_and_the_thread_continues_without_mention(
@@ -55,6 +55,36 @@ async def test_a_follow_up_sent_while_the_bot_is_busy_is_answered_after_the_ment
 
     last = prompts(sagemaker)[-1]
     assert "서울은 어떤 곳이야?" in last and "인구는?" in last
+
+
+async def test_a_waiting_answer_says_its_place_again_as_people_ahead_are_served(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    second_place, first_place = KOREAN("waiting", position=2), KOREAN("waiting", position=1)
+
+    def said(channel: str | None = None) -> list[str]:
+        """The texts the bot posted or updated (in `channel`), in order."""
+        return [c.args.get("text", "") for c in fake_slack.api_calls if c.ok
+                and c.method in ("chat.postMessage", "chat.update") and channel in (None, c.args.get("channel"))]
+
+    sagemaker.script(
+        Reply("첫째 답입니다.", until=lambda: second_place in said()),
+        Reply("둘째 답입니다.", until=lambda: said().count(first_place) >= 2),  # posted, then updated to
+        Reply("셋째 답입니다."),
+    )  # fmt: skip
+    async with slack_bot(llm_max_concurrency=1) as bot:  # DMs' top level: messages updated in place
+        engine = bot.service.bot.engine
+        await bot.send(fake_slack.dm("첫째 질문", user="U0001", channel="D0001"))
+        await fake_slack.wait_for(lambda: len(sagemaker.requests) == 1, what="the model's one slot taken")
+        await bot.send(fake_slack.dm("둘째 질문", user="U0002", channel="D0002"))
+        await fake_slack.wait_for(lambda: engine.model_queue == 1, what="the second waiting")
+        await bot.send(fake_slack.dm("셋째 질문", user="U0003", channel="D0003"))
+        assert await bot.answered("D0003", timeout=20) == ["셋째 답입니다."]
+
+    shown = said("D0003")
+    assert shown[:2] == [second_place, first_place] and shown[-1] == "셋째 답입니다."
+    assert first_place not in shown[2:]  # never back to waiting once the answer came
+    assert said("D0002")[0] == first_place
 
 
 async def test_dm_is_one_conversation_per_user(

@@ -1,11 +1,15 @@
 """Slack's rate tiers count per method per workspace, for every process of the app: the bot
 spends them on purpose (answers' final and first texts first, growing edits from what is left),
 switches from native streaming to plain messages when chat.startStream's tier is spent, and one
-429 pauses that method for the whole workspace. The fake enforces the tiers as Slack does."""
+429 pauses that method for the whole workspace; chat.postMessage, limited per channel, goes at
+Slack's pace in each channel. The fake enforces the tiers and the channel limit as Slack does."""
 
 from __future__ import annotations
 
 import asyncio
+from itertools import cycle
+
+from prometheus_client import REGISTRY
 
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
@@ -33,6 +37,25 @@ async def test_answers_in_a_busy_workspace_all_complete_without_a_single_429(
     updates = fake_slack.calls("chat.update")
     assert [c.status for c in updates if c.status != 200] == []  # the tier was never overrun
     assert len(updates) <= 10
+
+
+async def test_with_the_workspace_edits_spent_answers_come_whole_at_once_not_minutes_later(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    fake_slack.streaming_supported = False
+    fake_slack.rate_tiers["chat.update"] = 3  # room for one answer shown growing, a minute
+    sagemaker.default = slowly(delay=0.05)
+    dms = [(f"U000{i}", f"D000{i}") for i in range(1, 6)]
+    async with slack_bot(slack_tier3_per_minute=3) as bot:
+        await asyncio.gather(*(bot.send(fake_slack.dm("한강 소개", user=user, channel=dm)) for user, dm in dms))
+        # Well within the minute a placeholder's final edit would wait for the tier to refill.
+        answers = [await bot.answered(dm, timeout=20) for _, dm in dms]
+
+    assert all(squashed(text.replace("*", "")) == squashed(ANSWER) for [text] in answers), answers
+    updates = fake_slack.calls("chat.update")
+    assert [c.status for c in updates if c.status != 200] == [] and len(updates) <= 3
+    posted_whole = [c for c in fake_slack.calls("chat.postMessage") if squashed(c.args["text"]) == squashed(ANSWER)]
+    assert len(posted_whole) >= 3  # no placeholder and no edit: one message each
 
 
 async def test_native_streams_past_the_start_budget_answer_with_plain_messages(
@@ -69,3 +92,46 @@ async def test_one_429_pauses_that_method_for_the_whole_workspace(
     # Calls already on their way when the 429 came may still arrive; none is sent after it.
     meanwhile = [c for c in updates if limited.at + 0.2 < c.at < limited.at + 2 - 0.05]
     assert meanwhile == [] and any(c.at >= limited.at + 2 - 0.05 for c in updates)
+
+
+async def test_answers_starting_at_once_in_threads_of_one_channel_all_arrive_without_a_429(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    # Eight people mention the bot at once, each in a thread of the same busy channel, in a
+    # workspace without native streaming: each answer is a message posted in that channel, where
+    # Slack takes about one a second. Two replicas answer them, sharing the channel's pace: each
+    # takes four jobs at most (four times its model concurrency), so both post.
+    fake_slack.streaming_supported = False
+    sagemaker.default = Reply(ANSWER)
+    mentions = [fake_slack.mention("한강 소개", user=f"U01{i:02d}") for i in range(8)]
+    async with slack_bot(llm_max_concurrency=1) as first, slack_bot(llm_max_concurrency=1) as second:
+        await asyncio.gather(*(bot.send(mention) for bot, mention in zip(cycle((first, second)), mentions)))
+        for mention in mentions:
+            for bot in (first, second):  # each replica done with what it took
+                await bot.answered("C0001", mention["event"]["ts"], timeout=40)
+
+    answers = [fake_slack.messages("C0001", mention["event"]["ts"]) for mention in mentions]
+    assert all(squashed("".join(texts).replace("*", "")) == squashed(ANSWER) for texts in answers), answers
+    posts = fake_slack.calls("chat.postMessage")
+    assert len(posts) >= len(mentions) and [c.status for c in posts if c.status != 200] == []
+
+
+async def test_every_429_slack_sends_is_counted_the_last_one_too(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    # The first post is refused four times: slack_sdk retries three times, then gives up.
+    fake_slack.streaming_supported = False
+    fake_slack.fail_next("chat.postMessage", retry_after=0, times=4)
+    sagemaker.default = Reply(ANSWER)
+    before = _counted_429s("chat.postMessage")
+    async with slack_bot() as bot:
+        await bot.send(fake_slack.dm("한강 소개"))
+        await bot.answered("D0001", timeout=20)
+
+    refused = [c for c in fake_slack.calls("chat.postMessage") if c.status == 429]
+    assert len(refused) == 4 and _counted_429s("chat.postMessage") - before == 4
+
+
+def _counted_429s(method: str) -> float:
+    """What /metrics shows of the 429s Slack answered `method` (this process's counter)."""
+    return REGISTRY.get_sample_value("bot_platform_rate_limited_total", {"platform": "slack", "method": method}) or 0.0

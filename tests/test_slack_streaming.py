@@ -94,7 +94,7 @@ async def test_long_korean_answer_arrives_whole_in_messages_under_the_limits(
         fake_slack.streaming_supported = False
         fake_slack.max_text_bytes = 4_000  # where real Slack cuts text, as reported
         await bot.send(fake_slack.dm("서울 이야기 길게"))
-        edited = await bot.answered("D0001", timeout=20)
+        edited = await bot.answered("D0001", timeout=30)  # ten messages, one a second in a channel
 
     for texts in (streamed, edited):
         assert len(texts) > 1 and squashed("".join(texts)) == squashed(reply.text)

@@ -11,15 +11,8 @@ import time
 
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
-from tests.slack_support import StartSlackBot
+from tests.slack_support import StartSlackBot, footer_of, growing_answer, press_stop
 from tests.support import KOREAN, cli_env, prompts, run_bot, wait_until
-
-
-def footer_of(fake: FakeSlack, channel: str, ts: str) -> dict[str, dict]:
-    """The interactive elements under message `ts`, by action_id."""
-    msg = fake.message(channel, ts)
-    assert msg is not None and msg.blocks, "the answer has no footer"
-    return {e["action_id"]: e for b in msg.blocks for e in b.get("elements", []) if "action_id" in e}
 
 
 async def test_an_assistant_thread_gets_a_greeting_prompts_a_status_and_a_title(
@@ -115,17 +108,14 @@ async def test_the_stop_button_of_a_plain_answer_stops_it_and_gives_way_to_the_f
     sagemaker.script(Reply("천천히 쓰는 답변입니다. " * 60, token_delay=0.05))
     async with slack_bot() as bot:
         await bot.send(fake_slack.dm("긴 답을 써 줘"))
-        await fake_slack.wait_for(lambda: fake_slack.calls("chat.update"), 10, what="the answer growing")
-        (answer,) = fake_slack.message_records("D0001")
-        stop = footer_of(fake_slack, "D0001", answer.ts)["answer_stop"]
-        await bot.send(fake_slack.block_action("D0001", answer.ts, "answer_stop", stop["value"]),
-                       envelope_type="interactive")  # fmt: skip
+        ts, answer_id = await growing_answer(bot)
+        await press_stop(bot, "D0001", ts, answer_id)
         await fake_slack.wait_for(lambda: sagemaker.closed_by_client == 1, 10, what="the model's stream closed")
         (text,) = await bot.answered("D0001")
 
     shown, _, note = text.rpartition("\n\n")
     assert note == KOREAN("answer_stopped") and shown.startswith("천천") and len(shown) < 100
-    assert "answer_stop" not in footer_of(fake_slack, "D0001", answer.ts)  # a stopped answer has no stop
+    assert "answer_stop" not in footer_of(fake_slack, "D0001", ts)  # a stopped answer has no stop
 
 
 async def test_regenerate_replaces_the_remembered_answer(

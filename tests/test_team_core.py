@@ -72,8 +72,8 @@ async def test_regenerate_without_an_answer_says_so(sagemaker, redis_url, redis_
 
 async def test_stop_closes_the_model_stream_and_keeps_the_partial_text(sagemaker, redis_url, redis_prefix):
     engine = make_engine(sagemaker, redis_url, redis_prefix)
-    stops = Stops(engine.memory, poll=0.05)
-    other_replica = Stops(engine.memory, poll=0.05)
+    stops = Stops(engine.memory)
+    other_replica = Stops(engine.memory)
     sagemaker.script(Reply("가나다라마바사아자차카타파하" * 20, token_delay=0.05))
     screen = Screen()
     question = flows.Question(KEY, "긴 답을 써 줘", answer_id="a1")

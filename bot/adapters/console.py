@@ -50,7 +50,10 @@ class TerminalLines:
     async def edit(self, handle: object, text: str) -> None:
         await self.post(text)
 
-    async def room_for_edit(self) -> bool:
+    async def room_for_edit(self, *, first: bool = False) -> bool:
+        return True
+
+    async def room_for_message(self) -> bool:
         return True
 
 

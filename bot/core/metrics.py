@@ -58,6 +58,14 @@ PLATFORM_429S = Counter(
     "bot_platform_rate_limited", "HTTP 429 answers from a platform, by method", ["platform", "method"]
 )
 
+# The formats a document is read as (`bot.core.documents.sniff`'s names), written out: importing
+# the documents package loads every reader (~45 MB), which a serving process leaves to its
+# extraction process. A test keeps this in step with the readers.
+DOCUMENT_FORMATS = (
+    "pdf", "hwp", "hwpx", "hwp3", "hml", "image", "docx", "pptx", "xlsx", "doc", "xls", "ppt", "odt", "ods", "odp",
+    "text",
+)
+
 
 def count_tokens(usage: AnswerUsage) -> None:
     TOKENS.labels("in").inc(usage.tokens_in)
@@ -67,8 +75,10 @@ def count_tokens(usage: AnswerUsage) -> None:
 def start_at_zero(platform_methods: Iterable[tuple[str, str]] = ()) -> None:
     """Make the series of the label values known up front, at 0. prometheus-client makes a
     labelled series at its first `inc()`, so Prometheus's first sample of it would already be 1
-    and `rate()`/`increase()` would never count that first answer, error or 429."""
+    and `rate()`/`increase()` would never count that first answer, error, document or 429."""
     ANSWERS.labels("ok")
+    for document_format in DOCUMENT_FORMATS:
+        DOCUMENTS.labels(document_format, "ok")
     for direction in ("in", "out"):
         TOKENS.labels(direction)
     for code in _codes(LLMError):

@@ -21,6 +21,7 @@ from bot.core.chat_summary import ChatLine
 from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine, well_formed
 from bot.core.errors import BotError, LLMModelError
+from bot.core.llm.line import watching_place
 from bot.core.memory.channels import ChannelSettings
 from bot.core.memory.feedback import AnswerRecord
 from bot.core.metrics import ANSWER_SECONDS, ANSWERS, FIRST_TEXT_SECONDS, IN_FLIGHT
@@ -31,6 +32,7 @@ from bot.frontend.stopping import Stops
 from bot.frontend.streaming import show_edited, show_growing
 from bot.frontend.surface import GrowingMessage, Surface
 from bot.frontend.texts import Texts
+from bot.frontend.waiting import PlaceInLine
 
 if TYPE_CHECKING:  # the document package loads the format libraries
     from bot.core.documents import ExtractionLimits
@@ -154,7 +156,8 @@ async def answer(
     """Stream the answer to `question` onto `where` (edited messages, or one growing message);
     with `stops` and an answer id, the user may stop it; a complete answer is kept for feedback.
     Nobody is turned away for the model being busy: past its concurrency a question waits its
-    turn, and an edited answer's placeholder says so until its text comes."""
+    turn, and an edited answer's placeholder says where it stands, as the line moves, until its
+    text comes."""
     waiting = _waiting(engine, texts)  # before asking: the question then joins the queue
     answering = _Answering()
     deltas = engine.stream_reply(
@@ -163,9 +166,11 @@ async def answer(
     return await _answered(engine, texts, question, question.text, deltas, where, stops, waiting, answering)
 
 
-def _waiting(engine: ChatEngine, texts: Texts) -> str | None:
+def _waiting(engine: ChatEngine, texts: Texts) -> PlaceInLine:
+    """Where a question asked now stands in the model's line (0: it goes at once); the line
+    says so again each time that changes."""
     queue = engine.model_queue
-    return None if queue is None else texts("waiting", position=queue + 1)
+    return PlaceInLine(texts, 0 if queue is None else queue + 1)
 
 
 async def regenerate(
@@ -205,13 +210,13 @@ async def translate(
 
 async def _answered(
     engine: ChatEngine, texts: Texts, question: Question, asked: str, deltas: AsyncIterator[str],
-    where: Surface | GrowingMessage, stops: Stops | None, waiting: str | None, answering: _Answering,
+    where: Surface | GrowingMessage, stops: Stops | None, waiting: PlaceInLine, answering: _Answering,
 ) -> bool:  # fmt: skip
     if stops is not None and question.answer_id:
         deltas = stops.until_stopped(question.answer_id, deltas, question.place)
     said: list[str] = []
     shown = False
-    with _measured(question, answering):
+    with _measured(question, answering), watching_place(waiting):
         async with aclosing(deltas), aclosing(answering.noting_first(_kept(deltas, said))) as kept:
             await _show(kept, where, texts, waiting)
         shown = True
@@ -229,7 +234,7 @@ async def _kept(deltas: AsyncIterator[str], said: list[str]) -> AsyncIterator[st
 
 
 async def _show(
-    deltas: AsyncIterator[str], where: Surface | GrowingMessage, texts: Texts, waiting: str | None
+    deltas: AsyncIterator[str], where: Surface | GrowingMessage, texts: Texts, waiting: PlaceInLine
 ) -> None:
     if isinstance(where, GrowingMessage):  # shows nothing before the first text
         await show_growing(deltas, where, texts)

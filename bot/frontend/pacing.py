@@ -69,27 +69,43 @@ class CallBudget:
 
 class PacedMessages:
     """The calls of one answer's messages, spent from a budget: its first message as FIRST,
-    later ones and edits as FINAL, except an edit for which `room_for_edit` took room (BETWEEN)
-    beforehand. A method the budget does not list costs nothing."""
+    later ones and edits as FINAL, except an edit for which `room_for_edit` took room (BETWEEN,
+    or FIRST for the first text) beforehand, or that ends a message `reserve_end` took room for
+    when it was posted. A method the budget does not list costs nothing. Posts are spent from
+    `post_budget` where a platform limits them in another scope than edits (Slack: per channel)."""
 
-    def __init__(self, budget: CallBudget, *, posts: str, edits: str) -> None:
+    def __init__(self, budget: CallBudget, *, posts: str, edits: str, post_budget: CallBudget | None = None) -> None:
         self.budget = budget
+        self._post_budget = budget if post_budget is None else post_budget
         self._posts, self._edits = posts, edits
         self._posted = False
         self._granted = False  # room for the next edit was taken by `room_for_edit`
+        self._reserved = 0  # edits taken ahead by `reserve_end`, for messages' final texts
 
     async def post(self) -> None:
-        await self.budget.spend(self._posts, Priority.FINAL if self._posted else Priority.FIRST)
+        await self._post_budget.spend(self._posts, Priority.FINAL if self._posted else Priority.FIRST)
         self._posted = True
 
-    async def room_for_edit(self) -> bool:
-        self._granted = await self.budget.spend(self._edits, Priority.BETWEEN)
+    async def room_for_edit(self, *, first: bool = False) -> bool:
+        self._granted = await self.budget.spend(self._edits, Priority.FIRST if first else Priority.BETWEEN, wait=False)
         return self._granted
 
+    async def reserve_end(self) -> bool:
+        """Room now for the edit that will end a message about to be posted, as its answer's
+        first call: a message shown while the workspace's edits are spent would wait minutes
+        for its final text, where one posted whole once written needs no edit."""
+        if not await self.budget.spend(self._edits, Priority.FIRST, wait=False):
+            return False
+        self._reserved += 1
+        return True
+
     async def edit(self) -> None:
-        if not self._granted:
+        if self._granted:
+            self._granted = False
+        elif self._reserved:
+            self._reserved -= 1
+        else:
             await self.budget.spend(self._edits, Priority.FINAL)
-        self._granted = False
 
 
 def rate_limited(platform: str, method: str) -> None:

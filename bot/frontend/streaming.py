@@ -4,7 +4,13 @@ how an answer ends: complete, empty, cut off after some text, or failed before a
 `show_edited` posts a placeholder at once and edits it as text arrives (Discord, Slack without
 native streaming); `show_growing` appends to a message that only grows (Slack's native
 streaming, the terminal). Both keep to the surface's pace, continue in a new message where one
-is full, and never cut inside a word, a character or a code fence."""
+is full, and never cut inside a word, a character or a code fence.
+
+A message that grows by edits is posted only while the platform's limits leave room for the
+edit that will end it (`Surface.room_for_message`). In a workspace whose edits are all spent
+(Slack counts chat.update per workspace: 50 a minute), an answer is posted whole once written,
+one message and no edit, rather than as a placeholder whose final text would wait minutes for
+room; it asks again every edit interval, and shows itself growing as soon as there is room."""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from bot.frontend.markdown import CLOSE, open_fence, seal
 from bot.frontend.splitting import cut, halves, is_stub, split_message
 from bot.frontend.surface import GrowingMessage, Surface
 from bot.frontend.texts import Texts
+from bot.frontend.waiting import PLACE_INTERVAL, PlaceInLine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -81,20 +88,24 @@ def _may_pass(error: Exception) -> bool:
 
 
 async def show_edited(
-    deltas: AsyncIterator[str], surface: Surface, texts: Texts, *, placeholder: str | None = None
+    deltas: AsyncIterator[str], surface: Surface, texts: Texts, *, placeholder: str | PlaceInLine | None = None
 ) -> list[object]:
     """Show a streamed answer as it grows; return the handles of every message posted, in order.
 
     A placeholder ("thinking…" unless another is given) appears at once and the first text
-    replaces it as soon as it arrives; the
+    replaces it as soon as it arrives; a place in line is told again as it moves, at most once
+    every `PLACE_INTERVAL` and only while the platform's limits have room for it; the
     edits in between keep the style's `edit_interval` per message, never more than one in
     flight; the final text goes out as soon as the model is done. Text that outgrows a message
     continues in a new one. If `deltas` fails, the answer ends as `ending` says and the error is
     re-raised. Cancellation ends it as cut off, best effort, and propagates."""
-    stream = _EditedAnswer(surface)
+    place = placeholder if isinstance(placeholder, PlaceInLine) else None
+    stream = _EditedAnswer(surface, place)
     reader = asyncio.create_task(stream.read(deltas))  # the model starts while the placeholder posts
     try:
-        await stream.post(stream.style.format(placeholder or texts("thinking")), answering=False)
+        first = place.text if place is not None else placeholder or texts("thinking")
+        if await stream.room_for_message():
+            await stream.post(stream.style.format(first), answering=False)
         await stream.follow(reader)
         await stream.conclude(reader, texts)
     except asyncio.CancelledError:
@@ -102,6 +113,7 @@ async def show_edited(
         await stream.abandon(texts)
         raise
     finally:
+        stream.later(None)
         await _stop(reader)
     return stream.handles
 
@@ -119,6 +131,11 @@ class _Message:
     text: str
     at: float  # when it was last posted or edited: the edit pace counts from here
     answering: bool = True  # False while it is the placeholder
+    held: float = float("-inf")  # no room for an edit was found: none is asked for before this
+
+    def next_edit(self, interval: float) -> float:
+        """When it may change next: the first text replaces a placeholder at once."""
+        return max(self.held, self.at + interval if self.answering else float("-inf"))
 
 
 @dataclass
@@ -134,9 +151,11 @@ class _Cut:
 class _EditedAnswer:
     """One answer being shown: its messages, and the text not yet settled into them."""
 
-    def __init__(self, surface: Surface) -> None:
+    def __init__(self, surface: Surface, place: PlaceInLine | None = None) -> None:
         self.surface = surface
         self.style = surface.style
+        self.place = place  # what the placeholder says while the question waits for the model
+        self._timer: asyncio.TimerHandle | None = None
         self.handles: list[object] = []
         self.current: _Message | None = None  # the message still growing; None right after a cut
         self.tail = ""  # raw text of `current`, from where the previous message ended
@@ -145,6 +164,9 @@ class _EditedAnswer:
         self.said = ""  # everything received: what `ending` judges
         self.ended = False
         self.wake = asyncio.Event()
+        self.ask_at = float("-inf")  # when to ask again for room for a message (none last time)
+        if place is not None:
+            place.on_move(self.wake.set)
 
     async def read(self, deltas: AsyncIterator[str]) -> None:
         # runs apart from the edits, so a slow edit never holds up the model's stream
@@ -162,13 +184,43 @@ class _EditedAnswer:
             self.wake.clear()
             if reader.done():
                 return
-            if self.current is not None and self.current.answering:
-                # deltas arriving meanwhile pile up and go out together in one edit; the first
-                # text replaces the placeholder at once
-                await sleep_until(self.current.at + self.style.edit_interval)
+            if not self.pending and self.current is not None and not self.current.answering:
+                await self.tell_place()  # no text yet: the placeholder may have news
+                continue
+            # deltas arriving meanwhile pile up and go out together in one edit
+            await sleep_until(self.current.next_edit(self.style.edit_interval) if self.current else self.ask_at)
             if reader.done():
                 return
             await self.render(cursor=True)
+
+    async def tell_place(self) -> None:
+        """The placeholder made to say the question's place in line as it is now: an edit of
+        the lowest priority (skipped when the platform's limits have no room for it, asked
+        again later), at most one every `PLACE_INTERVAL`."""
+        current = self.current
+        if self.place is None or current is None:
+            return
+        text = self.style.format(self.place.text)
+        if text == current.text:
+            return
+        if (left := current.at + PLACE_INTERVAL - now()) > 0:
+            self.later(left)
+            return
+        try:
+            if await self.surface.room_for_edit():
+                await self.surface.edit(current.handle, text)
+                current.text = text
+        except Exception:
+            log.warning("a waiting answer's place could not be shown: the next change carries it", exc_info=True)
+        current.at = now()
+        if current.text != text:
+            self.later(PLACE_INTERVAL)
+
+    def later(self, seconds: float | None) -> None:
+        """Look again in `seconds` (None: never)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None if seconds is None else asyncio.get_running_loop().call_later(seconds, self.wake.set)
 
     async def conclude(self, reader: asyncio.Task[None], texts: Texts) -> None:
         """Show the final text; if the stream failed, re-raise its error once it is shown."""
@@ -254,13 +306,14 @@ class _EditedAnswer:
         # The pace counts from when a call returned: a surface may retry it inside (after a 429,
         # say), and the call that counts is the one that finally went through.
         if self.current is None:
-            await self.post(text)
+            if settled or await self.room_for_message():
+                await self.post(text)
         elif text != self.current.text:
             current = self.current
-            if paced and current.answering:
-                await sleep_until(current.at + self.style.edit_interval)
-                if not await self.surface.room_for_edit():
-                    current.at = now()  # asked again one interval later, with more text
+            if paced:
+                await sleep_until(current.next_edit(self.style.edit_interval))
+                if not await self.surface.room_for_edit(first=not current.answering):
+                    current.held = now() + self.style.edit_interval  # asked again then, with more text
                     return
             current.answering = True
             try:
@@ -277,6 +330,15 @@ class _EditedAnswer:
                 await self.post_anew(text)
                 return
             current.at, current.text = now(), text
+
+    async def room_for_message(self) -> bool:
+        """`Surface.room_for_message`, asked at most once an edit interval."""
+        if now() < self.ask_at:
+            return False
+        if await self.surface.room_for_message():
+            return True
+        self.ask_at = now() + self.style.edit_interval
+        return False
 
     async def post(self, text: str, *, answering: bool = True) -> None:
         handle = await persist(lambda: self.surface.post(text), "posting an answer")

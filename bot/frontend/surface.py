@@ -43,9 +43,17 @@ class Surface(Protocol):
         """Replace the text of a message created by `post`."""
         ...
 
-    async def room_for_edit(self) -> bool:
+    async def room_for_edit(self, *, first: bool = False) -> bool:
         """Whether the platform's limits leave room now for an edit that only shows the answer
-        growing (taken if so); False: skip it, the next edit carries its text."""
+        growing, or (`first`) its first text in place of a placeholder (taken if so); False: skip
+        it, the next edit carries its text."""
+        ...
+
+    async def room_for_message(self) -> bool:
+        """Whether the platform's limits leave room now for a message that will grow by edits:
+        the edit that ends it is taken now (so its final text never waits), and True. False: no
+        such message now; the text is posted once it is settled (a full part, the final text),
+        which needs no edit at all."""
         ...
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from types import SimpleNamespace
@@ -23,12 +25,12 @@ from bot.adapters.discord.chats import ChannelHistory
 from bot.adapters.discord.commands import CommandTree
 from bot.adapters.discord.events import AllowList, AttachedFile, Origin
 from bot.adapters.discord.recorded import Asked, Payload, asked_at, asked_in_message, message_id
-from bot.adapters.discord.surface import ChannelReplies, rest_budget
+from bot.adapters.discord.surface import REST, ChannelReplies, rest_budget
 from bot.config import Settings
 from bot.core.engine import ChatEngine
 from bot.core.memory.channels import ChannelSettings
 from bot.core.memory.local import Expiring
-from bot.core.metrics import PLATFORM_CONNECTED
+from bot.core.metrics import PLATFORM_CONNECTED, start_at_zero
 from bot.frontend import channel_settings, flows
 from bot.frontend.jobs import Job, Jobs
 from bot.frontend.opened import NotedSurface
@@ -64,17 +66,51 @@ def use_endpoints(settings: Settings) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
-def _counting_429s() -> aiohttp.TraceConfig:
+def _watching_429s(budget: Callable[[], CallBudget | None]) -> aiohttp.TraceConfig:
     """discord.py waits out each 429 itself and says so only in its log: its HTTP session's trace
-    (Client(http_trace=...)) is where they can be counted."""
+    (Client(http_trace=...)) is where they can be counted. A global one stops every request of
+    the bot, but discord.py holds back only its own process (http.py: `_global_over`, cleared
+    for the body's `retry_after` when the body says `"global": true`): the bot's shared budget
+    is paused as long, so that no other process or replica sends meanwhile."""
 
     async def ended(_: aiohttp.ClientSession, __: SimpleNamespace, request: aiohttp.TraceRequestEndParams) -> None:
-        if request.response.status == 429:
-            rate_limited("discord", route(request.method, request.url.path))
+        if request.response.status != 429:
+            return
+        rate_limited("discord", route(request.method, request.url.path))
+        limited = await global_limit(request.response)
+        if limited is not None and (shared := budget()) is not None:
+            await shared.pause(REST, limited)
 
     trace = aiohttp.TraceConfig()
     trace.on_request_end.append(ended)
     return trace
+
+
+async def global_limit(response: aiohttp.ClientResponse) -> float | None:
+    """The seconds a 429 stops every request of the bot for; None when it is a route's own.
+    discord.py goes by the body (`global`, `retry_after`); Discord also says it in
+    `X-RateLimit-Global` and `Retry-After` (discord.com/developers/docs/topics/rate-limits). The
+    body is read here once: aiohttp keeps it for discord.py's own read."""
+    try:
+        body = json.loads(await response.read())
+    except (ValueError, aiohttp.ClientError):
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    flagged = response.headers.get("X-RateLimit-Global", "").lower() == "true"
+    if not (flagged or body.get("global") is True):
+        return None
+    try:
+        return float(body.get("retry_after") or response.headers.get("Retry-After") or 1.0)
+    except (TypeError, ValueError):
+        return 1.0
+
+
+# The routes an answer calls, as `route` names them: their 429 series exist from the start.
+ANSWER_ROUTES = (
+    "POST /channels/{id}/messages", "PATCH /channels/{id}/messages/{id}",
+    "POST /interactions/{id}/{token}/callback", "POST /webhooks/{id}/{token}",
+    "PATCH /webhooks/{id}/{token}/messages/@original", "PATCH /webhooks/{id}/{token}/messages/{id}",
+)
 
 
 def route(method: str, path: str) -> str:
@@ -91,7 +127,8 @@ class DiscordBot(discord.Client):
     def __init__(self, settings: Settings, engine: ChatEngine, **options: Any) -> None:
         # No answer may ping anyone, whatever the model writes (@everyone included).
         mentions = discord.AllowedMentions.none()
-        super().__init__(intents=intents(settings), allowed_mentions=mentions, http_trace=_counting_429s(), **options)
+        trace = _watching_429s(lambda: self._budget)
+        super().__init__(intents=intents(settings), allowed_mentions=mentions, http_trace=trace, **options)
         self.settings = settings
         self.engine = engine
         self.texts = texts_for(settings.bot_language)
@@ -101,6 +138,7 @@ class DiscordBot(discord.Client):
         self.tree = CommandTree(self)
         self._not_ours = Expiring()  # threads (by mark name) not started on one of the bot's messages
         self._budget: CallBudget | None = None  # the bot's global limit, once it is known who it is
+        start_at_zero(("discord", answer_route) for answer_route in ANSWER_ROUTES)
 
     @property
     def budget(self) -> CallBudget:

@@ -35,8 +35,51 @@ def rest_budget(settings: Settings, quotas: Quotas, bot_id: int) -> CallBudget:
     return CallBudget(quotas, f"discord:{bot_id}", {REST: settings.discord_requests_per_second}, window=1.0)
 
 
-def _paced(budget: CallBudget) -> PacedMessages:
-    return PacedMessages(budget, posts=REST, edits=REST)
+# Discord also limits new messages and edits per channel: 5 of each per 5 s is what its headers
+# are observed to say (fakes/discord.py cites where). discord.py waits on those headers, but each
+# process only for itself: replicas answering in one busy channel would each spend the same 5
+# and meet 429s, so a channel's messages and edits are counted for all of them, in a window half
+# a second longer than Discord's (which starts when its first request arrives, after the
+# request's travel). Edits that only show an answer growing then thin out in a busy channel.
+CHANNEL_CALLS, CHANNEL_WINDOW = 5, 5.5
+_POSTS, _EDITS = "post", "edit"
+
+
+def channel_budget(budget: CallBudget, channel_id: int) -> CallBudget:
+    """New messages and edits in one channel, for every process and replica of the bot `budget`
+    is of."""
+    limits = {_POSTS: CHANNEL_CALLS, _EDITS: CHANNEL_CALLS}
+    return CallBudget(budget.quotas, f"{budget.scope}:channel:{channel_id}", limits, window=CHANNEL_WINDOW)
+
+
+class _Paced:
+    """An answer's calls in a channel, spent from its channel's budget and the bot's global one
+    (`PacedMessages` of each: an edit goes only with room in both)."""
+
+    def __init__(self, budget: CallBudget, channel_id: int | None) -> None:
+        self._each = [PacedMessages(budget, posts=REST, edits=REST)]
+        if channel_id is not None:
+            self._each.insert(0, PacedMessages(channel_budget(budget, channel_id), posts=_POSTS, edits=_EDITS))
+
+    async def post(self) -> None:
+        for paced in self._each:
+            await paced.post()
+
+    async def room_for_edit(self, *, first: bool = False) -> bool:
+        for paced in self._each:
+            if not await paced.room_for_edit(first=first):
+                return False
+        return True
+
+    async def reserve_end(self) -> bool:
+        for paced in self._each:
+            if not await paced.reserve_end():
+                return False
+        return True
+
+    async def edit(self) -> None:
+        for paced in self._each:
+            await paced.edit()
 
 
 async def _edit(message: discord.Message | discord.WebhookMessage, text: str) -> None:
@@ -61,7 +104,8 @@ class FollowUps:
     style = MessageStyle(max_len=MESSAGE_CHARS - 32, edit_interval=EDIT_INTERVAL)
 
     def __init__(self, interaction: discord.Interaction, budget: CallBudget, *, ephemeral: bool = False) -> None:
-        self._paced = _paced(budget)  # for the channel's messages only
+        # for the channel's messages only (late ones: follow-ups are not counted)
+        self._paced = _Paced(budget, getattr(interaction.channel, "id", None))
         self._ephemeral = ephemeral  # only the user who asked sees the answer
         self._webhook = interaction.followup
         self._channel = interaction.channel
@@ -108,12 +152,18 @@ class FollowUps:
             await self._paced.edit()
             await _edit(message, f"{self._mention} {text}")
 
-    async def room_for_edit(self) -> bool:
+    async def room_for_edit(self, *, first: bool = False) -> bool:
+        if self._counted():
+            return await self._paced.room_for_edit(first=first)
+        return True
+
+    async def room_for_message(self) -> bool:
+        return await self._paced.reserve_end() if self._counted() else True
+
+    def _counted(self) -> bool:
         # Follow-ups are not counted globally, and discord.py paces each route by the bucket
         # headers Discord sends; the channel's messages, past the token's time, are.
-        if self._moved or time.time() >= self.editable_until:
-            return await self._paced.room_for_edit()
-        return True
+        return bool(self._moved) or time.time() >= self.editable_until
 
     async def _late(self, text: str, **buttons: discord.ui.View) -> discord.Message:
         if not isinstance(self._channel, discord.abc.Messageable):
@@ -131,7 +181,7 @@ class ChannelReplies:
     style = STYLE
 
     def __init__(self, message: discord.Message, budget: CallBudget) -> None:
-        self._paced = _paced(budget)
+        self._paced = _Paced(budget, message.channel.id)
         self._channel: discord.abc.Messageable = message.channel
         # a question deleted meanwhile must not make the answer fail
         self._reference: discord.MessageReference | None = message.to_reference(fail_if_not_exists=False)
@@ -140,15 +190,19 @@ class ChannelReplies:
     def within(cls, channel: discord.abc.Messageable, budget: CallBudget) -> ChannelReplies:
         """Answers in a channel of their own (a thread opened for the question): no reference."""
         replies = cls.__new__(cls)
-        replies._paced, replies._channel, replies._reference = _paced(budget), channel, None
+        channel_id = getattr(channel, "id", None)  # every channel a thread is opened as has one
+        replies._paced, replies._channel, replies._reference = _Paced(budget, channel_id), channel, None
         return replies
 
     async def edit(self, handle: object, text: str) -> None:
         await self._paced.edit()
         await _edit(cast(discord.Message | discord.WebhookMessage, handle), text)
 
-    async def room_for_edit(self) -> bool:
-        return await self._paced.room_for_edit()
+    async def room_for_edit(self, *, first: bool = False) -> bool:
+        return await self._paced.room_for_edit(first=first)
+
+    async def room_for_message(self) -> bool:
+        return await self._paced.reserve_end()
 
     async def post(self, text: str, *, view: discord.ui.View | None = None) -> discord.Message:
         """A new message (with `view`'s buttons under it)."""

@@ -347,7 +347,7 @@ class SlackBot:
         footer = blocks.footer(incoming.answer_id, texts)
         if isinstance(where, NativeStream):
             where.footer = footer
-            where.stopped = lambda: self.stops.is_stopped(incoming.answer_id)
+            where.stopped = lambda: self.stops.was_stopped(incoming.answer_id)
             await self.assistant.processing(place, question.text)
         elif isinstance(where, SlackMessages):
             where.controls = blocks.stop_button(incoming.answer_id, texts)

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 MESSAGE_BYTES = 3_900  # Slack cuts chat.postMessage / chat.update text near 4,000 UTF-8 bytes
 STREAM_CHARS = 10_000  # one streamed message: Slack takes 12,000 characters of markdown at most
 EDIT_INTERVAL = 1.0  # Slack allows about one update per second per message
+POST = "chat.postMessage"
 STOP_GRACE = 2.0  # seconds a stream Slack ended waits for its user's stop to arrive
 # Errors that mean this workspace (or token) has no native streaming: remembered, not retried.
 _NO_STREAMING = frozenset(
@@ -51,21 +52,31 @@ class Place:
 
 @dataclass(frozen=True)
 class Pacing:
-    """Slack's rate tiers as this app spends them, per workspace (bot.frontend.pacing)."""
+    """Slack's rate limits as this app spends them (bot.frontend.pacing): the tiers per
+    workspace, and chat.postMessage per channel."""
 
     quotas: Quotas
     per_minute: Mapping[str, int]
+    post_seconds: float = 1.0  # one chat.postMessage per channel per this many seconds
 
     @classmethod
     def from_settings(cls, settings: Settings, quotas: Quotas) -> Pacing:
         tier2, tier3, tier4 = settings.slack_tier2_per_minute, settings.slack_tier3_per_minute, settings.slack_tier4_per_minute
-        # chat.postMessage is limited per channel, about one a second with bursts allowed: the
-        # bot posts one message per answer part, so it is not counted here.
         return cls(quotas, {"chat.startStream": tier2, "chat.stopStream": tier2, "chat.update": tier3,
-                            "chat.appendStream": tier4})  # fmt: skip
+                            "chat.appendStream": tier4}, settings.slack_channel_post_seconds)  # fmt: skip
 
     def budget(self, team: str) -> CallBudget:
         return CallBudget(self.quotas, f"slack:{team}", self.per_minute)
+
+    def posts(self, team: str, channel: str) -> CallBudget:
+        """chat.postMessage in one channel: Slack allows "one message per second per channel"
+        (docs.slack.dev, "Rate limits", its Special tier), for the whole app. Answers starting
+        at once in threads of one busy channel, and the parts of a long answer, take turns.
+        Slack tolerates short bursts but does not say how long: none is relied on. With one
+        call a window, an answer's first message (FIRST) and its later parts (FINAL) keep
+        nothing back from each other: they take turns as they come. chat.postMessage's
+        workspace-wide limit has no documented size: not counted."""
+        return CallBudget(self.quotas, f"slack:{team}:{channel}", {POST: 1}, window=self.post_seconds)
 
 
 class SlackMessages:
@@ -75,21 +86,28 @@ class SlackMessages:
         self.client = client
         self.place = place
         self.style = MESSAGE_STYLE
-        # chat.postMessage is not counted: Slack limits it per channel, not per workspace
-        self.paced = PacedMessages(pacing.budget(place.team), posts="chat.postMessage", edits="chat.update")
+        posts = pacing.posts(place.team, place.channel)
+        self.paced = PacedMessages(pacing.budget(place.team), posts=POST, edits="chat.update", post_budget=posts)
         self.last: tuple[str, str] | None = None  # the newest message and its text
-        # Blocks under the text while the answer is written (its stop button); `attach` swaps
-        # them for the footer once it is done.
+        # Blocks under the text while the answer is written (its stop button), on the messages
+        # that grow (a text posted whole is done); `attach` swaps them for the footer once it is done.
         self.controls: list[dict[str, Any]] = []
+        self._growing: set[str] = set()  # messages posted to grow by edits
+        self._grows_next = False  # room was taken for the next message to grow
         self._changed_at = float("-inf")  # loop time the newest message was posted or edited
 
     async def post(self, text: str) -> str:
+        await self.paced.post()
+        grows, self._grows_next = self._grows_next, False
         response = await self.client.chat_postMessage(
-            channel=self.place.channel, thread_ts=self.place.thread_ts, text=text, blocks=self._blocks(text),
-            unfurl_links=False, unfurl_media=False,
+            channel=self.place.channel, thread_ts=self.place.thread_ts, text=text,
+            blocks=self._blocks(text) if grows else None, unfurl_links=False, unfurl_media=False,
         )  # fmt: skip
-        self.last, self._changed_at = (str(response["ts"]), text), asyncio.get_running_loop().time()
-        return str(response["ts"])
+        ts = str(response["ts"])
+        if grows:
+            self._growing.add(ts)
+        self.last, self._changed_at = (ts, text), asyncio.get_running_loop().time()
+        return ts
 
     def _blocks(self, text: str) -> list[dict[str, Any]] | None:
         """With controls, the text as blocks above them (a message with blocks shows only them)."""
@@ -110,12 +128,17 @@ class SlackMessages:
             return
         await self.client.chat_update(channel=self.place.channel, ts=ts, text=text, blocks=with_text(text, blocks))
 
-    async def room_for_edit(self) -> bool:
-        return await self.paced.room_for_edit()
+    async def room_for_edit(self, *, first: bool = False) -> bool:
+        return await self.paced.room_for_edit(first=first)
+
+    async def room_for_message(self) -> bool:
+        self._grows_next = await self.paced.reserve_end()
+        return self._grows_next
 
     async def edit(self, handle: object, text: str) -> None:
         await self.paced.edit()
-        await self.client.chat_update(channel=self.place.channel, ts=str(handle), text=text, blocks=self._blocks(text))
+        blocks = self._blocks(text) if str(handle) in self._growing else None
+        await self.client.chat_update(channel=self.place.channel, ts=str(handle), text=text, blocks=blocks)
         if self.last is not None and self.last[0] == str(handle):
             self.last, self._changed_at = (str(handle), text), asyncio.get_running_loop().time()
 
@@ -274,23 +297,37 @@ class PlainGrowing:
 
 class PausingRateLimits(AsyncRateLimitErrorRetryHandler):
     """slack_sdk's wait on a 429 (as long as Retry-After says), and first a pause of that method
-    for the whole workspace, so that no process or replica runs into the same wall meanwhile."""
+    for the whole workspace, so that no process or replica runs into the same wall meanwhile.
+    Every 429 is counted, the last one too (the one no retry follows)."""
 
     def __init__(self, max_retry_count: int) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self.budget: CallBudget | None = None  # the token's workspace, known after auth.test
 
+    async def can_retry_async(
+        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:  # fmt: skip
+        # slack_sdk asks this of every response (async_internal_utils._request_with_session); once
+        # the retries are spent it answers False before `_can_retry_async` or
+        # `prepare_for_next_attempt_async` would see the response, so the last 429 is counted here.
+        if error is None and response is not None and response.status_code == 429:
+            rate_limited("slack", _method(request))
+        return await super().can_retry_async(state=state, request=request, response=response, error=error)
+
     async def prepare_for_next_attempt_async(
         self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> None:  # fmt: skip
-        method = request.url.rstrip("/").rsplit("/", 1)[-1]
-        if response is not None and response.status_code == 429:
-            rate_limited("slack", method)
         if self.budget is not None and response is not None:
             retry_after = next((v[0] for k, v in response.headers.items() if k.lower() == "retry-after"), "1")
-            await self.budget.pause(method, float(retry_after))
+            await self.budget.pause(_method(request), float(retry_after))
         await super().prepare_for_next_attempt_async(state=state, request=request, response=response, error=error)
+
+
+def _method(request: HttpRequest) -> str:
+    """The Web API method a request calls (its URL's last part)."""
+    return request.url.rstrip("/").rsplit("/", 1)[-1]
 
 
 class AnswerSurfaces:

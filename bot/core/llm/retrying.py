@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from bot.config import Settings
 from bot.core.errors import BotError, ConfigError, LLMError, LLMModelError, LLMStreamCut, LLMTimeout, MessageTooLong
+from bot.core.llm.line import Line
 from bot.core.metrics import MODEL_ERRORS, MODEL_REACHABLE, WAITING
 from bot.core.pictures import Picture
 from bot.core.prompt import Turn, neutralize
@@ -96,20 +97,23 @@ class Slots:
 
     def __init__(self, size: int) -> None:
         self._semaphore = asyncio.Semaphore(size)
-        self._waiting = 0
+        self._line = Line()
 
     @property
     def queue(self) -> int | None:
         """None when a new call would start at once; else how many calls wait already."""
-        return self._waiting if self._semaphore.locked() else None
+        return len(self._line) if self._semaphore.locked() else None
 
     async def __aenter__(self) -> None:
-        self._waiting += 1
+        if not self._semaphore.locked():  # a slot is free: no line to stand in
+            await self._semaphore.acquire()
+            return
+        waiting = self._line.join()
         try:
             with WAITING.track_inprogress():
                 await self._semaphore.acquire()
         finally:
-            self._waiting -= 1
+            self._line.leave(waiting)
 
     async def __aexit__(self, *exc: object) -> None:
         self._semaphore.release()

@@ -13,11 +13,12 @@ import logging
 import time
 from collections import OrderedDict, defaultdict
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import AsyncIterator, Collection
 
 from bot.core.conversation import ConversationKey
 from bot.core.memory.model import Context, Exchange, StoredDocument, TurnHandle, keep_within
 from bot.core.memory.order import current_order
+from bot.core.memory.signals import LocalSignals
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ class LocalMemory:
         self._marks = Expiring(cap)
         self._hits: OrderedDict[str, tuple[int, int]] = OrderedDict()
         self._cap = cap
+        self._signals: dict[str, LocalSignals] = {}
 
     async def context(self, key: ConversationKey) -> Context:
         return Context(list(self._histories.get(key.id, ())), list(self._documents.get(key.id, ())))
@@ -163,6 +165,14 @@ class LocalMemory:
 
     async def marked(self, name: str) -> str | None:
         return self._marks.get(name)
+
+    async def marked_among(self, names: Collection[str]) -> set[str]:
+        return {name for name in names if self._marks.holds(name)}
+
+    def signals(self, topic: str) -> LocalSignals:
+        if topic not in self._signals:
+            self._signals[topic] = LocalSignals()
+        return self._signals[topic]
 
     async def hit(self, name: str, window_seconds: int) -> int:
         window = int(time.time() // window_seconds)

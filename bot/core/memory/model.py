@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.core.conversation import ConversationKey
+from bot.core.memory.signals import Signals
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,12 @@ class Memory(Protocol):
     async def is_marked(self, name: str) -> bool: ...
 
     async def marked(self, name: str) -> str | None: ...
+
+    async def marked_among(self, names: Collection[str]) -> set[str]: ...
+
+    # Messages on `topic` heard by every process (each process's one subscription); what a
+    # message announces must also be marked: one sent while a process was not listening is lost.
+    def signals(self, topic: str) -> Signals: ...
 
     async def ping(self) -> bool: ...
 

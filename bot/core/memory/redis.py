@@ -33,9 +33,10 @@ import logging
 import time
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from typing import AsyncIterator
+from typing import AsyncIterator, Collection
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from bot.core.conversation import ConversationKey
 from bot.core.memory.connection import RedisTarget, connect
@@ -43,6 +44,7 @@ from bot.core.memory.health import REDIS_DOWN, RedisHealth
 from bot.core.memory.local import LocalMemory
 from bot.core.memory.model import Context, Exchange, StoredDocument, TurnHandle, keep_within
 from bot.core.memory.order import TurnOrder, current_order
+from bot.core.memory.signals import RedisSignals
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +138,7 @@ class RedisMemory:
         self._enter = client.register_script(_ENTER)
         self._leave = client.register_script(_LEAVE)
         self._local = LocalMemory(window, max_document_chars, max_wait=max_wait_seconds)
+        self._signals: dict[str, RedisSignals] = {}
 
     @classmethod
     def connected(
@@ -231,15 +234,18 @@ class RedisMemory:
         for a while, for every replica."""
         await self._local.mark(name, ttl_seconds, value)
         try:
-            await self.client.set(f"{self.prefix}:mark:{name}", value, ex=ttl_seconds)
+            await self.client.set(self._mark_key(name), value, ex=ttl_seconds)
         except REDIS_DOWN as error:
             self.health.lost(error)
             return
         self.health.ok()
 
+    def _mark_key(self, name: str) -> str:
+        return f"{self.prefix}:mark:{name}"
+
     async def is_marked(self, name: str) -> bool:
         try:
-            marked = bool(await self.client.exists(f"{self.prefix}:mark:{name}"))
+            marked = bool(await self.client.exists(self._mark_key(name)))
         except REDIS_DOWN as error:
             self.health.lost(error)
             return await self._local.is_marked(name)
@@ -249,12 +255,36 @@ class RedisMemory:
     async def marked(self, name: str) -> str | None:
         """The value `name` was marked with, while the mark holds."""
         try:
-            value = await self.client.get(f"{self.prefix}:mark:{name}")
+            value = await self.client.get(self._mark_key(name))
         except REDIS_DOWN as error:
             self.health.lost(error)
             return await self._local.marked(name)
         self.health.ok()
         return value
+
+    async def marked_among(self, names: Collection[str]) -> set[str]:
+        """Which of `names` are marked, in one round trip (a Redis Cluster's: one per node, at
+        once: mget_nonatomic sends one MGET per slot through a pipeline)."""
+        if not names:
+            return set()
+        names = list(names)
+        keys = [self._mark_key(name) for name in names]
+        try:
+            if isinstance(self.client, RedisCluster):
+                values = await self.client.mget_nonatomic(keys)
+            else:
+                values = await self.client.mget(keys)
+        except REDIS_DOWN as error:
+            self.health.lost(error)
+            return await self._local.marked_among(names)
+        self.health.ok()
+        return {name for name, value in zip(names, values) if value is not None}
+
+    def signals(self, topic: str) -> RedisSignals:
+        """Messages on `topic` for every process (one subscription per process and topic)."""
+        if topic not in self._signals:
+            self._signals[topic] = RedisSignals(self.client, f"{self.prefix}:signals:{topic}", self.health)
+        return self._signals[topic]
 
     async def hit(self, name: str, window_seconds: int) -> int:
         """How many times `name` was hit in the current fixed window, this hit included."""
@@ -363,5 +393,7 @@ class RedisMemory:
                 self.health.lost(error)
 
     async def aclose(self) -> None:
+        for signals in self._signals.values():
+            await signals.aclose()
         await self.client.aclose()
 
