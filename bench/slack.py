@@ -72,7 +72,7 @@ async def _serve_bot(job: dict[str, Any]) -> dict[str, Any]:
     settings = bot_settings(
         job["endpoint"], job["redis"], f"bench:{uuid.uuid4().hex[:8]}", job["concurrency"],
         slack_bot_token=job["bot_token"], slack_signing_secret=job["signing_secret"],
-        slack_api_url=job["api_url"], slack_mode="http", slack_http_port=0,
+        slack_api_url=job["api_url"], slack_mode="http", slack_http_port=0, **job["tiers"],
     )
     engine = ChatEngine.from_settings(settings)
     settle_heap()  # as `python -m bot` does for a serving process
@@ -274,12 +274,17 @@ def run_scenario(conversations: int, exchanges: int, profile: Profile, redis_url
                  endpoint: EndpointProcess, workspaces: str = "many") -> dict[str, Any]:
     async def main() -> dict[str, Any]:
         fake = _indexed_fake()
+        tiers: dict[str, int] = {}
         if workspaces == "many":
-            fake.rate_tiers = {}  # the fake is one workspace; each of many would have its own tiers
+            # The fake is one workspace, and to the bot (one token) every event comes from the
+            # token's workspace; each of many would have its own tiers: lifted on both sides.
+            fake.rate_tiers = {}
+            tiers = {f"slack_tier{tier}_per_minute": 1_000_000 for tier in (2, 3, 4)}
         await fake.start()
         try:
             job = {"endpoint": endpoint.url, "redis": redis_url, "concurrency": max(64, conversations),
-                   "bot_token": fake.bot_token, "signing_secret": fake.signing_secret, "api_url": fake.api_url}
+                   "bot_token": fake.bot_token, "signing_secret": fake.signing_secret, "api_url": fake.api_url,
+                   "tiers": tiers}
             bot = BotProcess(job)
             # Started from a thread: the bot calls auth.test on this loop's fake Slack before it is READY.
             await asyncio.to_thread(bot.__enter__)
