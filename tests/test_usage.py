@@ -4,6 +4,7 @@ user and channel; a spent budget refuses the next question before the model is c
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import time
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+import yarl
 from PIL import Image
 
 from bot.config import load_settings
@@ -21,7 +23,7 @@ from bot.frontend.texts import texts_for
 from fakes.bedrock import FakeBedrock
 from fakes.discord import EPHEMERAL
 from fakes.redis_server import RedisServer
-from fakes.sagemaker import FakeSageMaker
+from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
 from tests.discord_support import Harness
 from tests.slack_support import StartSlackBot
@@ -191,16 +193,24 @@ async def test_usage_command_in_slack_shows_the_asker_their_own_use(
     slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, redis_client: aioredis.Redis,
     redis_prefix: str,
 ) -> None:
+    people_today = usage_hash(redis_prefix, SEOUL.day(time.time()), "people")
     async with slack_bot(mode="socket", budget_user_daily_tokens=100_000) as bot:
         await bot.send(fake_slack.dm("안녕"))
         await bot.answered("D0001")
-        await bot.send(fake_slack.slash_command("/usage", channel="D0001"), envelope_type="slash_commands")
-        await bot.send(fake_slack.slash_command("/usage", user="U0009", channel="D0009"), envelope_type="slash_commands")
+        async with asyncio.timeout(5):  # the answer's cost is written just after its text is shown
+            while not await redis_client.hexists(people_today, "slack:T0001:U0001:answers"):
+                await asyncio.sleep(0.01)
+        own = fake_slack.slash_command("/usage", channel="D0001")
+        other = fake_slack.slash_command("/usage", user="U0009", channel="D0009")
+        await bot.send(own, envelope_type="slash_commands")
+        await bot.send(other, envelope_type="slash_commands")
         await fake_slack.wait_for(lambda: len(fake_slack.response_url_posts) == 2)
 
-    people = await read_hash(redis_client, usage_hash(redis_prefix, SEOUL.day(time.time()), "people"))
+    people = await read_hash(redis_client, people_today)
     spent = int(people["slack:T0001:U0001:tokens_in"]) + int(people["slack:T0001:U0001:tokens_out"])
-    mine, theirs = (post.body for post in fake_slack.response_url_posts)
+    # The two commands are answered at once: each answer is told by the URL it went to.
+    answers = {post.path: post.body for post in fake_slack.response_url_posts}
+    mine, theirs = (answers[yarl.URL(command["response_url"]).path] for command in (own, other))
     assert mine.get("response_type", "ephemeral") == "ephemeral"  # seen by the asker only
     lines = mine["text"].split("\n")
     assert lines[0] == "내 사용량"
@@ -287,3 +297,18 @@ def test_the_usage_chart_benchmark_still_runs(tmp_path: Any) -> None:
 def test_usage_report_without_redis_says_where_usage_is_kept(sagemaker_thread: FakeSageMaker) -> None:
     done = run_bot("usage", env=cli_env(sagemaker_thread))
     assert done.returncode == 2 and "REDIS_URL" in done.stderr and "Traceback" not in done.stderr
+
+
+async def test_answers_ending_at_once_are_each_counted_once(
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str, redis_client: aioredis.Redis
+) -> None:
+    sagemaker.default = Reply("동시에 끝나는 답입니다.")
+    engine = make_engine(sagemaker, redis_url, redis_prefix)
+    asker = Asker("slack", "T0001", "U0001", "C0001")
+    try:
+        await asyncio.gather(*(engine.reply(ConversationKey("slack", ("thread", str(i))), "질문", asker=asker)
+                               for i in range(30)))
+    finally:
+        await engine.aclose()
+    people = await read_hash(redis_client, usage_hash(redis_prefix, SEOUL.day(time.time()), "people"))
+    assert people["slack:T0001:U0001:answers"] == "30"

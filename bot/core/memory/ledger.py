@@ -198,14 +198,19 @@ class RedisLedger:
         self.ttl = ttl_seconds
         self.health = health
         self._waiting: Hashes = {}
+        self._sending: list[Hashes] = []  # counts on their way to Redis: not there yet for `own`
 
     async def record(self, usage: AnswerUsage) -> None:
         if usage.asker is None:
             return
-        _merge(self._waiting, self.layout.increments(usage, usage.asker))
+        # Taken out of `_waiting` before the write: answers ending meanwhile must not send these
+        # counts a second time (each did, doubling usage with every answer in flight at once).
+        batch, self._waiting = self._waiting, {}
+        _merge(batch, self.layout.increments(usage, usage.asker))
+        self._sending.append(batch)
         try:
             async with self.client.pipeline(transaction=False) as pipe:
-                for key, counts in self._waiting.items():
+                for key, counts in batch.items():
                     for field_, n in counts.items():
                         pipe.hincrby(key, field_, n)
                     pipe.expire(key, self.layout.kept_seconds(key, self.ttl))
@@ -216,8 +221,10 @@ class RedisLedger:
             log.warning("usage not written yet: Redis refused (%s)", error)
         else:
             self.health.ok()
-            self._waiting.clear()
             return
+        finally:
+            self._sending.remove(batch)
+        _merge(self._waiting, batch)
         if sum(len(counts) for counts in self._waiting.values()) > WAITING_CAP:
             log.warning("usage counted while Redis could not take it exceeds %d fields: dropped", WAITING_CAP)
             self._waiting.clear()
@@ -237,7 +244,8 @@ class RedisLedger:
         totals = []
         for (key, who), values in zip(wanted, found):
             stored = Totals.read(dict(zip((f"{who}:{m}" for m in METRICS), values)), who)
-            totals.append(stored + Totals.read(self._waiting.get(key, {}), who))
+            unwritten = [self._waiting, *self._sending]
+            totals.append(sum((Totals.read(counts.get(key, {}), who) for counts in unwritten), stored))
         return OwnUsage(*totals)
 
     async def rows(self, days: list[str]) -> list[UsageRow]:
