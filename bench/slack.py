@@ -73,6 +73,9 @@ async def _serve_bot(job: dict[str, Any]) -> dict[str, Any]:
         job["endpoint"], job["redis"], f"bench:{uuid.uuid4().hex[:8]}", job["concurrency"],
         slack_bot_token=job["bot_token"], slack_signing_secret=job["signing_secret"],
         slack_api_url=job["api_url"], slack_mode="http", slack_http_port=0, **job["tiers"],
+        # Every user's event may be on its way at once; past the cap (500 by default) the bot
+        # answers 503 and Slack delivers again later, which is not what these rows measure.
+        slack_http_max_connections=max(500, 2 * job["concurrency"]),
     )
     engine = ChatEngine.from_settings(settings)
     settle_heap()  # as `python -m bot` does for a serving process
