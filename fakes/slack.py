@@ -115,6 +115,7 @@ class ApiCall:
     at: float  # time.monotonic() when received
     status: int = 0  # HTTP status answered
     response: dict[str, Any] = field(default_factory=dict)
+    peer: object = None  # the client's (host, port): calls on one kept-alive connection share it
 
     @property
     def ok(self) -> bool:
@@ -656,7 +657,8 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         if auth.startswith("Bearer "):
             token = auth[len("Bearer ") :]
-        call = ApiCall(method, args, dict(request.headers), token, request.method, received)
+        call = ApiCall(method, args, dict(request.headers), token, request.method, received,
+                       peer=request.transport.get_extra_info("peername") if request.transport else None)
         self.api_calls.append(call)
 
         if self._delays[method]:

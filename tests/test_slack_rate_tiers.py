@@ -58,6 +58,21 @@ async def test_with_the_workspace_edits_spent_answers_come_whole_at_once_not_min
     assert len(posted_whole) >= 3  # no placeholder and no edit: one message each
 
 
+async def test_answers_reuse_their_connections_to_slack(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    fake_slack.streaming_supported = False
+    sagemaker.default = slowly(delay=0.05)
+    async with slack_bot() as bot:
+        for user, dm in (("U0001", "D0001"), ("U0002", "D0002")):
+            await bot.send(fake_slack.dm("한강 소개", user=user, channel=dm))
+            await bot.answered(dm, timeout=20)
+
+    answering = [c for c in fake_slack.api_calls if c.method in ("chat.postMessage", "chat.update")]
+    # A connection (TCP, TLS in production) per call was slack_sdk's way without a session of ours.
+    assert len(answering) >= 6 and len({c.peer for c in answering}) <= 2
+
+
 async def test_native_streams_past_the_start_budget_answer_with_plain_messages(
     slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
+import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -65,7 +66,19 @@ async def running(
     """The bot connected (Socket Mode: one connection per worker) or listening (HTTP: workers
     share the port) until the block ends."""
     mode = slack_mode(settings)
-    client = web_client(settings)
+    session = _api_session()
+    try:
+        async with _serving(settings, engine, session, mode, host, worker) as running_bot:
+            yield running_bot
+    finally:
+        await session.close()
+
+
+@asynccontextmanager
+async def _serving(
+    settings: Settings, engine: ChatEngine, session: aiohttp.ClientSession, mode: Mode, host: str, worker: Worker
+) -> AsyncIterator[Running]:
+    client = web_client(settings, session)
     me = await _check(client.auth_test, "SLACK_BOT_TOKEN", settings)
     bot = SlackBot(
         settings, engine, client, team=str(me.get("team_id") or ""), workspace_url=str(me.get("url") or ""),
@@ -107,11 +120,24 @@ def slack_mode(settings: Settings) -> Mode:
     return mode
 
 
-def web_client(settings: Settings) -> AsyncWebClient:
+# Without a session of its own, slack_sdk opens a new aiohttp session, so a new TCP and TLS
+# connection, for every Web API call and closes it after (slack_sdk/web/async_internal_utils.py,
+# _request_with_session): a connect per chat.update and appendStream. The shared session keeps
+# connections to Slack alive; its timeout is the one slack_sdk would set (AsyncWebClient's 30 s).
+API_TIMEOUT = aiohttp.ClientTimeout(total=30)
+API_CONNECTIONS = 200  # calls to Slack at once, per process; more wait for a free connection
+
+
+def _api_session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(timeout=API_TIMEOUT, connector=aiohttp.TCPConnector(limit=API_CONNECTIONS))
+
+
+def web_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
     assert settings.slack_bot_token is not None  # checked by slack_mode
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=_api_url(settings),
+        session=session,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             PausingRateLimits(max_retry_count=3),  # waits as long as Retry-After says
