@@ -446,6 +446,22 @@ async def test_room_that_frees_up_mid_answer_shows_the_rest_growing() -> None:
     assert surface.final_texts() == ["첫 문장입니다. 둘째 문장입니다."]
 
 
+async def test_the_final_text_goes_out_when_the_model_ends_not_at_the_next_edit_time() -> None:
+    style = MessageStyle(max_len=2000, edit_interval=0.5)
+    surface = FakeSurface(style)
+    queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
+    task = asyncio.create_task(show_edited(from_queue(queue), surface, KOREAN))
+    queue.put_nowait("첫 토큰")
+    await surface.wait_until(surface.shows(0, "첫 토큰"))
+    queue.put_nowait(" 둘째 토큰")  # shown at the next edit time, half a second after the first
+    await asyncio.sleep(0)
+    ended = asyncio.get_running_loop().time()
+    queue.put_nowait(None)  # the model ends while that edit waits
+    await task
+    final = surface.ops[-1]
+    assert final.text == "첫 토큰 둘째 토큰" and final.at - ended < style.edit_interval / 2
+
+
 # ------------------------------------------------------------------ ProgressMessage
 
 

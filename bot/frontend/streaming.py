@@ -187,10 +187,13 @@ class _EditedAnswer:
             if not self.pending and self.current is not None and not self.current.answering:
                 await self.tell_place()  # no text yet: the placeholder may have news
                 continue
-            # deltas arriving meanwhile pile up and go out together in one edit
-            await sleep_until(self.current.next_edit(self.style.edit_interval) if self.current else self.ask_at)
+            # deltas arriving meanwhile pile up and go out together in one edit; the model's end
+            # cuts the wait short, as the final text goes out at once
+            deadline = self.current.next_edit(self.style.edit_interval) if self.current else self.ask_at
+            await asyncio.wait({reader}, timeout=max(0.0, deadline - now()))
             if reader.done():
                 return
+            await sleep_until(deadline)  # the loop may fire a timer a hair early
             await self.render(cursor=True)
 
     async def tell_place(self) -> None:
