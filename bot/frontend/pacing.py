@@ -80,7 +80,7 @@ class PacedMessages:
         self._posts, self._edits = posts, edits
         self._posted = False
         self._granted = False  # room for the next edit was taken by `room_for_edit`
-        self._reserved = 0  # edits taken ahead by `reserve_end`, for messages' final texts
+        self._reserved: list[float] = []  # when `reserve_end` took room for messages' final edits
 
     async def post(self) -> None:
         await self._post_budget.spend(self._posts, Priority.FINAL if self._posted else Priority.FIRST)
@@ -93,18 +93,21 @@ class PacedMessages:
     async def reserve_end(self) -> bool:
         """Room now for the edit that will end a message about to be posted, as its answer's
         first call: a message shown while the workspace's edits are spent would wait minutes
-        for its final text, where one posted whole once written needs no edit."""
+        for its final text, where one posted whole once written needs no edit. The room counts
+        from now, the edit comes when the answer ends: for a window of a minute (Slack's tiers)
+        and answers of seconds that is the same minute; a reservation older than the window has
+        lapsed, and its edit takes room as any other final."""
         if not await self.budget.spend(self._edits, Priority.FIRST, wait=False):
             return False
-        self._reserved += 1
+        self._reserved.append(asyncio.get_running_loop().time())
         return True
 
     async def edit(self) -> None:
         if self._granted:
             self._granted = False
-        elif self._reserved:
-            self._reserved -= 1
-        else:
+            return
+        reserved_at = self._reserved.pop(0) if self._reserved else None
+        if reserved_at is None or asyncio.get_running_loop().time() - reserved_at >= self.budget.window:
             await self.budget.spend(self._edits, Priority.FINAL)
 
 
