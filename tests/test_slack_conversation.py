@@ -87,6 +87,26 @@ async def test_a_waiting_answer_says_its_place_again_as_people_ahead_are_served(
     assert said("D0002")[0] == first_place
 
 
+async def test_a_question_in_a_thread_that_waits_for_the_model_says_so_then_answers(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    waiting = KOREAN("waiting", position=1)
+    sagemaker.script(Reply("첫째 답입니다.", until=lambda: any(c.args.get("text") == waiting
+                                                            for c in fake_slack.calls("chat.postMessage"))),
+                     Reply("둘째 답입니다."))  # fmt: skip
+    async with slack_bot(llm_max_concurrency=1) as bot:
+        first, second = fake_slack.mention("첫째 질문", channel="C0101"), fake_slack.mention("둘째 질문", channel="C0102")
+        await bot.send(first)
+        await fake_slack.wait_for(lambda: len(sagemaker.requests) == 1, what="the model's one slot taken")
+        await bot.send(second)
+        assert await bot.answered("C0102", second["event"]["ts"], timeout=20) == ["둘째 답입니다."]
+
+    # A native stream opens with the answer itself: the waiting question got a message that said so first.
+    in_thread = [c for c in fake_slack.api_calls if c.args.get("channel") == "C0102" and c.ok]
+    assert [c.method for c in in_thread][:1] == ["chat.postMessage"] and in_thread[0].args["text"] == waiting
+    assert not [c for c in in_thread if c.method == "chat.startStream"]
+
+
 async def test_dm_is_one_conversation_per_user(
     slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:

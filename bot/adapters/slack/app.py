@@ -343,7 +343,7 @@ class SlackBot:
         place = incoming.place
         await self.assistant.working(place, texts("slack_thinking"), title=None if incoming.regenerates else question.text,
                                      key=incoming.key, engine=self.engine)  # fmt: skip
-        where = await self.answers.open(place)
+        where = await self.answers.open(place, waits=self.engine.model_queue is not None)
         footer = blocks.footer(incoming.answer_id, texts)
         if isinstance(where, NativeStream):
             where.footer = footer

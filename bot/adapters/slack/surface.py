@@ -340,9 +340,12 @@ class AnswerSurfaces:
         self.pacing = pacing
         self._refused: set[str] = set()  # team ids
 
-    async def open(self, place: Place) -> Surface | GrowingMessage:
+    async def open(self, place: Place, *, waits: bool = False) -> Surface | GrowingMessage:
+        """`waits`: the question waits for one of the model's slots. A native stream opens with
+        the answer's first text and only grows, so it could not say "대기 중이에요… (2번째)" and
+        then the answer: such a question gets a message that shows its place, then the answer."""
         # Native streams are replies to a message: a DM's top level is edited instead.
-        if place.thread_ts and place.team not in self._refused:
+        if place.thread_ts and place.team not in self._refused and not waits:
             stream = NativeStream(self.client, place, self.pacing, lambda error: self._note_refusal(place.team, error))
             if await stream.reserve():
                 return stream
