@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
-from tests.slack_support import StartSlackBot, squashed
+from tests.slack_support import SlackBot, StartSlackBot, squashed
 
 ANSWER = "한강은 서울을 가로질러 흐르며 여러 공원이 강변을 따라 이어집니다. 자전거 길도 잘 되어 있습니다."
 
@@ -22,16 +22,21 @@ def slowly(text: str = ANSWER, delay: float = 0.12) -> Reply:
     return Reply(text, tokens=[text[i : i + 4] for i in range(0, len(text), 4)], token_delay=delay)
 
 
+async def asked_in_dms_at_once(bot: SlackBot, fake_slack: FakeSlack, people: int, timeout: float) -> list[list[str]]:
+    """`people` users ask in their DMs at the same moment; what each DM ends up showing."""
+    dms = [(f"U000{i}", f"D000{i}") for i in range(1, people + 1)]
+    await asyncio.gather(*(bot.send(fake_slack.dm("한강 소개", user=user, channel=dm)) for user, dm in dms))
+    return [await bot.answered(dm, timeout=timeout) for _, dm in dms]
+
+
 async def test_answers_in_a_busy_workspace_all_complete_without_a_single_429(
     slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
 ) -> None:
     fake_slack.streaming_supported = False
     fake_slack.rate_tiers["chat.update"] = 10  # Tier 3 in a workspace already busy with other apps' calls
     sagemaker.default = slowly()  # about 3 s of tokens: each answer would edit three or four times
-    dms = [(f"U000{i}", f"D000{i}") for i in range(1, 4)]
     async with slack_bot(slack_tier3_per_minute=10) as bot:
-        await asyncio.gather(*(bot.send(fake_slack.dm("한강 소개", user=user, channel=dm)) for user, dm in dms))
-        answers = [await bot.answered(dm, timeout=30) for _, dm in dms]
+        answers = await asked_in_dms_at_once(bot, fake_slack, 3, timeout=30)
 
     assert all(squashed(text.replace("*", "")) == squashed(ANSWER) for [text] in answers), answers
     updates = fake_slack.calls("chat.update")
@@ -45,11 +50,9 @@ async def test_with_the_workspace_edits_spent_answers_come_whole_at_once_not_min
     fake_slack.streaming_supported = False
     fake_slack.rate_tiers["chat.update"] = 3  # room for one answer shown growing, a minute
     sagemaker.default = slowly(delay=0.05)
-    dms = [(f"U000{i}", f"D000{i}") for i in range(1, 6)]
     async with slack_bot(slack_tier3_per_minute=3) as bot:
-        await asyncio.gather(*(bot.send(fake_slack.dm("한강 소개", user=user, channel=dm)) for user, dm in dms))
         # Well within the minute a placeholder's final edit would wait for the tier to refill.
-        answers = [await bot.answered(dm, timeout=20) for _, dm in dms]
+        answers = await asked_in_dms_at_once(bot, fake_slack, 5, timeout=20)
 
     assert all(squashed(text.replace("*", "")) == squashed(ANSWER) for [text] in answers), answers
     updates = fake_slack.calls("chat.update")

@@ -50,10 +50,11 @@ class Surface(Protocol):
         ...
 
     async def room_for_message(self) -> bool:
-        """Whether the platform's limits leave room now for a message that will grow by edits:
-        the edit that ends it is taken now (so its final text never waits), and True. False: no
-        such message now; the text is posted once it is settled (a full part, the final text),
-        which needs no edit at all."""
+        """Whether the platform's limits leave room now for a message that will grow by edits.
+        Where they count over a long window (Slack's tiers: a minute), the edit that ends it is
+        taken now, so its final text never waits; where the window is a second or so (Discord),
+        the final edit waits a moment at most and this is True. False: no such message now; the
+        text is posted once it is settled (a full part, the final text), needing no edit."""
         ...
 
 

@@ -71,12 +71,6 @@ class _Paced:
                 return False
         return True
 
-    async def reserve_end(self) -> bool:
-        for paced in self._each:
-            if not await paced.reserve_end():
-                return False
-        return True
-
     async def edit(self) -> None:
         for paced in self._each:
             await paced.edit()
