@@ -216,6 +216,10 @@ class Settings(BaseSettings):
     # every replica: Discord allows a bot 50 (docs "Rate limits", Global Rate Limit); the rest is
     # room for discord.py's own calls and for network jitter.
     discord_requests_per_second: int = Field(default=40, ge=1)
+    # Seconds between gateway IDENTIFYs in one `max_concurrency` bucket, kept by every worker and
+    # replica together through Redis: Discord takes one per 5 s (docs "Gateway", Identifying),
+    # counted on its side, so half a second more for the IDENTIFY's travel.
+    discord_identify_seconds: float = Field(default=5.5, ge=0)
     # Answers to the message menus (요약하기, 번역하기) only the user who chose them sees.
     discord_menu_ephemeral: bool = True
     # A mention in a server's text channel is answered in a thread opened on it.

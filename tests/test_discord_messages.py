@@ -75,7 +75,7 @@ async def test_a_thread_on_an_answer_from_before_a_restart_needs_no_mention(
             question = await harness.message(f"<@{fake.bot_id}> 부산 여행지 추천해 줘", author_id=42)
             answer = await harness.reply_to(question)
         # Restarted (or another replica): the answer is in no message cache of this process.
-        async with discord_bot(fake=fake, discord_mention_threads=False) as harness:
+        async with discord_bot(fake=fake, discord_mention_threads=False, discord_identify_seconds=0) as harness:
             thread = await open_thread(fake, owner_id=42, on_message=int(answer["id"]))
             await harness.message("스레드에서 계속", author_id=42, channel_id=thread)
             assert (await harness.replies(thread))[0]["content"] == "광안리도 좋습니다."
@@ -127,7 +127,7 @@ async def test_a_duplicate_delivery_and_a_second_replica_answer_once(
         # The second replica's IDENTIFY may come within Discord's 5 s: tests/test_workers.py keeps
         # that pace; here only the answers count.
         first.fake.identify_interval = 0.0
-        async with discord_bot(fake=first.fake):
+        async with discord_bot(fake=first.fake, discord_identify_seconds=0):
             fake = first.fake
             event = fake.message_create(f"<@{fake.bot_id}> 한 번만 답해 줘", author_id=42)
             assert await fake.dispatch("MESSAGE_CREATE", event) == 2  # both replicas get it

@@ -24,7 +24,7 @@ async def test_answers_in_one_busy_channel_from_two_replicas_all_arrive_without_
     async with discord_bot(**settings) as h:
         fake = h.fake
         fake.identify_interval = 0.0  # the second replica may IDENTIFY at once: only answers count here
-        async with discord_bot(fake=fake, **settings):
+        async with discord_bot(fake=fake, discord_identify_seconds=0, **settings):
             for user in range(50, 56):
                 await h.message(f"<@{fake.bot_id}> 질문 {user}", author_id=user)
             whole = [a.split() for a in answers]

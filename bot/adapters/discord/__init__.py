@@ -32,8 +32,6 @@ async def serve(settings: Settings, engine: ChatEngine, worker: Worker = Worker(
     shards = {"shard_id": worker.index, "shard_count": worker.count} if worker.shared else {}
     async with DiscordBot(settings, engine, proxy=proxy_for(discord.http.Route.BASE), **shards) as bot:
         await _login(bot, settings)
-        if worker.shared:
-            await _wait_for_identify_turn(bot, worker)
         try:
             await bot.connect()
         except discord.PrivilegedIntentsRequired:
@@ -41,18 +39,6 @@ async def serve(settings: Settings, engine: ChatEngine, worker: Worker = Worker(
                 "Discord refused the Message Content intent: enable it under Bot > Privileged Gateway "
                 "Intents in the developer portal, or set DISCORD_LISTEN_MESSAGES=false (slash commands only)."
             ) from None
-
-
-# Discord takes one IDENTIFY per 5 s per `max_concurrency` bucket (shard_id % max_concurrency).
-IDENTIFY_SECONDS = 5.0
-
-
-async def _wait_for_identify_turn(bot: DiscordBot, worker: Worker) -> None:
-    """discord.py's AutoShardedClient spaces its own shards' IDENTIFYs; one shard per worker
-    process must keep the same pace itself: shard i identifies in wave i // max_concurrency."""
-    _, _, limit = await bot.http.get_bot_gateway()
-    wave = worker.index // max(1, int(limit.get("max_concurrency", 1)))
-    await asyncio.sleep(wave * (IDENTIFY_SECONDS + 0.5))
 
 
 async def _login(bot: DiscordBot, settings: Settings) -> None:

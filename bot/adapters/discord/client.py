@@ -138,6 +138,7 @@ class DiscordBot(discord.Client):
         self.tree = CommandTree(self)
         self._not_ours = Expiring()  # threads (by mark name) not started on one of the bot's messages
         self._budget: CallBudget | None = None  # the bot's global limit, once it is known who it is
+        self._identify_buckets: int | None = None  # Discord's max_concurrency, asked once
         start_at_zero(("discord", answer_route) for answer_route in ANSWER_ROUTES)
 
     @property
@@ -151,6 +152,25 @@ class DiscordBot(discord.Client):
         self.jobs.serve(self._run)  # after login: jobs are answered through the REST API
         if not self.shard_id:  # the commands are the application's: one shard registers them
             await self.tree.sync_to(self.settings.discord_guild_id)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py spaces IDENTIFYs only within one client; each worker process runs one shard
+        and replicas run the same bot, so they take turns through the shared quotas (what this
+        hook is for: discord.py documents it for "synchronization of multiple IDENTIFYing
+        clients"). Counting from when each process started slipped when one started slowly."""
+        if not (seconds := self.settings.discord_identify_seconds):
+            return
+        turn = f"discord:{self._me.id}:identify:{(shard_id or 0) % await self._buckets()}"
+        while (wait := await self.engine.quotas.take(turn, 1, seconds)) > 0:
+            await asyncio.sleep(wait)
+
+    async def _buckets(self) -> int:
+        if not self.shard_count or self.shard_count == 1:
+            return 1
+        if self._identify_buckets is None:
+            _, _, limit = await self.http.get_bot_gateway()
+            self._identify_buckets = max(1, int(limit.get("max_concurrency", 1)))
+        return self._identify_buckets
 
     # discord.py reconnects by itself; these say when the gateway session is there ("connect"
     # comes with READY, before discord.py's wait for the guilds' data).
