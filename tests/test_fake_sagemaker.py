@@ -299,14 +299,11 @@ def test_non_streaming_delay(sagemaker_thread):
 
 
 def test_fifty_concurrent_slow_requests(sagemaker_thread):
-    sagemaker_thread.default = Reply(KO, delay=0.5)
-    c = client(sagemaker_thread, max_pool_connections=50)
-    t0 = time.monotonic()
+    # Each held until all 50 are in: the fake serves them at once, or they never finish.
+    sagemaker_thread.default = Reply(KO, until=lambda: sagemaker_thread.max_concurrent_seen == 50)
+    c = client(sagemaker_thread, max_pool_connections=50, read_timeout=10, retries={"total_max_attempts": 1})
     with ThreadPoolExecutor(50) as pool:
         outs = list(pool.map(
             lambda i: json.loads(c.invoke_endpoint(EndpointName="e", Body=b"{}")["Body"].read()),
             range(50)))
-    elapsed = time.monotonic() - t0
     assert outs == [{"generated_text": KO}] * 50
-    assert elapsed < 5, elapsed
-    assert sagemaker_thread.max_concurrent_seen >= 25

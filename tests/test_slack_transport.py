@@ -29,7 +29,7 @@ async def test_http_mode_checks_signatures_and_answers_health(
                 assert health.status == 200 and (await health.json())["ok"] is True
 
     assert (forged.status, stale.status, good.status) == (401, 401, 200)
-    assert good.elapsed < 1.0
+    assert good.elapsed < 3.0  # Slack retries an event not acknowledged within 3 s
     assert fake_slack.messages("C0007") == fake_slack.messages("C0008") == []
     assert len(sagemaker.requests) == 1
 
