@@ -132,6 +132,41 @@ async def test_channel_persona_and_language_reach_the_prompt(sagemaker, redis_ur
     assert "해적처럼 말하기" in prompts(sagemaker)[0] and "In this channel" in prompts(sagemaker)[0]
 
 
+async def test_a_persona_changed_on_one_replica_is_used_at_once_by_another(sagemaker, redis_url, redis_prefix):
+    one, other = (make_engine(sagemaker, redis_url, redis_prefix) for _ in range(2))
+    channel = "slack:T1:C1"
+    try:
+        assert await one.channel_settings.get(channel) == ChannelSettings()  # read, and kept
+        await wait_until(lambda: one.memory.signals("channel-settings").subscribed)
+        await other.channel_settings.change(channel, {"persona": "해적처럼 말하기"})
+        # Well within the 5 s after which a replica reads again whatever it heard or not.
+        async with asyncio.timeout(2):
+            while (await one.channel_settings.get(channel)).persona != "해적처럼 말하기":
+                await asyncio.sleep(0.01)
+    finally:
+        await one.aclose()
+        await other.aclose()
+
+
+async def test_questions_in_a_channel_do_not_read_its_settings_from_redis_each_time(
+    sagemaker, redis_url, redis_prefix
+):
+    engine = make_engine(sagemaker, redis_url, redis_prefix)
+
+    async def reads() -> int:
+        return int((await engine.memory.client.info("commandstats")).get("cmdstat_hgetall", {}).get("calls", 0))
+
+    try:
+        await engine.channel_settings.get("slack:T1:C1")  # from now on, changes are listened for
+        await wait_until(lambda: engine.memory.signals("channel-settings").subscribed)
+        before = await reads()  # (subscribing, the replica forgot what it read: it may read once)
+        for _ in range(10):
+            await engine.channel_settings.get("slack:T1:C1")
+        assert await reads() - before <= 1
+    finally:
+        await engine.aclose()
+
+
 async def test_feedback_export_pairs_verdicts_with_answers_and_hashes_users(
     sagemaker, redis_url, redis_prefix, redis_client, tmp_path
 ):

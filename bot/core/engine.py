@@ -99,7 +99,8 @@ class ChatEngine:
     def channel_settings(self) -> ChannelSettingsStore:
         """Per-channel persona, language and follow-up rule (bot.core.memory.channels)."""
         if isinstance(self.memory, RedisMemory):
-            return RedisChannelSettings(self.memory.client, self.settings.redis_key_prefix)
+            signals = self.memory.signals("channel-settings")
+            return RedisChannelSettings(self.memory.client, self.settings.redis_key_prefix, signals)
         return LocalChannelSettings()
 
     @cached_property

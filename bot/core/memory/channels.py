@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 
 from bot.core.memory.health import REDIS_DOWN
 from bot.core.memory.local import LOCAL_CAP
+from bot.core.memory.signals import Signals
 
 AnswerLanguage = Literal["ko", "en"]
 MAX_PERSONA_CHARS = 1_000  # a persona is a few sentences: longer would eat the prompt's budget
@@ -75,6 +76,12 @@ class LocalChannelSettings:
         return self._settings[channel]
 
     async def reset(self, channel: str) -> None:
+        self.forget(channel)
+
+    def cached(self, channel: str) -> ChannelSettings | None:
+        return self._settings.get(channel)
+
+    def forget(self, channel: str) -> None:
         self._settings.pop(channel, None)
 
     def keep(self, channel: str, settings: ChannelSettings) -> None:
@@ -87,22 +94,37 @@ class LocalChannelSettings:
 class RedisChannelSettings:
     """The hash `{prefix}:channel-settings:{channel}`, a field per setting (a JSON value). While
     Redis is unreachable, reads give what this process last read (else the defaults), and
-    changes raise: the admin is told."""
+    changes raise: the admin is told.
 
-    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+    Every question reads its channel's settings, and they change a few times a year: what was
+    read is kept in this process until a change is announced on `signals` (every replica hears it
+    at once) or the signals' next recheck (a change announced while this process's subscription
+    was down is seen within bot.core.memory.signals.SAFETY_SECONDS)."""
+
+    def __init__(self, client: aioredis.Redis, prefix: str, signals: Signals) -> None:
         self.client = client
         self.prefix = prefix
-        self._seen = LocalChannelSettings()
+        self.signals = signals
+        self._seen = LocalChannelSettings()  # the last read of each channel, for Redis outages
+        self._fresh = LocalChannelSettings()  # reads no change has been announced since
+        self._generation = 0  # a read that a change overtook is not kept
+        self._listening = False
 
     def key(self, channel: str) -> str:
         return f"{self.prefix}:channel-settings:{channel}"
 
     async def get(self, channel: str) -> ChannelSettings:
+        self._listen()
+        if (fresh := self._fresh.cached(channel)) is not None:
+            return fresh
+        generation = self._generation
         try:
             settings = ChannelSettings.parsed(await self.client.hgetall(self.key(channel)))
         except REDIS_DOWN:
             return await self._seen.get(channel)
         self._seen.keep(channel, settings)
+        if generation == self._generation:
+            self._fresh.keep(channel, settings)
         return settings
 
     async def change(self, channel: str, changes: Changes) -> ChannelSettings:
@@ -114,8 +136,27 @@ class RedisChannelSettings:
             _, stored = await pipe.execute()
         settings = ChannelSettings.parsed(stored)
         self._seen.keep(channel, settings)
+        await self._changed(channel)
         return settings
 
     async def reset(self, channel: str) -> None:
         await self.client.delete(self.key(channel))
         await self._seen.reset(channel)
+        await self._changed(channel)
+
+    async def _changed(self, channel: str) -> None:
+        self._forget(channel)
+        await self.signals.send(channel)
+
+    def _listen(self) -> None:
+        if not self._listening:
+            self.signals.listen(self._forget, self._forget_all)
+            self._listening = True
+
+    def _forget(self, channel: str) -> None:
+        self._generation += 1
+        self._fresh.forget(channel)
+
+    async def _forget_all(self) -> None:
+        self._generation += 1
+        self._fresh = LocalChannelSettings()

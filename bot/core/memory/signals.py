@@ -122,11 +122,18 @@ class RedisSignals:
             log.debug("could not publish on %s (%s)", self.channel, error)
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is None:
+            return
+        # A cancellation that meets redis-py's own read timeout (asyncio.timeout inside
+        # Connection.read_response) can be taken for that timeout: the read returns None and the
+        # loop goes on as if never cancelled (seen closing a subscription just made), and
+        # awaiting the task hung shutdown. Cancelled again until it has ended.
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.1)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.debug("signals on %s ended with %r", self.channel, error)
 
     async def _run(self) -> None:
         retry = RETRY_SECONDS[0]
