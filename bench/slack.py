@@ -169,11 +169,12 @@ def _indexed_fake() -> Any:
 
 
 def _answer_text(call: Any) -> bool:
-    """Whether `call` shows answer text (not the placeholder a plain message starts with)."""
+    """Whether `call` shows answer text (not the placeholder a plain message starts with, nor
+    the note its asker alone sees where the answer will come whole)."""
     if call.args.get("markdown_text") or call.args.get("chunks"):
         return True
     text = call.args.get("text")
-    return call.method != "chat.startStream" and bool(text) and text != THINKING
+    return call.method not in ("chat.startStream", "chat.postEphemeral") and bool(text) and text != THINKING
 
 
 def _exhausted(calls: list[Any]) -> int:

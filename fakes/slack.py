@@ -38,7 +38,11 @@ Choices where real Slack is not pinned down (documented so tests can rely on the
   ``chat.startStream``/``chat.stopStream``, Tier 3 50 for ``chat.update``, Tier 4 100 for
   ``chat.appendStream``) are enforced per workspace over a sliding minute: a call past its tier
   gets HTTP 429 ``ratelimited`` with an honest ``Retry-After`` (whole seconds until the window
-  has room) and does not count. ``chat.postEphemeral`` is Tier 4 (100).
+  has room) and does not count. ``chat.postEphemeral`` is Tier 4 (100); it refuses what
+  chat.postMessage refuses (no text, too long, bad blocks) and, in a DM, a ``user`` other than
+  the person the DM is with (``user_not_in_channel``), where the fake knows them (registered, or
+  who wrote there). Slack shows an ephemeral in a thread only if the thread is already active
+  (docs.slack.dev, chat.postEphemeral): not modelled, as it refuses nothing.
 * Per-channel limits: ``channel_limits`` (method → :class:`ChannelLimit`; by default
   ``chat.postMessage``, about one a second per channel with bursts of 3, see fakes/slack_limits.py
   for the model and what Slack leaves undocumented, its workspace-wide limit among them): a call
@@ -759,8 +763,9 @@ class FakeSlack:
         if self.max_text_bytes is not None and len(text.encode()) > self.max_text_bytes:
             raise _SlackError("msg_too_long")
 
-    def _chat_post_message(self, a: dict[str, Any]) -> dict[str, Any]:
-        channel = _required(a, "channel", "channel_not_found")
+    def _content(self, a: dict[str, Any]) -> tuple[str, Any]:
+        """A new message's text and blocks, refused as Slack refuses them: neither (nor
+        attachments), a text too long, blocks Slack would not take."""
         text = str(a.get("text") or "")
         blocks = _maybe_json(a.get("blocks"))
         if not text and not blocks and not a.get("attachments"):
@@ -768,6 +773,11 @@ class FakeSlack:
         if blocks is not None:
             check_blocks(blocks)
         self._check_text(text)
+        return text, blocks
+
+    def _chat_post_message(self, a: dict[str, Any]) -> dict[str, Any]:
+        channel = _required(a, "channel", "channel_not_found")
+        text, blocks = self._content(a)
         msg = Message(
             channel=channel,
             ts=self.next_ts(),
@@ -811,13 +821,23 @@ class FakeSlack:
         return {"channel": channel, "ts": msg.ts}
 
     def _chat_post_ephemeral(self, a: dict[str, Any]) -> dict[str, Any]:
-        _required(a, "channel", "channel_not_found")
-        _required(a, "user", "user_not_found")
-        if not a.get("text") and not a.get("blocks"):
-            raise _SlackError("no_text")
+        channel = _required(a, "channel", "channel_not_found")
+        user = _required(a, "user", "user_not_found")
+        self._content(a)
+        if (person := self._dm_person(channel)) is not None and user != person:
+            raise _SlackError("user_not_in_channel")
         ts = self.next_ts()
         self.ephemerals.append({**a, "message_ts": ts})
         return {"message_ts": ts}
+
+    def _dm_person(self, channel: str) -> str | None:
+        """Whom a DM is with, where the fake knows: registered (``add_channel(..., user=...)``),
+        else the user who wrote in it; None for other channels, or a DM nobody wrote in yet."""
+        if not channel.startswith("D"):
+            return None
+        if registered := self._channel_info.get(channel, {}).get("user"):
+            return str(registered)
+        return next((m.user for m in self._channels.get(channel, {}).values() if m.user and not self.is_ours(m)), None)
 
     def _stream_text(self, a: dict[str, Any]) -> str:
         parts = [str(a["markdown_text"])] if a.get("markdown_text") else []

@@ -50,6 +50,9 @@ class FakeSurface:
         self.max_edits_in_flight = 0
         self.room_for_messages = True  # False: the platform's edits are all spent
         self.asked_for_room = 0
+        self.notes: list[str] = []  # what the asker alone was told
+        self.note_delay = 0.0  # a note's call takes this long (a slow or rate-limited platform)
+        self.note_error: Exception | None = None  # and then fails with this
         self._changed = asyncio.Event()
 
     async def post(self, text: str) -> int:
@@ -77,6 +80,13 @@ class FakeSurface:
         self.asked_for_room += 1
         self._changed.set()
         return self.room_for_messages
+
+    async def tell_asker(self, text: str) -> None:
+        await asyncio.sleep(self.note_delay)
+        if self.note_error is not None:
+            raise self.note_error
+        self.notes.append(text)
+        self._changed.set()
 
     def _record(self, op: str, handle: int, text: str) -> None:
         self.ops.append(Op(asyncio.get_running_loop().time(), op, handle, text))
@@ -427,6 +437,37 @@ async def test_with_the_edits_all_spent_an_answer_is_posted_whole_and_never_edit
     assert [op.op for op in surface.ops] == ["post"] * len(handles)  # no placeholder, no edit
     assert len(handles) == math.ceil(len(answer) / DISCORD.max_len)
     assert content("".join(surface.final_texts())) == content(answer)
+
+
+async def test_an_answer_posted_whole_tells_its_asker_so_at_once_and_only_once() -> None:
+    surface = FakeSurface(DISCORD)
+    surface.room_for_messages = False
+    queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
+    task = asyncio.create_task(show_edited(from_queue(queue), surface, KOREAN))
+    await surface.wait_until(lambda: bool(surface.notes))  # before the model wrote a word
+    queue.put_nowait("첫 문장입니다. ")
+    await surface.wait_until(lambda: surface.asked_for_room >= 2)  # no room, asked again
+    queue.put_nowait(None)
+    await task
+    assert surface.notes == [KOREAN("answer_comes_whole")]
+    assert [op.op for op in surface.ops] == ["post"]
+
+
+async def test_an_answer_shown_growing_tells_its_asker_nothing_aside() -> None:
+    surface = FakeSurface(DISCORD)
+    await show_edited(trickle("첫 문장입니다. 둘째 문장입니다."), surface, texts_for("en"))
+    assert surface.ops[0].text == texts_for("en")("thinking") and surface.notes == []
+
+
+@pytest.mark.parametrize("delay, error", [(3600.0, None), (0.0, ConnectionResetError("reset by peer"))])
+async def test_a_note_that_hangs_or_fails_never_holds_up_nor_fails_the_answer(
+    delay: float, error: Exception | None
+) -> None:
+    surface = FakeSurface(DISCORD)
+    surface.room_for_messages, surface.note_delay, surface.note_error = False, delay, error
+    async with asyncio.timeout(5):
+        await show_edited(trickle("첫 문장입니다. 둘째 문장입니다."), surface, KOREAN)
+    assert surface.final_texts() == ["첫 문장입니다. 둘째 문장입니다."] and surface.notes == []
 
 
 async def test_room_that_frees_up_mid_answer_shows_the_rest_growing() -> None:

@@ -252,3 +252,25 @@ async def test_ai_surfaces_refuse_what_slack_refuses(fake_slack: FakeSlack) -> N
     assert await refused(client.views_open(trigger_id=fake_slack.trigger(), view=too_long)) == "invalid_arguments"
     fake_slack.not_member.add("C9")
     assert await refused(client.conversations_history(channel="C9")) == "not_in_channel"
+
+
+async def test_ephemerals_refuse_what_slack_refuses_and_keep_to_tier_4(fake_slack: FakeSlack) -> None:
+    client = fake_slack.web_client()
+    # slack_sdk's chat_postEphemeral wants both: the bare method shows what Slack says without
+    without_user, without_channel = {"channel": "C0001", "text": "x"}, {"user": "U0001", "text": "x"}
+    assert await refused(client.api_call("chat.postEphemeral", json=without_user)) == "user_not_found"
+    assert await refused(client.api_call("chat.postEphemeral", json=without_channel)) == "channel_not_found"
+    assert await refused(client.chat_postEphemeral(channel="C0001", user="U0001", text="")) == "no_text"
+    assert await refused(client.chat_postEphemeral(channel="C0001", user="U0001", text="가" * 40_001)) == "msg_too_long"
+    fake_slack.seed_message("D0002", "안녕", user="U0002")
+    assert await refused(client.chat_postEphemeral(channel="D0002", user="U0001", text="x")) == "user_not_in_channel"
+    await client.chat_postEphemeral(channel="D0002", user="U0002", text="나만 보여요")
+    assert fake_slack.ephemerals[-1]["user"] == "U0002"
+
+    fake_slack.reset_tiers()
+    fake_slack.rate_tiers["chat.postEphemeral"] = 2  # Tier 4 is 100 a minute; fewer here to reach it
+    for n in ("첫째", "둘째"):
+        await client.chat_postEphemeral(channel="C0001", user="U0001", text=n)
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_postEphemeral(channel="C0001", user="U0001", text="셋째")
+    assert err.value.response.status_code == 429 and err.value.response["error"] == "ratelimited"

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 from itertools import cycle
 
+import pytest
 from prometheus_client import REGISTRY
 
+from bot.frontend.texts import texts_for
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
 from tests.slack_support import SlackBot, StartSlackBot, squashed
@@ -59,6 +61,70 @@ async def test_with_the_workspace_edits_spent_answers_come_whole_at_once_not_min
     assert [c.status for c in updates if c.status != 200] == [] and len(updates) <= 3
     posted_whole = [c for c in fake_slack.calls("chat.postMessage") if squashed(c.args["text"]) == squashed(ANSWER)]
     assert len(posted_whole) >= 3  # no placeholder and no edit: one message each
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+async def test_with_the_workspace_edits_spent_askers_are_told_at_once_their_answer_comes_whole(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker, language: str
+) -> None:
+    fake_slack.streaming_supported = False
+    fake_slack.rate_tiers["chat.update"] = 3  # room for one answer shown growing, a minute
+    sagemaker.default = slowly()  # about 3 s of tokens: long enough to wonder if the bot is there
+    async with slack_bot(slack_tier3_per_minute=3, bot_language=language) as bot:
+        answers = await asked_in_dms_at_once(bot, fake_slack, 5, timeout=30)
+
+    assert all(squashed(text.replace("*", "")) == squashed(ANSWER) for [text] in answers), answers
+    posts = fake_slack.calls("chat.postMessage")
+    posted_whole = {c.args["channel"]: c for c in posts if squashed(c.args["text"]) == squashed(ANSWER)}
+    notes = {c.args["channel"]: c for c in fake_slack.calls("chat.postEphemeral")}
+    assert len(posted_whole) >= 3 and notes.keys() == posted_whole.keys()  # those shown growing need none
+    assert len(fake_slack.calls("chat.postEphemeral")) == len(notes)  # one each
+    for dm, note in notes.items():
+        assert note.ok and note.args["user"] == "U" + dm[1:]  # to its asker: U0001 asked in D0001
+        assert "thread_ts" not in note.args  # where the question was: the DM's top level
+        assert note.args["text"] == texts_for(language)("answer_comes_whole")
+        assert note.at < posted_whole[dm].at  # told while the model writes, not with the answer
+
+
+async def test_the_note_goes_in_the_thread_once_it_is_active_and_beside_a_question_that_starts_one(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    # Slack shows an ephemeral in a thread only if the thread is already active (docs.slack.dev,
+    # chat.postEphemeral, thread_ts): a mention's own thread is not before its answer.
+    for method in ("chat.startStream", "chat.stopStream", "chat.update"):
+        fake_slack.rate_tiers[method] = 1
+    sagemaker.default = slowly(delay=0.05)
+    async with slack_bot(slack_tier2_per_minute=1, slack_tier3_per_minute=1) as bot:
+        await bot.send(fake_slack.dm("한강 소개"))  # shown growing: takes the workspace's one edit
+        await bot.answered("D0001", timeout=20)
+        await bot.send(fake_slack.mention("한강 소개", channel="C0002"))  # natively: the one stream
+        await bot.answered("C0002", timeout=20)
+        mention = fake_slack.mention("한강 소개", user="U0002")
+        root = mention["event"]["ts"]
+        await bot.send(mention)
+        await bot.answered("C0001", root, timeout=20)
+        await bot.send(fake_slack.thread_message("더 알려 줘", root, user="U0002"))
+        await bot.answered("C0001", root, count=2, timeout=20)
+
+    beside, within = fake_slack.calls("chat.postEphemeral")
+    assert beside.ok and (beside.args["channel"], beside.args["user"]) == ("C0001", "U0002")
+    assert "thread_ts" not in beside.args
+    assert within.ok and (within.args["channel"], within.args["user"]) == ("C0001", "U0002")
+    assert within.args["thread_ts"] == root
+
+
+async def test_in_a_quiet_workspace_answers_show_growing_with_no_note_aside(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    fake_slack.streaming_supported = False
+    sagemaker.default = slowly(delay=0.05)
+    async with slack_bot() as bot:
+        await bot.send(fake_slack.dm("한강 소개"))
+        [answer] = await bot.answered("D0001", timeout=20)
+
+    assert squashed(answer.replace("*", "")) == squashed(ANSWER)
+    [message] = fake_slack.message_records("D0001")
+    assert message.texts[0] == texts_for("ko")("thinking") and fake_slack.calls("chat.postEphemeral") == []
 
 
 async def test_answers_reuse_their_connections_to_slack(

@@ -20,7 +20,7 @@ from bot.core.conversation import ConversationKey
 from bot.core.engine import ChatEngine
 from bot.core.errors import BotError, FileUnreadable
 from bot.frontend import flows
-from bot.frontend.surface import MessageStyle
+from bot.frontend.surface import MessageStyle, Surface
 from bot.frontend.texts import Texts, texts_for
 
 if TYPE_CHECKING:  # the document package loads the format libraries
@@ -35,7 +35,7 @@ T = TypeVar("T")
 _STYLE = MessageStyle(max_len=sys.maxsize, edit_interval=0.0)
 
 
-class TerminalLines:
+class TerminalLines(Surface):
     """`bot.frontend.surface.Surface` on a text stream: every post and edit is a line of its own."""
 
     style = _STYLE

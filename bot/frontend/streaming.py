@@ -10,7 +10,8 @@ A message that grows by edits is posted only while the platform's limits leave r
 edit that will end it (`Surface.room_for_message`). In a workspace whose edits are all spent
 (Slack counts chat.update per workspace: 50 a minute), an answer is posted whole once written,
 one message and no edit, rather than as a placeholder whose final text would wait minutes for
-room; it asks again every edit interval, and shows itself growing as soon as there is room."""
+room; its asker is told so at once where only they see it (`Surface.tell_asker`), and it asks
+again every edit interval, showing itself growing as soon as there is room."""
 
 from __future__ import annotations
 
@@ -106,6 +107,8 @@ async def show_edited(
         first = place.text if place is not None else placeholder or texts("thinking")
         if await stream.room_for_message():
             await stream.post(stream.style.format(first), answering=False)
+        elif not reader.done():  # a model already done: its answer is posted now, no note needed
+            stream.tell_asker(texts("answer_comes_whole"))
         await stream.follow(reader)
         await stream.conclude(reader, texts)
     except asyncio.CancelledError:
@@ -115,6 +118,8 @@ async def show_edited(
     finally:
         stream.later(None)
         await _stop(reader)
+        if stream.note is not None:
+            await _stop(stream.note)  # still on its way once the answer is there: of no use now
     return stream.handles
 
 
@@ -165,8 +170,24 @@ class _EditedAnswer:
         self.ended = False
         self.wake = asyncio.Event()
         self.ask_at = float("-inf")  # when to ask again for room for a message (none last time)
+        self.note: asyncio.Task[None] | None = None  # telling the asker the answer comes whole
         if place is not None:
             place.on_move(self.wake.set)
+
+    def tell_asker(self, text: str) -> None:
+        """Tell the asker `text` beside the answer, in the background: the answer never waits
+        for the note, nor fails with it. Sent once, when the first ask for room finds none, not
+        after a second ask: that would delay every note by an edit interval to spare a few, as
+        room frees only when the oldest edit counted leaves the platform's window (Slack's: a
+        minute). A later ask that finds room shows the answer growing after all: harmless after
+        the note, and nothing more is said."""
+        self.note = asyncio.create_task(self._tell_asker(self.style.format(text)))
+
+    async def _tell_asker(self, text: str) -> None:
+        try:
+            await self.surface.tell_asker(text)
+        except Exception:
+            log.warning("could not tell the asker that the answer comes whole", exc_info=True)
 
     async def read(self, deltas: AsyncIterator[str]) -> None:
         # runs apart from the edits, so a slow edit never holds up the model's stream

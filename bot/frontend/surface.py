@@ -57,6 +57,14 @@ class Surface(Protocol):
         text is posted once it is settled (a full part, the final text), needing no edit."""
         ...
 
+    async def tell_asker(self, text: str) -> None:
+        """Show `text` to the person the answer is for and to no one else, beside the answer
+        (Slack: an ephemeral message where the question was). Best effort: the caller never waits for it
+        nor fails with it. This default, for a platform whose `room_for_message` is always True
+        or that has no such message (Discord, the terminal: they subclass `Surface` for it), does
+        nothing."""
+        return None
+
 
 @runtime_checkable
 class ExpiringSurface(Surface, Protocol):

@@ -201,6 +201,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "ko": "대기 중이에요… 모델이 다른 질문에 답하고 있어, 차례가 되면 바로 답할게요. ({position}번째)",
         "en": "Waiting… the model is answering other questions; this one comes as soon as its turn does (#{position}).",
     },
+    "answer_comes_whole": {
+        "ko": "지금 처리 중인 요청이 많아요. 답변은 다 쓰는 대로 한 번에 올려 드릴게요.",
+        "en": "Many requests are in progress: your answer will be posted whole as soon as it is written.",
+    },
     "result_comes_anew": {
         "ko": "(이 메시지를 고칠 수 있는 시간이 곧 끝나요. 결과가 그 뒤에 나오면 이 채널에 새 메시지로 알려 드릴게요.)",
         "en": "(This message can be changed only a little longer: a result that comes after that arrives as a new "

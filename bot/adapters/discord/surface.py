@@ -11,7 +11,7 @@ import discord
 from bot.config import Settings
 from bot.core.memory.quota import Quotas
 from bot.frontend.pacing import CallBudget, PacedMessages
-from bot.frontend.surface import MessageStyle
+from bot.frontend.surface import MessageStyle, Surface
 
 MESSAGE_CHARS = 2000
 # Discord allows about 5 edits per 5 s per channel, and an answer edits one message at a time.
@@ -89,7 +89,7 @@ async def _changed(message: discord.Message | discord.WebhookMessage, **change: 
         await message.edit(**change, suppress=True)
 
 
-class FollowUps:
+class FollowUps(Surface):
     """The messages of a deferred interaction: the first follow-up replaces "thinking…", later
     ones are new messages. Past the token's 15 minutes (a long document, say) the rest goes to
     the channel as ordinary messages that mention the user, an edit included."""
@@ -169,7 +169,7 @@ class FollowUps:
         )
 
 
-class ChannelReplies:
+class ChannelReplies(Surface):
     """Answers to a message: the first part replies to it, later parts follow in its channel."""
 
     style = STYLE

@@ -80,7 +80,7 @@ class Incoming:
 
     @property
     def place(self) -> Place:
-        return Place(self.channel, self.thread_ts, self.team, self.user)
+        return Place(self.channel, self.thread_ts, self.team, self.user, self.ts)
 
     @property
     def asker(self) -> Asker:

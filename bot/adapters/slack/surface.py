@@ -32,6 +32,7 @@ MESSAGE_BYTES = 3_900  # Slack cuts chat.postMessage / chat.update text near 4,0
 STREAM_CHARS = 10_000  # one streamed message: Slack takes 12,000 characters of markdown at most
 EDIT_INTERVAL = 1.0  # Slack allows about one update per second per message
 POST = "chat.postMessage"
+EPHEMERAL = "chat.postEphemeral"
 STOP_GRACE = 2.0  # seconds a stream Slack ended waits for its user's stop to arrive
 # Errors that mean this workspace (or token) has no native streaming: remembered, not retried.
 _NO_STREAMING = frozenset(
@@ -42,12 +43,14 @@ _NO_STREAMING = frozenset(
 
 @dataclass(frozen=True)
 class Place:
-    """Where a reply goes (`thread_ts` None: top level of a DM) and whom it answers."""
+    """Where a reply goes (`thread_ts` None: top level of a DM), whom it answers, and the
+    message that asked ("": not known)."""
 
     channel: str
     thread_ts: str | None
     team: str
     user: str
+    question_ts: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,9 @@ class Pacing:
     @classmethod
     def from_settings(cls, settings: Settings, quotas: Quotas) -> Pacing:
         tier2, tier3, tier4 = settings.slack_tier2_per_minute, settings.slack_tier3_per_minute, settings.slack_tier4_per_minute
-        return cls(quotas, {"chat.startStream": tier2, "chat.stopStream": tier2, "chat.update": tier3,
-                            "chat.appendStream": tier4}, settings.slack_channel_post_seconds)  # fmt: skip
+        per_minute = {"chat.startStream": tier2, "chat.stopStream": tier2, "chat.update": tier3,
+                      "chat.appendStream": tier4, EPHEMERAL: tier4}  # fmt: skip
+        return cls(quotas, per_minute, settings.slack_channel_post_seconds)
 
     def budget(self, team: str) -> CallBudget:
         return CallBudget(self.quotas, f"slack:{team}", self.per_minute)
@@ -134,6 +138,23 @@ class SlackMessages:
     async def room_for_message(self) -> bool:
         self._grows_next = await self.paced.reserve_end()
         return self._grows_next
+
+    async def tell_asker(self, text: str) -> None:
+        """An ephemeral message to the asker where the answer goes (chat.postEphemeral: Tier 4,
+        docs.slack.dev/reference/methods/chat.postEphemeral), only if the workspace's budget for
+        it has room now (BETWEEN: never waited for, and room kept for other ephemerals). After
+        a 429 slack_sdk waits and retries (3 times at most) and the method is paused for the
+        workspace, so other answers' notes are skipped meanwhile rather than sent into the same
+        wall; a note still on its way when its answer is shown is dropped (`show_edited`)."""
+        if not await self.paced.budget.spend(EPHEMERAL, Priority.BETWEEN):
+            log.info("no room in %s's budget: %s not told the answer comes whole", EPHEMERAL, self.place.user)
+            return
+        place = self.place
+        # "Ephemeral messages in threads are only shown if there is already an active thread"
+        # (same page, thread_ts): a question that starts its thread has no reply there yet (its
+        # answer comes whole, later), so its note goes beside it in the channel.
+        thread = None if place.thread_ts == place.question_ts else place.thread_ts
+        await self.client.chat_postEphemeral(channel=place.channel, user=place.user, thread_ts=thread, text=text)
 
     async def edit(self, handle: object, text: str) -> None:
         await self.paced.edit()
