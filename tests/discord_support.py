@@ -29,6 +29,12 @@ _UNDER_WAY = (
 )
 
 
+def buttons(message: JSON | None) -> dict[str, str]:
+    """The message's buttons: label (or emoji) → custom_id."""
+    found = [c for row in (message or {}).get("components", []) for c in row["components"]]
+    return {c.get("label") or c["emoji"]["name"]: c["custom_id"] for c in found}
+
+
 @dataclass
 class Harness:
     fake: FakeDiscord

@@ -8,14 +8,8 @@ from typing import Any
 from bot.core.conversation import ConversationKey
 from fakes.discord import EPHEMERAL, JSON
 from fakes.sagemaker import FakeSageMaker, Reply
-from tests.discord_support import CURSOR, THINKING, Harness
+from tests.discord_support import CURSOR, THINKING, Harness, buttons
 from tests.support import KOREAN, prompts
-
-
-def buttons(message: JSON | None) -> dict[str, str]:
-    """The message's buttons: label (or emoji) → custom_id."""
-    found = [c for row in (message or {}).get("components", []) for c in row["components"]]
-    return {c.get("label") or c["emoji"]["name"]: c["custom_id"] for c in found}
 
 
 async def press(harness: Harness, message: JSON, label: str, user_id: int = 42) -> JSON:

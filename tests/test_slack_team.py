@@ -11,6 +11,7 @@ import time
 
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
+from tests.reliability.helpers import last_question
 from tests.slack_support import StartSlackBot, footer_of, growing_answer, press_stop
 from tests.support import KOREAN, cli_env, prompts, run_bot, wait_until
 
@@ -99,6 +100,36 @@ async def test_slacks_stop_button_cancels_the_model_call_and_keeps_the_partial_t
     assert note == KOREAN("answer_stopped")
     assert shown.startswith("아주 긴 답변을") and len(shown) < len("아주 긴 답변을 천천히 쓰는 중입니다. " * 40) / 2
     assert not bot.service.bot.jobs
+
+
+async def test_slacks_stop_pressed_while_the_question_waits_for_the_model_stops_it_before_the_model_is_asked(
+    slack_bot: StartSlackBot, fake_slack: FakeSlack, sagemaker: FakeSageMaker
+) -> None:
+    # The model's one slot is held by a first answer until the user has pressed stop in the
+    # assistant thread where a second question waits in line for it.
+    waiting = KOREAN("waiting", position=1)
+    pressed = asyncio.Event()
+    sagemaker.script(Reply("첫째 답입니다.", until=pressed.is_set), Reply("셋째 답입니다."))
+    async with slack_bot(llm_max_concurrency=1) as bot:
+        first = fake_slack.mention("첫째 질문", channel="C0101")
+        await bot.send(first)
+        await fake_slack.wait_for(lambda: len(sagemaker.requests) == 1, what="the model's one slot taken")
+        started = fake_slack.assistant_thread_started("D0001")
+        thread_ts = started["event"]["assistant_thread"]["thread_ts"]
+        await bot.send(started)
+        await bot.send(fake_slack.dm("둘째 질문", thread_ts=thread_ts))
+        await fake_slack.wait_for(lambda: waiting in fake_slack.messages("D0001", thread_ts), 10, what="the second waiting")
+        await bot.send(fake_slack.agent_session_stopped("D0001", thread_ts))  # handled before Slack is answered
+        pressed.set()
+        assert await bot.answered("C0101", first["event"]["ts"]) == ["첫째 답입니다."]
+        await bot.answered("D0001", thread_ts, count=2)
+        stopped_session = fake_slack.sessions[("D0001", thread_ts)].status
+        await bot.send(fake_slack.dm("셋째 질문", thread_ts=thread_ts))  # the stop was that answer's only
+        answers = await bot.answered("D0001", thread_ts, count=3)
+
+    assert answers == [KOREAN("slack_greeting"), KOREAN("answer_stopped"), "셋째 답입니다."]
+    assert stopped_session == "active"  # Slack's stop is gone
+    assert [last_question(r.json) for r in sagemaker.requests] == ["첫째 질문", "셋째 질문"]  # never the second
 
 
 async def test_the_stop_button_of_a_plain_answer_stops_it_and_gives_way_to_the_footer(

@@ -45,10 +45,7 @@ class Question:
     key: ConversationKey  # the conversation it belongs to
     text: str  # plain text for the model ("" with a file: summarize it)
     asker: Asker | None = None  # who asked where: rate limit, budgets, usage ledger
-    # The answer's id, for stopping it and for feedback on it ("": neither), and where it is
-    # written, for a platform's stop button that names the place (a thread) rather than the answer.
-    answer_id: str = ""
-    place: str = ""
+    answer_id: str = ""  # for stopping the answer and for feedback on it ("": neither)
     channel: ChannelSettings = ChannelSettings()  # the channel's persona and language
 
     def __post_init__(self) -> None:
@@ -213,7 +210,7 @@ async def _answered(
     where: Surface | GrowingMessage, stops: Stops | None, waiting: PlaceInLine, answering: _Answering,
 ) -> bool:  # fmt: skip
     if stops is not None and question.answer_id:
-        deltas = stops.until_stopped(question.answer_id, deltas, question.place)
+        deltas = stops.until_stopped(question.answer_id, deltas)
     said: list[str] = []
     shown = False
     with _measured(question, answering), watching_place(waiting):

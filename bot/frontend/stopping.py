@@ -9,6 +9,8 @@ together, in one read, whenever the subscription is made again (signals sent whi
 are lost) and every few seconds (every half second while there is no subscription): never once
 per answer and interval, which at a thousand answers at once were 2,000 Redis reads a second.
 Without Redis, or while it is unreachable, a stop asked in this process still stops its answer.
+A platform's stop that names a thread (Slack's) finds the answer written there from the start of
+its job (`watching`): before its model's call, while it waits in line for one too.
 
 Stopping cancels the model's call (its HTTP stream is closed, so the endpoint stops generating)
 and raises AnswerStopped where the next text would have come: the flows then end the answer with
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 
 from bot.core.errors import AnswerStopped
 from bot.core.memory import REDIS_DOWN, Memory
@@ -80,17 +83,32 @@ class Stops:
         event = self._here.get(answer_id)
         return event.is_set() if event is not None else await self.is_stopped(answer_id)
 
-    async def until_stopped(self, answer_id: str, deltas: AsyncIterator[str], place: str = "") -> AsyncIterator[str]:
-        """`deltas` until the answer is stopped: then the model's call is cancelled and
-        AnswerStopped raised. Closing this iterator closes `deltas`. With `place`, the answer
-        can also be stopped by naming where it is written (`request_in`)."""
+    @asynccontextmanager
+    async def watching(self, answer_id: str, place: str = "") -> AsyncIterator[None]:
+        """Around an answer's whole job, from its start: a stop asked for it from then on (by
+        its id, or with `place` by where it is written: `request_in`), or before, stops it
+        wherever it is (its model's call not started, waiting in line for it, or streaming).
+        Without it an answer is watched from the start of `until_stopped` on."""
         stopped = self._register(answer_id)
-        if place:  # after registering: a stop that finds the answer by its place is heard
-            await self.memory.mark(self._place(place), STOP_TTL, answer_id)
+        try:
+            if place:  # after registering: a stop that finds the answer by its place is heard
+                await self.memory.mark(self._place(place), STOP_TTL, answer_id)
+            yield
+        finally:
+            self._forget(answer_id, stopped)
+
+    async def until_stopped(self, answer_id: str, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
+        """`deltas` until the answer is stopped: then the model's call is cancelled (never made,
+        for an answer stopped before it) and AnswerStopped raised. Closing this iterator closes
+        `deltas`."""
+        watched = self._here.get(answer_id)
+        stopped = watched if watched is not None else self._register(answer_id)
         waiting = asyncio.create_task(stopped.wait())
         iterator = aiter(deltas)
         try:
             while True:
+                if stopped.is_set():
+                    raise AnswerStopped(answer_id)
                 step = asyncio.ensure_future(anext(iterator))
                 await asyncio.wait({step, waiting}, return_when=asyncio.FIRST_COMPLETED)
                 if not step.done():
@@ -107,8 +125,8 @@ class Stops:
                 yield delta
         finally:
             waiting.cancel()
-            if self._here.get(answer_id) is stopped:
-                del self._here[answer_id]
+            if watched is None:
+                self._forget(answer_id, stopped)
             close = getattr(iterator, "aclose", None)
             if close is not None:
                 await close()
@@ -122,6 +140,10 @@ class Stops:
         if self._checking is None or self._checking.done():
             self._checking = asyncio.create_task(self._check_new())
         return stopped
+
+    def _forget(self, answer_id: str, stopped: asyncio.Event) -> None:
+        if self._here.get(answer_id) is stopped:
+            del self._here[answer_id]
 
     async def _check_new(self) -> None:
         while self._unchecked:  # answers that started during the last read are read next

@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from fakes.discord import LOADING, FakeDiscord, running_fake_discord
+from fakes.discord import JSON, LOADING, FakeDiscord, running_fake_discord
 from fakes.sagemaker import FakeSageMaker, Reply
 from fakes.slack import FakeSlack
 from tests.reliability.helpers import (
     answer_to, busiest, jobs_held, last_question, replicas, roomy_workspace, seen_in_slack, settled, streamed,
     under_way,
 )
-from tests.discord_support import discord_env
+from tests.discord_support import buttons, discord_env
 from tests.slack_support import socket_mode_env
 from tests.support import KOREAN
 
@@ -146,6 +146,42 @@ async def test_an_answer_its_user_stopped_is_not_asked_again_by_the_replica_taki
     said, _, note = text.rpartition("\n\n") if shown else ("", "", text)
     assert note == stopped and bool(said) is shown and answer_to(question).startswith(said), text
     assert not [m for m in fake.message_records("C0001", root) if m.stream_state == "streaming"]
+
+
+async def test_a_discord_answer_its_user_stopped_before_its_first_word_is_not_asked_again_by_the_replica_taking_it_over(
+    sagemaker: FakeSageMaker, redis_url: str, redis_prefix: str
+) -> None:
+    # As on Slack: the replica whose answer shows its stop button, no word yet, dies; its user
+    # then presses that stop, which only the other replica is there to receive.
+    question = "멈춘 명령 질문"
+    replies = iter([Reply(answer_to(question), until=lambda: False)])
+    sagemaker.responder(lambda body: next(replies, streamed(answer_to(last_question(body)), 0.2)))
+    async with running_fake_discord() as fake:
+        env = {**discord_env(fake, sagemaker, redis_url, redis_prefix), "JOB_TAKEOVER_SECONDS": "3"}
+        async with replicas(2, "discord", env=env, ready=lambda: len(fake.ready_shards) == 2) as bots:
+            asked = fake.interaction_create("ask", {"질문": question}, user_id=42)
+            assert await fake.dispatch("INTERACTION_CREATE", asked) == 2
+
+            def waiting() -> JSON | None:  # the model asked, the answer's stop button shown
+                message = fake.original_response(asked)
+                return message if len(sagemaker.requests) == 1 and buttons(message) else None
+
+            message = await fake.wait_for(waiting, timeout=15)
+            victim = await busiest(bots, redis_url, redis_prefix, "discord")
+            victim.kill()
+            await fake.wait_for(lambda: len(fake.ready_shards) == 1, timeout=10)
+            stop = fake.component_interaction(message, buttons(message)[KOREAN("stop_button")], user_id=42)
+            assert await fake.dispatch("INTERACTION_CREATE", stop) == 1
+            stopped = KOREAN("answer_stopped")
+            await fake.wait_for(
+                lambda: any(stopped in m["content"] or answer_to(question) in m["content"]
+                            for m in fake.interaction_messages(asked)), timeout=20,
+            )  # fmt: skip
+            await [bot for bot in bots if bot is not victim][0].stop()
+
+    assert len(sagemaker.requests) == 1  # not asked again
+    [answer] = fake.interaction_messages(asked)
+    assert answer["content"] == stopped and not buttons(answer)  # a stopped answer has no stop
 
 
 async def test_discord_questions_of_a_killed_replica_are_answered_once_by_the_other(

@@ -149,18 +149,19 @@ class Asked:
             await surface.post(surface.style.format(part))
 
     async def replace(self, client: discord.Client, handle: str, text: str) -> bool:
-        """Make message `handle` (one this question's answer opened) read `text`; False if
-        Discord refused."""
+        """Make message `handle` (one this question's answer opened) read `text`, without the
+        buttons the answer had while it was written (its stop: a note or an answer shown by
+        another replica has nothing left to stop); False if Discord refused."""
         try:
             if self.interaction is not None:
                 await _Interaction.of(client, self.interaction, self.origin.user).followup.edit_message(
-                    int(handle), content=text
+                    int(handle), content=text, view=None
                 )
             else:
                 assert self.reply_to is not None
                 channel = client.get_partial_messageable(self.reply_to["channel"], guild_id=self.reply_to["guild"])
                 # PartialMessage.edit sends no flags, so the answer's SUPPRESS_EMBEDS stays
-                await channel.get_partial_message(int(handle)).edit(content=text)
+                await channel.get_partial_message(int(handle)).edit(content=text, view=None)
         except discord.HTTPException as error:
             log.info("could not change message %s of a job taken over (%s)", handle, error.status)
             return False

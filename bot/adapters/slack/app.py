@@ -271,6 +271,7 @@ class SlackBot:
             await self._close(place, opened, note, stopped=True)
         else:
             await self._say_quietly(place, note)
+        await self.assistant.done(place)  # its session was left processing
 
     async def _close(
         self, place: Place, opened: tuple[str, ...], note: str | None = None, *, stopped: bool = False
@@ -320,9 +321,7 @@ class SlackBot:
         messages = NotedSurface(SlackMessages(self.client, incoming.place, self.pacing), job.note_opened, _message)
         channel = await self.channel_settings(incoming.team, incoming.channel)
         texts = texts_for(channel.language_or(self.settings.bot_language))
-        question = flows.Question(
-            incoming.key, incoming.text, incoming.asker, incoming.answer_id, _place(incoming.place), channel
-        )
+        question = flows.Question(incoming.key, incoming.text, incoming.asker, incoming.answer_id, channel)
         command = None if incoming.regenerates else incoming.command()
         if command == "reset":
             await flows.reset(self.engine, texts, incoming.key, messages)
@@ -339,18 +338,26 @@ class SlackBot:
 
     async def _answer(self, incoming: Incoming, job: Job, question: flows.Question, texts: Texts) -> None:
         """The answer (or, for "다시 생성", a new one) with Slack's status while the model works,
-        the thread's title from its first question, and the footer once it is complete."""
+        the thread's title from its first question, and the footer once it is complete. Slack's
+        stop, which names the thread, finds it from here on: before its first word, and before it
+        waits in line for the model too."""
+        async with self.stops.watching(incoming.answer_id, _place(incoming.place)):
+            await self._write_answer(incoming, job, question, texts)
+
+    async def _write_answer(self, incoming: Incoming, job: Job, question: flows.Question, texts: Texts) -> None:
         place = incoming.place
         await self.assistant.working(place, texts("slack_thinking"), title=None if incoming.regenerates else question.text,
                                      key=incoming.key, engine=self.engine)  # fmt: skip
-        where = await self.answers.open(place, waits=self.engine.model_queue is not None)
+        waits = self.engine.model_queue is not None
+        where = await self.answers.open(place, waits=waits)
         footer = blocks.footer(incoming.answer_id, texts)
         if isinstance(where, NativeStream):
             where.footer = footer
             where.stopped = lambda: self.stops.was_stopped(incoming.answer_id)
-            await self.assistant.processing(place, question.text)
         elif isinstance(where, SlackMessages):
             where.controls = blocks.stop_button(incoming.answer_id, texts)
+        if isinstance(where, NativeStream) or waits:  # Slack's stop while the model works, or is waited for
+            await self.assistant.processing(place, question.text)
         shown = await noted(where, job.note_opened, message=_message, stream=_stream)
         if incoming.regenerates:
             answered = await flows.regenerate(
@@ -360,6 +367,8 @@ class SlackBot:
             answered = await flows.answer(self.engine, texts, question, shown, self.stops)
         if isinstance(where, SlackMessages):
             await where.attach(footer if answered else [])
+            if waits:  # no stream's end moves its session on
+                await self.assistant.done(place)
 
     async def _summarize(self, incoming: Incoming, question: flows.Question, texts: Texts, messages: Surface) -> None:
         asked = summary_request(incoming.text)

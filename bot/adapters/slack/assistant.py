@@ -80,6 +80,15 @@ class AssistantThreads:
             await self._call("agents_sessions_setStatus", channel_id=place.channel, thread_ts=place.thread_ts,
                              status="processing", title=_title(title) if title else None)  # fmt: skip
 
+    async def done(self, place: Place) -> None:
+        """The answer is over: its thread's session leaves processing, and Slack's stop button
+        goes. An answer's native stream does this with its chat.stopStream; one written in plain
+        messages says so here ("The session status does not update automatically":
+        docs.slack.dev/reference/events/agent_session_stopped)."""
+        if place.thread_ts:
+            await self._call("agents_sessions_setStatus", channel_id=place.channel, thread_ts=place.thread_ts,
+                             status="active")  # fmt: skip
+
     async def _call(self, method: str, **args: Any) -> None:
         if method in self._refused:
             return
