@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fakes.redis_server import free_port
+from fakes.redis_server import refusing_port
 from fakes.sagemaker import Reply
 from tests.support import ENDPOINT, cli_env, run_bot
 
@@ -49,9 +49,10 @@ def test_failed_answer_prints_korean_message_and_fails(sagemaker_thread, bot_env
 
 
 def test_doctor_reports_dead_endpoint_and_dead_redis(bot_env):
-    dead = f"http://127.0.0.1:{free_port()}"
-    env = {**bot_env, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": dead, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
-    result = run_bot("doctor", env=env)
+    with refusing_port() as endpoint_port, refusing_port() as redis_port:
+        dead = f"http://127.0.0.1:{endpoint_port}"
+        env = {**bot_env, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": dead, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}
+        result = run_bot("doctor", env=env)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert any(line.startswith("[FAIL] LLM endpoint") and ENDPOINT in line for line in lines), result.stdout

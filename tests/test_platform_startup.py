@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from fakes.discord import FakeDiscord
-from fakes.redis_server import free_port
+from fakes.redis_server import refusing_port
 from fakes.sagemaker import FakeSageMaker
 from fakes.slack import FakeSlack
 from tests.slack_support import socket_mode_env
@@ -70,10 +70,11 @@ async def test_a_failing_slack_is_retried_with_one_line_each_then_the_bot_runs(
 
 
 async def test_no_route_to_slack_stops_the_bot_with_one_line(sagemaker: FakeSageMaker) -> None:
-    dead = f"http://127.0.0.1:{free_port()}/api/"
-    env = cli_env(sagemaker, SLACK_BOT_TOKEN="xoxb-1-token", SLACK_APP_TOKEN="xapp-1-token", SLACK_API_URL=dead, **QUICK)
-    code, output = await _finished(await start_bot("slack", env=env))
-    assert code == 1
+    with refusing_port() as port:
+        dead = f"http://127.0.0.1:{port}/api/"
+        env = cli_env(sagemaker, SLACK_BOT_TOKEN="xoxb-1-token", SLACK_APP_TOKEN="xapp-1-token", SLACK_API_URL=dead, **QUICK)
+        code, output = await _finished(await start_bot("slack", env=env))
+    assert code == 1, output
     assert "Traceback" not in output
     assert [line for line in output.splitlines() if line.startswith("연결 실패 / cannot connect")] == [
         line for line in output.splitlines() if "did not answer" in line
@@ -90,10 +91,11 @@ async def test_a_refused_discord_token_stops_the_bot_naming_it(sagemaker: FakeSa
 
 
 async def test_no_route_to_discord_stops_the_bot_with_one_line(sagemaker: FakeSageMaker) -> None:
-    dead = f"http://127.0.0.1:{free_port()}/api/v10"
-    env = cli_env(sagemaker, DISCORD_TOKEN="fake-bot-token", DISCORD_API_URL=dead, **QUICK)
-    code, output = await _finished(await start_bot("discord", env=env))
-    assert code == 1
+    with refusing_port() as port:
+        dead = f"http://127.0.0.1:{port}/api/v10"
+        env = cli_env(sagemaker, DISCORD_TOKEN="fake-bot-token", DISCORD_API_URL=dead, **QUICK)
+        code, output = await _finished(await start_bot("discord", env=env))
+    assert code == 1, output
     assert f"Discord did not answer at {dead}" in output and "DISCORD_API_URL" in output
     assert "Traceback" not in output
 
